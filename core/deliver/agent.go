@@ -1,0 +1,70 @@
+package deliver
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/moonpost/moonpost/core/dsn"
+)
+
+// Recipient is one recipient of a Request.
+type Recipient struct {
+	Addr   string // envelope recipient after rewriting
+	ORcpt  string // RFC 3461 ORCPT ("rfc822;a@b"), "" when absent
+	Notify string // RFC 3461 NOTIFY, "" when absent
+	// Original is the recipient as it arrived, before alias expansion or
+	// rewriting, for Delivered-To and DSN Original-Recipient.
+	Original string
+}
+
+// Request is one delivery job.
+type Request struct {
+	QueueID    string
+	Sender     string // "" is the null sender
+	Recipients []Recipient
+	// Nexthop is the destination in transport-map syntax, meaning depends
+	// on the agent: "example.com" (MX lookup), "[mx.example.com]:25"
+	// (no MX lookup), "unix:/path" (LMTP), a command (pipe).
+	Nexthop string
+	// Content reads the message: RFC 5322 with CRLF line endings, not
+	// dot-stuffed. Agents may call Open several times (one per MX tried).
+	Content  Content
+	EnvID    string
+	Ret      string
+	BodyType string // "", "7BIT" or "8BITMIME"
+	SMTPUTF8 bool
+	Arrival  time.Time
+}
+
+// Content gives fresh readers over the stored message.
+type Content interface {
+	Open() io.Reader
+	Size() int64
+}
+
+// Result is the outcome for one recipient.
+type Result struct {
+	Status *dsn.Status // never nil: 2xx delivered, 4xx deferred, 5xx failed
+	// Relay names who took or refused the mail, Postfix style:
+	// "mx.example.com[192.0.2.1]:25", "local", "pipe".
+	Relay string
+}
+
+// Agent delivers mail. Deliver must return len(req.Recipients) results in
+// the order of req.Recipients, must honour ctx (its deadline bounds the
+// whole attempt) and must not keep references to req after returning.
+// Agents are used concurrently from many goroutines.
+type Agent interface {
+	Deliver(ctx context.Context, req *Request) []Result
+}
+
+// AllResults returns n copies of one outcome, for agents whose attempt
+// fails before any recipient is tried.
+func AllResults(n int, st *dsn.Status, relay string) []Result {
+	res := make([]Result, n)
+	for i := range res {
+		res[i] = Result{Status: st, Relay: relay}
+	}
+	return res
+}
