@@ -1,0 +1,124 @@
+package policy
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// Session is what SMTP-phase policy knows about a connection. It is a
+// snapshot: changing it changes nothing in the session.
+type Session struct {
+	ID         string     // session ID for logs
+	Listener   string     // listener name: "smtp" or "submission"
+	ClientAddr netip.Addr // remote IP; invalid for local submissions
+	ClientName string     // reverse DNS name or "unknown"
+	Helo       string
+	TLS        bool
+	AuthUser   string // "" when not authenticated
+	Trusted    bool   // client is in mynetworks
+	Sender     string // MAIL FROM, once given
+	Recipients []string
+}
+
+// SMTP decides at each SMTP phase. A nil Status accepts; a 4xx or 5xx
+// Status is sent to the client as the reply to that command.
+type SMTP interface {
+	Connect(ctx context.Context, s *Session) (*dsn.Status, error)
+	Helo(ctx context.Context, s *Session, helo string) (*dsn.Status, error)
+	Mail(ctx context.Context, s *Session, from string) (*dsn.Status, error)
+	Rcpt(ctx context.Context, s *Session, to string) (*dsn.Status, error)
+	// Data runs after the message is received, before it is queued;
+	// header is the message header as received.
+	Data(ctx context.Context, s *Session, header *textproto.Header) (*dsn.Status, error)
+}
+
+// Authenticator checks SASL PLAIN/LOGIN credentials on submission.
+type Authenticator interface {
+	Authenticate(ctx context.Context, user, pass string) (bool, error)
+}
+
+// Action is the cleanup verdict.
+type Action int
+
+const (
+	Accept  Action = iota // queue the (possibly changed) message
+	Reject                // refuse with Verdict.Status
+	Hold                  // queue it into hold/ with Verdict.Reason
+	Discard               // say 250, queue nothing
+)
+
+// Verdict is what cleanup policy decided about a message.
+type Verdict struct {
+	Action Action
+	Status *dsn.Status // for Reject
+	Reason string      // for Hold and Discard, logged
+}
+
+// Message is the message as cleanup policy sees and changes it. Only the
+// header is available; the body streams past cleanup to disk.
+type Message struct {
+	Envelope *queue.Envelope   // Sender and Recipients may be changed
+	Header   *textproto.Header // may be changed
+}
+
+// Cleanup applies content rules (header checks, hold, discard, reject).
+type Cleanup interface {
+	Cleanup(ctx context.Context, m *Message) (Verdict, error)
+}
+
+// AddrContext says where an address being rewritten stands.
+type AddrContext struct {
+	Role   string // "sender" or "recipient"
+	Where  string // "envelope" or "header"
+	Header string // header field name when Where is "header" ("From", "To", ...)
+}
+
+// Rewriter rewrites one address (canonical maps, masquerading, appending
+// the origin domain). Returning the address unchanged is the default.
+type Rewriter interface {
+	Rewrite(ctx context.Context, addr string, ac AddrContext) (string, error)
+}
+
+// Aliases expands the local part of a local recipient. found=false means
+// "no alias; deliver to the mailbox". Targets are addresses, "|command",
+// "/file" or ":include:/path" entries as in aliases(5).
+type Aliases interface {
+	ExpandAlias(ctx context.Context, local, domain string) (targets []string, found bool, err error)
+}
+
+// Route is a transport decision for one recipient.
+type Route struct {
+	Transport string // "smtp", "lmtp", "local", "pipe", "discard", "error", "relay"
+	Nexthop   string // transport-specific, see deliver.Request.Nexthop
+	// Options are transport options from the policy (e.g. "size_limit",
+	// "maildir", "command"); unknown options are rejected by the caller.
+	Options map[string]string
+}
+
+// Router picks the transport and next hop for a recipient.
+type Router interface {
+	Route(ctx context.Context, rcpt string, env *queue.Envelope) (Route, error)
+}
+
+// Event reports a delivery outcome for one recipient.
+type Event struct {
+	QueueID   string
+	Sender    string
+	Recipient string
+	Status    *dsn.Status
+	Relay     string
+	Attempts  int
+}
+
+// Events receives delivery outcomes for accounting or webhooks. They are
+// called after the outcome is recorded and cannot change it.
+type Events interface {
+	Delivered(ctx context.Context, ev Event)
+	Deferred(ctx context.Context, ev Event)
+	Bounced(ctx context.Context, ev Event)
+}
