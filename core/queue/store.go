@@ -1,0 +1,197 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Store is a spool directory. It is safe for concurrent use; the caller
+// (qmgr, pickup, the admin operations) is responsible for not acting on the
+// same message from two places at once.
+type Store struct {
+	root string
+	sync map[State]*groupSync
+	log  *slog.Logger
+}
+
+// ErrNotFound is returned when no file has the given ID in that state.
+var ErrNotFound = errors.New("queue: no such message")
+
+// MaildropMode lets local users who are not the daemon's user drop mail
+// (write, not list): the directory is untrusted input, validated by pickup.
+const MaildropMode = 0o1733
+
+// Open creates the spool directories under root as needed and opens them.
+func Open(root string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, err
+	}
+	s := &Store{root: root, sync: map[State]*groupSync{}, log: log}
+	for _, st := range States {
+		if err := s.openDir(st); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) openDir(st State) error {
+	p := filepath.Join(s.root, string(st))
+	mode := os.FileMode(0o700)
+	if st == Maildrop {
+		mode = MaildropMode
+	}
+	if err := os.Mkdir(p, mode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	} else if err == nil && st == Maildrop {
+		// Mkdir is subject to the umask; the maildrop needs its exact mode.
+		if err := os.Chmod(p, mode); err != nil {
+			return err
+		}
+	}
+	d, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	s.sync[st] = newGroupSync(d)
+	return nil
+}
+
+// Close releases the directory handles.
+func (s *Store) Close() error {
+	for _, g := range s.sync {
+		g.dir.Close()
+	}
+	return nil
+}
+
+// Root is the spool directory.
+func (s *Store) Root() string { return s.root }
+
+// Path is the file of message id in state st. id must be Valid.
+func (s *Store) Path(st State, id ID) string {
+	return filepath.Join(s.root, string(st), string(id))
+}
+
+// SyncDir makes renames and removals in st's directory durable.
+func (s *Store) SyncDir(st State) error { return s.sync[st].Sync() }
+
+// Move renames message id from one state to another and makes the new
+// name durable. An ID that is not Valid is refused, so outside input can
+// never name a path outside the spool.
+func (s *Store) Move(id ID, from, to State) error {
+	if !Valid(string(id)) {
+		return fmt.Errorf("queue: invalid ID %q", id)
+	}
+	if err := os.Rename(s.Path(from, id), s.Path(to, id)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return ErrNotFound
+		}
+		return err
+	}
+	return s.SyncDir(to)
+}
+
+// Remove deletes a finished message. The removal is made durable so a
+// restart does not deliver it again.
+func (s *Store) Remove(st State, id ID) error {
+	if !Valid(string(id)) {
+		return fmt.Errorf("queue: invalid ID %q", id)
+	}
+	if err := os.Remove(s.Path(st, id)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return ErrNotFound
+		}
+		return err
+	}
+	return s.SyncDir(st)
+}
+
+// Entry is a directory listing item: an ID and its file's modification
+// time (for deferred/ the next attempt time).
+type Entry struct {
+	ID    ID
+	MTime time.Time
+	Size  int64
+}
+
+// List returns the committed messages in st, sorted by ID (arrival).
+// Temp files and names that are not IDs are skipped.
+func (s *Store) List(st State) ([]Entry, error) {
+	des, err := os.ReadDir(filepath.Join(s.root, string(st)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(des))
+	for _, de := range des {
+		if !Valid(de.Name()) || !de.Type().IsRegular() {
+			continue
+		}
+		info, err := de.Info()
+		if err != nil {
+			continue // moved away meanwhile
+		}
+		out = append(out, Entry{ID: ID(de.Name()), MTime: info.ModTime(), Size: info.Size()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// SetNextAttempt stamps a deferred file's modification time with the time
+// it is due, so scans need only stat it.
+func (s *Store) SetNextAttempt(st State, id ID, t time.Time) error {
+	return os.Chtimes(s.Path(st, id), t, t)
+}
+
+// Quarantine moves an unreadable file to corrupt/ and logs why. It never
+// deletes: a human decides.
+func (s *Store) Quarantine(st State, id ID, why error) {
+	if err := s.Move(id, st, Corrupt); err != nil {
+		s.log.Error("cannot quarantine queue file", "queue_id", id, "state", st, "err", err)
+		return
+	}
+	s.log.Error("queue file moved to corrupt/", "queue_id", id, "state", st, "reason", why)
+}
+
+// Recover runs at start-up, before anything else uses the spool: files
+// left in active/ by a crash go back to incoming/, and uncommitted temp
+// files (never acknowledged to anyone) are removed.
+func (s *Store) Recover() (requeued int, err error) {
+	for _, st := range States {
+		s.removeTemps(st)
+	}
+	ents, err := s.List(Active)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ents {
+		if err := s.Move(e.ID, Active, Incoming); err != nil {
+			return requeued, err
+		}
+		requeued++
+	}
+	return requeued, nil
+}
+
+func (s *Store) removeTemps(st State) {
+	if st == Maildrop {
+		return // sendmail may be writing one right now
+	}
+	des, _ := os.ReadDir(filepath.Join(s.root, string(st)))
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), ".") && strings.HasSuffix(de.Name(), ".tmp") {
+			os.Remove(filepath.Join(s.root, string(st), de.Name()))
+		}
+	}
+}

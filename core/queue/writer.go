@@ -1,0 +1,144 @@
+package queue
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// ErrNoSpace is returned when the spool's file system is full; smtpd
+// answers 452 4.3.1 for it.
+var ErrNoSpace = errors.New("queue: no space left on device")
+
+// Writer streams one new message into the spool. Nothing is visible to
+// readers until Commit returns nil; Abort (or a crash) leaves no trace
+// but a temp file that recovery removes.
+type Writer struct {
+	store   *Store
+	state   State
+	env     *Envelope
+	f       *os.File
+	bw      *bufio.Writer
+	tmp     string
+	sizeOff int64 // offset of the content size digits
+	size    int64 // content bytes written so far
+	limit   int64 // content limit, 0 for none
+	err     error // first write error; sticky
+}
+
+// ErrTooBig is returned by Write once the content exceeds the limit.
+var ErrTooBig = errors.New("queue: message too big")
+
+// Create starts a new message in state st (incoming/, hold/ or
+// maildrop/). env.ID is minted if empty; Size is set by Commit. limit
+// bounds the content size (0: none).
+func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
+	if env.ID == "" {
+		env.ID = NewID(time.Now())
+	}
+	if env.Arrival.IsZero() {
+		env.Arrival = time.Now()
+	}
+	tmp := filepath.Join(s.root, string(st), "."+string(env.ID)+".tmp")
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	head, off := encodeEnvelope(env)
+	w := &Writer{store: s, state: st, env: env, f: f, tmp: tmp, sizeOff: int64(off), limit: limit}
+	w.bw = bufio.NewWriterSize(f, 32<<10)
+	if _, err := w.bw.Write(head); err != nil {
+		w.Abort()
+		return nil, mapErr(err)
+	}
+	return w, nil
+}
+
+// Write appends content bytes.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.limit > 0 && w.size+int64(len(p)) > w.limit {
+		w.err = ErrTooBig
+		return 0, w.err
+	}
+	n, err := w.bw.Write(p)
+	w.size += int64(n)
+	if err != nil {
+		w.err = mapErr(err)
+	}
+	return n, w.err
+}
+
+// Size is the content size written so far.
+func (w *Writer) Size() int64 { return w.size }
+
+// ID is the new message's queue ID.
+func (w *Writer) ID() ID { return w.env.ID }
+
+// Commit makes the message durable and visible: flush, fill in the
+// content size, fsync the file, rename it into place, fsync the directory.
+// Only after Commit returns nil may anyone be told the mail is queued.
+func (w *Writer) Commit() error {
+	if w.err != nil {
+		w.Abort()
+		return w.err
+	}
+	err := w.finish()
+	if err != nil {
+		w.Abort()
+		return mapErr(err)
+	}
+	w.env.Size = w.size
+	final := w.store.Path(w.state, w.env.ID)
+	if err := os.Rename(w.tmp, final); err != nil {
+		os.Remove(w.tmp)
+		return mapErr(err)
+	}
+	if err := w.store.SyncDir(w.state); err != nil {
+		// The rename may or may not survive a crash; the file is
+		// complete either way, so leave it and report the failure: the
+		// client retries, at worst the message arrives twice.
+		return mapErr(err)
+	}
+	return nil
+}
+
+func (w *Writer) finish() error {
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	digits := fmt.Sprintf("%0*d", sizeDigits, w.size)
+	if _, err := w.f.WriteAt([]byte(digits), w.sizeOff); err != nil {
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	return w.f.Close()
+}
+
+// Abort discards the message.
+func (w *Writer) Abort() {
+	if w.f != nil {
+		w.f.Close()
+	}
+	os.Remove(w.tmp)
+}
+
+func mapErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %v", ErrNoSpace, err)
+	}
+	return err
+}
+
+// Discard reads and drops the rest of r, so a refused DATA stream is
+// consumed.
+func Discard(r io.Reader) { _, _ = io.Copy(io.Discard, r) }
