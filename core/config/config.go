@@ -1,0 +1,145 @@
+package config
+
+import (
+	"os"
+	"strings"
+)
+
+// Config is the whole daemon configuration. Each field's comment gives its
+// TOML key and default; docs/configuration.md lists them all.
+type Config struct {
+	// spool_dir: the queue directories live here. Default "spool" under
+	// the working directory; made absolute at load.
+	SpoolDir string `toml:"spool_dir"`
+	// myhostname: our name in the banner, Received: and bounces.
+	// Default: the system host name.
+	Hostname string `toml:"myhostname"`
+	// myorigin: domain appended to bare user names. Default: myhostname.
+	Origin string `toml:"myorigin"`
+	// mydestination: domains delivered locally. Default: myhostname,
+	// localhost.
+	Destinations []string `toml:"mydestination"`
+	// relay_domains: domains we accept mail for from anyone and relay.
+	RelayDomains []string `toml:"relay_domains"`
+	// mynetworks: clients allowed to relay. Default: loopback only.
+	MyNetworks []string `toml:"mynetworks"`
+	// relayhost: send all non-local mail here ("[host]:port"), "" for MX.
+	RelayHost string `toml:"relayhost"`
+	// postmaster: where double bounces go. Default: postmaster@myorigin.
+	Postmaster string `toml:"postmaster"`
+	// log_level: debug, info, warn, error. Default info.
+	LogLevel string `toml:"log_level"`
+	// log_format: text or json. Default text.
+	LogFormat string `toml:"log_format"`
+
+	SMTPD  SMTPD  `toml:"smtpd"`
+	Queue  Queue  `toml:"queue"`
+	Local  Local  `toml:"local"`
+	SMTP   SMTP   `toml:"smtp"`
+	DNS    DNS    `toml:"dns"`
+	Hooks  Hooks  `toml:"hooks"`
+	Pickup Pickup `toml:"pickup"`
+}
+
+// SMTPD configures the SMTP server.
+type SMTPD struct {
+	Listen           []string `toml:"listen"`            // default ["127.0.0.1:2525"]
+	SubmissionListen []string `toml:"submission_listen"` // default none; AUTH after STARTTLS
+	TLSCert          string   `toml:"tls_cert"`          // PEM file; enables STARTTLS
+	TLSKey           string   `toml:"tls_key"`
+	PasswordFile     string   `toml:"password_file"`          // SASL users for submission
+	MessageSizeLimit int64    `toml:"message_size_limit"`     // default 10240000
+	RecipientLimit   int      `toml:"recipient_limit"`        // default 1000
+	LineLengthLimit  int      `toml:"line_length_limit"`      // default 2048
+	HeaderSizeLimit  int      `toml:"header_size_limit"`      // default 102400
+	MaxConnections   int      `toml:"max_connections"`        // default 100
+	MaxPerClient     int      `toml:"max_connections_per_ip"` // default 50
+	IdleTimeout      Duration `toml:"idle_timeout"`           // default 300s
+	SessionTimeout   Duration `toml:"session_timeout"`        // default 30m
+}
+
+// Queue configures scheduling and retries (Postfix names in brackets).
+type Queue struct {
+	MinBackoff      Duration `toml:"min_backoff"`                 // [minimal_backoff_time] 300s
+	MaxBackoff      Duration `toml:"max_backoff"`                 // [maximal_backoff_time] 4000s
+	MaxLifetime     Duration `toml:"max_lifetime"`                // [maximal_queue_lifetime] 5d
+	BounceLifetime  Duration `toml:"bounce_lifetime"`             // [bounce_queue_lifetime] 5d
+	DelayWarning    Duration `toml:"delay_warning"`               // [delay_warning_time] 0 = off
+	ScanInterval    Duration `toml:"scan_interval"`               // [queue_run_delay] 300s
+	ActiveLimit     int      `toml:"active_limit"`                // [qmgr_message_active_limit] 20000
+	Concurrency     int      `toml:"destination_concurrency"`     // [default_destination_concurrency_limit] 20
+	InitConcurrency int      `toml:"initial_concurrency"`         // [initial_destination_concurrency] 5
+	RcptLimit       int      `toml:"destination_recipient_limit"` // [..._recipient_limit] 50
+	DeliveryTimeout Duration `toml:"delivery_timeout"`            // bound on one delivery attempt, 10m
+	MaxDeliveries   int      `toml:"max_deliveries"`              // [default_process_limit] 100
+}
+
+// Local configures local(8)-style delivery.
+type Local struct {
+	// mailbox: path pattern with {user}, {local}, {domain}; a trailing
+	// slash means Maildir, else mbox. Default: SPOOL/mail/{user}/.
+	Mailbox            string   `toml:"mailbox"`
+	Aliases            string   `toml:"aliases"`             // aliases(5) file, default none
+	RecipientDelimiter string   `toml:"recipient_delimiter"` // default "+"
+	AllowFileDirs      []string `toml:"allow_file_dirs"`     // where /file aliases may write
+	AllowCommands      bool     `toml:"allow_commands"`      // |command aliases; default true
+	CommandTimeout     Duration `toml:"command_timeout"`     // default 1000s
+}
+
+// SMTP configures the outbound SMTP client.
+type SMTP struct {
+	HeloName       string   `toml:"helo_name"`       // default myhostname
+	TLS            string   `toml:"tls"`             // none, may (default), encrypt
+	ConnectTimeout Duration `toml:"connect_timeout"` // default 30s
+	CommandTimeout Duration `toml:"command_timeout"` // default 300s
+	Port           int      `toml:"port"`            // default 25
+}
+
+// DNS configures the resolver.
+type DNS struct {
+	Servers []string `toml:"servers"` // default: from /etc/resolv.conf
+	Timeout Duration `toml:"timeout"` // default 5s
+}
+
+// Hooks configures the Lua policy scripts.
+type Hooks struct {
+	Dir         string   `toml:"dir"`          // scripts folder; default: the shipped scripts/
+	TablesDir   []string `toml:"tables_dirs"`  // where lookup tables may be read
+	CallTimeout Duration `toml:"call_timeout"` // per hook call, default 1s
+}
+
+// Pickup configures the maildrop reader.
+type Pickup struct {
+	ScanInterval Duration `toml:"scan_interval"` // default 60s
+	MaxSize      int64    `toml:"max_size"`      // default: smtpd.message_size_limit
+}
+
+// Default returns the embedded configuration.
+func Default() *Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return &Config{
+		SpoolDir: "spool", Hostname: host, LogLevel: "info", LogFormat: "text",
+		MyNetworks: []string{"127.0.0.0/8", "::1/128"},
+		SMTPD: SMTPD{
+			Listen: []string{"127.0.0.1:2525"}, MessageSizeLimit: 10240000,
+			RecipientLimit: 1000, LineLengthLimit: 2048, HeaderSizeLimit: 102400,
+			MaxConnections: 100, MaxPerClient: 50,
+			IdleTimeout: Duration(300e9), SessionTimeout: Duration(1800e9),
+		},
+		Queue: Queue{
+			MinBackoff: Duration(300e9), MaxBackoff: Duration(4000e9),
+			MaxLifetime: Duration(5 * 86400e9), BounceLifetime: Duration(5 * 86400e9),
+			ScanInterval: Duration(300e9), ActiveLimit: 20000, Concurrency: 20,
+			InitConcurrency: 5, RcptLimit: 50, DeliveryTimeout: Duration(600e9), MaxDeliveries: 100,
+		},
+		Local:  Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
+		SMTP:   SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9), Port: 25},
+		DNS:    DNS{Timeout: Duration(5e9)},
+		Hooks:  Hooks{CallTimeout: Duration(1e9)},
+		Pickup: Pickup{ScanInterval: Duration(60e9)},
+	}
+}

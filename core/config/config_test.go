@@ -1,0 +1,96 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "moonpost.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPD.Listen[0] != "127.0.0.1:2525" || !filepath.IsAbs(c.SpoolDir) {
+		t.Fatalf("defaults: %+v", c.SMTPD)
+	}
+	if c.Queue.MinBackoff.D() != 300*time.Second || c.Queue.MaxBackoff.D() != 4000*time.Second ||
+		c.Queue.MaxLifetime.D() != 5*24*time.Hour {
+		t.Fatalf("queue defaults: %+v", c.Queue)
+	}
+	if !c.IsLocal("LOCALHOST.") || c.Origin != c.Hostname || c.Postmaster != "postmaster@"+c.Hostname {
+		t.Fatalf("derived defaults: %+v", c)
+	}
+}
+
+func TestFileOverridesDefaults(t *testing.T) {
+	c, err := Load(write(t, `
+myhostname = "mx.example.com"
+mydestination = ["example.com", "mx.example.com"]
+mynetworks = ["10.0.0.0/8", "192.0.2.7"]
+[queue]
+max_lifetime = "2d"
+min_backoff = "1m"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Origin != "mx.example.com" || !c.IsLocal("Example.COM") || c.IsLocal("other.com") {
+		t.Fatalf("%+v", c)
+	}
+	if c.Queue.MaxLifetime.D() != 48*time.Hour || c.Queue.MinBackoff.D() != time.Minute {
+		t.Fatalf("queue: %+v", c.Queue)
+	}
+	if n := c.Networks(); len(n) != 2 || n[1].Bits() != 32 {
+		t.Fatalf("networks %v", n)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	cases := map[string]string{
+		`smtpd_listen = ["x"]`:                            "unknown key smtpd_listen",
+		"[smtpd]\nlisten = [\"nohost\"]":                  "smtpd.listen[0]",
+		"mynetworks = [\"10.0.0.0/33\"]":                  "mynetworks[0]",
+		"[queue]\nmin_backoff = \"soon\"":                 "bad duration",
+		"[queue]\nmin_backoff=\"1h\"\nmax_backoff=\"1m\"": "queue.max_backoff",
+		"[smtp]\ntls = \"maybe\"":                         "smtp.tls",
+		"[smtpd]\nrecipient_limit = 0":                    "smtpd.recipient_limit",
+		"[smtpd]\ntls_cert = \"/x\"":                      "tls_key go together",
+		"log_level = \"loud\"":                            "log_level",
+		"[local]\nmailbox = \"/var/mail/\"":               "local.mailbox",
+		"this is not toml":                                "moonpost.toml",
+	}
+	for body, want := range cases {
+		_, err := Load(write(t, body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want mention of %q", body, err, want)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"300s": 300 * time.Second, "5d": 120 * time.Hour, "1w": 168 * time.Hour, "1h30m": 90 * time.Minute, "0.5d": 12 * time.Hour,
+	} {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("%q = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "-1s", "5x", "d", "-2d"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

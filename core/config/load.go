@@ -1,0 +1,206 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads the file at path over the defaults. An empty path gives the
+// embedded default. Relative paths in the file are relative to the
+// working directory, as on the command line.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path != "" {
+		md, err := toml.DecodeFile(path, c)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			keys := make([]string, len(und))
+			for i, k := range und {
+				keys[i] = k.String()
+			}
+			return nil, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+		}
+	}
+	if err := c.finish(); err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// finish derives the defaults that depend on other keys, then validates.
+func (c *Config) finish() error {
+	c.Hostname = strings.ToLower(strings.TrimSuffix(c.Hostname, "."))
+	if c.Origin == "" {
+		c.Origin = c.Hostname
+	}
+	if c.Destinations == nil {
+		c.Destinations = []string{c.Hostname, "localhost"}
+	}
+	if c.Postmaster == "" {
+		c.Postmaster = "postmaster@" + c.Origin
+	}
+	if c.SMTP.HeloName == "" {
+		c.SMTP.HeloName = c.Hostname
+	}
+	if c.Pickup.MaxSize == 0 {
+		c.Pickup.MaxSize = c.SMTPD.MessageSizeLimit
+	}
+	abs, err := filepath.Abs(c.SpoolDir)
+	if err != nil {
+		return fmt.Errorf("spool_dir: %w", err)
+	}
+	c.SpoolDir = abs
+	if c.Local.Mailbox == "" {
+		c.Local.Mailbox = filepath.Join(c.SpoolDir, "mail", "{user}") + "/"
+	}
+	c.Destinations = lowerAll(c.Destinations)
+	c.RelayDomains = lowerAll(c.RelayDomains)
+	return c.validate()
+}
+
+func lowerAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
+	}
+	return out
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t/@") {
+		bad("myhostname", "%q is not a host name", c.Hostname)
+	}
+	for i, n := range c.MyNetworks {
+		if _, err := ParsePrefix(n); err != nil {
+			bad(fmt.Sprintf("mynetworks[%d]", i), "%v", err)
+		}
+	}
+	checkAddrs(bad, "smtpd.listen", c.SMTPD.Listen)
+	checkAddrs(bad, "smtpd.submission_listen", c.SMTPD.SubmissionListen)
+	if len(c.SMTPD.Listen)+len(c.SMTPD.SubmissionListen) == 0 {
+		bad("smtpd.listen", "no listener configured")
+	}
+	if (c.SMTPD.TLSCert == "") != (c.SMTPD.TLSKey == "") {
+		bad("smtpd.tls_cert", "tls_cert and tls_key go together")
+	}
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{
+		{"smtpd.message_size_limit", c.SMTPD.MessageSizeLimit}, {"smtpd.recipient_limit", int64(c.SMTPD.RecipientLimit)},
+		{"smtpd.line_length_limit", int64(c.SMTPD.LineLengthLimit)}, {"smtpd.header_size_limit", int64(c.SMTPD.HeaderSizeLimit)},
+		{"smtpd.max_connections", int64(c.SMTPD.MaxConnections)}, {"smtpd.max_connections_per_ip", int64(c.SMTPD.MaxPerClient)},
+		{"queue.active_limit", int64(c.Queue.ActiveLimit)}, {"queue.destination_concurrency", int64(c.Queue.Concurrency)},
+		{"queue.initial_concurrency", int64(c.Queue.InitConcurrency)}, {"queue.destination_recipient_limit", int64(c.Queue.RcptLimit)},
+		{"queue.max_deliveries", int64(c.Queue.MaxDeliveries)},
+	} {
+		if f.v <= 0 {
+			bad(f.key, "must be positive, got %d", f.v)
+		}
+	}
+	if c.SMTPD.LineLengthLimit > 0 && c.SMTPD.LineLengthLimit < 512 {
+		bad("smtpd.line_length_limit", "must be at least 512 (RFC 5321)")
+	}
+	if c.Queue.MinBackoff <= 0 || c.Queue.MaxBackoff < c.Queue.MinBackoff {
+		bad("queue.max_backoff", "need 0 < min_backoff <= max_backoff")
+	}
+	if c.Queue.InitConcurrency > c.Queue.Concurrency {
+		bad("queue.initial_concurrency", "exceeds destination_concurrency")
+	}
+	switch c.SMTP.TLS {
+	case "none", "may", "encrypt":
+	default:
+		bad("smtp.tls", "%q: use none, may or encrypt", c.SMTP.TLS)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q: use debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format", "%q: use text or json", c.LogFormat)
+	}
+	if c.RelayHost != "" && !strings.HasPrefix(c.RelayHost, "[") && strings.Contains(c.RelayHost, "/") {
+		bad("relayhost", "%q is not a next hop", c.RelayHost)
+	}
+	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
+		bad("smtp.port", "%d out of range", c.SMTP.Port)
+	}
+	if !strings.Contains(c.Local.Mailbox, "{user}") && !strings.Contains(c.Local.Mailbox, "{local}") {
+		bad("local.mailbox", "%q must contain {user} or {local}", c.Local.Mailbox)
+	}
+	for _, f := range []string{c.SMTPD.TLSCert, c.SMTPD.TLSKey, c.SMTPD.PasswordFile, c.Local.Aliases} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			bad("file", "%v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkAddrs(bad func(string, string, ...any), key string, addrs []string) {
+	for i, a := range addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad(fmt.Sprintf("%s[%d]", key, i), "%q: %v", a, err)
+		}
+	}
+}
+
+// ParsePrefix reads a mynetworks entry: a CIDR prefix or a bare address.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Networks returns mynetworks parsed (validated at load).
+func (c *Config) Networks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range c.MyNetworks {
+		if p, err := ParsePrefix(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// IsLocal reports whether domain is in mydestination.
+func (c *Config) IsLocal(domain string) bool { return contains(c.Destinations, domain) }
+
+// IsRelay reports whether domain is in relay_domains.
+func (c *Config) IsRelay(domain string) bool { return contains(c.RelayDomains, domain) }
+
+func contains(list []string, domain string) bool {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	for _, d := range list {
+		if d == domain {
+			return true
+		}
+	}
+	return false
+}
