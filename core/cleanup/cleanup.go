@@ -1,0 +1,210 @@
+package cleanup
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// Cleanup is the cleanup service. Its fields are set once before use.
+type Cleanup struct {
+	Store       *queue.Store
+	Hostname    string // for Message-ID and the MAILER-DAEMON address
+	SizeLimit   int64  // content limit; 0 for none
+	HeaderLimit int    // header block limit; default 102400
+	HopLimit    int    // Received: headers before 5.4.6; default 50
+	Policy      policy.Cleanup
+	Rewriter    policy.Rewriter
+	// Notify is told about each message committed to incoming/, so the
+	// queue manager picks it up without waiting for its scan.
+	Notify func(queue.ID)
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Options change how one submission is handled.
+type Options struct {
+	// Extract takes the recipients from To, Cc and Bcc (sendmail -t);
+	// envelope recipients given as well are added to them.
+	Extract bool
+}
+
+// Submit implements smtpd.Submitter.
+func (c *Cleanup) Submit(ctx context.Context, env *queue.Envelope, r io.Reader) (queue.ID, error) {
+	return c.SubmitWith(ctx, env, r, Options{})
+}
+
+// SubmitWith reads a message from r and queues it. It always consumes r.
+func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Reader, opt Options) (queue.ID, error) {
+	defer queue.Discard(r)
+	if env.ID == "" {
+		env.ID = queue.NewID(c.now())
+	}
+	if env.Arrival.IsZero() {
+		env.Arrival = c.now()
+	}
+	norm := newNormalizer(r)
+	br := bufio.NewReaderSize(norm, 8192)
+	h, first, err := readHeader(br, c.headerLimit())
+	if err != nil {
+		return env.ID, dsn.HeaderTooBig
+	}
+	if opt.Extract {
+		extractRecipients(env, &h)
+	}
+	if st := c.prepare(ctx, env, &h); st != nil {
+		return env.ID, st
+	}
+	verdict, err := c.policy(ctx, env, &h)
+	if err != nil {
+		c.log().Error("cleanup policy failed", "queue_id", env.ID, "err", err)
+		return env.ID, dsn.TempPolicy
+	}
+	return c.finish(env, &h, verdict, first, br)
+}
+
+// prepare checks hops, rewrites addresses and adds missing headers.
+func (c *Cleanup) prepare(ctx context.Context, env *queue.Envelope, h *textproto.Header) *dsn.Status {
+	if n := len(h.Values("Received")); n >= c.hopLimit() {
+		c.log().Warn("reject: too many hops", "queue_id", env.ID, "received", n)
+		return dsn.MailLoop.WithText("Too many hops")
+	}
+	if err := c.rewrite(ctx, env, h); err != nil {
+		c.log().Error("address rewriting failed", "queue_id", env.ID, "err", err)
+		return dsn.TempPolicy
+	}
+	c.addMissing(env, h)
+	if len(env.Recipients) == 0 {
+		return dsn.NoRecipients.WithText("Error: no recipient addresses found")
+	}
+	return nil
+}
+
+func (c *Cleanup) policy(ctx context.Context, env *queue.Envelope, h *textproto.Header) (policy.Verdict, error) {
+	if c.Policy == nil {
+		return policy.Verdict{Action: policy.Accept}, nil
+	}
+	v, err := c.Policy.Cleanup(ctx, &policy.Message{Envelope: env, Header: h})
+	if err != nil {
+		return v, err
+	}
+	if v.Action == policy.Reject && (v.Status == nil || v.Status.OK()) {
+		return v, errors.New("reject verdict without a 4xx/5xx status")
+	}
+	return v, nil
+}
+
+// finish writes the message according to the verdict.
+func (c *Cleanup) finish(env *queue.Envelope, h *textproto.Header, v policy.Verdict,
+	first []byte, body io.Reader) (queue.ID, error) {
+	switch v.Action {
+	case policy.Reject:
+		c.log().Info("reject by cleanup policy", "queue_id", env.ID, "status", v.Status.Error())
+		return env.ID, v.Status
+	case policy.Discard:
+		c.log().Info("discard by cleanup policy", "queue_id", env.ID, "reason", v.Reason)
+		return env.ID, nil
+	}
+	if len(env.Recipients) == 0 {
+		return env.ID, dsn.NoRecipients
+	}
+	state := queue.Incoming
+	if v.Action == policy.Hold {
+		state, env.HoldReason = queue.Hold, orDefault(v.Reason, "held by policy")
+	}
+	if err := c.write(state, env, h, first, body); err != nil {
+		return env.ID, err
+	}
+	c.logQueued(env, state)
+	if state == queue.Incoming && c.Notify != nil {
+		c.Notify(env.ID)
+	}
+	return env.ID, nil
+}
+
+func (c *Cleanup) write(state queue.State, env *queue.Envelope, h *textproto.Header, first []byte, body io.Reader) error {
+	w, err := c.Store.Create(state, env, c.SizeLimit)
+	if err != nil {
+		return c.storeError(env, err)
+	}
+	err = textproto.WriteHeader(w, *h)
+	if err == nil && first != nil {
+		_, err = w.Write(first)
+	}
+	if err == nil {
+		_, err = io.Copy(w, body)
+	}
+	if err != nil {
+		w.Abort()
+		return c.storeError(env, err)
+	}
+	if err := w.Commit(); err != nil {
+		return c.storeError(env, err)
+	}
+	return nil
+}
+
+func (c *Cleanup) storeError(env *queue.Envelope, err error) error {
+	switch {
+	case errors.Is(err, queue.ErrTooBig):
+		c.log().Info("reject: message too big", "queue_id", env.ID, "limit", c.SizeLimit)
+		return dsn.MessageTooBig
+	case errors.Is(err, queue.ErrNoSpace):
+		c.log().Error("queue file write error: disk full", "queue_id", env.ID, "err", err)
+		return dsn.DiskFull
+	}
+	c.log().Error("queue file write error", "queue_id", env.ID, "err", err)
+	return dsn.TempLocal
+}
+
+func (c *Cleanup) logQueued(env *queue.Envelope, state queue.State) {
+	c.log().Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue %s)",
+		env.ID, env.Sender, env.Size, len(env.Recipients), state),
+		"queue_id", env.ID, "from", env.Sender, "size", env.Size, "nrcpt", len(env.Recipients), "queue", string(state))
+}
+
+func (c *Cleanup) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Cleanup) log() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.Default()
+}
+
+func (c *Cleanup) headerLimit() int {
+	if c.HeaderLimit > 0 {
+		return c.HeaderLimit
+	}
+	return 102400
+}
+
+func (c *Cleanup) hopLimit() int {
+	if c.HopLimit > 0 {
+		return c.HopLimit
+	}
+	return 50
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}

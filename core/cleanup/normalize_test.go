@@ -1,0 +1,54 @@
+package cleanup
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func normalize(s string) string {
+	b, _ := io.ReadAll(newNormalizer(iotest.OneByteReader(strings.NewReader(s))))
+	return string(b)
+}
+
+func TestNormalizer(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\r\nb\r\n":        "a\r\nb\r\n",
+		"a\nb\n":            "a\r\nb\r\n",
+		"a\rb\r":            "a\r\nb\r\n",
+		"a\r\r\nb":          "a\r\n\r\nb",
+		"x\n.\r\nMAIL":      "x\r\n.\r\nMAIL",
+		"x\r.\rMAIL":        "x\r\n.\r\nMAIL",
+		"x\n.\nMAIL":        "x\r\n.\r\nMAIL",
+		"":                  "",
+		"\r":                "\r\n",
+		"no newline":        "no newline",
+		"\xc3\xa9t\xc3\xa9": "\xc3\xa9t\xc3\xa9",
+	} {
+		if got := normalize(in); got != want {
+			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzNormalizer(f *testing.F) {
+	for _, s := range []string{"a\nb", "a\r\n.\r\n", "\r\r\n\n", "x\r.\r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := normalize(s)
+		for i := 0; i < len(out); i++ {
+			if out[i] == '\n' && (i == 0 || out[i-1] != '\r') {
+				t.Fatalf("bare LF at %d in %q", i, out)
+			}
+			if out[i] == '\r' && (i+1 >= len(out) || out[i+1] != '\n') {
+				t.Fatalf("bare CR at %d in %q", i, out)
+			}
+		}
+		if strings.ReplaceAll(strings.ReplaceAll(out, "\r", ""), "\n", "") !=
+			strings.ReplaceAll(strings.ReplaceAll(s, "\r", ""), "\n", "") {
+			t.Fatal("normalizer changed non-newline bytes")
+		}
+	})
+}
