@@ -66,6 +66,7 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 	if st := c.prepare(ctx, env, &h); st != nil {
 		return env.ID, st
 	}
+	env.ExtractRcpts, env.FullName = false, "" // maildrop-only fields
 	verdict, err := c.policy(ctx, env, &h)
 	if err != nil {
 		c.log().Error("cleanup policy failed", "queue_id", env.ID, "err", err)

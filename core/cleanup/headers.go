@@ -24,7 +24,11 @@ func (c *Cleanup) addMissing(env *queue.Envelope, h *textproto.Header) {
 		if from == "" {
 			from = "MAILER-DAEMON@" + c.Hostname
 		}
-		add = append(add, "From: <"+from+">")
+		if env.FullName != "" {
+			add = append(add, "From: "+(&mail.Address{Name: env.FullName, Address: from}).String())
+		} else {
+			add = append(add, "From: <"+from+">")
+		}
 	}
 	if !h.Has("Date") {
 		add = append(add, "Date: "+env.Arrival.Format("Mon, 02 Jan 2006 15:04:05 -0700 (MST)"))

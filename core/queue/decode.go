@@ -35,10 +35,13 @@ func decodeEnvelope(br *bufio.Reader, off *int64, p *parsed) error {
 }
 
 func finishEnvelope(e *Envelope, fields []string, seen map[byte]bool) error {
-	for _, k := range []byte{'I', 'T', 'S', 'C', 'R'} {
+	for _, k := range []byte{'I', 'T', 'S', 'C'} {
 		if !seen[k] {
 			return fmt.Errorf("missing record %c", k)
 		}
+	}
+	if !seen['R'] && !e.ExtractRcpts {
+		return errors.New("no recipients")
 	}
 	if err := want('M', fields, 1); err != nil {
 		return err
@@ -108,6 +111,10 @@ func optionalRecord(e *Envelope, kind byte, f []string) error {
 		e.SMTPUTF8 = f[0] == "1"
 	case 'H':
 		e.HoldReason = f[0]
+	case 'K':
+		e.ExtractRcpts = f[0] == "1"
+	case 'P':
+		e.FullName = f[0]
 	default:
 		return fmt.Errorf("unknown envelope record %q", kind)
 	}

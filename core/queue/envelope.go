@@ -72,6 +72,11 @@ type Envelope struct {
 	DelayWarned bool
 	// Size is the length of the stored content in bytes.
 	Size int64
+	// ExtractRcpts and FullName are set by sendmail in maildrop files
+	// only: take recipients from the header (-t), and the sender's full
+	// name for a missing From: (-F).
+	ExtractRcpts bool
+	FullName     string
 }
 
 // Pending returns the indexes of recipients that still need delivery.

@@ -137,6 +137,12 @@ func encodeEnvelope(e *Envelope) (buf []byte, sizeOff int) {
 	if e.HoldReason != "" {
 		add('H', e.HoldReason)
 	}
+	if e.ExtractRcpts {
+		add('K', "1")
+	}
+	if e.FullName != "" {
+		add('P', e.FullName)
+	}
 	b = append(b, "M "...)
 	sizeOff = len(b)
 	b = append(b, fmt.Sprintf("%0*d\n", sizeDigits, e.Size)...)

@@ -68,6 +68,21 @@ func (s *Store) openDir(st State) error {
 	return nil
 }
 
+// OpenMaildrop opens only the maildrop directory of the spool at root,
+// for sendmail running as any local user: it cannot see the other queues.
+func OpenMaildrop(root string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Store{root: root, sync: map[State]*groupSync{}, log: log}
+	d, err := os.Open(filepath.Join(root, string(Maildrop)))
+	if err != nil {
+		return nil, err
+	}
+	s.sync[Maildrop] = newGroupSync(d)
+	return s, nil
+}
+
 // Close releases the directory handles.
 func (s *Store) Close() error {
 	for _, g := range s.sync {

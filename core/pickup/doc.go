@@ -1,0 +1,11 @@
+// Package pickup moves local submissions from maildrop/ into the queue.
+//
+// Post is what sendmail calls, with or without a running daemon: it writes
+// the message into maildrop/ with the same atomic commit as every queue
+// file, so a 0 exit means the mail is on disk. The Service runs in the
+// daemon: woken by fsnotify when a file appears, and by a periodic scan as
+// a fallback, it reads each maildrop file as untrusted input (any local
+// user can write there): no symlinks, bounded size, strict parsing, sane
+// addresses. A good file goes through cleanup into incoming/ and is then
+// removed; a bad one is moved to corrupt/ and logged, never deleted.
+package pickup

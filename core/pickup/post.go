@@ -1,0 +1,51 @@
+package pickup
+
+import (
+	"io"
+	"os"
+	"os/user"
+	"strconv"
+
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// Post writes a local submission into the maildrop of the spool at root
+// and returns its ID once it is durable. env.Client is filled in with the
+// submitting user; content is the raw message as the user gave it.
+func Post(root string, env *queue.Envelope, content io.Reader, limit int64) (queue.ID, error) {
+	s, err := queue.OpenMaildrop(root, nil)
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	env.Client = localClient()
+	w, err := s.Create(queue.Maildrop, env, limit)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(w, content); err != nil {
+		w.Abort()
+		return "", err
+	}
+	if err := w.Commit(); err != nil {
+		return "", err
+	}
+	return w.ID(), nil
+}
+
+func localClient() queue.Client {
+	uid := os.Getuid()
+	name := "uid=" + strconv.Itoa(uid)
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		name = u.Username
+	}
+	return queue.Client{Name: "localhost", Proto: "LOCAL", AuthUser: name}
+}
+
+// LoginName is the submitting user's name, the default sender.
+func LoginName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "uid" + strconv.Itoa(os.Getuid())
+}
