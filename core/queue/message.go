@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -18,6 +19,9 @@ type Message struct {
 	off   int64 // content offset
 	end   int64 // end of the last complete journal record
 	torn  bool  // bytes after end: a record torn by a crash, cut on append
+	// mu serialises Append: deliveries to different destinations record
+	// their outcomes for the same message concurrently.
+	mu sync.Mutex
 }
 
 // ErrCorrupt wraps every parse failure; callers quarantine such files.
@@ -73,6 +77,8 @@ func (m *Message) Size() int64 { return m.Envelope.Size }
 // returns nil, the outcomes survive a crash. A torn record left by an
 // earlier crash is cut off first, so records never run together.
 func (m *Message) Append(recs ...Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var b []byte
 	for _, r := range recs {
 		b = r.appendTo(b)

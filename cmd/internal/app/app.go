@@ -1,0 +1,104 @@
+// Package app implements the moonpost command line: the daemon, the
+// administration subcommands and the sendmail-compatible entry points.
+package app
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moonpost/moonpost/core/config"
+)
+
+// Exit codes from sysexits.h, used by every entry point.
+const (
+	exOK       = 0
+	exUsage    = 64
+	exDataErr  = 65
+	exNoInput  = 66
+	exSoftware = 70
+	exIOErr    = 74
+	exTempFail = 75
+	exConfig   = 78
+)
+
+// Main runs the command named by args[0] and returns its exit code.
+func Main(args []string) int {
+	switch filepath.Base(args[0]) {
+	case "sendmail":
+		return sendmail(args[1:])
+	case "mailq":
+		return queueList(args[1:])
+	case "newaliases":
+		return newaliases(args[1:])
+	}
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+		return daemon(args[1:])
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "run", "start":
+		return daemon(rest)
+	case "check":
+		return check(rest)
+	case "queue":
+		return queueCmd(rest)
+	case "sendmail", "mailq", "newaliases":
+		return Main(append([]string{cmd}, rest...))
+	case "help", "-h", "--help":
+		usage()
+		return exOK
+	}
+	fmt.Fprintf(os.Stderr, "moonpost: unknown command %q\n", cmd)
+	usage()
+	return exUsage
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  moonpost [-c moonpost.toml]          start the daemon (embedded default without -c)
+  moonpost check [-c file]             validate the configuration and scripts
+  moonpost queue list [--json]         list the queue, like mailq
+  moonpost queue show ID               print a queued message, like postcat
+  moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
+  moonpost mailq                       same as "queue list"
+  moonpost newaliases                  check the aliases file
+The configuration file is -c FILE, else $MOONPOST_CONFIG, else ./moonpost.toml
+if present, else the embedded default (spool in ./spool, SMTP on 127.0.0.1:2525).
+`)
+}
+
+// loadConfig finds and loads the configuration as usage describes.
+func loadConfig(explicit string) (*config.Config, error) {
+	path := explicit
+	if path == "" {
+		path = os.Getenv("MOONPOST_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat("moonpost.toml"); err == nil {
+			path = "moonpost.toml"
+		}
+	}
+	return config.Load(path)
+}
+
+// configFlag extracts "-c FILE" / "--config FILE" from args.
+func configFlag(args []string) (path string, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-c" || a == "--config" || a == "-C":
+			if i+1 >= len(args) {
+				return "", nil, fmt.Errorf("%s needs a file", a)
+			}
+			path = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--config="):
+			path = strings.TrimPrefix(a, "--config=")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return path, rest, nil
+}

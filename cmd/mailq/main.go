@@ -1,0 +1,11 @@
+// Command mailq is the sendmail-compatible entry point of moonpost; see
+// docs/sendmail.md.
+package main
+
+import (
+	"os"
+
+	"github.com/moonpost/moonpost/cmd/internal/app"
+)
+
+func main() { os.Exit(app.Main(append([]string{"mailq"}, os.Args[1:]...))) }

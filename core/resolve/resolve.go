@@ -1,0 +1,96 @@
+package resolve
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// Destination is where one recipient goes.
+type Destination struct {
+	Transport string // an agent name: smtp, lmtp, local, pipe, discard, error
+	Nexthop   string // transport-specific, see deliver.Request.Nexthop
+	Options   map[string]string
+}
+
+// Key groups recipients that can share a delivery.
+func (d Destination) Key() string { return d.Transport + ":" + d.Nexthop }
+
+// Resolver checks and normalises the router's decisions.
+type Resolver struct {
+	Router policy.Router
+	// Transports lists the agents that exist; a route to anything else
+	// defers the recipient.
+	Transports map[string]bool
+}
+
+// Resolve decides the destination of rcpt.
+func (r *Resolver) Resolve(ctx context.Context, rcpt string, env *queue.Envelope) (Destination, error) {
+	route, err := r.Router.Route(ctx, rcpt, env)
+	if err != nil {
+		return Destination{}, err
+	}
+	d := Destination{Transport: strings.ToLower(route.Transport), Nexthop: route.Nexthop, Options: route.Options}
+	if d.Transport == "relay" {
+		d.Transport = "smtp"
+	}
+	if !r.Transports[d.Transport] {
+		return Destination{}, fmt.Errorf("mail transport unavailable: %q", route.Transport)
+	}
+	if d.Nexthop == "" && (d.Transport == "smtp" || d.Transport == "lmtp") {
+		return Destination{}, fmt.Errorf("transport %s without a next hop for %s", d.Transport, rcpt)
+	}
+	if strings.ContainsAny(d.Nexthop, "\r\n\x00") {
+		return Destination{}, fmt.Errorf("next hop with control characters for %s", rcpt)
+	}
+	return d, nil
+}
+
+// Static is the Go default router, Postfix's behaviour out of the box.
+type Static struct {
+	IsLocal   func(domain string) bool
+	RelayHost string // "[host]:port" or "" for MX delivery
+}
+
+// Route implements policy.Router.
+func (s Static) Route(_ context.Context, rcpt string, _ *queue.Envelope) (policy.Route, error) {
+	_, domain := Split(rcpt)
+	switch {
+	case domain == "" || s.IsLocal(domain):
+		return policy.Route{Transport: "local", Nexthop: domain}, nil
+	case s.RelayHost != "":
+		return policy.Route{Transport: "smtp", Nexthop: s.RelayHost}, nil
+	}
+	return policy.Route{Transport: "smtp", Nexthop: domain}, nil
+}
+
+// Split returns the local part and the lower-cased domain (without a
+// trailing dot) of addr. The domain starts after the last "@" outside
+// quotes, so a quoted local part may hold "@".
+func Split(addr string) (local, domain string) {
+	at := lastAt(addr)
+	if at < 0 {
+		return addr, ""
+	}
+	return addr[:at], strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))
+}
+
+func lastAt(addr string) int {
+	quoted, at := false, -1
+	for i := 0; i < len(addr); i++ {
+		switch addr[i] {
+		case '\\':
+			i++
+		case '"':
+			quoted = !quoted
+		case '@':
+			if !quoted {
+				at = i
+			}
+		}
+	}
+	return at
+}
