@@ -35,6 +35,10 @@ type Request struct {
 	BodyType string // "", "7BIT" or "8BITMIME"
 	SMTPUTF8 bool
 	Arrival  time.Time
+	// Options are the route's transport options from policy (for
+	// example a pipe command or a mailbox path); agents reject keys they
+	// do not know.
+	Options map[string]string
 }
 
 // Content gives fresh readers over the stored message.

@@ -63,6 +63,13 @@ func (s *Store) readPath(st State, path string) (*Message, error) {
 	return m, nil
 }
 
+// Lock and Unlock guard the envelope against a concurrent Append, for
+// readers in other goroutines.
+func (m *Message) Lock() { m.mu.Lock() }
+
+// Unlock ends Lock.
+func (m *Message) Unlock() { m.mu.Unlock() }
+
 // Close releases the file.
 func (m *Message) Close() error { return m.f.Close() }
 

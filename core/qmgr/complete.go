@@ -1,0 +1,229 @@
+package qmgr
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/moonpost/moonpost/core/deliver"
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+	"github.com/moonpost/moonpost/core/resolve"
+)
+
+func resultFor(st *dsn.Status, relay string) deliver.Result {
+	return deliver.Result{Status: st, Relay: relay}
+}
+
+// record makes one recipient's outcome durable, logs it Postfix style and
+// raises the event. A 2xx marks it delivered, a 5xx failed (to bounce),
+// a 4xx keeps it pending with the reason.
+func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *resolve.Destination) {
+	st := res.Status
+	var rec queue.Record
+	status := "deferred"
+	switch {
+	case st.OK():
+		rec, status = queue.RcptDelivered(i, st.Error()), "sent"
+	case st.Permanent():
+		rec, status = queue.RcptFailed(i, st.Error()), "bounced"
+	default:
+		rec = queue.RcptDeferred(i, st.Error())
+	}
+	if err := msg.Append(rec); err != nil {
+		// The outcome is not durable: at worst the recipient is tried
+		// again later, which is the safe direction.
+		m.Log.Error("qmgr: cannot record outcome", "queue_id", msg.ID, "err", err)
+	}
+	m.logOutcome(msg, i, res, status)
+	m.event(msg, i, res, status)
+}
+
+func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, status string) {
+	msg.Lock()
+	to := msg.Recipients[i].Addr
+	orcpt := msg.Recipients[i].ORcpt
+	msg.Unlock()
+	delay := m.Clock.Now().Sub(msg.Arrival).Seconds()
+	line := fmt.Sprintf("%s: to=<%s>, relay=%s, delay=%.2g, dsn=%s, status=%s (%s)",
+		msg.ID, to, res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
+	if orcpt != "" {
+		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%.2g, dsn=%s, status=%s (%s)",
+			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
+	}
+	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
+	m.count(func(s *Stats) {
+		switch status {
+		case "sent":
+			s.Delivered++
+		case "bounced":
+			s.Bounced++
+		default:
+			s.Deferred++
+		}
+	})
+}
+
+func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status string) {
+	if m.Events == nil {
+		return
+	}
+	msg.Lock()
+	ev := policy.Event{QueueID: string(msg.ID), Sender: msg.Sender, Recipient: msg.Recipients[i].Addr,
+		Status: res.Status, Relay: res.Relay, Attempts: msg.Attempts + 1}
+	msg.Unlock()
+	switch status {
+	case "sent":
+		m.Events.Delivered(m.ctx, ev)
+	case "bounced":
+		m.Events.Bounced(m.ctx, ev)
+	default:
+		m.Events.Deferred(m.ctx, ev)
+	}
+}
+
+// complete handles a finished delivery in the manager's goroutine.
+func (m *Manager) complete(j *job) {
+	if d := m.dests[j.dest.Key()]; d != nil {
+		m.feedback(d, j)
+	}
+	m.finishJob(j)
+}
+
+func (m *Manager) finishJob(j *job) {
+	j.am.jobsLeft--
+	if j.am.jobsLeft == 0 {
+		m.finish(j.am)
+	}
+}
+
+// finish ends a message's attempt: notices first, then removal or
+// deferral. Every step is durable before the next, so a crash at any
+// point repeats at most the last step.
+func (m *Manager) finish(am *activeMsg) {
+	msg := am.msg
+	delete(m.active, msg.ID)
+	defer msg.Close()
+	m.expire(msg)
+	if !m.sendNotices(msg) {
+		m.deferMessage(msg, "notice not sent")
+		return
+	}
+	if len(msg.Pending()) == 0 {
+		if err := m.Store.Remove(queue.Active, msg.ID); err != nil {
+			m.Log.Error("qmgr: cannot remove delivered message", "queue_id", msg.ID, "err", err)
+			return
+		}
+		m.Log.Info(fmt.Sprintf("%s: removed", msg.ID), "queue_id", msg.ID)
+		return
+	}
+	m.deferMessage(msg, "")
+}
+
+// expire fails the pending recipients of mail past its lifetime.
+func (m *Manager) expire(msg *queue.Message) {
+	life := m.Config.MaxLifetime
+	if msg.Sender == "" {
+		life = m.Config.BounceLifetime
+	}
+	if m.Clock.Now().Sub(msg.Arrival) < life {
+		return
+	}
+	for _, i := range msg.Pending() {
+		last := msg.Recipients[i].Reason
+		st := dsn.TooOld
+		if prev, ok := dsn.Parse(last); ok {
+			// Keep the last real reason, as Postfix does: "message was
+			// too old ... (last reason)".
+			st = dsn.New(554, "5.4.7", dsn.TooOld.Text+"; last error: "+prev.Text)
+		}
+		m.record(msg, i, resultFor(st, "none"), nil)
+		m.count(func(s *Stats) { s.Expired++ })
+	}
+}
+
+// deferMessage writes the attempt record and parks the message in
+// deferred/ until its next attempt.
+func (m *Manager) deferMessage(msg *queue.Message, why string) {
+	attempts := msg.Attempts + 1
+	next := m.Clock.Now().Add(m.backoff(attempts))
+	if err := msg.Append(queue.Attempt(attempts, next)); err != nil {
+		m.Log.Error("qmgr: cannot record attempt", "queue_id", msg.ID, "err", err)
+	}
+	if err := m.Store.Move(msg.ID, queue.Active, queue.Deferred); err != nil {
+		m.Log.Error("qmgr: cannot defer", "queue_id", msg.ID, "err", err)
+		return
+	}
+	if err := m.Store.SetNextAttempt(queue.Deferred, msg.ID, next); err != nil {
+		m.Log.Error("qmgr: cannot stamp next attempt", "queue_id", msg.ID, "err", err)
+	}
+	if why != "" {
+		m.Log.Warn("qmgr: message deferred", "queue_id", msg.ID, "reason", why)
+	}
+}
+
+// backoff doubles from MinBackoff with each attempt, capped at MaxBackoff.
+func (m *Manager) backoff(attempts int) time.Duration {
+	d := m.Config.MinBackoff
+	for i := 1; i < attempts && d < m.Config.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, m.Config.MaxBackoff)
+}
+
+// sendNotices sends the bounce, delay warning and success notices this
+// message owes, and records each as sent. It reports false when a notice
+// could not be queued (the message is then deferred, not removed, so
+// the notice is not lost).
+func (m *Manager) sendNotices(msg *queue.Message) bool {
+	ok := m.notice(msg, NoticeFailure, msg.Unreported(), reported)
+	ok = m.notice(msg, NoticeSuccess, m.successes(msg), reported) && ok
+	if m.delayDue(msg) {
+		ok = m.notice(msg, NoticeDelay, msg.Pending(), func([]int) []queue.Record {
+			return []queue.Record{queue.DelayWarned()}
+		}) && ok
+	}
+	return ok
+}
+
+func reported(idx []int) []queue.Record {
+	recs := make([]queue.Record, len(idx))
+	for k, i := range idx {
+		recs[k] = queue.RcptReported(i)
+	}
+	return recs
+}
+
+// notice sends one kind of notice and records it with the marks.
+func (m *Manager) notice(msg *queue.Message, kind NoticeKind, idx []int, marks func([]int) []queue.Record) bool {
+	if len(idx) == 0 || m.Notifier == nil {
+		return true
+	}
+	if err := m.Notifier.Notify(m.ctx, msg, kind, idx); err != nil {
+		m.Log.Error("qmgr: cannot send notice", "queue_id", msg.ID, "kind", kind, "err", err)
+		return false
+	}
+	if err := msg.Append(marks(idx)...); err != nil {
+		m.Log.Error("qmgr: cannot record notice", "queue_id", msg.ID, "err", err)
+	}
+	return true
+}
+
+// successes lists delivered recipients that asked for NOTIFY=SUCCESS and
+// were not told yet.
+func (m *Manager) successes(msg *queue.Message) []int {
+	var idx []int
+	for i, r := range msg.Recipients {
+		if r.State == queue.Delivered && !r.Reported && strings.Contains(r.Notify, "SUCCESS") &&
+			!strings.Contains(r.Reason, "duplicate of recipient") {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+func (m *Manager) delayDue(msg *queue.Message) bool {
+	return m.Config.DelayWarning > 0 && !msg.DelayWarned && len(msg.Pending()) > 0 &&
+		m.Clock.Now().Sub(msg.Arrival) >= m.Config.DelayWarning
+}

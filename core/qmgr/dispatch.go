@@ -1,0 +1,201 @@
+package qmgr
+
+import (
+	"context"
+	"time"
+
+	"github.com/moonpost/moonpost/core/deliver"
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/resolve"
+)
+
+// job is one delivery: recipients of one message to one destination.
+type job struct {
+	am      *activeMsg
+	dest    resolve.Destination
+	rcpts   []int            // recipient indexes in the message
+	results []deliver.Result // filled by the delivery goroutine
+}
+
+// destination is the per-next-hop queue with its concurrency state.
+type destination struct {
+	key       string
+	jobs      []*job // FIFO
+	active    int    // deliveries in flight
+	limit     int    // current concurrency window
+	successes int    // successes since the window last grew
+	// failures counts consecutive deliveries that reached no server.
+	failures int
+	// deadUntil: while in the future the destination is "dead": its jobs
+	// are deferred at once with lastErr instead of being tried.
+	deadUntil time.Time
+	lastErr   *dsn.Status
+	inRing    bool
+}
+
+func (m *Manager) enqueue(j *job) {
+	key := j.dest.Key()
+	d := m.dests[key]
+	if d == nil {
+		d = &destination{key: key, limit: m.Config.InitConcurrency}
+		m.dests[key] = d
+	}
+	d.jobs = append(d.jobs, j)
+	if !d.inRing {
+		d.inRing = true
+		m.ring = append(m.ring, d)
+	}
+}
+
+// dispatch starts deliveries round-robin over destinations: one job from
+// each destination with room per pass, until the global limit is reached
+// or nothing can start.
+func (m *Manager) dispatch() {
+	for m.running < m.Config.MaxDeliveries && len(m.ring) > 0 {
+		started := false
+		for n := len(m.ring); n > 0 && m.running < m.Config.MaxDeliveries; n-- {
+			if m.next >= len(m.ring) {
+				m.next = 0
+			}
+			d := m.ring[m.next]
+			if m.serve(d) {
+				started = true
+			}
+			if len(d.jobs) == 0 {
+				m.dropFromRing(m.next)
+				continue
+			}
+			m.next++
+		}
+		if !started {
+			return
+		}
+	}
+}
+
+// serve starts (or, for a dead destination, defers) the head job of d.
+func (m *Manager) serve(d *destination) bool {
+	if len(d.jobs) == 0 {
+		return false
+	}
+	if m.Clock.Now().Before(d.deadUntil) {
+		j := d.jobs[0]
+		d.jobs = d.jobs[1:]
+		m.skip(j, d.lastErr.WithText("delivery temporarily suspended: "+d.lastErr.Text))
+		return true
+	}
+	if d.active >= d.limit {
+		return false
+	}
+	j := d.jobs[0]
+	d.jobs = d.jobs[1:]
+	d.active++
+	m.running++
+	m.wg.Add(1)
+	go m.deliver(j)
+	return true
+}
+
+func (m *Manager) dropFromRing(i int) {
+	m.ring[i].inRing = false
+	m.ring = append(m.ring[:i], m.ring[i+1:]...)
+}
+
+// skip records a temporary failure for every recipient of j without
+// trying, and completes it.
+func (m *Manager) skip(j *job, st *dsn.Status) {
+	j.results = deliver.AllResults(len(j.rcpts), st, "none")
+	for k, i := range j.rcpts {
+		m.record(j.am.msg, i, j.results[k], &j.dest)
+	}
+	m.finishJob(j)
+}
+
+// deliver runs in its own goroutine: it calls the agent, records every
+// outcome durably, and reports back.
+func (m *Manager) deliver(j *job) {
+	defer m.wg.Done()
+	msg := j.am.msg
+	req := &deliver.Request{
+		QueueID: string(msg.ID), Sender: msg.Sender, Nexthop: j.dest.Nexthop, Content: msg,
+		EnvID: msg.EnvID, Ret: msg.Ret, BodyType: msg.BodyType, SMTPUTF8: msg.SMTPUTF8, Arrival: msg.Arrival,
+		Options: j.dest.Options,
+	}
+	for _, i := range j.rcpts {
+		r := msg.Recipients[i]
+		req.Recipients = append(req.Recipients, deliver.Recipient{Addr: r.Addr, ORcpt: r.ORcpt, Notify: r.Notify, Original: r.Addr})
+	}
+	j.results = m.callAgent(req, j.dest.Transport)
+	for k, i := range j.rcpts {
+		m.record(msg, i, j.results[k], &j.dest)
+	}
+	m.results <- j
+}
+
+// callAgent runs the agent with the delivery timeout, and turns a missing
+// agent, a panic or a wrong result count into temporary failures.
+func (m *Manager) callAgent(req *deliver.Request, transport string) (res []deliver.Result) {
+	n := len(req.Recipients)
+	agent := m.Agents[transport]
+	if agent == nil {
+		return deliver.AllResults(n, dsn.TempPolicy.WithText("mail transport unavailable"), "none")
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, m.Config.DeliveryTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			m.Log.Error("qmgr: delivery agent panic", "queue_id", req.QueueID, "transport", transport, "panic", p)
+			res = deliver.AllResults(n, dsn.TempLocal.WithText("internal error in delivery agent"), "none")
+		}
+	}()
+	res = agent.Deliver(ctx, req)
+	if len(res) != n {
+		m.Log.Error("qmgr: agent returned wrong result count", "queue_id", req.QueueID, "transport", transport, "got", len(res), "want", n)
+		return deliver.AllResults(n, dsn.TempLocal.WithText("internal error in delivery agent"), "none")
+	}
+	for k := range res {
+		if res[k].Status == nil {
+			res[k].Status = dsn.TempLocal.WithText("internal error in delivery agent")
+		}
+	}
+	return res
+}
+
+// feedback adjusts d's concurrency after a delivery, as Postfix's
+// scheduler does: grow by one after a window's worth of successes, halve
+// on a delivery that reached no server, and declare the destination dead
+// for MinBackoff when that happens at concurrency 1.
+func (m *Manager) feedback(d *destination, j *job) {
+	d.active--
+	m.running--
+	if !unreachable(j.results) {
+		d.failures = 0
+		d.successes++
+		if d.successes >= d.limit && d.limit < m.Config.Concurrency {
+			d.limit++
+			d.successes = 0
+		}
+		return
+	}
+	d.failures++
+	d.successes = 0
+	d.lastErr = j.results[0].Status
+	if d.limit > 1 {
+		d.limit /= 2
+		return
+	}
+	d.deadUntil = m.Clock.Now().Add(m.Config.MinBackoff)
+	m.Log.Warn("qmgr: destination unreachable, deferring its mail", "destination", d.key,
+		"until", d.deadUntil.Format(time.RFC3339), "reason", d.lastErr.Error())
+}
+
+// unreachable reports a delivery that reached no server: every recipient
+// deferred with no relay named. A 4xx from a live server is not that.
+func unreachable(res []deliver.Result) bool {
+	for _, r := range res {
+		if !r.Status.Temporary() || (r.Relay != "" && r.Relay != "none") {
+			return false
+		}
+	}
+	return len(res) > 0
+}

@@ -1,0 +1,27 @@
+// Package qmgr is the queue manager: it moves mail from incoming/ (and
+// deferred/ when due) into active/, resolves every pending recipient to a
+// destination (transport + next hop), and hands deliveries to the agents.
+//
+// Scheduling follows Postfix's qmgr: a bounded active set
+// (qmgr_message_active_limit); recipients grouped by destination, several
+// per delivery up to a per-transport limit; a per-destination concurrency
+// that starts low and grows with each success (slow start) and shrinks on
+// failures; a destination that keeps failing at concurrency 1 is declared
+// dead and its queued mail deferred at once instead of timing out one
+// message at a time; round-robin between destinations, so one slow domain
+// cannot starve the rest; and a global bound on deliveries in flight.
+//
+// Every outcome is appended to the queue file and fsynced by the delivery
+// goroutine before it is reported, so a recipient delivered before a crash
+// is never delivered again. When a message's last delivery returns, it is
+// removed (all done), or moved to deferred/ with its next attempt time
+// (exponential backoff between min_backoff and max_backoff) as the file's
+// mtime; mail older than max_lifetime fails. Failed recipients, delay
+// warnings and NOTIFY=SUCCESS are reported to the sender through the
+// Notifier (DSN bounce) before the file goes.
+//
+// The manager's state is owned by one goroutine (Run); deliveries run in
+// goroutines bounded by max_deliveries and report back on a channel.
+// Shutting down stops dispatching and waits for deliveries in flight; mail
+// still in active/ returns to incoming/ at the next start.
+package qmgr

@@ -1,0 +1,144 @@
+package qmgr
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/queue"
+	"github.com/moonpost/moonpost/core/resolve"
+)
+
+// activeMsg is a message in the active set.
+type activeMsg struct {
+	msg      *queue.Message
+	jobsLeft int // deliveries not yet completed
+}
+
+// loadIncoming moves mail from incoming/ into the active set while there
+// is room. Mail beyond the limit waits in incoming/ for the next call.
+func (m *Manager) loadIncoming() {
+	if len(m.active) >= m.Config.ActiveLimit {
+		return
+	}
+	ents, err := m.Store.List(queue.Incoming)
+	if err != nil {
+		m.Log.Error("qmgr: cannot list incoming", "err", err)
+		return
+	}
+	for _, e := range ents {
+		if len(m.active) >= m.Config.ActiveLimit {
+			return
+		}
+		m.activate(e.ID, queue.Incoming)
+	}
+}
+
+// scanDeferred activates deferred mail whose time has come (all of it
+// when force is set) and returns how many messages it moved.
+func (m *Manager) scanDeferred(force bool) int {
+	ents, err := m.Store.List(queue.Deferred)
+	if err != nil {
+		m.Log.Error("qmgr: cannot list deferred", "err", err)
+		return 0
+	}
+	now, n := m.Clock.Now(), 0
+	for _, e := range ents {
+		if len(m.active) >= m.Config.ActiveLimit {
+			break
+		}
+		if force || !e.MTime.After(now) {
+			if m.activate(e.ID, queue.Deferred) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// activate moves one message into active/, reads it, and queues its
+// deliveries. It reports whether the message became active.
+func (m *Manager) activate(id queue.ID, from queue.State) bool {
+	if _, ok := m.active[id]; ok {
+		return false
+	}
+	if err := m.Store.Move(id, from, queue.Active); err != nil {
+		if !errors.Is(err, queue.ErrNotFound) {
+			m.Log.Error("qmgr: cannot activate", "queue_id", id, "err", err)
+		}
+		return false
+	}
+	msg, err := m.Store.Read(queue.Active, id)
+	if err != nil {
+		if errors.Is(err, queue.ErrCorrupt) {
+			m.Store.Quarantine(queue.Active, id, err)
+		} else {
+			m.Log.Error("qmgr: cannot read", "queue_id", id, "err", err)
+		}
+		return false
+	}
+	am := &activeMsg{msg: msg}
+	m.active[id] = am
+	m.plan(am)
+	if am.jobsLeft == 0 {
+		m.finish(am) // nothing to deliver: only notices or removal left
+	}
+	return true
+}
+
+// plan resolves the pending recipients and groups them into jobs.
+func (m *Manager) plan(am *activeMsg) {
+	groups := map[string]*job{}
+	var order []*job
+	seen := map[string]int{}
+	for _, i := range am.msg.Pending() {
+		r := am.msg.Recipients[i]
+		key := strings.ToLower(r.Addr)
+		if first, dup := seen[key]; dup {
+			// Postfix delivers a recipient once per message.
+			m.record(am.msg, i, resultFor(dsn.Sent.WithText("duplicate of recipient "+itoa(first)), "none"), nil)
+			continue
+		}
+		seen[key] = i
+		dest, err := m.Resolver.Resolve(m.ctx, r.Addr, &am.msg.Envelope)
+		if err != nil {
+			m.Log.Error("qmgr: cannot resolve recipient", "queue_id", am.msg.ID, "to", r.Addr, "err", err)
+			m.record(am.msg, i, resultFor(dsn.TempPolicy.WithText("mail transport unavailable"), "none"), nil)
+			continue
+		}
+		order = m.addToGroup(groups, order, am, dest, i)
+	}
+	for _, j := range order {
+		m.enqueue(j)
+	}
+}
+
+// addToGroup puts recipient i into the open job for dest, starting a new
+// job when the transport's recipient limit is reached.
+func (m *Manager) addToGroup(groups map[string]*job, order []*job, am *activeMsg, dest resolve.Destination, i int) []*job {
+	key := dest.Key()
+	j := groups[key]
+	if j == nil || len(j.rcpts) >= m.rcptLimit(dest.Transport) {
+		j = &job{am: am, dest: dest}
+		groups[key] = j
+		order = append(order, j)
+		am.jobsLeft++
+	}
+	j.rcpts = append(j.rcpts, i)
+	return order
+}
+
+func (m *Manager) rcptLimit(transport string) int {
+	if n, ok := m.Config.TransportRcpts[transport]; ok && n > 0 {
+		return n
+	}
+	return m.Config.RcptLimit
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}

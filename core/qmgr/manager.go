@@ -1,0 +1,207 @@
+package qmgr
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/moonpost/moonpost/core/deliver"
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+	"github.com/moonpost/moonpost/core/resolve"
+)
+
+// Clock is time as the manager sees it; tests inject a fake one.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// NoticeKind says which delivery status notification to send.
+type NoticeKind int
+
+const (
+	NoticeFailure NoticeKind = iota // bounce: recipients failed
+	NoticeDelay                     // warning: recipients still deferred
+	NoticeSuccess                   // NOTIFY=SUCCESS: recipients delivered
+)
+
+// Notifier sends a DSN about recipients idx of m to its sender (or, for a
+// bounce of a bounce, to the postmaster). It returns once the notice is
+// queued; an error leaves the recipients unreported, to retry later.
+type Notifier interface {
+	Notify(ctx context.Context, m *queue.Message, kind NoticeKind, idx []int) error
+}
+
+// Resolver decides each recipient's destination.
+type Resolver interface {
+	Resolve(ctx context.Context, rcpt string, env *queue.Envelope) (resolve.Destination, error)
+}
+
+// Config holds the scheduling settings (see config.Queue).
+type Config struct {
+	MinBackoff      time.Duration
+	MaxBackoff      time.Duration
+	MaxLifetime     time.Duration
+	BounceLifetime  time.Duration // lifetime of mail from <> (bounces)
+	DelayWarning    time.Duration // 0: no delay warnings
+	ScanInterval    time.Duration
+	ActiveLimit     int
+	Concurrency     int // per destination, maximum
+	InitConcurrency int
+	RcptLimit       int            // recipients per delivery
+	TransportRcpts  map[string]int // per-transport override (local: 1)
+	DeliveryTimeout time.Duration
+	MaxDeliveries   int // deliveries in flight, all destinations
+}
+
+// Manager is the queue manager. Set the fields, then call Run once.
+type Manager struct {
+	Store    *queue.Store
+	Resolver Resolver
+	Agents   map[string]deliver.Agent
+	Notifier Notifier
+	Events   policy.Events // may be nil
+	Clock    Clock
+	Config   Config
+	Log      *slog.Logger
+
+	wake    chan struct{} // incoming/ has new mail
+	flush   chan chan int // deliver deferred mail now; replies with a count
+	results chan *job     // finished deliveries
+	active  map[queue.ID]*activeMsg
+	dests   map[string]*destination
+	ring    []*destination // round-robin order of destinations with work
+	next    int            // ring position to serve next
+	running int            // deliveries in flight
+	wg      sync.WaitGroup
+	ctx     context.Context // deliveries' parent; cancelled on shutdown timeout
+	stats   Stats
+	statsMu sync.Mutex
+}
+
+// Stats counts outcomes since start.
+type Stats struct {
+	Delivered, Deferred, Bounced, Expired int
+}
+
+// Stats returns a snapshot of the counters.
+func (m *Manager) Stats() Stats {
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	return m.stats
+}
+
+func (m *Manager) count(f func(*Stats)) {
+	m.statsMu.Lock()
+	f(&m.stats)
+	m.statsMu.Unlock()
+}
+
+// Init prepares the channels; New-style construction in one place so
+// Notify and Flush work even before Run starts.
+func (m *Manager) Init() {
+	if m.wake != nil {
+		return
+	}
+	m.wake = make(chan struct{}, 1)
+	m.flush = make(chan chan int)
+	m.results = make(chan *job, 64)
+	m.active = map[queue.ID]*activeMsg{}
+	m.dests = map[string]*destination{}
+	if m.Clock == nil {
+		m.Clock = realClock{}
+	}
+	if m.Log == nil {
+		m.Log = slog.Default()
+	}
+}
+
+// Wake tells the manager new mail is in incoming/; cleanup calls it.
+func (m *Manager) Wake(queue.ID) {
+	select {
+	case m.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// Flush makes all deferred mail due now and returns how many messages
+// were moved back to the active queue.
+func (m *Manager) Flush(ctx context.Context) int {
+	reply := make(chan int, 1)
+	select {
+	case m.flush <- reply:
+	case <-ctx.Done():
+		return 0
+	}
+	select {
+	case n := <-reply:
+		return n
+	case <-ctx.Done():
+		return 0
+	}
+}
+
+// Run schedules deliveries until ctx ends, then waits for the deliveries
+// in flight (each bounded by DeliveryTimeout) and returns.
+func (m *Manager) Run(ctx context.Context) error {
+	m.Init()
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	m.ctx = dctx
+	tick := time.NewTicker(m.Config.ScanInterval)
+	defer tick.Stop()
+	m.scanDeferred(false)
+	m.loadIncoming()
+	for {
+		m.dispatch()
+		select {
+		case <-ctx.Done():
+			m.drain()
+			return nil
+		case <-m.wake:
+			m.loadIncoming()
+		case j := <-m.results:
+			m.complete(j)
+			m.loadIncoming() // room in the active set may have opened
+		case <-tick.C:
+			m.scanDeferred(false)
+			m.loadIncoming()
+		case reply := <-m.flush:
+			reply <- m.scanDeferred(true)
+		}
+	}
+}
+
+// drain waits for deliveries in flight, recording their outcomes.
+func (m *Manager) drain() {
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	for {
+		select {
+		case j := <-m.results:
+			m.complete(j)
+		case <-done:
+			for {
+				select {
+				case j := <-m.results:
+					m.complete(j)
+				default:
+					m.closeAll()
+					return
+				}
+			}
+		}
+	}
+}
+
+// closeAll releases messages whose deliveries never started; they stay in
+// active/ and return to incoming/ at the next start.
+func (m *Manager) closeAll() {
+	for id, am := range m.active {
+		am.msg.Close()
+		delete(m.active, id)
+	}
+}

@@ -1,0 +1,238 @@
+package qmgr
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+func TestDeliversAndRemoves(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	h.submit("a@sender.test", "b@remote.test", "c@remote.test", "d@other.test", "u@local.test", "v@local.test")
+	h.waitFor("all delivered", func() bool {
+		return h.count(queue.Active) == 0 && h.count(queue.Incoming) == 0 && h.mgr.Stats().Delivered == 5
+	})
+	if h.count(queue.Deferred) != 0 {
+		t.Fatal("message deferred")
+	}
+	// remote.test: one call with both recipients; local: one call each.
+	calls := map[string]int{}
+	for _, c := range h.agent.calls {
+		calls[c.Nexthop] += 1
+	}
+	if calls["remote.test"] != 1 || calls["other.test"] != 1 || calls["local.test"] != 2 {
+		t.Fatalf("calls per next hop: %v", calls)
+	}
+}
+
+func TestMixedOutcomes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	id := h.submit("a@sender.test", "ok@x.test", "temp@x.test", "perm@x.test", "ok2+notify@y.test")
+	h.waitFor("deferred", func() bool { return h.count(queue.Deferred) == 1 })
+	h.stop()
+	m := h.read(queue.Deferred, id)
+	want := map[string]queue.RcptState{"ok@x.test": queue.Delivered, "temp@x.test": queue.Pending,
+		"perm@x.test": queue.Failed, "ok2+notify@y.test": queue.Delivered}
+	for _, r := range m.Recipients {
+		if r.State != want[r.Addr] {
+			t.Errorf("%s: state %c", r.Addr, r.State)
+		}
+	}
+	if m.Recipients[1].Reason != "450 4.2.0 mailbox busy" || m.Attempts != 1 {
+		t.Errorf("reason %q attempts %d", m.Recipients[1].Reason, m.Attempts)
+	}
+	info, _ := os.Stat(h.store.Path(queue.Deferred, id))
+	if wantNext := h.clock.Now().Add(300 * time.Second); !info.ModTime().Equal(wantNext) || !m.NextAttempt.Equal(wantNext) {
+		t.Errorf("next attempt %v / mtime %v, want %v", m.NextAttempt, info.ModTime(), wantNext)
+	}
+	notes := h.notes.all()
+	if len(notes) != 2 || notes[0].kind != NoticeFailure || notes[0].to[0] != "perm@x.test" ||
+		notes[1].kind != NoticeSuccess || notes[1].to[0] != "ok2+notify@y.test" {
+		t.Fatalf("notices %+v", notes)
+	}
+	// The next attempt retries only the deferred recipient and notifies nobody again.
+	h.clock.Add(301 * time.Second)
+	h.start()
+	h.waitFor("retried", func() bool { return h.agent.count("temp@x.test") == 2 })
+	h.stop()
+	for _, r := range []string{"ok@x.test", "perm@x.test", "ok2+notify@y.test"} {
+		if n := h.agent.count(r); n != 1 {
+			t.Errorf("%s delivered %d times", r, n)
+		}
+	}
+	if len(h.notes.all()) != 2 {
+		t.Errorf("notices repeated: %+v", h.notes.all())
+	}
+}
+
+func TestBackoffDoubles(t *testing.T) {
+	h := newHarness(t, nil)
+	want := []time.Duration{300, 600, 1200, 2400, 4000, 4000}
+	for i, w := range want {
+		if got := h.mgr.backoff(i + 1); got != w*time.Second {
+			t.Errorf("attempt %d: %v, want %v", i+1, got, w*time.Second)
+		}
+	}
+}
+
+func TestRetriesUntilLifetimeThenBounces(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxLifetime = time.Hour })
+	h.start()
+	id := h.submit("a@sender.test", "temp@x.test")
+	for attempt := 1; ; attempt++ {
+		if attempt > 20 {
+			t.Fatal("never expired")
+		}
+		h.waitFor("deferred or gone", func() bool { return h.count(queue.Active)+h.count(queue.Incoming) == 0 })
+		if h.count(queue.Deferred) == 0 {
+			break
+		}
+		h.clock.Add(h.mgr.backoff(attempt) + time.Second)
+		if n := h.mgr.Flush(context.Background()); n != 1 {
+			t.Fatalf("flush moved %d", n)
+		}
+	}
+	notes := h.notes.all()
+	if len(notes) != 1 || notes[0].kind != NoticeFailure || notes[0].id != id {
+		t.Fatalf("notices %+v", notes)
+	}
+	// Attempts at 0, 300, 900, 2100 s; the one at 4500 s is past the hour.
+	if n := h.agent.count("temp@x.test"); n != 5 {
+		t.Errorf("%d attempts", n)
+	}
+	if h.mgr.Stats().Expired != 1 {
+		t.Errorf("stats %+v", h.mgr.Stats())
+	}
+}
+
+func TestRestartDoesNotRedeliver(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.submit("a@sender.test", "one@x.test", "two@x.test", "three@x.test")
+	// Simulate a crash after the first recipient's outcome was recorded.
+	if err := h.store.Move(id, queue.Incoming, queue.Active); err != nil {
+		t.Fatal(err)
+	}
+	m := h.read(queue.Active, id)
+	if err := m.Append(queue.RcptDelivered(0, "250 2.0.0 ok")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.store.Recover(); err != nil || n != 1 {
+		t.Fatalf("recover %d %v", n, err)
+	}
+	h.start()
+	h.waitFor("done", func() bool { return h.mgr.Stats().Delivered == 2 && h.count(queue.Active) == 0 })
+	if h.agent.count("one@x.test") != 0 || h.agent.count("two@x.test") != 1 {
+		t.Fatalf("deliveries: one=%d two=%d", h.agent.count("one@x.test"), h.agent.count("two@x.test"))
+	}
+}
+
+func TestSlowDestinationDoesNotStarveOthers(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxDeliveries = 4; c.InitConcurrency = 2 })
+	h.agent.block["slow.test"] = make(chan struct{})
+	for i := 0; i < 20; i++ {
+		h.submit("a@s.test", fmt.Sprintf("u%d@slow.test", i))
+	}
+	for i := 0; i < 10; i++ {
+		h.submit("a@s.test", fmt.Sprintf("u%d@fast.test", i))
+	}
+	h.start()
+	h.waitFor("fast mail through while slow is stuck", func() bool {
+		n := 0
+		for i := 0; i < 10; i++ {
+			n += h.agent.count(fmt.Sprintf("u%d@fast.test", i))
+		}
+		return n == 10
+	})
+	h.agent.mu.Lock()
+	if h.agent.maxHop["slow.test"] > 2 {
+		t.Errorf("slow destination reached concurrency %d with a window of 2", h.agent.maxHop["slow.test"])
+	}
+	h.agent.mu.Unlock()
+	close(h.agent.block["slow.test"])
+	h.waitFor("slow drained", func() bool { return h.mgr.Stats().Delivered == 30 })
+}
+
+func TestDeadDestinationIsSuspended(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.InitConcurrency = 1 })
+	for i := 0; i < 10; i++ {
+		h.submit("a@s.test", fmt.Sprintf("down%d@dead.test", i))
+	}
+	h.start()
+	h.waitFor("all deferred", func() bool { return h.count(queue.Deferred) == 10 })
+	if n := h.agent.ncalls(); n >= 10 {
+		t.Fatalf("dead destination tried %d times", n)
+	}
+	ents, _ := h.store.List(queue.Deferred)
+	m := h.read(queue.Deferred, ents[len(ents)-1].ID)
+	if m.Recipients[0].Reason == "" {
+		t.Error("no reason recorded for suspended delivery")
+	}
+}
+
+func TestActiveLimit(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ActiveLimit = 2 })
+	h.agent.block["x.test"] = make(chan struct{})
+	for i := 0; i < 6; i++ {
+		h.submit("a@s.test", fmt.Sprintf("u%d@x.test", i))
+	}
+	h.start()
+	h.waitFor("two active", func() bool { return h.count(queue.Active) == 2 })
+	time.Sleep(20 * time.Millisecond) // give a wrong scheduler a chance to overfill
+	if n := h.count(queue.Active); n != 2 {
+		t.Fatalf("%d active with a limit of 2", n)
+	}
+	close(h.agent.block["x.test"])
+	h.waitFor("all delivered", func() bool { return h.mgr.Stats().Delivered == 6 })
+}
+
+func TestCorruptAndPanics(t *testing.T) {
+	h := newHarness(t, nil)
+	bad := queue.NewID(time.Now())
+	os.WriteFile(h.store.Path(queue.Incoming, bad), []byte("garbage"), 0o600)
+	h.start()
+	id := h.submit("a@s.test", "panic@x.test", "fine@y.test")
+	h.waitFor("deferred", func() bool { return h.count(queue.Deferred) == 1 })
+	if _, err := os.Stat(h.store.Path(queue.Corrupt, bad)); err != nil {
+		t.Errorf("corrupt file not quarantined: %v", err)
+	}
+	h.stop()
+	m := h.read(queue.Deferred, id)
+	if m.Recipients[0].State != queue.Pending || m.Recipients[1].State != queue.Delivered {
+		t.Errorf("states %+v", m.Recipients)
+	}
+}
+
+func TestNoticeFailureKeepsMessage(t *testing.T) {
+	h := newHarness(t, nil)
+	h.notes.fail = true
+	id := h.submit("a@s.test", "perm@x.test")
+	h.start()
+	h.waitFor("deferred", func() bool { return h.count(queue.Deferred) == 1 })
+	h.stop()
+	if m := h.read(queue.Deferred, id); m.Recipients[0].Reported {
+		t.Fatal("marked reported although the bounce failed")
+	}
+	h.notes.fail = false
+	h.clock.Add(time.Hour)
+	h.start()
+	h.waitFor("bounced and removed", func() bool { return h.count(queue.Deferred) == 0 && h.count(queue.Active) == 0 })
+	if len(h.notes.all()) != 1 || h.agent.count("perm@x.test") != 1 {
+		t.Fatalf("notices %+v, attempts %d", h.notes.all(), h.agent.count("perm@x.test"))
+	}
+}
+
+func TestDuplicateRecipientsDeliveredOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	h.submit("a@s.test", "b@x.test", "B@x.test", "b@x.test")
+	h.waitFor("done", func() bool { return h.count(queue.Active)+h.count(queue.Incoming) == 0 && h.mgr.Stats().Delivered == 3 })
+	if n := h.agent.count("b@x.test") + h.agent.count("B@x.test"); n != 1 {
+		t.Fatalf("delivered %d times", n)
+	}
+}
