@@ -89,8 +89,13 @@ func TestRetriesUntilLifetimeThenBounces(t *testing.T) {
 		if attempt > 20 {
 			t.Fatal("never expired")
 		}
-		h.waitFor("deferred or gone", func() bool { return h.count(queue.Active)+h.count(queue.Incoming) == 0 })
-		if h.count(queue.Deferred) == 0 {
+		// Wait for a settled state: tried this often, and then either
+		// parked in deferred/ or bounced.
+		h.waitFor("attempt settled", func() bool {
+			return h.agent.count("temp@x.test") == attempt && (h.count(queue.Deferred) == 1 || len(h.notes.all()) > 0)
+		})
+		if len(h.notes.all()) > 0 {
+			h.waitFor("removed", func() bool { return h.count(queue.Active) == 0 })
 			break
 		}
 		h.clock.Add(h.mgr.backoff(attempt) + time.Second)
@@ -100,7 +105,8 @@ func TestRetriesUntilLifetimeThenBounces(t *testing.T) {
 	}
 	notes := h.notes.all()
 	if len(notes) != 1 || notes[0].kind != NoticeFailure || notes[0].id != id {
-		t.Fatalf("notices %+v", notes)
+		t.Fatalf("notices %+v; attempts %d; stats %+v; queue %d/%d/%d", notes, h.agent.count("temp@x.test"), h.mgr.Stats(),
+			h.count(queue.Incoming), h.count(queue.Active), h.count(queue.Deferred))
 	}
 	// Attempts at 0, 300, 900, 2100 s; the one at 4500 s is past the hour.
 	if n := h.agent.count("temp@x.test"); n != 5 {
