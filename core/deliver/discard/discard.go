@@ -87,3 +87,8 @@ func logger(l *slog.Logger) *slog.Logger {
 	}
 	return l
 }
+
+var (
+	_ deliver.Agent = (*Agent)(nil)
+	_ deliver.Agent = (*ErrorAgent)(nil)
+)

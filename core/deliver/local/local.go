@@ -195,3 +195,5 @@ func (a *Agent) isLocal(domain, rcptDomain string) bool {
 	}
 	return false
 }
+
+var _ deliver.Agent = (*Agent)(nil)

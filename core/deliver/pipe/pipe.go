@@ -226,3 +226,5 @@ func original(r deliver.Recipient) string {
 	}
 	return r.Addr
 }
+
+var _ deliver.Agent = (*Agent)(nil)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/moonpost/moonpost/core/policy"
 )
 
 // AliasFile is an aliases(5) file kept in memory and reloaded when it
@@ -140,3 +142,5 @@ func (f *AliasFile) logger() *slog.Logger {
 	}
 	return f.Logger
 }
+
+var _ policy.Aliases = (*AliasFile)(nil)
