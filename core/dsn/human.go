@@ -40,7 +40,10 @@ func humanText(n *Notification) string {
 		b.WriteString(signature)
 	case n.Kind == Delay:
 		b.WriteString(warningBanner + "\r\n")
-		b.WriteString(wrap(delaySentence(n), "") + "\r\n")
+		for _, line := range delayLines(n) {
+			b.WriteString(wrap(line, ""))
+		}
+		b.WriteString("\r\n")
 		fmt.Fprintf(&b, assistance, postmasterName(n))
 		b.WriteString(signature)
 	default:
@@ -64,12 +67,12 @@ func postmasterName(n *Notification) string {
 	return "postmaster"
 }
 
-// delaySentence says how long the message has waited and, when known,
-// until when it is retried (the latest Will-Retry-Until of the recipients).
-func delaySentence(n *Notification) string {
-	s := "Your message could not be delivered yet."
+// delayLines say how long the message has waited and, when known, until
+// when it is retried (the latest Will-Retry-Until of the recipients).
+func delayLines(n *Notification) []string {
+	lines := []string{"Your message could not be delivered yet."}
 	if !n.Arrival.IsZero() && n.Now.After(n.Arrival) {
-		s = fmt.Sprintf("Your message could not be delivered for %.1f hour(s).",
+		lines[0] = fmt.Sprintf("Your message could not be delivered for %.1f hour(s).",
 			n.Now.Sub(n.Arrival).Hours())
 	}
 	var until time.Time
@@ -79,9 +82,9 @@ func delaySentence(n *Notification) string {
 		}
 	}
 	if !until.IsZero() {
-		s += " It will be retried until " + until.Format(dateFormat) + "."
+		lines = append(lines, "It will be retried until "+until.Format(dateFormat)+".")
 	}
-	return s
+	return lines
 }
 
 // recipientLine is Postfix's "<addr> (expanded from <orig>): reason".
