@@ -62,8 +62,10 @@ func TestPlainMessageQueued(t *testing.T) {
 	if !received.MatchString(content[0]) {
 		t.Errorf("Received header malformed:\n%q", content[0])
 	}
+	cl.expectClosed()
+	waitFor(t, func() bool { return strings.Contains(ts.logs.String(), "disconnect from") })
 	for _, want := range []string{"connect from unknown[127.0.0.1]", string(env.ID) + ": client=unknown[127.0.0.1]",
-		string(env.ID) + ": from=<sender@remote.example>, size=", "nrcpt=1", "disconnect from unknown[127.0.0.1]"} {
+		string(env.ID) + ": from=<sender@remote.example>, size=", "nrcpt=1", "disconnect from unknown[127.0.0.1] helo=1 mail=1 rcpt=1 data=1 commands=4"} {
 		if !strings.Contains(ts.logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, ts.logs)
 		}

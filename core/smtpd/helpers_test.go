@@ -228,6 +228,12 @@ func selfSigned(t *testing.T) *tls.Config {
 func (cl *client) startTLS() *client {
 	cl.t.Helper()
 	cl.cmd("STARTTLS").expect("220 ")
+	return cl.wrapTLS()
+}
+
+// wrapTLS starts a TLS client handshake on the connection.
+func (cl *client) wrapTLS() *client {
+	cl.t.Helper()
 	tc := tls.Client(cl.c, &tls.Config{InsecureSkipVerify: true})
 	if err := tc.Handshake(); err != nil {
 		cl.t.Fatal(err)
