@@ -128,7 +128,7 @@ func TestPasswordFile(t *testing.T) {
 	write("alice:"+h+"\nbob:"+h2+"\n", time.Now())
 	check("bob", "hunter2", true)
 
-	write("alice:{MD5}abc\n", time.Now().Add(time.Minute))
+	write("bob:"+h2+"\nalice:{MD5}abc\n", time.Now().Add(time.Minute))
 	if _, err := pf.Authenticate(ctx, "alice", "x"); err == nil {
 		t.Error("unknown scheme must be an error, not a failed login")
 	}

@@ -27,6 +27,7 @@ type conn struct {
 	srv      *Server
 	listener *Listener
 	ip       netip.Addr
+	id       string // session ID for policy and logs, unique per process
 	name     string // client host name for logs and Received: ("unknown": no reverse DNS yet)
 	start    time.Time
 

@@ -130,3 +130,24 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached")
 }
+
+// A message line over MaxLineLength ends the session (go-smtp's line
+// limit covers DATA too); nothing is queued.
+func TestDataLineTooLong(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.MaxLineLength = 200 })
+	cl := dialReady(t, ts.smtp)
+	cl.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<x@local.example>\r\nDATA\r\n")
+	cl.expect("250 ")
+	cl.expect("250 ")
+	cl.expect("354 ")
+	cl.send(strings.Repeat("z", 300) + "\r\n.\r\n")
+	cl.expect("500 5.5.0")
+	for {
+		if _, err := cl.br.ReadString('\n'); err != nil {
+			break
+		}
+	}
+	if envs, _ := ts.sub.calls(); len(envs) != 0 {
+		t.Errorf("queued %d messages", len(envs))
+	}
+}

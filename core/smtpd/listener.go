@@ -2,8 +2,10 @@ package smtpd
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/moonpost/moonpost/core/dsn"
@@ -63,12 +65,15 @@ func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
 	}
 	now := time.Now()
 	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now,
+		id:       fmt.Sprintf("%x-%d", now.UnixMicro(), sessionSeq.Add(1)),
 		deadline: now.Add(s.cfg.SessionTimeout)}
 	s.conns[c] = struct{}{}
 	s.perIP[ip]++
 	s.active.Add(1)
 	return c, nil
 }
+
+var sessionSeq atomic.Uint64
 
 // release undoes admit; conn.Close calls it once.
 func (s *Server) release(c *conn) {

@@ -185,7 +185,7 @@ func (s *session) proto() string {
 // policySession is the snapshot policy sees.
 func (s *session) policySession() *policy.Session {
 	ps := &policy.Session{
-		ID: fmt.Sprintf("%p", s.c), Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
+		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
 		Helo: s.gc.Hostname(), TLS: s.tls, AuthUser: s.authUser,
 		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from,
 	}
