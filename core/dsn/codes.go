@@ -40,6 +40,16 @@ var (
 	ConnectFailed  = &Status{451, Enhanced{4, 4, 1}, "connection to the destination failed"}
 	RemoteTimeout  = &Status{451, Enhanced{4, 4, 2}, "connection to the destination timed out"}
 	RemoteProtocol = &Status{451, Enhanced{4, 5, 0}, "protocol error talking to the destination"}
+
+	// SMTP server protocol replies (core/smtpd).
+	NeedHelo       = &Status{503, Enhanced{5, 5, 1}, "Error: send HELO/EHLO first"}
+	NeedMail       = &Status{503, Enhanced{5, 5, 1}, "Error: need MAIL command"}
+	NeedRcpt       = &Status{503, Enhanced{5, 5, 1}, "Error: need RCPT command"}
+	UnknownCommand = &Status{500, Enhanced{5, 5, 2}, "Error: command not recognized"}
+	LineTooLong    = &Status{500, Enhanced{5, 5, 0}, "Error: line too long"}
+	AuthRequired   = &Status{530, Enhanced{5, 7, 0}, "Authentication required"}
+	AuthDisabled   = &Status{503, Enhanced{5, 5, 1}, "Error: authentication not enabled"}
+	AuthTemp       = &Status{454, Enhanced{4, 7, 0}, "Temporary authentication failure"}
 )
 
 // All lists the table for tests and documentation.
@@ -55,4 +65,7 @@ var All = map[string]*Status{
 	"NullMX": NullMX, "NoSuchDomain": NoSuchDomain, "TooOld": TooOld, "Discarded": Discarded,
 	"DNSTemp": DNSTemp, "ConnectFailed": ConnectFailed, "RemoteTimeout": RemoteTimeout,
 	"RemoteProtocol": RemoteProtocol,
+	"NeedHelo":       NeedHelo, "NeedMail": NeedMail, "NeedRcpt": NeedRcpt,
+	"UnknownCommand": UnknownCommand, "LineTooLong": LineTooLong,
+	"AuthRequired": AuthRequired, "AuthDisabled": AuthDisabled, "AuthTemp": AuthTemp,
 }

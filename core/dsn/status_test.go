@@ -101,3 +101,20 @@ func TestTextIsOneLine(t *testing.T) {
 		t.Errorf("text = %q", st.Text)
 	}
 }
+
+// TestSMTPServerReplies pins the codes core/smtpd answers protocol errors
+// with: sequencing is 503, syntax 500/501, AUTH per RFC 4954.
+func TestSMTPServerReplies(t *testing.T) {
+	want := map[*Status]string{
+		NeedHelo: "503 5.5.1", NeedMail: "503 5.5.1", NeedRcpt: "503 5.5.1",
+		UnknownCommand: "500 5.5.2", LineTooLong: "500 5.5.0",
+		AuthRequired: "530 5.7.0", AuthDisabled: "503 5.5.1", AuthTemp: "454 4.7.0",
+		AuthFailed: "535 5.7.8", RelayDenied: "554 5.7.1", TooManyRcpts: "452 4.5.3",
+		MessageTooBig: "552 5.3.4",
+	}
+	for st, w := range want {
+		if got := fmt.Sprintf("%d %s", st.Code, st.Enhanced); got != w {
+			t.Errorf("%q = %s, want %s", st.Text, got, w)
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// Submitter is owned by smtpd: the cleanup stage implements it.
+//
+// Submit reads the message from r until EOF. r carries the Received:
+// header smtpd prepends followed by the raw DATA bytes as go-smtp delivers
+// them: CRLF line ends, dot-unstuffed, but possibly with bare LF or bare CR
+// inside, which cleanup normalises to CRLF. env.ID is already minted (the
+// Received: header names it) and must be used as the queue ID.
+//
+// Submit returns only after the queue file is durably committed (written,
+// fsynced, renamed). Any error is sent to the client as the DATA reply via
+// dsn.FromError: a *dsn.Status as is, anything else as 451 4.3.0. A read
+// error from r (the message was too big, the client went away) must be
+// returned, not swallowed.
+type Submitter interface {
+	Submit(ctx context.Context, env *queue.Envelope, r io.Reader) (queue.ID, error)
+}
+
+// Domains answers whether a domain is one of a set. The argument is
+// lower case, in A-label form, without a trailing dot; address literals
+// come as "[192.0.2.1]" or "[IPv6:2001:db8::1]".
+type Domains interface {
+	Contains(domain string) bool
+}
+
+// DomainFunc adapts a function (a config table, a Lua lookup) to Domains.
+type DomainFunc func(domain string) bool
+
+// Contains calls f.
+func (f DomainFunc) Contains(domain string) bool { return f(domain) }
+
+// DomainSet is a fixed set of domains; NewDomainSet normalises its input.
+type DomainSet map[string]struct{}
+
+// NewDomainSet builds a set from names as an operator writes them
+// ("Example.COM.", "bücher.example", "[192.0.2.1]").
+func NewDomainSet(names ...string) (DomainSet, error) {
+	s := DomainSet{}
+	for _, n := range names {
+		d, err := normDomain(n, true)
+		if err != nil {
+			return nil, fmt.Errorf("smtpd: bad domain %q", n)
+		}
+		s[d] = struct{}{}
+	}
+	return s, nil
+}
+
+// Contains reports membership.
+func (s DomainSet) Contains(domain string) bool { _, ok := s[domain]; return ok }
+
+// Listener is one listening socket.
+type Listener struct {
+	Name string // "smtp" or "submission"; shown in logs and policy.Session
+	Addr string // host:port, e.g. "127.0.0.1:2525"
+	// Submission makes this a mail submission port (RFC 6409): AUTH is
+	// offered once the connection is encrypted, and MAIL requires AUTH.
+	Submission bool
+	// ImplicitTLS wraps the whole connection in TLS (port 465 style).
+	ImplicitTLS bool
+}
+
+// Config is everything the SMTP server needs; the daemon maps its TOML
+// configuration onto it. Zero limits take the Postfix-like defaults.
+type Config struct {
+	Hostname  string // banner and Received: "by"
+	Listeners []Listener
+	// TLSConfig enables STARTTLS (and ImplicitTLS listeners); nil: no TLS.
+	TLSConfig *tls.Config
+
+	LocalDomains Domains // final destinations; nil: none
+	RelayDomains Domains // domains we relay to for anyone; nil: none
+	// MyNetworks are trusted clients that may relay anywhere.
+	MyNetworks []netip.Prefix
+
+	MaxMessageBytes     int64         // default 10240000 (message_size_limit)
+	MaxRecipients       int           // per message, default 1000 (smtpd_recipient_limit)
+	MaxLineLength       int           // commands and message lines, default 2048 (line_length_limit)
+	MaxConnections      int           // overall, default 100
+	MaxConnectionsPerIP int           // default 50 (smtpd_client_connection_count_limit)
+	IdleTimeout         time.Duration // per read or write, default 300s (smtpd_timeout)
+	SessionTimeout      time.Duration // whole connection, default 30 min
+	// ShutdownTimeout bounds the drain when Serve's context is cancelled.
+	ShutdownTimeout time.Duration // default 10s
+	// PolicyTimeout bounds each policy and authentication call.
+	PolicyTimeout time.Duration // default 30s
+
+	Policy    policy.SMTP          // nil: AllowAll
+	Auth      policy.Authenticator // nil: no AUTH anywhere
+	Submitter Submitter            // required
+	Logger    *slog.Logger         // nil: slog.Default()
+	Now       func() time.Time     // nil: time.Now; tests inject a clock
+}
+
+// withDefaults validates c and returns a copy with defaults filled in.
+func (c Config) withDefaults() (Config, error) {
+	if c.Submitter == nil {
+		return c, errors.New("smtpd: Config.Submitter is required")
+	}
+	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " \r\n") {
+		return c, errors.New("smtpd: Config.Hostname must be a host name")
+	}
+	if len(c.Listeners) == 0 {
+		return c, errors.New("smtpd: no listeners")
+	}
+	for _, l := range c.Listeners {
+		if l.ImplicitTLS && c.TLSConfig == nil {
+			return c, fmt.Errorf("smtpd: listener %s: ImplicitTLS needs TLSConfig", l.Name)
+		}
+	}
+	setDefault(&c.MaxMessageBytes, 10240000)
+	setDefault(&c.MaxRecipients, 1000)
+	setDefault(&c.MaxLineLength, 2048)
+	setDefault(&c.MaxConnections, 100)
+	setDefault(&c.MaxConnectionsPerIP, 50)
+	setDefault(&c.IdleTimeout, 300*time.Second)
+	setDefault(&c.SessionTimeout, 30*time.Minute)
+	setDefault(&c.ShutdownTimeout, 10*time.Second)
+	setDefault(&c.PolicyTimeout, 30*time.Second)
+	if c.Policy == nil {
+		c.Policy = AllowAll{}
+	}
+	if c.LocalDomains == nil {
+		c.LocalDomains = DomainSet{}
+	}
+	if c.RelayDomains == nil {
+		c.RelayDomains = DomainSet{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+// trusted reports whether ip is in MyNetworks.
+func (c *Config) trusted(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range c.MyNetworks {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

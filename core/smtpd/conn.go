@@ -1,0 +1,137 @@
+package smtpd
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// conn wraps every accepted socket, under TLS when TLS is used. It owns
+// what go-smtp does not do for us:
+//
+//   - deadlines: each Read gets min(now+IdleTimeout, session end), so a
+//     slow DATA transfer is bounded per read like Postfix's smtpd_timeout
+//     (go-smtp would only set one deadline per command line), and the
+//     whole session is bounded too. go-smtp turns the timeout into a 421;
+//   - shutdown: kick() expires the read deadline so go-smtp, blocked in a
+//     read, gives up and closes;
+//   - reply codes: go-smtp's own protocol replies are rewritten to ours
+//     (see replies.go);
+//   - accounting: Close releases the connection slot exactly once.
+type conn struct {
+	net.Conn
+	srv      *Server
+	listener *Listener
+	ip       netip.Addr
+	id       string // session ID for policy and logs, unique per process
+	name     string // client host name for logs and Received: ("unknown": no reverse DNS yet)
+	start    time.Time
+
+	mu       sync.Mutex // guards kicked against concurrent deadline setting
+	kicked   bool       // shutdown asked this connection to go
+	deadline time.Time  // end of the session
+
+	// busy is set between MAIL and the end of the transaction, so a
+	// graceful shutdown lets it finish.
+	busy atomic.Bool
+	// ehlo records whether the last greeting was EHLO (seen in our reply),
+	// because go-smtp does not tell the session HELO from EHLO.
+	ehlo atomic.Bool
+
+	counts    counts
+	closeOnce sync.Once
+}
+
+// counts tallies commands for the disconnect log line.
+type counts struct {
+	helo, mail, rcpt, data, auth atomic.Int32
+}
+
+// String formats the tally as Postfix does: "ehlo=1 mail=1 ... commands=N".
+func (k *counts) String() string {
+	var b strings.Builder
+	total := int32(0)
+	for _, f := range []struct {
+		name string
+		n    *atomic.Int32
+	}{{"helo", &k.helo}, {"auth", &k.auth}, {"mail", &k.mail}, {"rcpt", &k.rcpt}, {"data", &k.data}} {
+		if n := f.n.Load(); n > 0 {
+			fmt.Fprintf(&b, " %s=%d", f.name, n)
+			total += n
+		}
+	}
+	fmt.Fprintf(&b, " commands=%d", total)
+	return b.String()
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	// Real time, not cfg.Now: deadlines are the kernel's business.
+	d := time.Now().Add(c.srv.cfg.IdleTimeout)
+	if c.deadline.Before(d) {
+		d = c.deadline
+	}
+	if c.kicked {
+		d = time.Unix(1, 0)
+	}
+	err := c.Conn.SetReadDeadline(d)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+// SetReadDeadline is ignored: Read owns the deadline (go-smtp sets its
+// own only when ReadTimeout is non-zero, and we leave it zero).
+func (c *conn) SetReadDeadline(time.Time) error { return nil }
+
+func (c *conn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout)); err != nil {
+		return 0, err
+	}
+	if r := c.srv.rewriteReply(c, b); r != nil {
+		if _, err := c.Conn.Write(r); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+// kick makes a blocked or future Read fail with a timeout.
+func (c *conn) kick() {
+	c.mu.Lock()
+	c.kicked = true
+	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+	c.mu.Unlock()
+}
+
+func (c *conn) isKicked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kicked
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() {
+		c.srv.release(c)
+		c.logDisconnect()
+	})
+	return err
+}
+
+// client formats "name[ip]" as Postfix logs it.
+func (c *conn) client() string {
+	return c.name + "[" + c.ip.String() + "]"
+}
+
+func (c *conn) logDisconnect() {
+	c.srv.log.Info("disconnect from "+c.client()+c.counts.String(),
+		"listener", c.listener.Name, "duration", time.Since(c.start).Round(time.Millisecond))
+}

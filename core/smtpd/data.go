@@ -1,0 +1,170 @@
+package smtpd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-smtp"
+
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// maxPolicyHeader bounds how much of the header is buffered for the DATA
+// policy; a longer header is passed on unseen by policy (cleanup has its
+// own header limit).
+const maxPolicyHeader = 256 << 10
+
+// Data queues the message. The 250 reply, carrying the queue ID, is sent
+// only when Submit returned nil, i.e. the queue file is on disk.
+func (s *session) Data(r io.Reader) error {
+	s.c.counts.data.Add(1)
+	now := s.srv.cfg.Now()
+	env := s.envelope(now)
+	defer s.logPanic(env.ID)
+	s.srv.log.Info(string(env.ID)+": client="+s.c.client()+s.saslLog(), "listener", s.l.Name)
+
+	cr := &countingReader{r: r}
+	body, st := s.checkHeader(cr)
+	if st != nil {
+		s.logReject("DATA", st, "")
+		return st.SMTPError()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.SessionTimeout)
+	defer cancel()
+	received := strings.NewReader(s.receivedHeader(env, now))
+	id, err := s.srv.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
+	if id == "" {
+		id = env.ID
+	}
+	return s.outcome(id, env, cr, err).SMTPError()
+}
+
+// outcome decides the DATA reply. A read error trumps whatever Submit
+// said: a message that did not arrive whole is never acknowledged.
+func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, err error) *dsn.Status {
+	switch {
+	case errors.Is(cr.err, smtp.ErrDataTooLarge):
+		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; size exceeds %d", id, s.c.client(), dsn.MessageTooBig.Error(), s.srv.cfg.MaxMessageBytes))
+		return dsn.MessageTooBig
+	case cr.err != nil && cr.err != io.EOF:
+		s.srv.log.Warn(fmt.Sprintf("%s: lost message content from %s: %v", id, s.c.client(), cr.err))
+		if errors.Is(cr.err, smtp.ErrTooLongLine) {
+			return dsn.LineTooLong
+		}
+		return dsn.TempLocal
+	case err != nil:
+		st := dsn.FromError(err)
+		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; from=<%s> proto=%s", id, s.c.client(), st.Error(), env.Sender, s.proto()), "err", err)
+		return st
+	case cr.err != io.EOF:
+		// Submit said yes without reading to the end: a cleanup bug that
+		// truncated the message. It is committed; say so loudly.
+		s.srv.log.Error(string(id) + ": submitter returned before the end of the message")
+	}
+	s.srv.log.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queued)", id, env.Sender, cr.n, len(env.Recipients)))
+	return dsn.Queued.WithText("Ok: queued as " + string(id))
+}
+
+// logPanic records which message a panic hit, then lets it continue to
+// go-smtp, which answers 421 (rewritten to 421 4.3.0), closes the
+// connection and logs the stack; the server keeps serving.
+func (s *session) logPanic(id queue.ID) {
+	if v := recover(); v != nil {
+		s.srv.log.Error(fmt.Sprintf("%s: panic while receiving from %s: %v", id, s.c.client(), v))
+		panic(v)
+	}
+}
+
+// envelope builds the queue envelope of the current transaction.
+func (s *session) envelope(now time.Time) *queue.Envelope {
+	o := s.mailOpts
+	return &queue.Envelope{
+		ID:         queue.NewID(now),
+		Arrival:    now,
+		Sender:     s.from,
+		Recipients: append([]queue.Recipient(nil), s.rcpts...),
+		Client: queue.Client{
+			Name: s.c.name, Addr: s.c.ip.String(), Helo: sanitize(s.gc.Hostname()),
+			Proto: s.proto(), AuthUser: s.authUser,
+		},
+		EnvID: o.EnvelopeID, Ret: string(o.Return), BodyType: string(o.Body), SMTPUTF8: o.UTF8,
+	}
+}
+
+// receivedHeader formats the trace header as Postfix does; "for" names
+// the recipient only when there is exactly one, so a Bcc stays private.
+func (s *session) receivedHeader(env *queue.Envelope, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n", env.Client.Helo, env.Client.Name, env.Client.Addr)
+	fmt.Fprintf(&b, "\tby %s (moonpost) with %s id %s", s.srv.cfg.Hostname, env.Client.Proto, env.ID)
+	if len(env.Recipients) == 1 {
+		fmt.Fprintf(&b, "\r\n\tfor <%s>", env.Recipients[0].Addr)
+	}
+	fmt.Fprintf(&b, "; %s\r\n", now.Format("Mon, 2 Jan 2006 15:04:05 -0700 (MST)"))
+	return b.String()
+}
+
+// checkHeader buffers the raw header, shows it to the DATA policy, and
+// returns a reader that replays it byte for byte followed by the body.
+func (s *session) checkHeader(cr *countingReader) (io.Reader, *dsn.Status) {
+	br := bufio.NewReader(cr)
+	raw := readRawHeader(br, maxPolicyHeader)
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	defer cancel()
+	st, err := s.srv.cfg.Policy.Data(ctx, s.policySession(), &h)
+	if rej := s.verdict("DATA", st, err); rej != nil {
+		return nil, rej
+	}
+	return io.MultiReader(bytes.NewReader(raw), br), nil
+}
+
+// readRawHeader reads lines up to and including the empty line that ends
+// the header (CRLF or a bare LF), or until max bytes or the end.
+func readRawHeader(br *bufio.Reader, max int) []byte {
+	var raw []byte
+	for len(raw) < max {
+		line, err := br.ReadSlice('\n')
+		raw = append(raw, line...)
+		if err != nil && err != bufio.ErrBufferFull {
+			break
+		}
+		if err == nil && (bytes.Equal(line, []byte("\r\n")) || bytes.Equal(line, []byte("\n"))) {
+			break
+		}
+	}
+	return raw
+}
+
+// countingReader counts bytes and remembers the first error, so the DATA
+// outcome knows whether the message arrived whole.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// saslLog adds Postfix's sasl fields to the client= line.
+func (s *session) saslLog() string {
+	if s.authUser == "" {
+		return ""
+	}
+	return ", sasl_username=" + sanitize(s.authUser)
+}

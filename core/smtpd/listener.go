@@ -1,0 +1,96 @@
+package smtpd
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/moonpost/moonpost/core/dsn"
+)
+
+// limitListener enforces the connection limits before go-smtp sees a
+// connection: over a limit, the client gets a 421 instead of the banner
+// and is closed, and Accept moves on to the next connection.
+type limitListener struct {
+	net.Listener
+	srv *Server
+	cfg *Listener
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		raw, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		c, refusal := l.srv.admit(raw, l.cfg)
+		if refusal == nil {
+			l.srv.log.Info("connect from "+c.client(), "listener", l.cfg.Name)
+			if l.cfg.ImplicitTLS {
+				return tls.Server(c, l.srv.cfg.TLSConfig), nil
+			}
+			return c, nil
+		}
+		l.refuse(raw, refusal)
+	}
+}
+
+// refuse answers 421 and closes. The write has a short deadline so a
+// client that does not read cannot stall the accept loop; on an implicit
+// TLS port a plaintext reply would be noise, so it only closes.
+func (l *limitListener) refuse(raw net.Conn, st *dsn.Status) {
+	l.srv.log.Warn("NOQUEUE: reject: CONNECT from "+addrOf(raw).String()+": "+st.Error(), "listener", l.cfg.Name)
+	if !l.cfg.ImplicitTLS {
+		_ = raw.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = raw.Write([]byte(st.Error() + "\r\n"))
+	}
+	_ = raw.Close()
+}
+
+// admit counts the connection in, or says why not.
+func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
+	ip := addrOf(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.draining:
+		return nil, dsn.ShuttingDown
+	case len(s.conns) >= s.cfg.MaxConnections:
+		return nil, dsn.TooManyConns
+	case s.perIP[ip] >= s.cfg.MaxConnectionsPerIP:
+		return nil, dsn.TooManyFromHost
+	}
+	now := time.Now()
+	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now,
+		id:       fmt.Sprintf("%x-%d", now.UnixMicro(), sessionSeq.Add(1)),
+		deadline: now.Add(s.cfg.SessionTimeout)}
+	s.conns[c] = struct{}{}
+	s.perIP[ip]++
+	s.active.Add(1)
+	return c, nil
+}
+
+var sessionSeq atomic.Uint64
+
+// release undoes admit; conn.Close calls it once.
+func (s *Server) release(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+	s.mu.Unlock()
+	s.active.Done()
+}
+
+// addrOf returns the remote IP of a TCP connection (unmapped, so an
+// IPv4 client over a dual-stack socket matches IPv4 prefixes).
+func addrOf(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}

@@ -1,0 +1,207 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Server is the SMTP server: one go-smtp server per configured listener,
+// sharing connection limits, the drain state and the configuration.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	perIP    map[netip.Addr]int
+	draining bool
+	running  []*smtpListener
+	served   sync.WaitGroup // one per Serve goroutine of a listener
+	active   sync.WaitGroup // one per accepted connection until released
+}
+
+// smtpListener pairs a configured listener with its socket and go-smtp server.
+type smtpListener struct {
+	cfg *Listener
+	ln  net.Listener // the limiting wrapper
+	gs  *smtp.Server
+}
+
+// New checks cfg and fills in defaults. It does not listen yet.
+func New(cfg Config) (*Server, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg:   c,
+		log:   c.Logger,
+		conns: map[*conn]struct{}{},
+		perIP: map[netip.Addr]int{},
+	}, nil
+}
+
+// Listen binds every configured listener. Serve calls it if needed;
+// calling it first lets a caller learn the bound addresses (port 0).
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running != nil {
+		return nil
+	}
+	var out []*smtpListener
+	for i := range s.cfg.Listeners {
+		l := &s.cfg.Listeners[i]
+		raw, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			for _, o := range out {
+				o.ln.Close()
+			}
+			return fmt.Errorf("smtpd: listen %s (%s): %w", l.Name, l.Addr, err)
+		}
+		out = append(out, &smtpListener{cfg: l, ln: &limitListener{Listener: raw, srv: s, cfg: l}, gs: s.goSMTP(l)})
+	}
+	s.running = out
+	return nil
+}
+
+// Addrs returns the bound addresses in listener order (after Listen).
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var a []net.Addr
+	for _, l := range s.running {
+		a = append(a, l.ln.Addr())
+	}
+	return a
+}
+
+// goSMTP builds the protocol engine for one listener.
+func (s *Server) goSMTP(l *Listener) *smtp.Server {
+	gs := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return s.newSession(c, l)
+	}))
+	gs.Domain = s.cfg.Hostname
+	gs.MaxMessageBytes = s.cfg.MaxMessageBytes
+	gs.MaxRecipients = s.cfg.MaxRecipients
+	gs.MaxLineLength = s.cfg.MaxLineLength
+	gs.AllowInsecureAuth = false // AUTH only under TLS, checked by go-smtp too
+	gs.EnableSMTPUTF8 = true
+	gs.EnableDSN = true
+	// ReadTimeout stays 0: conn.Read sets the deadlines. WriteTimeout too:
+	// conn.Write does.
+	if !l.ImplicitTLS {
+		gs.TLSConfig = s.cfg.TLSConfig // enables STARTTLS
+	}
+	gs.ErrorLog = slogPrinter{s.log.With("listener", l.Name)}
+	return gs
+}
+
+// Serve accepts connections on every listener until ctx is cancelled or
+// Shutdown is called. On ctx cancellation it shuts down gracefully,
+// bounded by Config.ShutdownTimeout. It returns nil after a shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	listeners := s.running
+	s.mu.Unlock()
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		s.served.Add(1)
+		go func() {
+			defer s.served.Done()
+			s.log.Info("listening", "listener", l.cfg.Name, "addr", l.ln.Addr().String())
+			errc <- l.gs.Serve(l.ln)
+		}()
+	}
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		_ = s.Shutdown(sctx)
+	})
+	defer stop()
+	var first error
+	for range listeners {
+		// After Shutdown our own listener close may beat go-smtp's done
+		// flag, and Accept's error is then ours, not a failure.
+		if err := <-errc; err != nil && first == nil && !s.isDraining() {
+			first = err
+			s.closeAll() // one listener failed: do not half-serve
+		}
+	}
+	return first
+}
+
+// Shutdown stops accepting, lets sessions finish the transaction they are
+// in, then tells idle clients 421 4.3.2 and closes. When ctx expires first
+// the remaining connections are closed abruptly; a transaction cut short
+// that way was never acknowledged, so the client retries.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	listeners := s.running
+	for c := range s.conns {
+		if !c.busy.Load() {
+			c.kick()
+		}
+	}
+	s.mu.Unlock()
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		// Close our socket too: go-smtp only closes listeners its Serve
+		// has registered, and Serve may not have started yet.
+		_ = l.ln.Close()
+		go func() { errc <- l.gs.Shutdown(ctx) }()
+	}
+	var err error
+	for range listeners {
+		e := <-errc
+		if e != nil && !errors.Is(e, smtp.ErrServerClosed) && !errors.Is(e, net.ErrClosed) && err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		s.closeAll()
+	}
+	s.served.Wait()
+	s.active.Wait()
+	return err
+}
+
+// closeAll closes every listener and connection now. go-smtp's Close
+// cannot do it once Shutdown has begun, so we close the sockets ourselves;
+// each session then ends on its read error.
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = true
+	for _, l := range s.running {
+		_ = l.ln.Close()
+	}
+	for c := range s.conns {
+		_ = c.Conn.Close()
+	}
+}
+
+// isDraining reports whether Shutdown has begun.
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// slogPrinter lets go-smtp's internal error log (handler panics with
+// their stacks, I/O errors) reach our logger.
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) { p.l.Error(fmt.Sprintf(format, v...)) }
+func (p slogPrinter) Println(v ...any)               { p.l.Error(fmt.Sprintln(v...)) }

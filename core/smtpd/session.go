@@ -1,0 +1,224 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// session is go-smtp's Session for one HELO/EHLO-to-QUIT span. go-smtp
+// makes a new one after STARTTLS; what outlives that is kept in conn.
+type session struct {
+	srv      *Server
+	c        *conn
+	gc       *smtp.Conn
+	l        *Listener
+	tls      bool
+	authUser string
+
+	// The transaction, cleared by Reset.
+	mailSeen bool
+	from     string // canonical sender, "" for <>
+	mailOpts smtp.MailOptions
+	rcpts    []queue.Recipient
+}
+
+var _ smtp.AuthSession = (*session)(nil)
+
+// newSession runs on the first HELO/EHLO of a connection and again after
+// STARTTLS. Connect and HELO policy are both checked here, because go-smtp
+// writes the banner before any backend code runs (Postfix's default
+// smtpd_delay_reject behaves alike: client checks answer a later command).
+func (s *Server) newSession(gc *smtp.Conn, l *Listener) (smtp.Session, error) {
+	c := connOf(gc)
+	_, isTLS := gc.TLSConnectionState()
+	ss := &session{srv: s, c: c, gc: gc, l: l, tls: isTLS}
+	c.counts.helo.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PolicyTimeout)
+	defer cancel()
+	ps := ss.policySession()
+	st, err := s.cfg.Policy.Connect(ctx, ps)
+	if err == nil && st == nil {
+		st, err = s.cfg.Policy.Helo(ctx, ps, gc.Hostname())
+	}
+	if rej := ss.verdict("HELO", st, err); rej != nil {
+		ss.logReject("CONNECT", rej, "")
+		return nil, rej.SMTPError()
+	}
+	return ss, nil
+}
+
+// connOf finds our conn under go-smtp's, which is a *tls.Conn after STARTTLS.
+func connOf(gc *smtp.Conn) *conn {
+	nc := gc.Conn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	return nc.(*conn)
+}
+
+// Mail starts a transaction. Submission ports require AUTH first.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.c.counts.mail.Add(1)
+	if s.l.Submission && s.authUser == "" {
+		s.logReject("MAIL", dsn.AuthRequired, "")
+		return dsn.AuthRequired.SMTPError()
+	}
+	canon := ""
+	if from != "" {
+		a, err := ParseAddress(from, opts.UTF8)
+		if err != nil {
+			return dsn.BadSender.SMTPError()
+		}
+		canon = a.String()
+	}
+	s.from, s.mailOpts = canon, *opts
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	defer cancel()
+	st, err := s.srv.cfg.Policy.Mail(ctx, s.policySession(), canon)
+	if rej := s.verdict("MAIL", st, err); rej != nil {
+		s.logReject("MAIL", rej, "")
+		return rej.SMTPError()
+	}
+	s.mailSeen = true
+	s.c.busy.Store(true)
+	return nil
+}
+
+// Rcpt adds a recipient. Relay control runs first and is not policy: a
+// script can add rejections but never open the relay.
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	s.c.counts.rcpt.Add(1)
+	a, err := ParseAddress(to, s.mailOpts.UTF8)
+	if err != nil {
+		return dsn.BadRecipient.SMTPError()
+	}
+	rcpt := a.String()
+	if !s.mayRelayTo(a) {
+		rej := dsn.RelayDenied.WithText("<" + rcpt + ">: " + dsn.RelayDenied.Text)
+		s.logReject("RCPT", rej, rcpt)
+		return rej.SMTPError()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	defer cancel()
+	st, err := s.srv.cfg.Policy.Rcpt(ctx, s.policySession(), rcpt)
+	if rej := s.verdict("RCPT", st, err); rej != nil {
+		s.logReject("RCPT", rej, rcpt)
+		return rej.SMTPError()
+	}
+	s.rcpts = append(s.rcpts, queue.Recipient{
+		Addr: rcpt, ORcpt: orcpt(opts), Notify: notify(opts), State: queue.Pending,
+	})
+	return nil
+}
+
+// mayRelayTo is the relay rule: our own and relay domains from anyone,
+// anything else only from mynetworks or an authenticated client.
+func (s *session) mayRelayTo(a Address) bool {
+	cfg := &s.srv.cfg
+	if cfg.LocalDomains.Contains(a.Domain) || cfg.RelayDomains.Contains(a.Domain) {
+		return true
+	}
+	return s.authUser != "" || cfg.trusted(s.c.ip)
+}
+
+// Reset ends the transaction; a draining server lets the client go now.
+func (s *session) Reset() {
+	s.mailSeen, s.from, s.mailOpts, s.rcpts = false, "", smtp.MailOptions{}, nil
+	s.c.busy.Store(false)
+	if s.srv.isDraining() {
+		s.c.kick()
+	}
+}
+
+// Logout is called when the session ends; nothing is held beyond it.
+func (s *session) Logout() error {
+	s.c.busy.Store(false)
+	return nil
+}
+
+// verdict turns a policy answer into the rejection to send, if any. A
+// policy error is an internal fault: 451 4.3.0, logged, never an accept.
+func (s *session) verdict(stage string, st *dsn.Status, err error) *dsn.Status {
+	if err != nil {
+		s.srv.log.Error("NOQUEUE: policy error at "+stage+" from "+s.c.client(), "err", err)
+		return dsn.TempPolicy
+	}
+	if st != nil && !st.OK() {
+		return st
+	}
+	return nil
+}
+
+// logReject writes Postfix's reject line.
+func (s *session) logReject(stage string, st *dsn.Status, to string) {
+	msg := fmt.Sprintf("NOQUEUE: reject: %s from %s: %s; from=<%s>", stage, s.c.client(), st.Error(), s.from)
+	if to != "" {
+		msg += " to=<" + to + ">"
+	}
+	msg += fmt.Sprintf(" proto=%s helo=<%s>", s.proto(), sanitize(s.gc.Hostname()))
+	s.srv.log.Info(msg, "listener", s.l.Name)
+}
+
+// proto names the protocol as Received: and the logs do.
+func (s *session) proto() string {
+	p := "SMTP"
+	if s.c.ehlo.Load() || s.tls {
+		p = "ESMTP"
+	}
+	if s.tls {
+		p += "S"
+	}
+	if s.authUser != "" {
+		p += "A"
+	}
+	return p
+}
+
+// policySession is the snapshot policy sees.
+func (s *session) policySession() *policy.Session {
+	ps := &policy.Session{
+		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
+		Helo: s.gc.Hostname(), TLS: s.tls, AuthUser: s.authUser,
+		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from,
+	}
+	for _, r := range s.rcpts {
+		ps.Recipients = append(ps.Recipients, r.Addr)
+	}
+	return ps
+}
+
+func orcpt(o *smtp.RcptOptions) string {
+	if o == nil || o.OriginalRecipientType == "" {
+		return ""
+	}
+	return string(o.OriginalRecipientType) + ";" + o.OriginalRecipient
+}
+
+func notify(o *smtp.RcptOptions) string {
+	if o == nil {
+		return ""
+	}
+	var n []string
+	for _, v := range o.Notify {
+		n = append(n, string(v))
+	}
+	return strings.Join(n, ",")
+}
+
+// sanitize makes client-supplied text safe for a header or a log line.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}
