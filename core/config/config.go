@@ -39,6 +39,19 @@ type Config struct {
 	DNS    DNS    `toml:"dns"`
 	Hooks  Hooks  `toml:"hooks"`
 	Pickup Pickup `toml:"pickup"`
+	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
+	// services; a route to transport NAME runs that command.
+	Pipes map[string]Pipe `toml:"pipe"`
+}
+
+// Pipe is one pipe(8)-style transport.
+type Pipe struct {
+	Argv           []string `toml:"argv"`            // command with ${sender}, ${recipient}, ...
+	Timeout        Duration `toml:"timeout"`         // default 1000s
+	SizeLimit      int64    `toml:"size_limit"`      // 0: none
+	RecipientLimit int      `toml:"recipient_limit"` // default 1
+	CRLF           bool     `toml:"crlf"`            // keep CRLF on stdin
+	User           string   `toml:"user"`            // run as (daemon must be root)
 }
 
 // SMTPD configures the SMTP server.

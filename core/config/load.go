@@ -15,7 +15,11 @@ import (
 // Load reads the file at path over the defaults. An empty path gives the
 // embedded default. Relative paths in the file are relative to the
 // working directory, as on the command line.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, nil) }
+
+// LoadWith is Load with command-line overrides applied after the file
+// and before defaults are derived and validated.
+func LoadWith(path string, override func(*Config)) (*Config, error) {
 	c := Default()
 	if path != "" {
 		md, err := toml.DecodeFile(path, c)
@@ -29,6 +33,9 @@ func Load(path string) (*Config, error) {
 			}
 			return nil, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
 		}
+	}
+	if override != nil {
+		override(c)
 	}
 	if err := c.finish(); err != nil {
 		if path != "" {
@@ -145,6 +152,14 @@ func (c *Config) validate() error {
 	if !strings.Contains(c.Local.Mailbox, "{user}") && !strings.Contains(c.Local.Mailbox, "{local}") {
 		bad("local.mailbox", "%q must contain {user} or {local}", c.Local.Mailbox)
 	}
+	for name, p := range c.Pipes {
+		if len(p.Argv) == 0 || !filepath.IsAbs(p.Argv[0]) {
+			bad("pipe."+name+".argv", "needs an absolute program path")
+		}
+		if reserved[name] {
+			bad("pipe."+name, "%q is a built-in transport name", name)
+		}
+	}
 	for _, f := range []string{c.SMTPD.TLSCert, c.SMTPD.TLSKey, c.SMTPD.PasswordFile, c.Local.Aliases} {
 		if f == "" {
 			continue
@@ -155,6 +170,10 @@ func (c *Config) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// reserved are the built-in transport names.
+var reserved = map[string]bool{"smtp": true, "lmtp": true, "local": true, "pipe": true,
+	"discard": true, "error": true, "relay": true}
 
 func checkAddrs(bad func(string, string, ...any), key string, addrs []string) {
 	for i, a := range addrs {

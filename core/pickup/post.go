@@ -1,7 +1,9 @@
 package pickup
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
 	"strconv"
@@ -14,6 +16,11 @@ import (
 // submitting user; content is the raw message as the user gave it.
 func Post(root string, env *queue.Envelope, content io.Reader, limit int64) (queue.ID, error) {
 	s, err := queue.OpenMaildrop(root, nil)
+	if errors.Is(err, fs.ErrNotExist) {
+		// No daemon has run yet: create the spool (possible when we may
+		// write where it goes, as with the embedded default).
+		s, err = queue.Open(root, nil)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -70,7 +70,9 @@ if present, else the embedded default (spool in ./spool, SMTP on 127.0.0.1:2525)
 }
 
 // loadConfig finds and loads the configuration as usage describes.
-func loadConfig(explicit string) (*config.Config, error) {
+func loadConfig(explicit string) (*config.Config, error) { return loadConfigWith(explicit, nil) }
+
+func loadConfigWith(explicit string, override func(*config.Config)) (*config.Config, error) {
 	path := explicit
 	if path == "" {
 		path = os.Getenv("MOONPOST_CONFIG")
@@ -80,7 +82,7 @@ func loadConfig(explicit string) (*config.Config, error) {
 			path = "moonpost.toml"
 		}
 	}
-	return config.Load(path)
+	return config.LoadWith(path, override)
 }
 
 // configFlag extracts "-c FILE" / "--config FILE" from args.

@@ -1,0 +1,170 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/moonpost/moonpost/core/bounce"
+	"github.com/moonpost/moonpost/core/cleanup"
+	"github.com/moonpost/moonpost/core/config"
+	"github.com/moonpost/moonpost/core/deliver"
+	"github.com/moonpost/moonpost/core/deliver/discard"
+	"github.com/moonpost/moonpost/core/deliver/local"
+	"github.com/moonpost/moonpost/core/deliver/local/aliases"
+	"github.com/moonpost/moonpost/core/deliver/pipe"
+	"github.com/moonpost/moonpost/core/pickup"
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/qmgr"
+	"github.com/moonpost/moonpost/core/queue"
+	"github.com/moonpost/moonpost/core/resolve"
+	"github.com/moonpost/moonpost/core/smtpd"
+)
+
+// services is the running daemon's parts.
+type services struct {
+	smtpd  *smtpd.Server
+	pickup *pickup.Service
+	qmgr   *qmgr.Manager
+	clean  *cleanup.Cleanup
+	closer func() // releases what policy holds
+}
+
+// policies are the operator decisions the engine calls.
+type policies struct {
+	smtp     policy.SMTP
+	auth     policy.Authenticator
+	cleanup  policy.Cleanup
+	rewriter policy.Rewriter
+	aliases  policy.Aliases
+	router   policy.Router
+	events   policy.Events
+	close    func()
+}
+
+// goPolicies are the built-in Postfix-like defaults.
+func goPolicies(cfg *config.Config) (*policies, error) {
+	p := &policies{
+		smtp:     smtpd.AllowAll{},
+		rewriter: cleanup.AppendOrigin{Origin: cfg.Origin},
+		router:   resolve.Static{IsLocal: cfg.IsLocal, RelayHost: cfg.RelayHost},
+	}
+	if cfg.SMTPD.PasswordFile != "" {
+		p.auth = &smtpd.PasswordFile{Path: cfg.SMTPD.PasswordFile}
+	}
+	if cfg.Local.Aliases != "" {
+		a, err := aliases.LoadAliasFile(cfg.Local.Aliases)
+		if err != nil {
+			return nil, fmt.Errorf("local.aliases: %w", err)
+		}
+		p.aliases = a
+	}
+	return p, nil
+}
+
+func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*services, error) {
+	pol, err := goPolicies(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: log, Config: qmgrConfig(cfg)}
+	mgr.Init()
+	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Log: log}
+	agents, err := buildAgents(cfg, pol, clean, log)
+	if err != nil {
+		return nil, err
+	}
+	transports := map[string]bool{}
+	for name := range agents {
+		transports[name] = true
+	}
+	mgr.Agents = agents
+	mgr.Resolver = &resolve.Resolver{Router: pol.router, Transports: transports}
+	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
+		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: log}
+	srv, err := buildSMTPD(cfg, pol, clean, log)
+	if err != nil {
+		return nil, err
+	}
+	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
+		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Log: log}
+	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, closer: pol.close}, nil
+}
+
+func qmgrConfig(cfg *config.Config) qmgr.Config {
+	q := cfg.Queue
+	return qmgr.Config{
+		MinBackoff: q.MinBackoff.D(), MaxBackoff: q.MaxBackoff.D(), MaxLifetime: q.MaxLifetime.D(),
+		BounceLifetime: q.BounceLifetime.D(), DelayWarning: q.DelayWarning.D(), ScanInterval: q.ScanInterval.D(),
+		ActiveLimit: q.ActiveLimit, Concurrency: q.Concurrency, InitConcurrency: q.InitConcurrency,
+		RcptLimit: q.RcptLimit, TransportRcpts: map[string]int{"local": 1, "pipe": 1},
+		DeliveryTimeout: q.DeliveryTimeout.D(), MaxDeliveries: q.MaxDeliveries,
+	}
+}
+
+func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *slog.Logger) (map[string]deliver.Agent, error) {
+	loc, err := local.New(local.Config{
+		Aliases: pol.aliases, Forwarder: cleanup.Forwarder{Cleanup: clean}, Mailbox: cfg.Local.Mailbox,
+		LocalDomains: cfg.Destinations, RecipientDelimiter: cfg.Local.RecipientDelimiter,
+		AllowFileDirs: cfg.Local.AllowFileDirs, Commands: permit(cfg.Local.AllowCommands), Files: local.PermitAliases,
+		CommandTimeout: cfg.Local.CommandTimeout.D(), Hostname: cfg.Hostname, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("local delivery: %w", err)
+	}
+	generic, err := pipe.New(pipe.Config{Name: "pipe", NexthopArgv: true, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	agents := map[string]deliver.Agent{
+		"local": loc, "pipe": generic,
+		"discard": &discard.Agent{Logger: log}, "error": &discard.ErrorAgent{Logger: log},
+	}
+	for name, p := range cfg.Pipes {
+		a, err := pipe.New(pipe.Config{Name: name, Argv: p.Argv, Timeout: p.Timeout.D(), SizeLimit: p.SizeLimit,
+			RecipientLimit: p.RecipientLimit, CRLF: p.CRLF, User: p.User, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("pipe.%s: %w", name, err)
+		}
+		agents[name] = a
+	}
+	if err := addNetworkAgents(agents, cfg, log); err != nil {
+		return nil, err
+	}
+	return agents, nil
+}
+
+func permit(on bool) local.Permit {
+	if on {
+		return local.PermitAliases
+	}
+	return local.PermitNone
+}
+
+func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *slog.Logger) (*smtpd.Server, error) {
+	tlsCfg, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var ls []smtpd.Listener
+	for _, a := range cfg.SMTPD.Listen {
+		ls = append(ls, smtpd.Listener{Name: "smtp", Addr: a})
+	}
+	for _, a := range cfg.SMTPD.SubmissionListen {
+		ls = append(ls, smtpd.Listener{Name: "submission", Addr: a, Submission: true})
+	}
+	return smtpd.New(smtpd.Config{
+		Hostname: cfg.Hostname, Listeners: ls, TLSConfig: tlsCfg,
+		LocalDomains: smtpd.DomainFunc(cfg.IsLocal), RelayDomains: smtpd.DomainFunc(cfg.IsRelay),
+		MyNetworks: cfg.Networks(), MaxMessageBytes: cfg.SMTPD.MessageSizeLimit,
+		MaxRecipients: cfg.SMTPD.RecipientLimit, MaxLineLength: cfg.SMTPD.LineLengthLimit,
+		MaxConnections: cfg.SMTPD.MaxConnections, MaxConnectionsPerIP: cfg.SMTPD.MaxPerClient,
+		IdleTimeout: cfg.SMTPD.IdleTimeout.D(), SessionTimeout: cfg.SMTPD.SessionTimeout.D(),
+		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Logger: log,
+	})
+}
+
+// addNetworkAgents adds the smtp and lmtp clients.
+func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *slog.Logger) error {
+	return nil
+}

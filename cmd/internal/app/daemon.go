@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/moonpost/moonpost/core/config"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// daemon starts the MTA and runs until SIGINT or SIGTERM.
+func daemon(args []string) int {
+	fs := flag.NewFlagSet("moonpost", flag.ContinueOnError)
+	cfgPath := fs.String("c", "", "configuration file (default: $MOONPOST_CONFIG, ./moonpost.toml, or the embedded default)")
+	spool := fs.String("spool", "", "spool directory (overrides spool_dir)")
+	if err := fs.Parse(args); err != nil {
+		return exUsage
+	}
+	cfg, err := loadConfigWith(*cfgPath, func(c *config.Config) {
+		if *spool != "" {
+			c.SpoolDir = *spool
+		}
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return exConfig
+	}
+	log := newLogger(cfg)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("moonpost: fatal", "err", err)
+		return exSoftware
+	}
+	return exOK
+}
+
+func newLogger(cfg *config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// run assembles the services and runs them until ctx ends, then shuts
+// them down in order: stop accepting mail, then let deliveries finish.
+func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	store, err := queue.Open(cfg.SpoolDir, log)
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
+	}
+	defer store.Close()
+	if n, err := store.Recover(); err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	} else if n > 0 {
+		log.Info("recovered messages from active/ to incoming/", "count", n)
+	}
+	svc, err := assemble(cfg, store, log)
+	if err != nil {
+		return err
+	}
+	if err := svc.smtpd.Listen(); err != nil {
+		return err
+	}
+	for _, a := range svc.smtpd.Addrs() {
+		log.Info("moonpost: listening", "addr", a.String())
+	}
+	log.Info("moonpost: started", "spool", cfg.SpoolDir, "hostname", cfg.Hostname, "pid", os.Getpid())
+	return svc.run(ctx, log)
+}
+
+// run starts each service in its goroutine and waits for them. The mail
+// sources stop first; the queue manager then drains its deliveries.
+func (s *services) run(ctx context.Context, log *slog.Logger) error {
+	inCtx, stopIn := context.WithCancel(ctx)
+	defer stopIn()
+	qCtx, stopQ := context.WithCancel(context.Background())
+	defer stopQ()
+	var inputs, qm sync.WaitGroup
+	errc := make(chan error, 3)
+	inputs.Add(2)
+	go func() { defer inputs.Done(); errc <- s.smtpd.Serve(inCtx) }()
+	go func() { defer inputs.Done(); errc <- s.pickup.Run(inCtx) }()
+	qm.Add(1)
+	go func() { defer qm.Done(); errc <- s.qmgr.Run(qCtx) }()
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc: // a service died: shut everything down
+	}
+	log.Info("moonpost: shutting down")
+	stopIn()
+	inputs.Wait()
+	stopQ()
+	qm.Wait()
+	if s.closer != nil {
+		s.closer()
+	}
+	log.Info("moonpost: stopped")
+	if first != nil && !errors.Is(first, context.Canceled) {
+		return first
+	}
+	return nil
+}
+
+func loadTLS(cfg *config.Config) (*tls.Config, error) {
+	if cfg.SMTPD.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.SMTPD.TLSCert, cfg.SMTPD.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("smtpd.tls_cert: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
