@@ -116,7 +116,7 @@ func (o *sendmailOpts) flag(a string, value func() (string, error)) (err error) 
 	case 'b':
 		switch a {
 		case "-bm", "-bs", "-bp", "-bi":
-			o.mode = a[2:]
+			o.mode = a[1:]
 		default:
 			return fmt.Errorf("unsupported mode %s", a)
 		}
