@@ -147,6 +147,9 @@ type rawPeer struct {
 	reply func(cmd string) string
 	// afterDot answers the final dot ("" means 250); "close" hangs up.
 	afterDot string
+	// brokenTLS accepts STARTTLS, then answers the TLS ClientHello with
+	// plain text and hangs up.
+	brokenTLS bool
 }
 
 // serveRaw runs p on ln until the test ends; every goroutine is waited for.
@@ -193,6 +196,12 @@ func (p rawPeer) serve(c net.Conn) {
 			return
 		}
 		cmd := strings.TrimRight(line, "\r\n")
+		if p.brokenTLS && strings.EqualFold(cmd, "STARTTLS") {
+			fmt.Fprintf(c, "220 2.0.0 go ahead\r\n")
+			_, _ = r.ReadByte() // the ClientHello has started
+			fmt.Fprintf(c, "500 this is not TLS\r\n")
+			return
+		}
 		if out := p.answer(cmd, r); out != "" {
 			if out == "close" {
 				return
