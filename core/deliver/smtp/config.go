@@ -1,0 +1,131 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/moonpost/moonpost/core/dns"
+)
+
+// TLSPolicy says when to use STARTTLS, like Postfix's
+// smtp_tls_security_level.
+type TLSPolicy int
+
+const (
+	// TLSMay: STARTTLS when offered, certificate not verified (an
+	// unverified channel still beats plaintext against passive snooping).
+	// A failed handshake is retried once in plaintext, so a broken TLS
+	// stack at the peer delays no mail. This is the default.
+	TLSMay TLSPolicy = iota
+	// TLSNone: never STARTTLS.
+	TLSNone
+	// TLSEncrypt: STARTTLS is required and the certificate must verify
+	// against TLSConfig.RootCAs (or the system roots) for the MX name;
+	// otherwise the host is skipped and mail is deferred.
+	TLSEncrypt
+)
+
+// String gives the Postfix level name.
+func (p TLSPolicy) String() string {
+	switch p {
+	case TLSMay:
+		return "may"
+	case TLSNone:
+		return "none"
+	case TLSEncrypt:
+		return "encrypt"
+	}
+	return fmt.Sprintf("TLSPolicy(%d)", int(p))
+}
+
+// DialFunc opens a connection, as net.Dialer.DialContext does.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Config sets up an Agent. Zero durations and counts take the defaults
+// given, which follow Postfix's smtp_*_timeout settings.
+type Config struct {
+	Helo     string       // name for EHLO/HELO; default os.Hostname()
+	Resolver dns.Resolver // required
+	Dialer   DialFunc     // nil: a net.Dialer
+	// Port, when not 0, replaces the port of every destination. Tests
+	// use it to reach MX hosts on 127.0.0.x at a test listener's port.
+	Port int
+
+	ConnectTimeout time.Duration // TCP connect (default 30s)
+	// HeloTimeout bounds the greeting, EHLO/HELO and STARTTLS exchange,
+	// each reply separately (default 300s).
+	HeloTimeout time.Duration
+	// CommandTimeout bounds each reply to MAIL, RCPT, DATA, RSET
+	// (default 300s).
+	CommandTimeout time.Duration
+	// DataTimeout bounds sending the content and, separately, the reply
+	// to the final dot (default 600s).
+	DataTimeout time.Duration
+
+	TLS TLSPolicy
+	// TLSConfig is the base TLS setup (RootCAs, client certificates);
+	// ServerName and InsecureSkipVerify are set per connection.
+	TLSConfig *tls.Config
+
+	// MaxAddresses bounds the addresses tried per delivery over all MX
+	// hosts (default 5, Postfix's smtp_mx_address_limit).
+	MaxAddresses int
+	// MaxCached bounds idle connections kept for reuse, over all next
+	// hops (default 8; negative disables reuse).
+	MaxCached int
+	// MaxIdle is how long an idle connection is kept (default 5s; the
+	// peer's own idle timeout is usually 300s).
+	MaxIdle time.Duration
+	Clock   dns.Clock    // nil: the system clock; ages cached connections
+	Logger  *slog.Logger // nil: slog.Default()
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// withDefaults fills zero fields.
+func (c Config) withDefaults() (Config, error) {
+	if c.Resolver == nil {
+		return c, fmt.Errorf("smtp: Config.Resolver is required")
+	}
+	if c.Helo == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return c, fmt.Errorf("smtp: no Helo name and no hostname: %w", err)
+		}
+		c.Helo = h
+	}
+	if c.Dialer == nil {
+		c.Dialer = (&net.Dialer{}).DialContext
+	}
+	setDur(&c.ConnectTimeout, 30*time.Second)
+	setDur(&c.HeloTimeout, 300*time.Second)
+	setDur(&c.CommandTimeout, 300*time.Second)
+	setDur(&c.DataTimeout, 600*time.Second)
+	setDur(&c.MaxIdle, 5*time.Second)
+	if c.MaxAddresses <= 0 {
+		c.MaxAddresses = 5
+	}
+	if c.MaxCached == 0 {
+		c.MaxCached = 8
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}

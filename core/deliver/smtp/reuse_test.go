@@ -1,0 +1,77 @@
+package smtp
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a hand-moved dns.Clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestConnectionReusedForSameNexthop(t *testing.T) {
+	ln := listen(t, "127.0.0.1", 0)
+	b := &backend{}
+	serveGoSMTP(t, ln, b, nil)
+	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	e := newEnv(t, portOf(ln), func(c *Config) { c.Clock = clk; c.MaxIdle = 10 * time.Second },
+		"example.test. 60 IN MX 10 mx.example.test.", "mx.example.test. 60 IN A 127.0.0.1")
+	for i := 0; i < 3; i++ {
+		res := e.agent.Deliver(context.Background(), request("example.test", "x@example.test"))
+		want(t, res, 0, 250, "2.0.0", "")
+	}
+	if conns, msgs := b.snapshot(); conns != 1 || len(msgs) != 3 {
+		t.Fatalf("conns = %d, msgs = %d; want 1 connection for 3 messages", conns, len(msgs))
+	}
+	clk.Advance(11 * time.Second) // past MaxIdle: the cached session is stale
+	res := e.agent.Deliver(context.Background(), request("example.test", "x@example.test"))
+	want(t, res, 0, 250, "2.0.0", "")
+	if conns, _ := b.snapshot(); conns != 2 {
+		t.Fatalf("conns after idle expiry = %d, want 2", conns)
+	}
+}
+
+func TestDeadCachedConnectionReplacedTransparently(t *testing.T) {
+	ln := listen(t, "127.0.0.1", 0)
+	b := &backend{}
+	serveGoSMTP(t, ln, b, nil)
+	e := newEnv(t, portOf(ln), nil)
+	want(t, e.agent.Deliver(context.Background(), request("[127.0.0.1]", "x@example.test")), 0, 250, "2.0.0", "")
+	// Break the cached connection under the client, as a peer's idle
+	// timeout or a NAT would.
+	e.dials.mu.Lock()
+	e.dials.conns[0].Close()
+	e.dials.mu.Unlock()
+	res := e.agent.Deliver(context.Background(), request("[127.0.0.1]", "y@example.test"))
+	want(t, res, 0, 250, "2.0.0", "")
+	if e.dials.count() != 2 {
+		t.Errorf("dials = %d, want 2", e.dials.count())
+	}
+	if _, msgs := b.snapshot(); len(msgs) != 2 {
+		t.Errorf("peer got %d messages", len(msgs))
+	}
+}
+
+func TestReuseDisabled(t *testing.T) {
+	ln := listen(t, "127.0.0.1", 0)
+	b := &backend{}
+	serveGoSMTP(t, ln, b, nil)
+	e := newEnv(t, portOf(ln), func(c *Config) { c.MaxCached = -1 })
+	for i := 0; i < 2; i++ {
+		want(t, e.agent.Deliver(context.Background(), request("[127.0.0.1]", "x@example.test")), 0, 250, "2.0.0", "")
+	}
+	if conns, _ := b.snapshot(); conns != 2 {
+		t.Errorf("conns = %d, want 2", conns)
+	}
+}

@@ -1,0 +1,172 @@
+// Package dnstest runs a small authoritative DNS server on loopback for
+// tests of the resolver and of everything that consumes one: records in
+// zone-file syntax, forced rcodes, truncated UDP answers and a server
+// that never answers.
+package dnstest
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// Server answers from an in-memory zone over UDP and TCP on the same
+// 127.0.0.1 port.
+type Server struct {
+	Addr string // "127.0.0.1:port", for dns.Config.Servers
+
+	mu       sync.Mutex
+	records  []dns.RR
+	rcodes   map[string]int  // fqdn → forced rcode
+	truncate map[string]bool // fqdn → UDP answers carry TC and no records
+	queries  atomic.Int64
+}
+
+// soa gives negative answers a 30s TTL.
+var soa, _ = dns.NewRR("test. 30 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 30")
+
+// NewServer starts a server; it stops when the test ends.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{rcodes: map[string]int{}, truncate: map[string]bool{}}
+	pc, ln := listenPair(t)
+	s.Addr = pc.LocalAddr().String()
+	for _, srv := range []*dns.Server{
+		{PacketConn: pc, Handler: s},
+		{Listener: ln, Handler: s},
+	} {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go func() { _ = srv.ActivateAndServe() }()
+		<-started
+		t.Cleanup(func() { _ = srv.Shutdown() })
+	}
+	return s
+}
+
+// listenPair binds UDP and TCP on one port, retrying a few times in case
+// the UDP port's TCP twin is taken.
+func listenPair(t testing.TB) (net.PacketConn, net.Listener) {
+	for i := 0; i < 20; i++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+	}
+	t.Fatal("dnstest: no free UDP+TCP port pair")
+	return nil, nil
+}
+
+// Add loads records in zone-file syntax, one per argument:
+// "example.com. 300 IN MX 10 mx.example.com.".
+func (s *Server) Add(t testing.TB, rrs ...string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, z := range rrs {
+		rr, err := dns.NewRR(z)
+		if err != nil {
+			t.Fatalf("dnstest: %q: %v", z, err)
+		}
+		s.records = append(s.records, rr)
+	}
+}
+
+// SetRcode makes every question for name fail with rcode
+// (dns.RcodeServerFailure, dns.RcodeRefused, ...).
+func (s *Server) SetRcode(name string, rcode int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rcodes[dns.Fqdn(strings.ToLower(name))] = rcode
+}
+
+// Truncate makes UDP answers for name empty with the TC bit set, so only
+// a client that retries over TCP sees the records.
+func (s *Server) Truncate(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.truncate[dns.Fqdn(strings.ToLower(name))] = true
+}
+
+// Queries counts the questions received, over both transports.
+func (s *Server) Queries() int64 { return s.queries.Load() }
+
+// ServeDNS answers like an authoritative server that does not chase
+// CNAMEs: a name with a CNAME gets just the CNAME.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	s.queries.Add(1)
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.Authoritative = true
+	if len(req.Question) == 1 {
+		s.answer(m, req.Question[0], w.LocalAddr().Network() == "udp")
+	}
+	_ = w.WriteMsg(m)
+}
+
+func (s *Server) answer(m *dns.Msg, q dns.Question, udp bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := strings.ToLower(q.Name)
+	if rc, ok := s.rcodes[name]; ok {
+		m.Rcode = rc
+		return
+	}
+	exists := false
+	var cname dns.RR
+	for _, rr := range s.records {
+		h := rr.Header()
+		if !strings.EqualFold(h.Name, name) {
+			continue
+		}
+		exists = true
+		switch {
+		case h.Rrtype == q.Qtype:
+			m.Answer = append(m.Answer, dns.Copy(rr))
+		case h.Rrtype == dns.TypeCNAME:
+			cname = rr
+		}
+	}
+	switch {
+	case !exists:
+		m.Rcode = dns.RcodeNameError
+		m.Ns = []dns.RR{dns.Copy(soa)}
+	case len(m.Answer) == 0 && cname != nil:
+		m.Answer = []dns.RR{dns.Copy(cname)}
+	case len(m.Answer) == 0:
+		m.Ns = []dns.RR{dns.Copy(soa)}
+	}
+	if udp && s.truncate[name] {
+		m.Truncated = true
+		m.Answer = nil
+	}
+}
+
+// Blackhole returns the address of a UDP socket that reads questions and
+// never answers, for timeout tests. It closes when the test ends.
+func Blackhole(t testing.TB) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
