@@ -189,11 +189,13 @@ func (m *Manager) feedback(d *destination, j *job) {
 		"until", d.deadUntil.Format(time.RFC3339), "reason", d.lastErr.Error())
 }
 
-// unreachable reports a delivery that reached no server: every recipient
-// deferred with no relay named. A 4xx from a live server is not that.
+// unreachable reports a delivery that reached no working server: every
+// recipient deferred with an RFC 3463 X.4.x (network and routing) status,
+// such as 4.4.1 no answer, 4.4.2 connection dropped, 4.4.3 DNS failure.
+// A 4xx from a live server about a mailbox (4.2.x) is not that.
 func unreachable(res []deliver.Result) bool {
 	for _, r := range res {
-		if !r.Status.Temporary() || (r.Relay != "" && r.Relay != "none") {
+		if !r.Status.Temporary() || r.Status.Enhanced[1] != 4 {
 			return false
 		}
 	}

@@ -71,7 +71,7 @@ func (a *agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 		case strings.HasPrefix(r.Addr, "perm"):
 			res[i] = deliver.Result{Status: dsn.New(550, "5.1.1", "no such user"), Relay: "mx[192.0.2.1]:25"}
 		case strings.HasPrefix(r.Addr, "down"):
-			res[i] = deliver.Result{Status: dsn.ConnectFailed}
+			res[i] = deliver.Result{Status: dsn.ConnectFailed, Relay: "mx.dead.test[192.0.2.9]:25"}
 		case strings.HasPrefix(r.Addr, "panic"):
 			panic("agent bug")
 		default:

@@ -9,6 +9,9 @@ import (
 	"github.com/moonpost/moonpost/core/config"
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/deliver/discard"
+	"github.com/moonpost/moonpost/core/deliver/lmtp"
+	smtpc "github.com/moonpost/moonpost/core/deliver/smtp"
+	"github.com/moonpost/moonpost/core/dns"
 	"github.com/moonpost/moonpost/core/deliver/local"
 	"github.com/moonpost/moonpost/core/deliver/local/aliases"
 	"github.com/moonpost/moonpost/core/deliver/pipe"
@@ -164,7 +167,22 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *
 	})
 }
 
-// addNetworkAgents adds the smtp and lmtp clients.
+// addNetworkAgents adds the smtp and lmtp clients, sharing one resolver
+// (and its cache).
 func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *slog.Logger) error {
+	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
+	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
+		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
+		TLS: tlsPolicy, Logger: log})
+	if err != nil {
+		return fmt.Errorf("smtp client: %w", err)
+	}
+	lc, err := lmtp.New(lmtp.Config{Lhlo: cfg.SMTP.HeloName, ConnectTimeout: cfg.SMTP.ConnectTimeout.D(),
+		CommandTimeout: cfg.SMTP.CommandTimeout.D(), Logger: log})
+	if err != nil {
+		return fmt.Errorf("lmtp client: %w", err)
+	}
+	agents["smtp"], agents["lmtp"] = sc, lc
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -105,6 +106,11 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	inputs.Wait()
 	stopQ()
 	qm.Wait()
+	for _, a := range s.qmgr.Agents {
+		if c, ok := a.(io.Closer); ok {
+			c.Close() // cached outbound connections
+		}
+	}
 	if s.closer != nil {
 		s.closer()
 	}
