@@ -107,6 +107,7 @@ type Engine struct {
 	lastGen int        // number of the last generation swapped in
 	lastErr error      // error of the last reload attempt, nil if it worked
 	errs    []string   // recent reload errors, oldest first
+	tries   int        // reload attempts so far, for tests that wait on one
 	changed chan struct{}
 
 	stop chan struct{} // closed by Close
@@ -163,6 +164,7 @@ func (e *Engine) Reload() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.notify()
+	e.tries++
 	n := e.lastGen + 1
 	g, err := e.build(n)
 	if err != nil {

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,13 +77,26 @@ func compileFile(path, name string) (*lua.FunctionProto, error) {
 	defer f.Close()
 	chunk, err := parse.Parse(f, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: syntax error: %v", name, err)
+		return nil, syntaxError(name, err)
 	}
 	proto, err := lua.Compile(chunk, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	return proto, nil
+}
+
+// syntaxError reformats the parser's message as "file.lua:LINE: ...",
+// the shape of every other script error.
+func syntaxError(name string, err error) error {
+	var pe *parse.Error
+	if errors.As(err, &pe) {
+		if pe.Pos.Line == parse.EOF {
+			return fmt.Errorf("%s: syntax error at end of file: %s", name, pe.Message)
+		}
+		return fmt.Errorf("%s:%d: syntax error near '%s': %s", name, pe.Pos.Line, pe.Token, pe.Message)
+	}
+	return fmt.Errorf("%s: syntax error: %v", name, strings.TrimSpace(err.Error()))
 }
 
 // build compiles and loads the scripts into a first state and runs the

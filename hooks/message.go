@@ -104,9 +104,8 @@ func msgIndex(L *lua.LState, methods *lua.LTable) int {
 		}
 		L.Push(h.client)
 	default:
-		if h.readOnly && key != "header" && key != "headers" {
-			return 0
-		}
+		// Mutators are found on the read-only view too; they raise
+		// "read-only" when called, which says more than a nil would.
 		L.Push(methods.RawGetString(key))
 	}
 	return 1

@@ -67,6 +67,11 @@ func (e *Engine) restrict(L *lua.LState, logMod *stdlog.Module) {
 			loaders.Remove(loaders.Len())
 		}
 	}
+	// Scripts share one string metatable per state; hiding it stops a
+	// script from breaking s:match() for every later call in that state.
+	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+		mt.RawSetString("__metatable", lua.LString("string"))
+	}
 	e.boundBuiltins(L)
 	installReadOnlyIteration(L)
 	installOS(L)
@@ -84,6 +89,10 @@ func installOS(L *lua.LState) {
 		safe.RawSetString(name, full.RawGetString(name))
 	}
 	L.SetGlobal("os", safe)
+	// OpenOs also registered the full library for require("os").
+	if loaded, ok := L.GetField(L.Get(lua.RegistryIndex), "_LOADED").(*lua.LTable); ok {
+		loaded.RawSetString(lua.OsLibName, safe)
+	}
 }
 
 // installReadOnlyIteration makes pairs and ipairs see through the
