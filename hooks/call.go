@@ -1,0 +1,135 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// HookError is a failed hook call: a Lua error, a timeout, or a return
+// value that does not decode. The engine fails the message temporarily.
+type HookError struct {
+	Event      string // "rcpt", "cleanup", ...
+	Where      string // handler position, "20-route.lua:12"
+	Generation int
+	QueueID    string // "" when not known yet (SMTP phase)
+	Msg        string // Lua message with its own position, or the decoding problem
+}
+
+func (e *HookError) Error() string {
+	return fmt.Sprintf("hooks: %s handler at %s (generation %d): %s", e.Event, e.Where, e.Generation, e.Msg)
+}
+
+// call describes one hook invocation for invoke.
+type call struct {
+	event   string
+	queueID string
+	// args builds the handler arguments once, in the state that runs them.
+	args func(L *lua.LState) []lua.LValue
+	// decide looks at one handler's return value (nil included) and says
+	// whether it ends the chain. An error is a decoding failure.
+	decide func(L *lua.LState, ret lua.LValue, where string) (stop bool, err error)
+	// outcome is a short description of the decision, for the log.
+	outcome string
+}
+
+// invoke runs the handlers of c.event on the live generation, in order,
+// until one decides. It returns the generation used. The state is
+// returned to the pool only if no Lua error or timeout happened in it.
+func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
+	g := e.cur.Load()
+	if g.counts[c.event] == 0 {
+		return g.n, nil
+	}
+	st, err := g.get()
+	if err != nil {
+		return g.n, e.fail(c, g.n, "(load)", err.Error())
+	}
+	start := time.Now()
+	cctx, cancelCause := context.WithCancelCause(ctx)
+	cctx, cancel := context.WithTimeout(cctx, e.cfg.CallTimeout)
+	untrack := e.mem.track(cancelCause)
+	broken := true // until the handlers ran without a Lua error
+	defer func() {
+		if r := recover(); r != nil {
+			broken = true
+			err = e.fail(c, g.n, "(engine)", fmt.Sprint("panic: ", r))
+		}
+		untrack()
+		cancel()
+		cancelCause(nil)
+		st.L.RemoveContext()
+		st.L.SetTop(0)
+		if broken {
+			st.L.Close()
+		} else {
+			g.put(st)
+		}
+	}()
+	st.L.SetContext(cctx)
+	where, herr, luaFailed := e.runHandlers(cctx, st, c)
+	broken = luaFailed
+	if herr != nil {
+		return g.n, e.fail(c, g.n, where, herr.Error())
+	}
+	e.log.Debug("hook decided", "event", c.event, "generation", g.n, "handler", where,
+		"queue_id", c.queueID, "result", c.outcome, "duration", time.Since(start))
+	return g.n, nil
+}
+
+// runHandlers calls each handler until one decides. luaFailed reports a
+// Lua-level failure, after which the state must not be reused.
+func (e *Engine) runHandlers(ctx context.Context, st *state, c *call) (where string, err error, luaFailed bool) {
+	L := st.L
+	args := c.args(L)
+	for _, h := range st.handlers[c.event] {
+		where = funcPos(h)
+		L.Push(h)
+		for _, a := range args {
+			L.Push(a)
+		}
+		if perr := L.PCall(len(args), 1, nil); perr != nil {
+			return where, errors.New(e.describeLuaErr(ctx, perr)), true
+		}
+		ret := L.Get(-1)
+		L.Pop(1)
+		stop, derr := c.decide(L, ret, where)
+		if derr != nil {
+			return where, derr, false
+		}
+		if stop {
+			return where, nil, false
+		}
+	}
+	if c.outcome == "" {
+		c.outcome = "no decision"
+	}
+	return "", nil, false
+}
+
+// describeLuaErr turns a PCall error into a log-worthy line, naming a
+// timeout or the memory watchdog when that is what stopped the call.
+func (e *Engine) describeLuaErr(ctx context.Context, err error) string {
+	text := luaErrText(err)
+	switch cause := context.Cause(ctx); {
+	case cause == errMemory:
+		return "memory limit exceeded: " + text
+	case errors.Is(cause, context.DeadlineExceeded):
+		return fmt.Sprintf("timed out after %s: %s", e.cfg.CallTimeout, text)
+	}
+	return text
+}
+
+// fail logs a failed call and builds its error.
+func (e *Engine) fail(c *call, gen int, where, msg string) error {
+	herr := &HookError{Event: c.event, Where: where, Generation: gen, QueueID: c.queueID, Msg: msg}
+	e.log.LogAttrs(context.Background(), slog.LevelError, "hook failed",
+		slog.String("event", c.event), slog.String("handler", where),
+		slog.Int("generation", gen), slog.String("queue_id", c.queueID),
+		slog.String("error", msg))
+	return herr
+}

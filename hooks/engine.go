@@ -1,0 +1,217 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moonpost/moonpost/stdlib/dns"
+	"github.com/moonpost/moonpost/stdlib/kv"
+	"github.com/moonpost/moonpost/stdlib/lookup"
+)
+
+// Config configures an Engine. Zero values take the defaults noted.
+type Config struct {
+	Dir    string       // scripts folder: every *.lua except *_test.lua is loaded
+	Logger *slog.Logger // nil: slog.Default()
+
+	// CallTimeout bounds one hook call, all handlers included (250ms).
+	CallTimeout time.Duration
+	// LoadTimeout bounds loading a generation's scripts into one state and
+	// running its selftests (5s).
+	LoadTimeout time.Duration
+	// PoolSize is how many idle Lua states a generation keeps; busier
+	// moments create more and close them after use (2×GOMAXPROCS).
+	PoolSize int
+
+	// MemoryLimit is the Go heap size, in bytes, above which calls in
+	// flight are cancelled (1 GiB; negative disables). See memory.go for
+	// why this is process-wide.
+	MemoryLimit int64
+	// MaxString bounds strings built by string.rep, string.format and
+	// table.concat (16 MiB).
+	MaxString int
+	// CallStackSize bounds Lua call depth (200); RegistryMaxSize bounds
+	// the value stack of one state (256k slots).
+	CallStackSize   int
+	RegistryMaxSize int
+
+	// Config is the daemon configuration, exposed read-only as the
+	// "config" module.
+	Config map[string]any
+	// Resolver serves the "dns" module; nil makes every look-up fail.
+	Resolver dns.Resolver
+	// TableDirs are folders besides Dir that lookup tables may be read from.
+	TableDirs []string
+	// DefaultTransport is the route when no transport handler decides,
+	// in transport(5) form ("smtp": MX delivery to the recipient domain).
+	DefaultTransport string
+
+	// Watch enables reloading on changes in Dir; Debounce is the quiet
+	// time after the last change before a reload (100ms).
+	Watch    bool
+	Debounce time.Duration
+	// KVMaxKeys bounds the shared "kv" store (100000).
+	KVMaxKeys int
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	setDur(&c.CallTimeout, 250*time.Millisecond)
+	setDur(&c.LoadTimeout, 5*time.Second)
+	setDur(&c.Debounce, 100*time.Millisecond)
+	setInt(&c.PoolSize, 2*runtime.GOMAXPROCS(0))
+	setInt(&c.MaxString, 16<<20)
+	setInt(&c.CallStackSize, 200)
+	setInt(&c.RegistryMaxSize, 256*1024)
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = 1 << 30
+	}
+	if c.DefaultTransport == "" {
+		c.DefaultTransport = "smtp"
+	}
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+func setInt(n *int, def int) {
+	if *n <= 0 {
+		*n = def
+	}
+}
+
+// maxErrors is how many recent load errors Errors keeps.
+const maxErrors = 20
+
+// Engine runs the operator's Lua scripts for the rest of the daemon. It
+// implements the policy interfaces and is safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	cur    atomic.Pointer[generation] // the live generation; never nil after New
+	kv     *kv.Store                  // shared by all states and generations
+	tables *lookup.Registry           // shared table cache
+	mem    *memWatch
+
+	mu      sync.Mutex // serialises reloads; guards the fields below
+	lastGen int        // number of the last generation swapped in
+	lastErr error      // error of the last reload attempt, nil if it worked
+	errs    []string   // recent reload errors, oldest first
+	tries   int        // reload attempts so far, for tests that wait on one
+	changed chan struct{}
+
+	stop chan struct{} // closed by Close
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// New loads the scripts in cfg.Dir and starts watching them when
+// cfg.Watch is set. Scripts that fail to load at start are an error:
+// the daemon must not run with no policy or a half policy.
+func New(cfg Config) (*Engine, error) {
+	cfg.setDefaults()
+	if cfg.Dir == "" {
+		return nil, errors.New("hooks: no scripts folder")
+	}
+	e := &Engine{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "hooks"),
+		kv:      kv.New(cfg.KVMaxKeys, 0, nil),
+		tables:  lookup.NewRegistry(cfg.Dir, cfg.TableDirs),
+		changed: make(chan struct{}),
+		stop:    make(chan struct{}),
+	}
+	if _, err := parseRoute(cfg.DefaultTransport); err != nil {
+		return nil, fmt.Errorf("hooks: default transport: %w", err)
+	}
+	if err := e.Reload(); err != nil {
+		return nil, err
+	}
+	e.mem = newMemWatch(cfg.MemoryLimit)
+	e.wg.Add(1)
+	go e.mem.run(e.stop, &e.wg)
+	if cfg.Watch {
+		if err := e.watch(); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Close stops watching. Calls in flight finish; later calls still work
+// on the last generation.
+func (e *Engine) Close() error {
+	e.once.Do(func() { close(e.stop) })
+	e.wg.Wait()
+	return nil
+}
+
+// Reload builds a new generation from the scripts folder and swaps it in
+// if it loads and its selftests pass. On failure the running generation
+// stays and the error is kept for LastError and Errors.
+func (e *Engine) Reload() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	defer e.notify()
+	e.tries++
+	n := e.lastGen + 1
+	g, err := e.build(n)
+	if err != nil {
+		e.lastErr = err
+		e.errs = append(e.errs, time.Now().Format(time.RFC3339)+" "+err.Error())
+		if len(e.errs) > maxErrors {
+			e.errs = e.errs[len(e.errs)-maxErrors:]
+		}
+		e.log.Error("scripts rejected; previous generation stays", "generation", e.lastGen, "error", err)
+		return err
+	}
+	e.lastGen, e.lastErr = n, nil
+	e.cur.Store(g)
+	e.log.Info("scripts loaded", "generation", n, "scripts", len(g.scripts), "handlers", g.counts)
+	return nil
+}
+
+// notify wakes everyone waiting on Reloaded. Called with e.mu held.
+func (e *Engine) notify() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// Reloaded returns a channel closed at the end of the next reload
+// attempt, successful or not.
+func (e *Engine) Reloaded() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.changed
+}
+
+// Generation reports the live generation's number and load time.
+func (e *Engine) Generation() (n int, loadedAt time.Time) {
+	g := e.cur.Load()
+	return g.n, g.loadedAt
+}
+
+// LastError is the error of the last reload attempt, nil if it worked.
+func (e *Engine) LastError() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lastErr
+}
+
+// Errors lists recent reload errors, oldest first, each with its time.
+func (e *Engine) Errors() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.errs...)
+}

@@ -1,0 +1,257 @@
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+var (
+	_ policy.Rewriter = (*Engine)(nil)
+	_ policy.Aliases  = (*Engine)(nil)
+	_ policy.Router   = (*Engine)(nil)
+)
+
+// Rewrite runs "rewrite" handlers: handler(addr, {role=, where=,
+// header=}) returning the new address or nil. No decision keeps addr.
+func (e *Engine) Rewrite(ctx context.Context, addr string, ac policy.AddrContext) (string, error) {
+	out := addr
+	c := &call{event: "rewrite"}
+	c.args = func(L *lua.LState) []lua.LValue {
+		t := L.CreateTable(0, 3)
+		t.RawSetString("role", lua.LString(ac.Role))
+		t.RawSetString("where", lua.LString(ac.Where))
+		t.RawSetString("header", lua.LString(ac.Header))
+		return []lua.LValue{lua.LString(addr), t}
+	}
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+		if ret == lua.LNil {
+			return false, nil
+		}
+		s, ok := ret.(lua.LString)
+		if !ok {
+			return false, fmt.Errorf("rewrite handler must return a string or nil, not %s", describe(ret))
+		}
+		if err := validAddr(string(s), ac.Role == "sender"); err != nil {
+			return false, fmt.Errorf("rewrite handler returned %s", err)
+		}
+		out, c.outcome = string(s), string(s)
+		return true, nil
+	}
+	if _, err := e.invoke(ctx, c); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+func validAddr(s string, allowEmpty bool) error {
+	if s == "" && !allowEmpty {
+		return fmt.Errorf("an empty address")
+	}
+	if len(s) > 512 || strings.ContainsAny(s, "\r\n\x00 \t<>") {
+		return fmt.Errorf("an invalid address %q", s)
+	}
+	return nil
+}
+
+// ExpandAlias runs "alias" handlers: handler(local_part, domain)
+// returning a list of targets, one target string, or nil (no alias).
+func (e *Engine) ExpandAlias(ctx context.Context, local, domain string) ([]string, bool, error) {
+	var targets []string
+	c := &call{event: "alias"}
+	c.args = func(L *lua.LState) []lua.LValue {
+		return []lua.LValue{lua.LString(local), lua.LString(domain)}
+	}
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+		if ret == lua.LNil {
+			return false, nil
+		}
+		list, err := decodeTargets(ret)
+		if err != nil {
+			return false, err
+		}
+		targets, c.outcome = list, strings.Join(list, ", ")
+		return true, nil
+	}
+	if _, err := e.invoke(ctx, c); err != nil {
+		return nil, false, err
+	}
+	return targets, targets != nil, nil
+}
+
+// decodeTargets accepts a string or a sequence of strings; an empty list
+// is refused, because aliases(5) has no way to say "to nobody" either.
+func decodeTargets(ret lua.LValue) ([]string, error) {
+	if s, ok := ret.(lua.LString); ok {
+		if s == "" || strings.ContainsAny(string(s), "\r\n\x00") {
+			return nil, fmt.Errorf("alias target is not a valid string")
+		}
+		return []string{string(s)}, nil
+	}
+	t, ok := ret.(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("alias handler must return a list of targets or nil, not %s", describe(ret))
+	}
+	var bad error
+	n := 0
+	t.ForEach(func(k, v lua.LValue) {
+		n++
+		if _, isNum := k.(lua.LNumber); !isNum && bad == nil {
+			bad = fmt.Errorf("alias handler returned a table with key %q; want a list", k.String())
+		}
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if n == 0 || n != t.Len() {
+		return nil, fmt.Errorf("alias handler returned an empty or holed list")
+	}
+	list := make([]string, 0, n)
+	for i := 1; i <= n; i++ {
+		s, ok := t.RawGetInt(i).(lua.LString)
+		if !ok || s == "" || strings.ContainsAny(string(s), "\r\n\x00") {
+			return nil, fmt.Errorf("alias target %d is not a valid string", i)
+		}
+		list = append(list, string(s))
+	}
+	return list, nil
+}
+
+// Route runs "transport" handlers: handler(rcpt, {sender=, id=, size=,
+// client=}) returning a route table, a transport(5) string or nil. No
+// decision gives Config.DefaultTransport.
+func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
+	var route *policy.Route
+	c := &call{event: "transport"}
+	if env != nil {
+		c.queueID = string(env.ID)
+	}
+	c.args = func(L *lua.LState) []lua.LValue {
+		return []lua.LValue{lua.LString(rcpt), msgInfo(L, env)}
+	}
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+		if ret == lua.LNil {
+			return false, nil
+		}
+		r, err := decodeRoute(ret)
+		if err != nil {
+			return false, err
+		}
+		route, c.outcome = &r, r.Transport+":"+r.Nexthop
+		return true, nil
+	}
+	if _, err := e.invoke(ctx, c); err != nil {
+		return policy.Route{}, err
+	}
+	if route == nil {
+		return parseRoute(e.cfg.DefaultTransport)
+	}
+	return *route, nil
+}
+
+func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
+	t := L.CreateTable(0, 4)
+	if env == nil {
+		return t
+	}
+	t.RawSetString("sender", lua.LString(env.Sender))
+	t.RawSetString("id", lua.LString(env.ID))
+	t.RawSetString("size", lua.LNumber(env.Size))
+	t.RawSetString("client", clientTable(L, env.Client))
+	return t
+}
+
+// transports the engine knows; anything else is a script mistake.
+var transports = map[string]bool{
+	"smtp": true, "lmtp": true, "local": true, "pipe": true,
+	"discard": true, "error": true, "relay": true,
+}
+
+// parseRoute reads transport(5) shorthand: "smtp:[relay]:587",
+// "lmtp:unix:/path", "error:5.1.1 retired", "local".
+func parseRoute(s string) (policy.Route, error) {
+	tr, next, _ := strings.Cut(strings.TrimSpace(s), ":")
+	if !transports[tr] {
+		return policy.Route{}, fmt.Errorf("unknown transport %q in %q", tr, s)
+	}
+	if strings.ContainsAny(next, "\r\n\x00") {
+		return policy.Route{}, fmt.Errorf("invalid next hop in %q", s)
+	}
+	return policy.Route{Transport: tr, Nexthop: next}, nil
+}
+
+// decodeRoute decodes a handler's return strictly: a table may hold only
+// transport, nexthop and options, and options only string-able values.
+func decodeRoute(ret lua.LValue) (policy.Route, error) {
+	if s, ok := ret.(lua.LString); ok {
+		return parseRoute(string(s))
+	}
+	t, ok := ret.(*lua.LTable)
+	if !ok {
+		return policy.Route{}, fmt.Errorf("transport handler must return a table, a string or nil, not %s", describe(ret))
+	}
+	var r policy.Route
+	var errs []string
+	t.ForEach(func(k, v lua.LValue) {
+		if err := setRouteField(&r, k, v); err != nil {
+			errs = append(errs, err.Error())
+		}
+	})
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return policy.Route{}, fmt.Errorf("transport handler returned %s", strings.Join(errs, "; "))
+	}
+	if !transports[r.Transport] {
+		return policy.Route{}, fmt.Errorf("transport handler returned unknown transport %q", r.Transport)
+	}
+	return r, nil
+}
+
+func setRouteField(r *policy.Route, k, v lua.LValue) error {
+	key, _ := k.(lua.LString)
+	switch key {
+	case "transport", "nexthop":
+		s, ok := v.(lua.LString)
+		if !ok || strings.ContainsAny(string(s), "\r\n\x00") {
+			return fmt.Errorf("a bad %s (%s)", key, describe(v))
+		}
+		if key == "transport" {
+			r.Transport = string(s)
+		} else {
+			r.Nexthop = string(s)
+		}
+		return nil
+	case "options":
+		return setOptions(r, v)
+	}
+	return fmt.Errorf("unknown key %q", k.String())
+}
+
+func setOptions(r *policy.Route, v lua.LValue) error {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return fmt.Errorf("options that are %s, not a table", describe(v))
+	}
+	r.Options = map[string]string{}
+	var bad error
+	t.ForEach(func(k, v lua.LValue) {
+		ks, kok := k.(lua.LString)
+		switch v.(type) {
+		case lua.LString, lua.LNumber, lua.LBool:
+		default:
+			kok = false
+		}
+		if !kok || strings.ContainsAny(v.String(), "\r\n\x00") {
+			bad = fmt.Errorf("option %q with %s", k.String(), describe(v))
+			return
+		}
+		r.Options[string(ks)] = v.String()
+	})
+	return bad
+}

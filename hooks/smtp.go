@@ -1,0 +1,160 @@
+package hooks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/emersion/go-message/textproto"
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
+)
+
+var (
+	_ policy.SMTP          = (*Engine)(nil)
+	_ policy.Authenticator = (*Engine)(nil)
+)
+
+// sessionTable is the handlers' view of a session: a fresh snapshot per
+// call, so what a script writes into it goes nowhere.
+func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
+	if s == nil {
+		return lua.LNil
+	}
+	t := L.CreateTable(0, 10)
+	t.RawSetString("id", lua.LString(s.ID))
+	t.RawSetString("listener", lua.LString(s.Listener))
+	if s.ClientAddr.IsValid() {
+		t.RawSetString("client_addr", lua.LString(s.ClientAddr.String()))
+	} else {
+		t.RawSetString("client_addr", lua.LString(""))
+	}
+	t.RawSetString("client_name", lua.LString(s.ClientName))
+	t.RawSetString("helo", lua.LString(s.Helo))
+	t.RawSetString("tls", lua.LBool(s.TLS))
+	t.RawSetString("auth_user", lua.LString(s.AuthUser))
+	t.RawSetString("trusted", lua.LBool(s.Trusted))
+	t.RawSetString("sender", lua.LString(s.Sender))
+	rcpts := L.CreateTable(len(s.Recipients), 0)
+	for _, r := range s.Recipients {
+		rcpts.Append(lua.LString(r))
+	}
+	t.RawSetString("recipients", rcpts)
+	return t
+}
+
+// smtpPhase runs one SMTP-phase event. Handlers return nil (next),
+// mta.accept() (accept, stop) or mta.reject()/mta.defer() (reply).
+func (e *Engine) smtpPhase(ctx context.Context, event string, s *policy.Session, extra func(L *lua.LState) lua.LValue) (*dsn.Status, error) {
+	var status *dsn.Status
+	c := &call{event: event}
+	c.args = func(L *lua.LState) []lua.LValue {
+		args := []lua.LValue{sessionTable(L, s)}
+		if extra != nil {
+			args = append(args, extra(L))
+		}
+		return args
+	}
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+		if ret == lua.LNil {
+			return false, nil
+		}
+		v, ok := asVerdict(ret)
+		if !ok || v.kind == vHold || v.kind == vDiscard {
+			return false, fmt.Errorf("%s handler must return nil, mta.accept(), mta.reject() or mta.defer(), not %s", event, describe(ret))
+		}
+		c.outcome = v.String()
+		status = v.status // nil for accept
+		return true, nil
+	}
+	if _, err := e.invoke(ctx, c); err != nil {
+		return nil, err
+	}
+	return status, nil
+}
+
+// Connect runs "connect" handlers: handler(s).
+func (e *Engine) Connect(ctx context.Context, s *policy.Session) (*dsn.Status, error) {
+	return e.smtpPhase(ctx, "connect", s, nil)
+}
+
+// Helo runs "helo" handlers: handler(s, helo).
+func (e *Engine) Helo(ctx context.Context, s *policy.Session, helo string) (*dsn.Status, error) {
+	return e.smtpPhase(ctx, "helo", s, str(helo))
+}
+
+// Mail runs "mail" handlers: handler(s, from).
+func (e *Engine) Mail(ctx context.Context, s *policy.Session, from string) (*dsn.Status, error) {
+	return e.smtpPhase(ctx, "mail", s, str(from))
+}
+
+// Rcpt runs "rcpt" handlers: handler(s, to).
+func (e *Engine) Rcpt(ctx context.Context, s *policy.Session, to string) (*dsn.Status, error) {
+	return e.smtpPhase(ctx, "rcpt", s, str(to))
+}
+
+// Data runs "data" handlers: handler(s, hdr), where hdr is a read-only
+// message handle offering hdr:header(name) and hdr:headers(name).
+func (e *Engine) Data(ctx context.Context, s *policy.Session, header *textproto.Header) (*dsn.Status, error) {
+	h := &msgHandle{readOnly: true}
+	if header != nil {
+		h.hdr = header.Copy()
+	}
+	defer h.invalidate()
+	return e.smtpPhase(ctx, "data", s, func(L *lua.LState) lua.LValue { return h.userdata(L) })
+}
+
+func str(s string) func(L *lua.LState) lua.LValue {
+	return func(*lua.LState) lua.LValue { return lua.LString(s) }
+}
+
+type sessionKey struct{}
+
+// WithSession attaches the SMTP session to ctx, so Authenticate can pass
+// it to "auth" handlers as their third argument.
+func WithSession(ctx context.Context, s *policy.Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+// Authenticate runs "auth" handlers: handler(user, pass, s) returning
+// true (accept), false (refuse) or nil (next). No decision refuses.
+func (e *Engine) Authenticate(ctx context.Context, user, pass string) (bool, error) {
+	s, _ := ctx.Value(sessionKey{}).(*policy.Session)
+	ok := false
+	c := &call{event: "auth"}
+	c.args = func(L *lua.LState) []lua.LValue {
+		return []lua.LValue{lua.LString(user), lua.LString(pass), sessionTable(L, s)}
+	}
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+		switch ret {
+		case lua.LNil:
+			return false, nil
+		case lua.LTrue, lua.LFalse:
+			ok = ret == lua.LTrue
+			c.outcome = fmt.Sprint("authenticated=", ok)
+			return true, nil
+		}
+		return false, fmt.Errorf("auth handler must return true, false or nil, not %s", describe(ret))
+	}
+	if _, err := e.invoke(ctx, c); err != nil {
+		return false, err
+	}
+	return ok, nil
+}
+
+// describe names a Lua value in an error message without dumping it.
+func describe(v lua.LValue) string {
+	switch v := v.(type) {
+	case lua.LString:
+		if len(v) > 40 {
+			v = v[:40] + "..."
+		}
+		return fmt.Sprintf("string %q", string(v))
+	case *lua.LUserData:
+		if vd, ok := v.Value.(*verdict); ok {
+			return "mta." + verdictNames[vd.kind] + "()"
+		}
+	}
+	return "a " + v.Type().String()
+}
