@@ -41,9 +41,9 @@ func TestT02SendmailExitCodes(t *testing.T) {
 		args []string
 		want int
 	}{
-		{[]string{"sendmail"}, 64},                         // no recipients
-		{[]string{"sendmail", "-Z", "x@y"}, 64},            // unknown option
-		{[]string{"sendmail", "bad\rname@x"}, 65},          // bad address
+		{[]string{"sendmail"}, 64},                           // no recipients
+		{[]string{"sendmail", "-Z", "x@y"}, 64},              // unknown option
+		{[]string{"sendmail", "bad\rname@x"}, 65},            // bad address
 		{[]string{"sendmail", "-R", "sometimes", "a@b"}, 64}, // bad -R
 		{[]string{"sendmail", "-i", "ok@local.test"}, 0},
 	}
