@@ -65,7 +65,7 @@ func (a *Agent) deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 		a.log.Error("bad next hop", "queue_id", req.QueueID, "err", err)
 		return deliver.AllResults(n, badNexthop, "none")
 	}
-	if a.cfg.Port != 0 {
+	if a.cfg.Port != 0 && !nh.PortGiven {
 		nh.Port = a.cfg.Port
 	}
 	key := nh.String()

@@ -52,8 +52,10 @@ type Config struct {
 	Helo     string       // name for EHLO/HELO; default os.Hostname()
 	Resolver dns.Resolver // required
 	Dialer   DialFunc     // nil: a net.Dialer
-	// Port, when not 0, replaces the port of every destination. Tests
-	// use it to reach MX hosts on 127.0.0.x at a test listener's port.
+	// Port, when not 0, is the port used for destinations that name
+	// none (MX hosts, "[host]" without ":port"), like the port of
+	// Postfix's smtp service. Tests use it to reach MX hosts on
+	// 127.0.0.x at a test listener's port.
 	Port int
 
 	ConnectTimeout time.Duration // TCP connect (default 30s)

@@ -20,6 +20,9 @@ type Nexthop struct {
 	// NoMX is set for the bracketed form: connect to Host's addresses
 	// directly instead of looking up its MX records.
 	NoMX bool
+	// PortGiven is set when the next hop named its port; only then does
+	// it win over the agent's default port.
+	PortGiven bool
 }
 
 // String gives the canonical spelling: "example.com:25",
@@ -70,7 +73,7 @@ func ParseNexthop(s string) (Nexthop, error) {
 	if err != nil {
 		return n, fmt.Errorf("next hop %q: %w", s, err)
 	}
-	n.Port = port
+	n.Port, n.PortGiven = port, rest != ""
 	n.Host = strings.ToLower(strings.TrimSuffix(n.Host, "."))
 	return n, nil
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// sinkMsg is one message a sink received.
+type sinkMsg struct {
+	From string
+	To   []string
+	Data string
+}
+
+// sink is a receiving SMTP server on loopback. Recipients whose local
+// part starts with "reject" get 550, "later" get 451.
+type sink struct {
+	mu   sync.Mutex
+	msgs []sinkMsg
+	addr string
+	srv  *smtp.Server
+}
+
+func newSink(t *testing.T, host string) *sink {
+	t.Helper()
+	s := &sink{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
+	srv.Domain = "sink.test"
+	srv.AllowInsecureAuth = true
+	srv.EnableSMTPUTF8 = true
+	srv.EnableDSN = true
+	l, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr, s.srv = l.Addr().String(), srv
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return s
+}
+
+func (s *sink) port() string { _, p, _ := net.SplitHostPort(s.addr); return p }
+
+func (s *sink) received() []sinkMsg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sinkMsg(nil), s.msgs...)
+}
+
+type sinkSession struct {
+	s    *sink
+	from string
+	to   []string
+}
+
+func (x *sinkSession) Reset()        { x.from, x.to = "", nil }
+func (x *sinkSession) Logout() error { return nil }
+func (x *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	x.from = from
+	return nil
+}
+
+func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	switch {
+	case strings.HasPrefix(to, "reject"):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
+	case strings.HasPrefix(to, "later"):
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
+	x.to = append(x.to, to)
+	return nil
+}
+
+func (x *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, sinkMsg{From: x.from, To: x.to, Data: string(b)})
+	x.s.mu.Unlock()
+	return nil
+}
