@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -92,4 +93,63 @@ func (s *smtpConn) message(from string, to []string, data string) (int, string) 
 func queuedID(text string) string {
 	i := strings.LastIndex(text, " ")
 	return text[i+1:]
+}
+
+// quietConn is an SMTP client for load: errors are returned, not fatal.
+type quietConn struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialQuiet(addr string) (*quietConn, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	q := &quietConn{c: c, br: bufio.NewReader(c)}
+	if code, _, err := q.reply(); err != nil || code != 220 {
+		c.Close()
+		return nil, fmt.Errorf("greeting %d: %v", code, err)
+	}
+	return q, nil
+}
+
+func (q *quietConn) Close() error { return q.c.Close() }
+
+func (q *quietConn) reply() (int, string, error) {
+	q.c.SetDeadline(time.Now().Add(30 * time.Second))
+	var text []string
+	for {
+		line, err := q.br.ReadString('\n')
+		if err != nil {
+			return 0, "", err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if len(line) < 4 {
+			return 0, "", fmt.Errorf("short reply %q", line)
+		}
+		text = append(text, line[4:])
+		if line[3] == ' ' {
+			code, _ := strconv.Atoi(line[:3])
+			return code, strings.Join(text, "\n"), nil
+		}
+	}
+}
+
+func (q *quietConn) cmd(line string) (int, error) {
+	if _, err := q.c.Write([]byte(line + "\r\n")); err != nil {
+		return 0, err
+	}
+	code, _, err := q.reply()
+	if err == nil && code >= 400 {
+		err = fmt.Errorf("%q: %d", line, code)
+	}
+	return code, err
+}
+
+func (q *quietConn) data(body string) (int, string, error) {
+	if _, err := q.c.Write([]byte(body + "\r\n.\r\n")); err != nil {
+		return 0, "", err
+	}
+	return q.reply()
 }

@@ -66,7 +66,16 @@ func newDaemon(t *testing.T, extra string) *daemon {
 	d.cfg = filepath.Join(d.dir, "moonpost.toml")
 	top, sections, _ := strings.Cut(extra, "\n[")
 	if sections != "" {
-		sections = "\n[" + sections
+		sections = "[" + sections
+	}
+	// Keys of an extra [smtpd] table join the base one, which must come
+	// first: TOML forbids defining a table twice.
+	smtpdKeys := ""
+	if rest, ok := strings.CutPrefix(sections, "[smtpd]\n"); ok {
+		smtpdKeys, sections, _ = strings.Cut(rest, "\n[")
+		if sections != "" {
+			sections = "[" + sections
+		}
 	}
 	base := fmt.Sprintf(`myhostname = "mx.test"
 mydestination = ["mx.test", "localhost", "local.test"]
@@ -75,7 +84,8 @@ spool_dir = %q
 [smtpd]
 listen = [%q]
 %s
-`, filepath.Join(d.dir, "spool"), top, d.addr, sections)
+%s
+`, filepath.Join(d.dir, "spool"), top, d.addr, smtpdKeys, sections)
 	if err := os.WriteFile(d.cfg, []byte(base), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func TestT02SendmailWhileDown(t *testing.T) {
 		t.Fatalf("%d files in maildrop", n)
 	}
 	d.start()
-	d.waitLog("relay=local", 1)
+	d.waitLog("relay=local, delay=", 1)
 	box := d.mailbox("bob")
 	if len(box) != 1 {
 		t.Fatalf("bob has %d messages", len(box))

@@ -44,6 +44,7 @@ type conn struct {
 
 	counts    counts
 	closeOnce sync.Once
+	guard     lineGuard // command line length, outside message content
 }
 
 // counts tallies commands for the disconnect log line.
@@ -83,7 +84,11 @@ func (c *conn) Read(b []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return c.Conn.Read(b)
+	n, err := c.Conn.Read(b)
+	if gerr := c.guard.scan(b[:n]); gerr != nil {
+		return 0, gerr
+	}
+	return n, err
 }
 
 // SetReadDeadline is ignored: Read owns the deadline (go-smtp sets its
@@ -94,6 +99,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout)); err != nil {
 		return 0, err
 	}
+	c.guard.reply(b)
 	if r := c.srv.rewriteReply(c, b); r != nil {
 		if _, err := c.Conn.Write(r); err != nil {
 			return 0, err

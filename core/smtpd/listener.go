@@ -64,7 +64,7 @@ func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
 		return nil, dsn.TooManyFromHost
 	}
 	now := time.Now()
-	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now,
+	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now, guard: lineGuard{limit: s.cfg.MaxLineLength},
 		id:       fmt.Sprintf("%x-%d", now.UnixMicro(), sessionSeq.Add(1)),
 		deadline: now.Add(s.cfg.SessionTimeout)}
 	s.conns[c] = struct{}{}

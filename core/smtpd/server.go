@@ -91,7 +91,9 @@ func (s *Server) goSMTP(l *Listener) *smtp.Server {
 	gs.Domain = s.cfg.Hostname
 	gs.MaxMessageBytes = s.cfg.MaxMessageBytes
 	gs.MaxRecipients = s.cfg.MaxRecipients
-	gs.MaxLineLength = s.cfg.MaxLineLength
+	// Our conn's lineGuard limits command lines; go-smtp's own limit
+	// would also cut message lines.
+	gs.MaxLineLength = 0
 	gs.AllowInsecureAuth = false // AUTH only under TLS, checked by go-smtp too
 	gs.EnableSMTPUTF8 = true
 	gs.EnableDSN = true
