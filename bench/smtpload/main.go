@@ -1,0 +1,137 @@
+// Command smtpload injects N messages of a given size into an SMTP server
+// with C concurrent clients (one message per connection by default, or
+// several per connection with -per-conn), and reports the accept rate:
+// messages per second until the last 250. It counts refusals and errors
+// and exits non-zero when not every message was accepted.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:2525", "server address")
+	n := flag.Int("n", 1000, "messages to send")
+	c := flag.Int("c", 20, "concurrent clients")
+	size := flag.Int("size", 1024, "message size in bytes")
+	from := flag.String("from", "load@example.org", "envelope sender")
+	to := flag.String("to", "sink@remote.test", "envelope recipient")
+	perConn := flag.Int("per-conn", 1, "messages per connection")
+	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
+	flag.Parse()
+	body := makeBody(*size)
+	var next, ok, failed atomic.Int64
+	start := time.Now()
+	deadline := start.Add(*timeout)
+	var wg sync.WaitGroup
+	for w := 0; w < *c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				k := int(next.Add(int64(*perConn))) - *perConn
+				if k >= *n {
+					return
+				}
+				sent, err := session(*addr, *from, *to, body, min(*perConn, *n-k))
+				ok.Add(int64(sent))
+				if err != nil {
+					failed.Add(int64(min(*perConn, *n-k) - sent))
+					fmt.Fprintln(os.Stderr, "smtpload:", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	fmt.Printf("accepted=%d failed=%d seconds=%.3f rate=%.1f msg/s (size=%d clients=%d)\n",
+		ok.Load(), failed.Load(), el, float64(ok.Load())/el, *size, *c)
+	if ok.Load() != int64(*n) {
+		os.Exit(1)
+	}
+}
+
+// makeBody builds a message of about size bytes with CRLF lines.
+func makeBody(size int) string {
+	var b strings.Builder
+	b.WriteString("Subject: load test\r\nFrom: <load@example.org>\r\nTo: <sink@remote.test>\r\n\r\n")
+	line := strings.Repeat("0123456789abcdef", 4) + "\r\n"
+	for b.Len() < size {
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// session sends count messages on one connection; it returns how many
+// were accepted.
+func session(addr, from, to, body string, count int) (int, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	br := bufio.NewReader(conn)
+	if err := expect(br, 220); err != nil {
+		return 0, err
+	}
+	if err := cmd(conn, br, "EHLO load.example.org", 250); err != nil {
+		return 0, err
+	}
+	sent := 0
+	for i := 0; i < count; i++ {
+		// Pipelined envelope, as a real bulk sender does.
+		fmt.Fprintf(conn, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", from, to)
+		for _, want := range []int{250, 250, 354} {
+			if err := expect(br, want); err != nil {
+				return sent, err
+			}
+		}
+		if _, err := conn.Write([]byte(body + ".\r\n")); err != nil {
+			return sent, err
+		}
+		if err := expect(br, 250); err != nil {
+			return sent, err
+		}
+		sent++
+	}
+	cmd(conn, br, "QUIT", 221)
+	return sent, nil
+}
+
+func cmd(conn net.Conn, br *bufio.Reader, line string, want int) error {
+	if _, err := conn.Write([]byte(line + "\r\n")); err != nil {
+		return err
+	}
+	return expect(br, want)
+}
+
+// expect reads one reply and checks its code.
+func expect(br *bufio.Reader, want int) error {
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) < 4 {
+			return fmt.Errorf("short reply %q", line)
+		}
+		if line[3] == '-' {
+			continue
+		}
+		var code int
+		fmt.Sscanf(line[:3], "%d", &code)
+		if code != want {
+			return fmt.Errorf("got %q, want %d", strings.TrimSpace(line), want)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,108 @@
+// Command smtpsink is a receiving SMTP server that accepts and discards
+// every message, counting them; it prints the count and the time from
+// the first to the last message when it has received -n messages (or on
+// SIGINT), and reports duplicates by Message-ID. It is the relay target
+// of the benchmarks.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+type counter struct {
+	mu          sync.Mutex
+	n           int
+	first, last time.Time
+	seen        map[string]int
+	dups        int
+	target      int
+	done        chan struct{}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:2526", "listen address")
+	n := flag.Int("n", 0, "exit after this many messages (0: run until SIGINT)")
+	flag.Parse()
+	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{})}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{c: c}, nil }))
+	srv.Addr, srv.Domain = *addr, "sink.test"
+	srv.MaxMessageBytes, srv.AllowInsecureAuth = 64<<20, true
+	srv.ReadTimeout, srv.WriteTimeout = 5*time.Minute, 5*time.Minute
+	go func() {
+		if err := srv.ListenAndServe(); err != nil {
+			fmt.Fprintln(os.Stderr, "smtpsink:", err)
+			os.Exit(1)
+		}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	select {
+	case <-sig:
+	case <-c.done:
+	}
+	srv.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	span := c.last.Sub(c.first).Seconds()
+	fmt.Printf("received=%d duplicates=%d first_to_last=%.3fs\n", c.n, c.dups, span)
+}
+
+type session struct {
+	c     *counter
+	rcpts int
+}
+
+func (s *session) Reset()                               { s.rcpts = 0 }
+func (s *session) Logout() error                        { return nil }
+func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *session) Rcpt(string, *smtp.RcptOptions) error { s.rcpts++; return nil }
+func (s *session) Data(r io.Reader) error {
+	id := ""
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if strings.HasPrefix(strings.ToLower(line), "message-id:") {
+			id = strings.TrimSpace(line[11:])
+		}
+		if err != nil || line == "\r\n" {
+			break
+		}
+	}
+	io.Copy(io.Discard, br)
+	s.c.add(id, s.rcpts)
+	return nil
+}
+
+func (c *counter) add(id string, rcpts int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.n == 0 {
+		c.first = now
+	}
+	c.last = now
+	c.n += rcpts
+	if id != "" {
+		c.seen[id]++
+		if c.seen[id] > 1 {
+			c.dups++
+		}
+	}
+	if c.target > 0 && c.n >= c.target {
+		select {
+		case <-c.done:
+		default:
+			close(c.done)
+		}
+	}
+}
