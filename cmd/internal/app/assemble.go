@@ -11,7 +11,6 @@ import (
 	"github.com/moonpost/moonpost/core/deliver/discard"
 	"github.com/moonpost/moonpost/core/deliver/lmtp"
 	"github.com/moonpost/moonpost/core/deliver/local"
-	"github.com/moonpost/moonpost/core/deliver/local/aliases"
 	"github.com/moonpost/moonpost/core/deliver/pipe"
 	smtpc "github.com/moonpost/moonpost/core/deliver/smtp"
 	"github.com/moonpost/moonpost/core/dns"
@@ -44,28 +43,8 @@ type policies struct {
 	close    func()
 }
 
-// goPolicies are the built-in Postfix-like defaults.
-func goPolicies(cfg *config.Config) (*policies, error) {
-	p := &policies{
-		smtp:     smtpd.AllowAll{},
-		rewriter: cleanup.AppendOrigin{Origin: cfg.Origin},
-		router:   resolve.Static{IsLocal: cfg.IsLocal, RelayHost: cfg.RelayHost},
-	}
-	if cfg.SMTPD.PasswordFile != "" {
-		p.auth = &smtpd.PasswordFile{Path: cfg.SMTPD.PasswordFile}
-	}
-	if cfg.Local.Aliases != "" {
-		a, err := aliases.LoadAliasFile(cfg.Local.Aliases)
-		if err != nil {
-			return nil, fmt.Errorf("local.aliases: %w", err)
-		}
-		p.aliases = a
-	}
-	return p, nil
-}
-
 func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*services, error) {
-	pol, err := goPolicies(cfg)
+	pol, err := scriptPolicies(cfg, log)
 	if err != nil {
 		return nil, err
 	}
