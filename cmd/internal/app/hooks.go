@@ -56,7 +56,7 @@ func scriptConfig(cfg *config.Config, dir string) map[string]any {
 		"postmaster":    cfg.Postmaster,
 		"spool_dir":     cfg.SpoolDir,
 		"local": map[string]any{
-			"aliases":             cfg.Local.Aliases,
+			"aliases":             absPath(cfg.Local.Aliases),
 			"recipient_delimiter": cfg.Local.RecipientDelimiter,
 			"mailbox":             cfg.Local.Mailbox,
 		},
@@ -73,7 +73,7 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 	tables := append([]string(nil), cfg.Hooks.TablesDir...)
 	if cfg.Local.Aliases != "" {
 		// The aliases file alone, not its folder (often /etc).
-		tables = append(tables, cfg.Local.Aliases)
+		tables = append(tables, absPath(cfg.Local.Aliases))
 	}
 	res := coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
 	return hooks.New(hooks.Config{
@@ -158,4 +158,17 @@ func (dnsAdapter) err(err error) error {
 		return dns.ErrNotFound
 	}
 	return err
+}
+
+// absPath makes a configured path absolute. Paths in moonpost.toml are
+// relative to the working directory; lookup tables opened by scripts
+// are relative to the scripts folder, so scripts get absolute ones.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
