@@ -189,7 +189,9 @@ func (d *Daemon) Run(args ...string) (int, string) {
 }
 
 // Path is a path inside Dir.
-func (d *Daemon) Path(elem ...string) string { return filepath.Join(append([]string{d.Dir}, elem...)...) }
+func (d *Daemon) Path(elem ...string) string {
+	return filepath.Join(append([]string{d.Dir}, elem...)...)
+}
 
 // Maildir returns the messages in the Maildir at Dir/rel (its new/).
 func (d *Daemon) Maildir(rel string) []string {
