@@ -19,8 +19,8 @@ const maxFileSize = 64 << 20
 // Registry holds the loaded tables of a process and the folders they may
 // come from. It is shared by every Lua state of an engine.
 type Registry struct {
-	base  string   // folder relative paths start from (the scripts folder)
-	dirs  []string // allowed folders, symlinks resolved
+	base string   // folder relative paths start from (the scripts folder)
+	dirs []string // allowed folders, symlinks resolved
 	// files are single allowed files (the daemon's aliases file, say),
 	// so allowing one file does not open its whole folder to scripts.
 	files map[string]bool
