@@ -2,6 +2,8 @@ package scripts
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -18,7 +20,8 @@ import (
 // (sender, recipient, From, To), cleanup, the transport, the alias.
 func BenchmarkDefaultPolicyPerMessage(b *testing.B) {
 	aliases, _ := filepath.Abs("testdata/aliases")
-	eng, err := hooks.New(hooks.Config{Dir: ".", Config: map[string]any{
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng, err := hooks.New(hooks.Config{Dir: ".", Logger: quiet, Config: map[string]any{
 		"myorigin": "example.org", "mydestination": []string{"example.org", "localhost"},
 		"local": map[string]any{"aliases": aliases},
 	}, TableDirs: []string{aliases}})
