@@ -150,9 +150,21 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 		return policy.Route{}, err
 	}
 	if route == nil {
-		return parseRoute(e.cfg.DefaultTransport)
+		return e.defaultRoute(rcpt)
 	}
 	return *route, nil
+}
+
+// defaultRoute is Config.DefaultTransport for rcpt; "smtp" without a
+// next hop means the MX of the recipient's domain, as documented.
+func (e *Engine) defaultRoute(rcpt string) (policy.Route, error) {
+	r, err := parseRoute(e.cfg.DefaultTransport)
+	if err == nil && r.Nexthop == "" && r.Transport == "smtp" {
+		if at := strings.LastIndexByte(rcpt, '@'); at >= 0 {
+			r.Nexthop = strings.ToLower(strings.TrimSuffix(rcpt[at+1:], "."))
+		}
+	}
+	return r, err
 }
 
 func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {

@@ -38,7 +38,7 @@ func TestRoute(t *testing.T) {
 		{"a@retired.example", policy.Route{Transport: "error", Nexthop: "5.1.1 retired"}, ""},
 		{"a@local.example", policy.Route{Transport: "local"}, ""},
 		{"a@info.example", policy.Route{Transport: "smtp", Nexthop: "s@x/ID1/99/c.example"}, ""},
-		{"a@other.example", policy.Route{Transport: "smtp"}, ""},
+		{"a@other.example", policy.Route{Transport: "smtp", Nexthop: "other.example"}, ""}, // the default: MX of the domain
 		{"a@typo.example", policy.Route{}, `20-route.lua:2 (generation 1): transport handler returned unknown key "nexhop"`},
 		{"a@badtr.example", policy.Route{}, `unknown transport "carrier-pigeon"`},
 		{"a@badopt.example", policy.Route{}, `option "x"`},

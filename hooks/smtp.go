@@ -109,19 +109,25 @@ func str(s string) func(L *lua.LState) lua.LValue {
 	return func(*lua.LState) lua.LValue { return lua.LString(s) }
 }
 
-type sessionKey struct{}
-
 // WithSession attaches the SMTP session to ctx, so Authenticate can pass
-// it to "auth" handlers as their third argument.
+// it to "auth" handlers as their third argument. It is policy.WithSession,
+// which the SMTP server calls itself.
 func WithSession(ctx context.Context, s *policy.Session) context.Context {
-	return context.WithValue(ctx, sessionKey{}, s)
+	return policy.WithSession(ctx, s)
 }
 
 // Authenticate runs "auth" handlers: handler(user, pass, s) returning
 // true (accept), false (refuse) or nil (next). No decision refuses.
 func (e *Engine) Authenticate(ctx context.Context, user, pass string) (bool, error) {
-	s, _ := ctx.Value(sessionKey{}).(*policy.Session)
-	ok := false
+	ok, _, err := e.AuthDecide(ctx, user, pass)
+	return ok, err
+}
+
+// AuthDecide is Authenticate that also says whether a handler decided,
+// so the daemon can fall back to its password file when no script has
+// an opinion.
+func (e *Engine) AuthDecide(ctx context.Context, user, pass string) (ok, decided bool, err error) {
+	s := policy.SessionFrom(ctx)
 	c := &call{event: "auth"}
 	c.args = func(L *lua.LState) []lua.LValue {
 		return []lua.LValue{lua.LString(user), lua.LString(pass), sessionTable(L, s)}
@@ -131,16 +137,16 @@ func (e *Engine) Authenticate(ctx context.Context, user, pass string) (bool, err
 		case lua.LNil:
 			return false, nil
 		case lua.LTrue, lua.LFalse:
-			ok = ret == lua.LTrue
+			ok, decided = ret == lua.LTrue, true
 			c.outcome = fmt.Sprint("authenticated=", ok)
 			return true, nil
 		}
 		return false, fmt.Errorf("auth handler must return true, false or nil, not %s", describe(ret))
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
-		return false, err
+		return false, false, err
 	}
-	return ok, nil
+	return ok, decided, nil
 }
 
 // describe names a Lua value in an error message without dumping it.

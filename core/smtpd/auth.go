@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
 )
 
 // AuthMechanisms offers PLAIN and LOGIN only on a submission listener,
@@ -53,6 +54,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 func (s *session) authenticate(mech, user, pass string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
 	defer cancel()
+	ctx = policy.WithSession(ctx, s.policySession())
 	ok, err := s.srv.cfg.Auth.Authenticate(ctx, user, pass)
 	if err != nil {
 		s.srv.log.Error("warning: "+s.c.client()+": SASL "+mech+" authentication error", "err", err)

@@ -19,19 +19,23 @@ const maxFileSize = 64 << 20
 // Registry holds the loaded tables of a process and the folders they may
 // come from. It is shared by every Lua state of an engine.
 type Registry struct {
-	base  string   // folder relative paths start from (the scripts folder)
-	dirs  []string // allowed folders, symlinks resolved
+	base string   // folder relative paths start from (the scripts folder)
+	dirs []string // allowed folders, symlinks resolved
+	// files are single allowed files (the daemon's aliases file, say),
+	// so allowing one file does not open its whole folder to scripts.
+	files map[string]bool
 	now   func() time.Time
 	mu    sync.Mutex
 	byKey map[string]*Table // kind + "\x00" + path
 }
 
-// NewRegistry allows tables under base and every folder in extra.
+// NewRegistry allows tables under base and under every folder in extra;
+// an entry of extra that is a regular file allows just that file.
 func NewRegistry(base string, extra []string) *Registry {
 	if abs, err := filepath.Abs(base); err == nil {
 		base = abs
 	}
-	r := &Registry{base: base, now: time.Now, byKey: map[string]*Table{}}
+	r := &Registry{base: base, now: time.Now, byKey: map[string]*Table{}, files: map[string]bool{}}
 	for _, d := range append([]string{base}, extra...) {
 		if d == "" {
 			continue
@@ -39,6 +43,10 @@ func NewRegistry(base string, extra []string) *Registry {
 		if abs, err := filepath.Abs(d); err == nil {
 			if real, err := filepath.EvalSymlinks(abs); err == nil {
 				abs = real
+			}
+			if fi, err := os.Stat(abs); err == nil && fi.Mode().IsRegular() {
+				r.files[abs] = true
+				continue
 			}
 			r.dirs = append(r.dirs, abs)
 		}
@@ -81,6 +89,9 @@ func (r *Registry) resolve(path string) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("lookup: %s: no such table", path)
+	}
+	if r.files[real] {
+		return real, nil
 	}
 	for _, d := range r.dirs {
 		if rel, err := filepath.Rel(d, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && rel != "." {

@@ -56,3 +56,16 @@ func TestConfinement(t *testing.T) {
 		t.Errorf("configured table folder refused: %v", err)
 	}
 }
+
+func TestSingleAllowedFile(t *testing.T) {
+	base, other := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(other, "aliases"), []byte("root: alice\n"), 0o644)
+	os.WriteFile(filepath.Join(other, "secret"), []byte("k v\n"), 0o644)
+	r := NewRegistry(base, []string{filepath.Join(other, "aliases")})
+	if _, err := r.Open("aliases", filepath.Join(other, "aliases")); err != nil {
+		t.Errorf("allowed file refused: %v", err)
+	}
+	if _, err := r.Open("file", filepath.Join(other, "secret")); err == nil {
+		t.Error("a file next to the allowed one was accepted")
+	}
+}

@@ -44,6 +44,10 @@ func Main(args []string) int {
 		return check(rest)
 	case "queue":
 		return queueCmd(rest)
+	case "route":
+		return routeCmd(rest)
+	case "status":
+		return status(rest)
 	case "sendmail", "mailq", "newaliases":
 		return Main(append([]string{cmd}, rest...))
 	case "help", "-h", "--help":
@@ -59,6 +63,8 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   moonpost [-c moonpost.toml]          start the daemon (embedded default without -c)
   moonpost check [-c file]             validate the configuration and scripts
+  moonpost route ADDRESS [--sender S]  show what the policy scripts decide for ADDRESS
+  moonpost status                      show the policy scripts folder, generation and errors
   moonpost queue list [--json]         list the queue, like mailq
   moonpost queue show ID               print a queued message, like postcat
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")

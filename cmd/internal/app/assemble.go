@@ -11,7 +11,6 @@ import (
 	"github.com/moonpost/moonpost/core/deliver/discard"
 	"github.com/moonpost/moonpost/core/deliver/lmtp"
 	"github.com/moonpost/moonpost/core/deliver/local"
-	"github.com/moonpost/moonpost/core/deliver/local/aliases"
 	"github.com/moonpost/moonpost/core/deliver/pipe"
 	smtpc "github.com/moonpost/moonpost/core/deliver/smtp"
 	"github.com/moonpost/moonpost/core/dns"
@@ -44,28 +43,8 @@ type policies struct {
 	close    func()
 }
 
-// goPolicies are the built-in Postfix-like defaults.
-func goPolicies(cfg *config.Config) (*policies, error) {
-	p := &policies{
-		smtp:     smtpd.AllowAll{},
-		rewriter: cleanup.AppendOrigin{Origin: cfg.Origin},
-		router:   resolve.Static{IsLocal: cfg.IsLocal, RelayHost: cfg.RelayHost},
-	}
-	if cfg.SMTPD.PasswordFile != "" {
-		p.auth = &smtpd.PasswordFile{Path: cfg.SMTPD.PasswordFile}
-	}
-	if cfg.Local.Aliases != "" {
-		a, err := aliases.LoadAliasFile(cfg.Local.Aliases)
-		if err != nil {
-			return nil, fmt.Errorf("local.aliases: %w", err)
-		}
-		p.aliases = a
-	}
-	return p, nil
-}
-
 func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*services, error) {
-	pol, err := goPolicies(cfg)
+	pol, err := scriptPolicies(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +151,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *
 func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *slog.Logger) error {
 	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
 	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
-	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
+	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: portOverride(cfg.SMTP.Port),
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		TLS: tlsPolicy, Logger: log})
 	if err != nil {
@@ -185,4 +164,14 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 	}
 	agents["smtp"], agents["lmtp"] = sc, lc
 	return nil
+}
+
+// portOverride is the smtp agent's Port, which replaces the port of every
+// destination. The default smtp.port (25) must not: a routed next hop
+// such as "[relay]:587" names its own port.
+func portOverride(port int) int {
+	if port == smtpc.DefaultPort {
+		return 0
+	}
+	return port
 }

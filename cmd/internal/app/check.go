@@ -19,9 +19,8 @@ func check(args []string) int {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
 	}
-	if _, err := goPolicies(cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "moonpost:", err)
-		return exConfig
+	if code := checkScripts(cfg); code != exOK {
+		return code
 	}
 	if _, err := loadTLS(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)

@@ -1,0 +1,16 @@
+// Package scripts is the default policy shipped with moonpost, in Lua,
+// and embedded in the binary. It behaves like a sensible Postfix
+// install: myorigin is appended to bare user names, local recipients
+// are expanded through the aliases file (local.aliases), mydestination
+// domains are delivered locally, everything else goes to the relayhost
+// or to the recipient domain's MX. SMTP phases have no handler (the
+// engine's relay control decides), nor does auth (the password file
+// decides).
+//
+// When hooks.dir is not configured, the daemon writes these scripts into
+// SPOOL/scripts at every start (see Install) and loads them from there;
+// an operator who wants to change the policy copies them to a folder of
+// their own and sets hooks.dir, which is then watched and hot-reloaded.
+//
+// The *_test.lua files run under `go test` through hooks/luatest.
+package scripts
