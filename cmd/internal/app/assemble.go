@@ -151,7 +151,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *
 func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *slog.Logger) error {
 	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
 	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
-	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: portOverride(cfg.SMTP.Port),
+	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		TLS: tlsPolicy, Logger: log})
 	if err != nil {
@@ -164,14 +164,4 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 	}
 	agents["smtp"], agents["lmtp"] = sc, lc
 	return nil
-}
-
-// portOverride is the smtp agent's Port, which replaces the port of every
-// destination. The default smtp.port (25) must not: a routed next hop
-// such as "[relay]:587" names its own port.
-func portOverride(port int) int {
-	if port == smtpc.DefaultPort {
-		return 0
-	}
-	return port
 }
