@@ -118,9 +118,7 @@ func (m *Manager) applyFile(req *adminReq, st queue.State) (Outcome, error) {
 		if st == queue.Incoming || (req.op == OpRelease && st != queue.Hold) {
 			return Unchanged, nil
 		}
-		if req.op == OpRequeue {
-			m.revive()
-		}
+		m.revive()
 		var rec []queue.Record
 		if st == queue.Hold {
 			rec = append(rec, queue.HoldReason(""))
@@ -189,7 +187,8 @@ func bounceRecords(msg *queue.Message, text string) []queue.Record {
 }
 
 // revive forgets which destinations were declared dead: an operator who
-// asks for a retry now means it, for example after an outage ended.
+// releases or requeues mail wants it tried now, typically because an
+// outage ended.
 func (m *Manager) revive() {
 	for _, d := range m.dests {
 		d.deadUntil = time.Time{}

@@ -26,7 +26,8 @@
 // requests served by that goroutine too, so they never race with an
 // activation; a message being delivered is marked and acted on when its
 // deliveries return, and its deliveries not yet started are dropped.
-// Flush and requeue also forget which destinations were declared dead.
+// Flush, release and requeue also forget which destinations were
+// declared dead.
 //
 // Shutting down stops dispatching and waits for deliveries in flight; mail
 // still in active/ returns to incoming/ at the next start.
