@@ -44,6 +44,10 @@ func Main(args []string) int {
 		return check(rest)
 	case "queue":
 		return queueCmd(rest)
+	case "repl":
+		return repl(rest)
+	case "status":
+		return status(rest)
 	case "sendmail", "mailq", "newaliases":
 		return Main(append([]string{cmd}, rest...))
 	case "help", "-h", "--help":
@@ -61,6 +65,13 @@ func usage() {
   moonpost check [-c file]             validate the configuration and scripts
   moonpost queue list [--json]         list the queue, like mailq
   moonpost queue show ID               print a queued message, like postcat
+  moonpost queue hold|release|requeue|delete|bounce [--dry-run] [--reason TEXT]
+                 ID... | - | --filter key=value...
+                                       act on queued mail through the daemon
+  moonpost queue flush [DOMAIN]        retry deferred mail now
+  moonpost queue stats [--json]        counts per queue, top deferred domains
+  moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
+  moonpost status [--json]             uptime, listeners, scripts, queue counts
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
   moonpost mailq                       same as "queue list"
   moonpost newaliases                  check the aliases file
