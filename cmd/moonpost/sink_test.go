@@ -30,7 +30,9 @@ func newSink(t *testing.T) *smtpSink {
 	return s
 }
 
-func (s *smtpSink) port() string { return s.ln.Addr().(*net.TCPAddr).AddrPort().String()[len("127.0.0.1:"):] }
+func (s *smtpSink) port() string {
+	return s.ln.Addr().(*net.TCPAddr).AddrPort().String()[len("127.0.0.1:"):]
+}
 
 func (s *smtpSink) setDown(d bool) { s.mu.Lock(); s.down = d; s.mu.Unlock() }
 
