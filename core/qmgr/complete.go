@@ -105,9 +105,14 @@ func (m *Manager) finish(am *activeMsg) {
 	msg := am.msg
 	delete(m.active, msg.ID)
 	defer msg.Close()
+	if m.finishMarked(am) {
+		return
+	}
 	m.expire(msg)
 	if !m.sendNotices(msg) {
-		m.deferMessage(msg, "notice not sent")
+		if !m.parkMarked(am) {
+			m.deferMessage(msg, "notice not sent")
+		}
 		return
 	}
 	if len(msg.Pending()) == 0 {
@@ -116,6 +121,9 @@ func (m *Manager) finish(am *activeMsg) {
 			return
 		}
 		m.Log.Info(fmt.Sprintf("%s: removed", msg.ID), "queue_id", msg.ID)
+		return
+	}
+	if m.parkMarked(am) {
 		return
 	}
 	m.deferMessage(msg, "")

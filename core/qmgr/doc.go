@@ -22,6 +22,13 @@
 //
 // The manager's state is owned by one goroutine (Run); deliveries run in
 // goroutines bounded by max_deliveries and report back on a channel.
+// Operator actions (hold, release, requeue, delete, bounce; Apply) are
+// requests served by that goroutine too, so they never race with an
+// activation; a message being delivered is marked and acted on when its
+// deliveries return, and its deliveries not yet started are dropped.
+// Flush, release and requeue also forget which destinations were
+// declared dead.
+//
 // Shutting down stops dispatching and waits for deliveries in flight; mail
 // still in active/ returns to incoming/ at the next start.
 package qmgr

@@ -13,6 +13,10 @@ import (
 type activeMsg struct {
 	msg      *queue.Message
 	jobsLeft int // deliveries not yet completed
+	// op is an operator action to apply when the deliveries return, with
+	// its hold reason or bounce text (see admin.go); 0 when none.
+	op   Op
+	text string
 }
 
 // loadIncoming moves mail from incoming/ into the active set while there

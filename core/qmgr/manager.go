@@ -68,9 +68,10 @@ type Manager struct {
 	Config   Config
 	Log      *slog.Logger
 
-	wake    chan struct{} // incoming/ has new mail
-	flush   chan chan int // deliver deferred mail now; replies with a count
-	results chan *job     // finished deliveries
+	wake    chan struct{}  // incoming/ has new mail
+	flush   chan chan int  // deliver deferred mail now; replies with a count
+	admin   chan *adminReq // operator actions, see admin.go
+	results chan *job      // finished deliveries
 	active  map[queue.ID]*activeMsg
 	dests   map[string]*destination
 	ring    []*destination // round-robin order of destinations with work
@@ -108,6 +109,7 @@ func (m *Manager) Init() {
 	}
 	m.wake = make(chan struct{}, 1)
 	m.flush = make(chan chan int)
+	m.admin = make(chan *adminReq)
 	m.results = make(chan *job, 64)
 	m.active = map[queue.ID]*activeMsg{}
 	m.dests = map[string]*destination{}
@@ -170,7 +172,10 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.scanDeferred(false)
 			m.loadIncoming()
 		case reply := <-m.flush:
+			m.revive()
 			reply <- m.scanDeferred(true)
+		case req := <-m.admin:
+			req.reply <- m.doAdmin(req)
 		}
 	}
 }

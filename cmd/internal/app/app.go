@@ -46,6 +46,8 @@ func Main(args []string) int {
 		return queueCmd(rest)
 	case "route":
 		return routeCmd(rest)
+	case "repl":
+		return repl(rest)
 	case "status":
 		return status(rest)
 	case "sendmail", "mailq", "newaliases":
@@ -64,9 +66,15 @@ func usage() {
   moonpost [-c moonpost.toml]          start the daemon (embedded default without -c)
   moonpost check [-c file]             validate the configuration and scripts
   moonpost route ADDRESS [--sender S]  show what the policy scripts decide for ADDRESS
-  moonpost status                      show the policy scripts folder, generation and errors
   moonpost queue list [--json]         list the queue, like mailq
   moonpost queue show ID               print a queued message, like postcat
+  moonpost queue hold|release|requeue|delete|bounce [--dry-run] [--reason TEXT]
+                 ID... | - | --filter key=value...
+                                       act on queued mail through the daemon
+  moonpost queue flush [DOMAIN]        retry deferred mail now
+  moonpost queue stats [--json]        counts per queue, top deferred domains
+  moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
+  moonpost status [--json]             uptime, listeners, scripts, queue counts
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
   moonpost mailq                       same as "queue list"
   moonpost newaliases                  check the aliases file

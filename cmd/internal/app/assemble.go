@@ -20,6 +20,7 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
 	"github.com/moonpost/moonpost/core/smtpd"
+	"github.com/moonpost/moonpost/hooks"
 )
 
 // services is the running daemon's parts.
@@ -28,7 +29,8 @@ type services struct {
 	pickup *pickup.Service
 	qmgr   *qmgr.Manager
 	clean  *cleanup.Cleanup
-	closer func() // releases what policy holds
+	engine *hooks.Engine // the Lua policy, for the REPL's hooks module
+	closer func()        // releases what policy holds
 }
 
 // policies are the operator decisions the engine calls.
@@ -40,6 +42,7 @@ type policies struct {
 	aliases  policy.Aliases
 	router   policy.Router
 	events   policy.Events
+	engine   *hooks.Engine
 	close    func()
 }
 
@@ -70,7 +73,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	}
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
 		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Log: log}
-	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, closer: pol.close}, nil
+	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close}, nil
 }
 
 func qmgrConfig(cfg *config.Config) qmgr.Config {

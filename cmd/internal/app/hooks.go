@@ -101,7 +101,7 @@ func scriptPolicies(cfg *config.Config, log *slog.Logger) (*policies, error) {
 		auth.file = &smtpd.PasswordFile{Path: cfg.SMTPD.PasswordFile}
 	}
 	return &policies{smtp: eng, auth: auth, cleanup: eng, rewriter: eng, aliases: eng,
-		router: eng, events: eng, close: func() { eng.Close() }}, nil
+		router: eng, events: eng, engine: eng, close: func() { eng.Close() }}, nil
 }
 
 // scriptAuth asks the "auth" handlers first and, when none decides, the

@@ -15,7 +15,7 @@ import (
 
 func queueCmd(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: moonpost queue list [--json] | show ID")
+		fmt.Fprintln(os.Stderr, "usage: moonpost queue list|show|hold|release|requeue|delete|bounce|flush|stats ...")
 		return exUsage
 	}
 	switch args[0] {
@@ -23,6 +23,12 @@ func queueCmd(args []string) int {
 		return queueList(args[1:])
 	case "show", "cat":
 		return queueShow(args[1:])
+	case "hold", "release", "requeue", "delete", "bounce":
+		return queueAction(args[0], args[1:])
+	case "flush":
+		return queueFlush(args[1:])
+	case "stats":
+		return queueStats(args[1:])
 	}
 	fmt.Fprintf(os.Stderr, "moonpost queue: unknown subcommand %q\n", args[0])
 	return exUsage

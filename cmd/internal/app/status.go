@@ -1,65 +1,85 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
+	"strings"
+	"time"
 
-	"github.com/moonpost/moonpost/core/config"
-	"github.com/moonpost/moonpost/hooks"
+	"github.com/moonpost/moonpost/core/admin"
+	"github.com/moonpost/moonpost/core/control"
+	"github.com/moonpost/moonpost/core/queue"
 )
 
-// loadScripts loads the configured policy scripts on their own, without
-// a daemon, for check, route and status. The returned function releases
-// the engine (and a temporary folder for the shipped scripts).
-func loadScripts(cfg *config.Config) (eng *hooks.Engine, dir string, done func(), err error) {
-	dir, _, rm, err := scriptsDir(cfg, false)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err = newEngine(cfg, dir, false, quiet)
-	if err != nil {
-		rm()
-		return nil, dir, nil, err
-	}
-	return eng, dir, func() { eng.Close(); rm() }, nil
-}
-
-// checkScripts compiles, loads and self-tests the scripts; an error is
-// printed with its file and line.
-func checkScripts(cfg *config.Config) int {
-	_, dir, done, err := loadScripts(cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shown(cfg, dir), err)
-		return exConfig
-	}
-	done()
-	fmt.Printf("moonpost: scripts in %s: OK\n", shown(cfg, dir))
-	return exOK
-}
-
-// shown names the scripts folder for people: the shipped scripts live in
-// a temporary folder while an administration command runs.
-func shown(cfg *config.Config, dir string) string {
-	if cfg.Hooks.Dir == "" {
-		return filepath.Join(cfg.SpoolDir, "scripts") + " (the shipped default, written there by the daemon)"
-	}
-	return dir
-}
-
-// status reports the policy scripts as a fresh load sees them: the
-// folder, the generation and the load error if any. A running daemon's
-// own state (its generation number, its recent reload errors) needs the
-// control socket, which is not there yet; its log has the same facts.
+// status is "moonpost status [--json]": the running daemon's uptime,
+// listeners, scripts and queue. Exit 75 with a message when it is not
+// running.
 func status(args []string) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: moonpost status [-c file]")
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	if err := fs.Parse(args); err != nil {
+		return exUsage
+	}
+	c, rc := dialDaemon(*cfgPath)
+	if c == nil {
+		// Not running: still say whether the scripts would load.
+		if cfg, err := loadConfig(*cfgPath); err == nil && rc == exTempFail {
+			scriptsStatus(cfg)
+		}
+		return rc
+	}
+	defer c.Close()
+	var st control.Status
+	if err := c.Call(control.Request{Op: "status"}, &st); err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return exTempFail
+	}
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(st)
+		return exOK
+	}
+	printStatus(&st)
+	return exOK
+}
+
+func printStatus(st *control.Status) {
+	fmt.Printf("moonpost is running (pid %d), up %s since %s\n", st.PID, st.Uptime, st.Started.Format(time.RFC1123Z))
+	fmt.Printf("listeners: %s\n", strings.Join(st.Listeners, ", "))
+	switch {
+	case !st.Scripts:
+		fmt.Println("scripts: none loaded (built-in policy)")
+	case st.LastError != "":
+		fmt.Printf("scripts: generation %d, loaded %s; last reload failed: %s\n", st.Generation, st.LoadedAt.Format(time.RFC1123Z), st.LastError)
+	default:
+		fmt.Printf("scripts: generation %d, loaded %s\n", st.Generation, st.LoadedAt.Format(time.RFC1123Z))
+	}
+	var parts []string
+	for _, q := range listedStates {
+		c := st.Queue[string(q)]
+		parts = append(parts, fmt.Sprintf("%s %d (%d KB)", q, c.Messages, (c.Bytes+1023)/1024))
+	}
+	if c := st.Queue["corrupt"]; c.Messages > 0 {
+		parts = append(parts, fmt.Sprintf("corrupt %d", c.Messages))
+	}
+	fmt.Printf("queue: %s\n", strings.Join(parts, ", "))
+	if st.Counters != nil {
+		fmt.Printf("since start: delivered %d, deferred %d, bounced %d, expired %d\n",
+			st.Counters["delivered"], st.Counters["deferred"], st.Counters["bounced"], st.Counters["expired"])
+	}
+}
+
+// queueStats is "moonpost queue stats [--json]", like qshape: it reads
+// the spool directly, so it works with the daemon down too.
+func queueStats(args []string) int {
+	fs := flag.NewFlagSet("queue stats", flag.ContinueOnError)
+	cfgPath := fs.String("c", "", "configuration file")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	top := fs.Int("top", 10, "deferred destinations to show")
+	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
 	cfg, err := loadConfig(*cfgPath)
@@ -67,15 +87,33 @@ func status(args []string) int {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
 	}
-	eng, dir, done, err := loadScripts(cfg)
-	fmt.Printf("scripts:     %s\n", shown(cfg, dir))
+	store, err := queue.Open(cfg.SpoolDir, nil)
 	if err != nil {
-		fmt.Printf("generation:  none (the scripts do not load)\nlast error:  %v\n", err)
-		return exConfig
+		fmt.Fprintf(os.Stderr, "moonpost: cannot open the spool: %v\n", err)
+		return exTempFail
 	}
-	defer done()
-	n, at := eng.Generation()
-	fmt.Printf("generation:  %d (loaded %s)\nlast error:  none\n", n, at.Format("2006-01-02 15:04:05"))
-	fmt.Println("note:        loaded by this command; a running daemon logs its own generations")
+	defer store.Close()
+	s, err := (&admin.Admin{Store: store}).Stats(context.Background(), *top)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return exTempFail
+	}
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(s)
+		return exOK
+	}
+	for _, q := range append(listedStates, queue.Corrupt) {
+		c := s.States[q]
+		fmt.Printf("%-9s %6d messages %8d KB\n", q, c.Messages, (c.Bytes+1023)/1024)
+	}
+	if s.Oldest != nil {
+		fmt.Printf("oldest: %s in %s, %s old\n", s.Oldest.ID, s.Oldest.State, s.Oldest.Age)
+	}
+	if len(s.TopDeferred) > 0 {
+		fmt.Printf("\n%-40s %8s %10s\n", "deferred to", "messages", "recipients")
+		for _, d := range s.TopDeferred {
+			fmt.Printf("%-40s %8d %10d\n", d.Domain, d.Messages, d.Recipients)
+		}
+	}
 	return exOK
 }

@@ -1,0 +1,163 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/moonpost/moonpost/core/qmgr"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// Manager is the part of the queue manager that changes the queue. Apply
+// must act on one message from the goroutine that owns activation and
+// report the state it found the message in (see qmgr.Manager.Apply);
+// Flush makes all deferred mail due and returns how many messages moved.
+type Manager interface {
+	Apply(ctx context.Context, id queue.ID, op qmgr.Op, text string) (queue.State, qmgr.Outcome, error)
+	Flush(ctx context.Context) int
+}
+
+// Admin administers one spool.
+type Admin struct {
+	Store   *queue.Store
+	Manager Manager          // nil: read-only; changes return ErrNoManager
+	Now     func() time.Time // nil: time.Now
+}
+
+// ErrNoManager is returned for changes when no queue manager runs.
+var ErrNoManager = errors.New("admin: the queue manager is not running")
+
+// ListStates are listed when a filter names none, in mailq's order.
+var ListStates = []queue.State{queue.Active, queue.Incoming, queue.Deferred, queue.Hold, queue.Maildrop}
+
+// ActStates are selected by actions when a filter names none: mail in
+// maildrop/ belongs to pickup until it is committed to incoming/.
+var ActStates = []queue.State{queue.Active, queue.Incoming, queue.Deferred, queue.Hold}
+
+// Rcpt is one recipient of an Entry.
+type Rcpt struct {
+	Addr   string `json:"address"`
+	State  string `json:"state"` // pending, delivered, failed
+	Reason string `json:"reason,omitempty"`
+}
+
+// Entry is one queued message as listed.
+type Entry struct {
+	ID          queue.ID    `json:"id"`
+	State       queue.State `json:"state"`
+	Size        int64       `json:"size"`
+	Arrival     time.Time   `json:"arrival"`
+	Sender      string      `json:"sender"`
+	Recipients  []Rcpt      `json:"recipients"`
+	Reason      string      `json:"reason,omitempty"` // last deferral reason of a pending recipient
+	NextAttempt time.Time   `json:"next_attempt,omitzero"`
+	Attempts    int         `json:"attempts"`
+	HoldReason  string      `json:"hold_reason,omitempty"`
+	// Unreadable is set (and the envelope fields empty) for a file that
+	// does not parse; the daemon quarantines it.
+	Unreadable string `json:"unreadable,omitempty"`
+}
+
+var rcptStates = map[queue.RcptState]string{queue.Pending: "pending", queue.Delivered: "delivered", queue.Failed: "failed"}
+
+func entryOf(m *queue.Message) Entry {
+	e := Entry{ID: m.ID, State: m.State, Size: m.Size(), Arrival: m.Arrival, Sender: m.Sender,
+		NextAttempt: m.NextAttempt, Attempts: m.Attempts, HoldReason: m.HoldReason}
+	for _, r := range m.Recipients {
+		e.Recipients = append(e.Recipients, Rcpt{Addr: r.Addr, State: rcptStates[r.State], Reason: r.Reason})
+		if r.State == queue.Pending && r.Reason != "" {
+			e.Reason = r.Reason
+		}
+	}
+	return e
+}
+
+func (a *Admin) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// List returns the messages f selects, in f.States order (ListStates by
+// default) and by arrival within a state. It stops early when ctx ends.
+func (a *Admin) List(ctx context.Context, f Filter) ([]Entry, error) {
+	return a.list(ctx, f, ListStates)
+}
+
+func (a *Admin) list(ctx context.Context, f Filter, def []queue.State) ([]Entry, error) {
+	states := f.States
+	if states == nil {
+		states = def
+	}
+	now := a.now()
+	var out []Entry
+	for _, st := range states {
+		ents, err := a.Store.List(st)
+		if err != nil {
+			return out, err
+		}
+		for _, de := range ents {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			e, ok := a.read(st, de.ID)
+			if !ok || (e.Unreadable == "" && !f.match(&e, now)) || (e.Unreadable != "" && !f.empty()) {
+				continue
+			}
+			out = append(out, e)
+			if f.Limit > 0 && len(out) >= f.Limit {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// empty reports a filter with no predicate (states and limit aside).
+func (f *Filter) empty() bool {
+	return f.Sender == "" && f.RcptDomain == "" && f.OlderThan == 0 && f.ReasonMatch == nil
+}
+
+// read loads one entry; ok is false when the file vanished meanwhile.
+func (a *Admin) read(st queue.State, id queue.ID) (Entry, bool) {
+	m, err := a.Store.Read(st, id)
+	if errors.Is(err, queue.ErrNotFound) {
+		return Entry{}, false
+	}
+	if err != nil {
+		return Entry{ID: id, State: st, Unreadable: err.Error()}, true
+	}
+	defer m.Close()
+	return entryOf(m), true
+}
+
+// Selection names messages: explicit IDs, or a filter. IDs win when both
+// are set.
+type Selection struct {
+	IDs    []queue.ID
+	Filter Filter
+}
+
+// Select resolves sel to IDs. An invalid ID is an error: it never
+// reaches a path.
+func (a *Admin) Select(ctx context.Context, sel Selection) ([]queue.ID, error) {
+	if len(sel.IDs) > 0 {
+		for _, id := range sel.IDs {
+			if !queue.Valid(string(id)) {
+				return nil, fmt.Errorf("%q is not a queue ID", id)
+			}
+		}
+		return sel.IDs, nil
+	}
+	ents, err := a.list(ctx, sel.Filter, ActStates)
+	ids := make([]queue.ID, 0, len(ents))
+	for _, e := range ents {
+		if e.Unreadable == "" {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids, err
+}

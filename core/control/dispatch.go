@@ -1,0 +1,122 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/moonpost/moonpost/core/admin"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) }
+
+// serve answers one request.
+func (s *Server) serve(ctx context.Context, sess *session, req *Request) Response {
+	switch req.Op {
+	case "eval":
+		return sess.eval(ctx, req.Code, req.Name)
+	case "complete":
+		return Response{Candidates: sess.complete(req.Prefix)}
+	case "status":
+		return result(s.status(ctx))
+	case "queue":
+		cctx, cancel := context.WithTimeout(ctx, s.ChunkTimeout)
+		defer cancel()
+		return result(s.queueCommand(cctx, req))
+	}
+	return Response{Error: "unknown op " + quote(req.Op)}
+}
+
+func result(v any, err error) Response {
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	return Response{Result: b}
+}
+
+// queueCommand runs the CLI's queue actions.
+func (s *Server) queueCommand(ctx context.Context, req *Request) (any, error) {
+	var spec admin.Spec
+	if req.Filter != nil {
+		spec = *req.Filter
+	}
+	f, err := spec.Compile()
+	if err != nil {
+		return nil, err
+	}
+	switch req.Action {
+	case "list":
+		return s.Admin.List(ctx, f)
+	case "stats":
+		return s.Admin.Stats(ctx, 0)
+	case "flush":
+		return s.Admin.Flush(ctx, req.Text, req.DryRun)
+	}
+	op, ok := admin.ParseOp(req.Action)
+	if !ok {
+		return nil, errors.New("unknown queue action " + quote(req.Action))
+	}
+	sel := admin.Selection{Filter: f}
+	for _, id := range req.IDs {
+		sel.IDs = append(sel.IDs, queue.ID(id))
+	}
+	if len(sel.IDs) == 0 && req.Filter == nil {
+		return nil, errors.New("no messages named: give IDs or a filter")
+	}
+	return s.Admin.Do(ctx, op, sel, req.Text, req.DryRun)
+}
+
+// Status is what moonpost status shows.
+type Status struct {
+	PID        int                    `json:"pid"`
+	Started    time.Time              `json:"started"`
+	Uptime     string                 `json:"uptime"`
+	Listeners  []string               `json:"listeners"`
+	Scripts    bool                   `json:"scripts"` // a hooks engine is loaded
+	Generation int                    `json:"generation,omitempty"`
+	LoadedAt   time.Time              `json:"loaded_at,omitzero"`
+	LastError  string                 `json:"last_error,omitempty"` // of the last reload attempt
+	Queue      map[string]admin.Count `json:"queue"`
+	Counters   map[string]int         `json:"counters,omitempty"`
+	Sessions   int                    `json:"sessions"` // control sessions open, this one included
+}
+
+func (s *Server) status(ctx context.Context) (*Status, error) {
+	st := &Status{PID: os.Getpid(), Started: s.Started, Uptime: time.Since(s.Started).Truncate(time.Second).String(),
+		Queue: map[string]admin.Count{}, Sessions: len(s.sem)}
+	if s.Listeners != nil {
+		st.Listeners = s.Listeners()
+		sort.Strings(st.Listeners)
+	}
+	if s.Counters != nil {
+		st.Counters = s.Counters()
+	}
+	if s.Hooks != nil {
+		st.Scripts = true
+		st.Generation, st.LoadedAt = s.Hooks.Generation()
+		if err := s.Hooks.LastError(); err != nil {
+			st.LastError = err.Error()
+		}
+	}
+	for _, q := range append(admin.ListStates, queue.Corrupt) {
+		ents, err := s.Admin.Store.List(q)
+		if err != nil {
+			return nil, err
+		}
+		c := admin.Count{Messages: len(ents)}
+		for _, e := range ents {
+			c.Bytes += e.Size
+		}
+		st.Queue[string(q)] = c
+	}
+	return st, ctx.Err()
+}
