@@ -135,7 +135,7 @@ func TestT09QueueCommandsAndStatus(t *testing.T) {
 	}
 	rc, out = d.run("", "status")
 	if rc != 0 || !strings.Contains(out, "moonpost is running") || !strings.Contains(out, d.addr) ||
-		!strings.Contains(out, "hold 1") || !strings.Contains(out, "scripts: none loaded") {
+		!strings.Contains(out, "hold 1") || !strings.Contains(out, "scripts: generation 1") {
 		t.Fatalf("status: %d\n%s", rc, out)
 	}
 	for _, bad := range [][]string{{"queue", "delete", "../../etc/passwd"}, {"queue", "delete", "--filter", "sendr=x"}} {
