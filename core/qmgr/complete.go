@@ -20,6 +20,12 @@ func resultFor(st *dsn.Status, relay string) deliver.Result {
 // raises the event. A 2xx marks it delivered, a 5xx failed (to bounce),
 // a 4xx keeps it pending with the reason.
 func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *resolve.Destination) {
+	m.recordAs(msg, i, res, true)
+}
+
+// recordAs is record with a choice: durable appends and fsyncs the
+// outcome; otherwise it is only noted in memory (see job.whole).
+func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durable bool) {
 	st := res.Status
 	var rec queue.Record
 	status := "deferred"
@@ -31,7 +37,11 @@ func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *re
 	default:
 		rec = queue.RcptDeferred(i, st.Error())
 	}
-	if err := msg.Append(rec); err != nil {
+	write := msg.Append
+	if !durable {
+		write = msg.Note
+	}
+	if err := write(rec); err != nil {
 		// The outcome is not durable: at worst the recipient is tried
 		// again later, which is the safe direction.
 		m.Log.Error("qmgr: cannot record outcome", "queue_id", msg.ID, "err", err)

@@ -15,6 +15,9 @@ type job struct {
 	dest    resolve.Destination
 	rcpts   []int            // recipient indexes in the message
 	results []deliver.Result // filled by the delivery goroutine
+	// whole is set when this job carries every pending recipient of its
+	// message, so success for all means the message is done.
+	whole bool
 }
 
 // destination is the per-next-hop queue with its concurrency state.
@@ -126,8 +129,9 @@ func (m *Manager) deliver(j *job) {
 		req.Recipients = append(req.Recipients, deliver.Recipient{Addr: r.Addr, ORcpt: r.ORcpt, Notify: r.Notify, Original: r.Addr})
 	}
 	j.results = m.callAgent(req, j.dest.Transport)
+	durable := !(j.whole && allOK(j.results))
 	for k, i := range j.rcpts {
-		m.record(msg, i, j.results[k], &j.dest)
+		m.recordAs(msg, i, j.results[k], durable)
 	}
 	m.results <- j
 }
@@ -200,4 +204,13 @@ func unreachable(res []deliver.Result) bool {
 		}
 	}
 	return len(res) > 0
+}
+
+func allOK(res []deliver.Result) bool {
+	for _, r := range res {
+		if !r.Status.OK() {
+			return false
+		}
+	}
+	return true
 }

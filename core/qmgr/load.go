@@ -19,22 +19,43 @@ type activeMsg struct {
 	text string
 }
 
-// loadIncoming moves mail from incoming/ into the active set while there
-// is room. Mail beyond the limit waits in incoming/ for the next call.
+// arrived activates a message cleanup just committed, and any others
+// already announced, without listing the directory.
+func (m *Manager) arrived(id queue.ID) {
+	for {
+		if len(m.active) >= m.Config.ActiveLimit {
+			m.backlog = true // it waits in incoming/ for a listing
+		} else {
+			m.activate(id, queue.Incoming)
+		}
+		select {
+		case id = <-m.arrivals:
+		default:
+			return
+		}
+	}
+}
+
+// loadIncoming lists incoming/ and moves mail into the active set while
+// there is room. Mail beyond the limit waits in incoming/ and sets
+// backlog, so the next completion lists again.
 func (m *Manager) loadIncoming() {
+	m.backlog = false
 	if len(m.active) >= m.Config.ActiveLimit {
+		m.backlog = true
 		return
 	}
-	ents, err := m.Store.List(queue.Incoming)
+	ids, err := m.Store.IDs(queue.Incoming)
 	if err != nil {
 		m.Log.Error("qmgr: cannot list incoming", "err", err)
 		return
 	}
-	for _, e := range ents {
+	for _, id := range ids {
 		if len(m.active) >= m.Config.ActiveLimit {
+			m.backlog = true
 			return
 		}
-		m.activate(e.ID, queue.Incoming)
+		m.activate(id, queue.Incoming)
 	}
 }
 
@@ -66,7 +87,9 @@ func (m *Manager) activate(id queue.ID, from queue.State) bool {
 	if _, ok := m.active[id]; ok {
 		return false
 	}
-	if err := m.Store.Move(id, from, queue.Active); err != nil {
+	// No directory fsync: after a crash active/ returns to incoming/, so
+	// losing this rename changes nothing.
+	if err := m.Store.Rename(id, from, queue.Active); err != nil {
 		if !errors.Is(err, queue.ErrNotFound) {
 			m.Log.Error("qmgr: cannot activate", "queue_id", id, "err", err)
 		}
@@ -111,6 +134,11 @@ func (m *Manager) plan(am *activeMsg) {
 			continue
 		}
 		order = m.addToGroup(groups, order, am, dest, i)
+	}
+	// A message delivered in one job needs no durable per-recipient
+	// record when that job succeeds for everyone: the file goes next.
+	if len(order) == 1 && len(am.msg.Pending()) == len(order[0].rcpts) {
+		order[0].whole = true
 	}
 	for _, j := range order {
 		m.enqueue(j)

@@ -68,7 +68,15 @@ type Manager struct {
 	Config   Config
 	Log      *slog.Logger
 
-	wake    chan struct{}  // incoming/ has new mail
+	// arrivals carries the IDs cleanup committed to incoming/, so new mail
+	// is picked up without listing the directory; rescan is signalled
+	// when an ID could not be sent (channel full), and a full listing
+	// then catches up.
+	arrivals chan queue.ID
+	rescan   chan struct{}
+	// backlog is set when mail was left in incoming/ for lack of room in
+	// the active set; a completion then lists incoming/ again.
+	backlog bool
 	flush   chan chan int  // deliver deferred mail now; replies with a count
 	admin   chan *adminReq // operator actions, see admin.go
 	results chan *job      // finished deliveries
@@ -104,10 +112,11 @@ func (m *Manager) count(f func(*Stats)) {
 // Init prepares the channels; New-style construction in one place so
 // Notify and Flush work even before Run starts.
 func (m *Manager) Init() {
-	if m.wake != nil {
+	if m.arrivals != nil {
 		return
 	}
-	m.wake = make(chan struct{}, 1)
+	m.arrivals = make(chan queue.ID, arrivalQueue)
+	m.rescan = make(chan struct{}, 1)
 	m.flush = make(chan chan int)
 	m.admin = make(chan *adminReq)
 	m.results = make(chan *job, 64)
@@ -121,11 +130,23 @@ func (m *Manager) Init() {
 	}
 }
 
-// Wake tells the manager new mail is in incoming/; cleanup calls it.
-func (m *Manager) Wake(queue.ID) {
+// arrivalQueue bounds the IDs waiting to be activated in memory; past it,
+// the manager falls back to listing incoming/.
+const arrivalQueue = 4096
+
+// Wake tells the manager that message id is in incoming/; cleanup calls
+// it after each commit. An empty id asks for a full listing.
+func (m *Manager) Wake(id queue.ID) {
+	if id != "" {
+		select {
+		case m.arrivals <- id:
+			return
+		default: // full: fall back to a listing
+		}
+	}
 	select {
-	case m.wake <- struct{}{}:
-	default: // a wake-up is already pending
+	case m.rescan <- struct{}{}:
+	default: // a listing is already pending
 	}
 }
 
@@ -163,11 +184,15 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			m.drain()
 			return nil
-		case <-m.wake:
+		case id := <-m.arrivals:
+			m.arrived(id)
+		case <-m.rescan:
 			m.loadIncoming()
 		case j := <-m.results:
 			m.complete(j)
-			m.loadIncoming() // room in the active set may have opened
+			if m.backlog {
+				m.loadIncoming() // room in the active set may have opened
+			}
 		case <-tick.C:
 			m.scanDeferred(false)
 			m.loadIncoming()

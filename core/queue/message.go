@@ -63,6 +63,21 @@ func (s *Store) readPath(st State, path string) (*Message, error) {
 	return m, nil
 }
 
+// Note applies records to the in-memory envelope only. The queue
+// manager uses it for outcomes that need no durability because the file
+// is removed right after: a crash in between repeats the delivery, which
+// is the allowance for mail in flight at a crash.
+func (m *Message) Note(recs ...Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range recs {
+		if err := journalRecord(&m.Envelope, r.kind, r.fields); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Lock and Unlock guard the envelope against a concurrent Append, for
 // readers in other goroutines.
 func (m *Message) Lock() { m.mu.Lock() }

@@ -118,6 +118,23 @@ func (s *Store) Move(id ID, from, to State) error {
 	return s.SyncDir(to)
 }
 
+// Rename moves message id between states without waiting for the
+// directory to reach the disk. It is for moves whose loss in a crash is
+// harmless: incoming/ or deferred/ to active/ (recovery treats a file in
+// either place the same way).
+func (s *Store) Rename(id ID, from, to State) error {
+	if !Valid(string(id)) {
+		return fmt.Errorf("queue: invalid ID %q", id)
+	}
+	if err := os.Rename(s.Path(from, id), s.Path(to, id)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return ErrNotFound
+		}
+		return err
+	}
+	return nil
+}
+
 // Remove deletes a finished message. The removal is made durable so a
 // restart does not deliver it again.
 func (s *Store) Remove(st State, id ID) error {
@@ -160,6 +177,28 @@ func (s *Store) List(st State) ([]Entry, error) {
 		out = append(out, Entry{ID: ID(de.Name()), MTime: info.ModTime(), Size: info.Size()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// IDs returns the committed messages in st, sorted by ID, without the
+// per-file stat that List does.
+func (s *Store) IDs(st State) ([]ID, error) {
+	f, err := os.Open(filepath.Join(s.root, string(st)))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ID, 0, len(names))
+	for _, n := range names {
+		if Valid(n) {
+			out = append(out, ID(n))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
 }
 

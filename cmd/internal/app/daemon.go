@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 
@@ -22,6 +23,7 @@ func daemon(args []string) int {
 	fs := flag.NewFlagSet("moonpost", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file (default: $MOONPOST_CONFIG, ./moonpost.toml, or the embedded default)")
 	spool := fs.String("spool", "", "spool directory (overrides spool_dir)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until shutdown (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
@@ -33,6 +35,14 @@ func daemon(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "moonpost:", err)
+			return exSoftware
+		}
+		defer stopProfile()
 	}
 	log := newLogger(cfg)
 	slog.SetDefault(log)
@@ -135,4 +145,17 @@ func loadTLS(cfg *config.Config) (*tls.Config, error) {
 		return nil, fmt.Errorf("smtpd.tls_cert: %w", err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// startCPUProfile profiles the daemon until the returned function runs.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
