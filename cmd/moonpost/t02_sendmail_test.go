@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/moonpost/moonpost/core/smtpd"
 )
 
 // Scenario 2: sendmail while the daemon is down; the mail waits in
@@ -68,5 +73,25 @@ func TestT02SendmailBS(t *testing.T) {
 	}
 	if n := len(d.queued("maildrop")); n != 1 {
 		t.Fatalf("%d maildrop files", n)
+	}
+}
+
+// Scenario 2d: moonpost passwd writes a line the submission listener's
+// password file accepts.
+func TestT02PasswdLine(t *testing.T) {
+	d := newDaemon(t, "")
+	code, out := d.run("s3cret\n", "passwd", "alice")
+	if code != 0 || !strings.HasPrefix(out, "alice:{PBKDF2-SHA256}") {
+		t.Fatalf("passwd: %d %q", code, out)
+	}
+	pf := smtpd.PasswordFile{Path: filepath.Join(d.dir, "passwd")}
+	os.WriteFile(pf.Path, []byte(out), 0o600)
+	for pass, want := range map[string]bool{"s3cret": true, "wrong": false} {
+		if ok, err := pf.Authenticate(context.Background(), "alice", pass); err != nil || ok != want {
+			t.Errorf("%q: %v %v", pass, ok, err)
+		}
+	}
+	if code, _ := d.run("", "passwd", "bad:user"); code != 64 {
+		t.Errorf("bad user: exit %d", code)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -85,90 +86,122 @@ func lowerAll(ss []string) []string {
 	return out
 }
 
+// problems collects validation errors, each naming its key.
+type problems []error
+
+func (p *problems) bad(key, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+}
+
 func (c *Config) validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
-	}
+	var p problems
+	c.validateTop(&p)
+	c.validateSMTPD(&p)
+	c.validateQueue(&p)
+	c.validateFiles(&p)
+	return errors.Join(p...)
+}
+
+func (c *Config) validateTop(p *problems) {
 	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t/@") {
-		bad("myhostname", "%q is not a host name", c.Hostname)
+		p.bad("myhostname", "%q is not a host name", c.Hostname)
 	}
 	for i, n := range c.MyNetworks {
 		if _, err := ParsePrefix(n); err != nil {
-			bad(fmt.Sprintf("mynetworks[%d]", i), "%v", err)
+			p.bad(fmt.Sprintf("mynetworks[%d]", i), "%v", err)
 		}
 	}
-	checkAddrs(bad, "smtpd.listen", c.SMTPD.Listen)
-	checkAddrs(bad, "smtpd.submission_listen", c.SMTPD.SubmissionListen)
-	if len(c.SMTPD.Listen)+len(c.SMTPD.SubmissionListen) == 0 {
-		bad("smtpd.listen", "no listener configured")
-	}
-	if (c.SMTPD.TLSCert == "") != (c.SMTPD.TLSKey == "") {
-		bad("smtpd.tls_cert", "tls_cert and tls_key go together")
-	}
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
-		{"smtpd.message_size_limit", c.SMTPD.MessageSizeLimit}, {"smtpd.recipient_limit", int64(c.SMTPD.RecipientLimit)},
-		{"smtpd.line_length_limit", int64(c.SMTPD.LineLengthLimit)}, {"smtpd.header_size_limit", int64(c.SMTPD.HeaderSizeLimit)},
-		{"smtpd.max_connections", int64(c.SMTPD.MaxConnections)}, {"smtpd.max_connections_per_ip", int64(c.SMTPD.MaxPerClient)},
-		{"queue.active_limit", int64(c.Queue.ActiveLimit)}, {"queue.destination_concurrency", int64(c.Queue.Concurrency)},
-		{"queue.initial_concurrency", int64(c.Queue.InitConcurrency)}, {"queue.destination_recipient_limit", int64(c.Queue.RcptLimit)},
-		{"queue.max_deliveries", int64(c.Queue.MaxDeliveries)},
-	} {
-		if f.v <= 0 {
-			bad(f.key, "must be positive, got %d", f.v)
-		}
-	}
-	if c.SMTPD.LineLengthLimit > 0 && c.SMTPD.LineLengthLimit < 512 {
-		bad("smtpd.line_length_limit", "must be at least 512 (RFC 5321)")
-	}
-	if c.Queue.MinBackoff <= 0 || c.Queue.MaxBackoff < c.Queue.MinBackoff {
-		bad("queue.max_backoff", "need 0 < min_backoff <= max_backoff")
-	}
-	if c.Queue.InitConcurrency > c.Queue.Concurrency {
-		bad("queue.initial_concurrency", "exceeds destination_concurrency")
-	}
-	switch c.SMTP.TLS {
-	case "none", "may", "encrypt":
-	default:
-		bad("smtp.tls", "%q: use none, may or encrypt", c.SMTP.TLS)
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log_level", "%q: use debug, info, warn or error", c.LogLevel)
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		bad("log_format", "%q: use text or json", c.LogFormat)
-	}
+	oneOf(p, "smtp.tls", c.SMTP.TLS, "none", "may", "encrypt")
+	oneOf(p, "log_level", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf(p, "log_format", c.LogFormat, "text", "json")
 	if c.RelayHost != "" && !strings.HasPrefix(c.RelayHost, "[") && strings.Contains(c.RelayHost, "/") {
-		bad("relayhost", "%q is not a next hop", c.RelayHost)
+		p.bad("relayhost", "%q is not a next hop", c.RelayHost)
 	}
 	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
-		bad("smtp.port", "%d out of range", c.SMTP.Port)
+		p.bad("smtp.port", "%d out of range", c.SMTP.Port)
 	}
 	if !strings.Contains(c.Local.Mailbox, "{user}") && !strings.Contains(c.Local.Mailbox, "{local}") {
-		bad("local.mailbox", "%q must contain {user} or {local}", c.Local.Mailbox)
+		p.bad("local.mailbox", "%q must contain {user} or {local}", c.Local.Mailbox)
 	}
-	for name, p := range c.Pipes {
-		if len(p.Argv) == 0 || !filepath.IsAbs(p.Argv[0]) {
-			bad("pipe."+name+".argv", "needs an absolute program path")
+}
+
+func oneOf(p *problems, key, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	p.bad(key, "%q: use %s", v, strings.Join(allowed, ", "))
+}
+
+func (c *Config) validateSMTPD(p *problems) {
+	checkAddrs(p.bad, "smtpd.listen", c.SMTPD.Listen)
+	checkAddrs(p.bad, "smtpd.submission_listen", c.SMTPD.SubmissionListen)
+	if len(c.SMTPD.Listen)+len(c.SMTPD.SubmissionListen) == 0 {
+		p.bad("smtpd.listen", "no listener configured")
+	}
+	if (c.SMTPD.TLSCert == "") != (c.SMTPD.TLSKey == "") {
+		p.bad("smtpd.tls_cert", "tls_cert and tls_key go together")
+	}
+	positive(p, map[string]int64{
+		"smtpd.message_size_limit": c.SMTPD.MessageSizeLimit, "smtpd.recipient_limit": int64(c.SMTPD.RecipientLimit),
+		"smtpd.line_length_limit": int64(c.SMTPD.LineLengthLimit), "smtpd.header_size_limit": int64(c.SMTPD.HeaderSizeLimit),
+		"smtpd.max_connections": int64(c.SMTPD.MaxConnections), "smtpd.max_connections_per_ip": int64(c.SMTPD.MaxPerClient),
+	})
+	if c.SMTPD.LineLengthLimit > 0 && c.SMTPD.LineLengthLimit < 512 {
+		p.bad("smtpd.line_length_limit", "must be at least 512 (RFC 5321)")
+	}
+}
+
+func (c *Config) validateQueue(p *problems) {
+	positive(p, map[string]int64{
+		"queue.active_limit": int64(c.Queue.ActiveLimit), "queue.destination_concurrency": int64(c.Queue.Concurrency),
+		"queue.initial_concurrency": int64(c.Queue.InitConcurrency), "queue.destination_recipient_limit": int64(c.Queue.RcptLimit),
+		"queue.max_deliveries": int64(c.Queue.MaxDeliveries),
+	})
+	if c.Queue.MinBackoff <= 0 || c.Queue.MaxBackoff < c.Queue.MinBackoff {
+		p.bad("queue.max_backoff", "need 0 < min_backoff <= max_backoff")
+	}
+	if c.Queue.InitConcurrency > c.Queue.Concurrency {
+		p.bad("queue.initial_concurrency", "exceeds destination_concurrency")
+	}
+}
+
+// positive checks counts that must be above zero, in key order so the
+// error list is stable.
+func positive(p *problems, vals map[string]int64) {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if vals[k] <= 0 {
+			p.bad(k, "must be positive, got %d", vals[k])
+		}
+	}
+}
+
+func (c *Config) validateFiles(p *problems) {
+	for name, pipe := range c.Pipes {
+		if len(pipe.Argv) == 0 || !filepath.IsAbs(pipe.Argv[0]) {
+			p.bad("pipe."+name+".argv", "needs an absolute program path")
 		}
 		if reserved[name] {
-			bad("pipe."+name, "%q is a built-in transport name", name)
+			p.bad("pipe."+name, "%q is a built-in transport name", name)
 		}
 	}
-	for _, f := range []string{c.SMTPD.TLSCert, c.SMTPD.TLSKey, c.SMTPD.PasswordFile, c.Local.Aliases} {
-		if f == "" {
+	for _, f := range []struct{ key, path string }{
+		{"smtpd.tls_cert", c.SMTPD.TLSCert}, {"smtpd.tls_key", c.SMTPD.TLSKey},
+		{"smtpd.password_file", c.SMTPD.PasswordFile}, {"local.aliases", c.Local.Aliases},
+	} {
+		if f.path == "" {
 			continue
 		}
-		if _, err := os.Stat(f); err != nil {
-			bad("file", "%v", err)
+		if _, err := os.Stat(f.path); err != nil {
+			p.bad(f.key, "%v", err)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // reserved are the built-in transport names.

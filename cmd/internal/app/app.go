@@ -48,6 +48,8 @@ func Main(args []string) int {
 		return routeCmd(rest)
 	case "repl":
 		return repl(rest)
+	case "passwd":
+		return passwd(rest)
 	case "status":
 		return status(rest)
 	case "sendmail", "mailq", "newaliases":
@@ -75,6 +77,7 @@ func usage() {
   moonpost queue stats [--json]        counts per queue, top deferred domains
   moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
   moonpost status [--json]             uptime, listeners, scripts, queue counts
+  moonpost passwd USER < password      print a smtpd.password_file line
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
   moonpost mailq                       same as "queue list"
   moonpost newaliases                  check the aliases file
