@@ -18,6 +18,7 @@ func TestEvalSession(t *testing.T) {
 		{"x = 41", ""},
 		{"x + 1", "42\n"},
 		{"print('a', 1, nil)", "a\t1\tnil\n"},
+		{"print({1, k = 'v'})", "{ 1, k = \"v\" }\n"},
 		{"'s', {1, 2, k = 'v'}", "\"s\"\t{ 1, 2, k = \"v\" }\n"},
 		{"config.myhostname", "\"mx.test\"\n"},
 		{"require('json').encode({a = 1})", "\"{\\\"a\\\":1}\"\n"},

@@ -60,7 +60,14 @@ func (sess *session) newState() *lua.LState {
 func (sess *session) print(L *lua.LState) int {
 	parts := make([]string, L.GetTop())
 	for i := range parts {
-		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+		v := L.Get(i + 1)
+		if _, isTable := v.(*lua.LTable); isTable {
+			// At a prompt a table is read, not identified: print it
+			// readably, as the REPL does with returned values.
+			parts[i] = Pretty(v)
+			continue
+		}
+		parts[i] = L.ToStringMeta(v).String()
 	}
 	sess.out.WriteString(strings.Join(parts, "\t") + "\n")
 	return 0
