@@ -22,6 +22,10 @@ type Session struct {
 	AuthUser   string // "" when not authenticated
 	Trusted    bool   // client is in mynetworks
 	Sender     string // MAIL FROM, once given
+	// Size is the SIZE= the client declared in MAIL FROM (RFC 1870), 0
+	// when it declared none: the only size known before DATA, so per-
+	// recipient limits can refuse at RCPT instead of bouncing later.
+	Size       int64
 	Recipients []string
 }
 
