@@ -72,11 +72,28 @@ func (a *Agent) parseOptions(log *slog.Logger, opts map[string]string) (routeOpt
 }
 
 // within reports whether path lies strictly inside one of dirs. A
-// Maildir is often created by its first delivery, so the path need not
-// exist: its longest existing ancestor is resolved (symlinks followed)
-// and the rest appended, so a link anywhere on the way cannot lead out.
-// What is created later by the agent itself (MkdirAll) holds no links.
+// Maildir is often created by its first delivery, and the mail root
+// itself may not exist yet, so both sides are resolved through their
+// longest existing ancestor (symlinks followed) with the rest appended:
+// a link anywhere on the way cannot lead out. What the agent creates
+// later (MkdirAll) holds no links.
 func within(path string, dirs []string) bool {
+	real, ok := resolveExisting(path)
+	if !ok {
+		return false
+	}
+	for _, d := range dirs {
+		rd, ok := resolveExisting(d)
+		if ok && strings.HasPrefix(real, strings.TrimSuffix(rd, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveExisting returns path with the symlinks of its longest existing
+// ancestor resolved.
+func resolveExisting(path string) (string, bool) {
 	existing, rest := filepath.Clean(path), ""
 	for {
 		if _, err := os.Lstat(existing); err == nil {
@@ -84,21 +101,14 @@ func within(path string, dirs []string) bool {
 		}
 		parent := filepath.Dir(existing)
 		if parent == existing {
-			return false
+			return "", false
 		}
 		rest = filepath.Join(filepath.Base(existing), rest)
 		existing = parent
 	}
 	real, err := filepath.EvalSymlinks(existing)
 	if err != nil {
-		return false
+		return "", false
 	}
-	real = filepath.Join(real, rest)
-	for _, d := range dirs {
-		rd, err := filepath.EvalSymlinks(d)
-		if err == nil && strings.HasPrefix(real, strings.TrimSuffix(rd, "/")+"/") {
-			return true
-		}
-	}
-	return false
+	return filepath.Join(real, rest), true
 }
