@@ -99,8 +99,9 @@ type Aliases interface {
 type Route struct {
 	Transport string // "smtp", "lmtp", "local", "pipe", "discard", "error", "relay"
 	Nexthop   string // transport-specific, see deliver.Request.Nexthop
-	// Options are transport options from the policy (e.g. "size_limit",
-	// "maildir", "command"); unknown options are rejected by the caller.
+	// Options are transport options from the policy (e.g. local's
+	// "mailbox" and "size_limit"); the agent defers a route carrying
+	// one it does not know (deliver.CheckOptions).
 	Options map[string]string
 }
 
