@@ -22,7 +22,7 @@ func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
 	if s == nil {
 		return lua.LNil
 	}
-	t := L.CreateTable(0, 10)
+	t := L.CreateTable(0, 11)
 	t.RawSetString("id", lua.LString(s.ID))
 	t.RawSetString("listener", lua.LString(s.Listener))
 	if s.ClientAddr.IsValid() {
@@ -36,6 +36,7 @@ func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
 	t.RawSetString("auth_user", lua.LString(s.AuthUser))
 	t.RawSetString("trusted", lua.LBool(s.Trusted))
 	t.RawSetString("sender", lua.LString(s.Sender))
+	t.RawSetString("size", lua.LNumber(s.Size))
 	rcpts := L.CreateTable(len(s.Recipients), 0)
 	for _, r := range s.Recipients {
 		rcpts.Append(lua.LString(r))

@@ -31,7 +31,7 @@ end)
 mta.on("rcpt", function(s, to)
   if to == "unknown@x" then return mta.reject(550, "5.1.1", "User unknown") end
   if to == "count@x" then return mta.defer(452, "4.5.3", "rcpts " .. #s.recipients) end
-  if to == "who@x" then return mta.reject(550, "5.7.1", s.helo .. "/" .. tostring(s.tls) .. "/" .. s.listener) end
+  if to == "who@x" then return mta.reject(550, "5.7.1", s.helo .. "/" .. tostring(s.tls) .. "/" .. s.listener .. "/" .. s.size) end
   if to == "hold@x" then return mta.hold("x") end
 end)
 mta.on("data", function(s, hdr)
@@ -48,7 +48,7 @@ end)
 func TestSMTPVerdicts(t *testing.T) {
 	e := newEngine(t, map[string]string{"10-smtp.lua": smtpScript})
 	s := &policy.Session{ID: "s1", Listener: "smtp", ClientAddr: netip.MustParseAddr("192.0.2.1"),
-		Helo: "mx.example", TLS: true, Recipients: []string{"a@x", "b@x"}}
+		Helo: "mx.example", TLS: true, Recipients: []string{"a@x", "b@x"}, Size: 4096}
 	bad := *s
 	bad.ClientAddr = netip.MustParseAddr("192.0.2.66")
 	c := ctx(t)
@@ -69,7 +69,7 @@ func TestSMTPVerdicts(t *testing.T) {
 		{"mail nobody decides", status(e.Mail(c, s, "x@x")), "", ""},
 		{"rcpt reject", status(e.Rcpt(c, s, "unknown@x")), "550 5.1.1 User unknown", ""},
 		{"rcpt sees recipients", status(e.Rcpt(c, s, "count@x")), "452 4.5.3 rcpts 2", ""},
-		{"rcpt sees session", status(e.Rcpt(c, s, "who@x")), "550 5.7.1 mx.example/true/smtp", ""},
+		{"rcpt sees session", status(e.Rcpt(c, s, "who@x")), "550 5.7.1 mx.example/true/smtp/4096", ""},
 		{"rcpt hold is not an SMTP verdict", status(e.Rcpt(c, s, "hold@x")), "", "mta.hold()"},
 	}
 	for _, tc := range cases {

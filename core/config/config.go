@@ -95,8 +95,11 @@ type Local struct {
 	Aliases            string   `toml:"aliases"`             // aliases(5) file, default none
 	RecipientDelimiter string   `toml:"recipient_delimiter"` // default "+"
 	AllowFileDirs      []string `toml:"allow_file_dirs"`     // where /file aliases may write
-	AllowCommands      bool     `toml:"allow_commands"`      // |command aliases; default true
-	CommandTimeout     Duration `toml:"command_timeout"`     // default 1000s
+	// mailbox_dirs: where a route's "mailbox" option may point (virtual
+	// mailboxes of hosted domains). Relative to the working directory.
+	MailboxDirs    []string `toml:"mailbox_dirs"`
+	AllowCommands  bool     `toml:"allow_commands"`  // |command aliases; default true
+	CommandTimeout Duration `toml:"command_timeout"` // default 1000s
 }
 
 // SMTP configures the outbound SMTP client.

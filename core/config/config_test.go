@@ -69,6 +69,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		"[smtpd]\ntls_cert = \"/x\"":                      "tls_key go together",
 		"log_level = \"loud\"":                            "log_level",
 		"[local]\nmailbox = \"/var/mail/\"":               "local.mailbox",
+		"[local]\nmailbox_dirs = [\"\"]":                  "local.mailbox_dirs[0]",
 		"this is not toml":                                "moonpost.toml",
 	}
 	for body, want := range cases {
@@ -76,6 +77,19 @@ func TestErrorsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want mention of %q", body, err, want)
 		}
+	}
+}
+
+// TestMailboxDirsAbsolute: the roots that confine route mailboxes are
+// fixed at load time, not left to follow the working directory.
+func TestMailboxDirsAbsolute(t *testing.T) {
+	c, err := Load(write(t, "[local]\nmailbox_dirs = [\"mail\", \"/srv/mail\"]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if d := c.Local.MailboxDirs; len(d) != 2 || d[0] != filepath.Join(wd, "mail") || d[1] != "/srv/mail" {
+		t.Errorf("mailbox_dirs = %v", d)
 	}
 }
 

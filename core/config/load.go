@@ -73,6 +73,16 @@ func (c *Config) finish() error {
 	if c.Local.Mailbox == "" {
 		c.Local.Mailbox = filepath.Join(c.SpoolDir, "mail", "{user}") + "/"
 	}
+	// Made absolute now: the local agent confines paths with them, and
+	// a relative root would follow the daemon's working directory.
+	for i, d := range c.Local.MailboxDirs {
+		if d == "" {
+			return fmt.Errorf("local.mailbox_dirs[%d]: empty path", i)
+		}
+		if c.Local.MailboxDirs[i], err = filepath.Abs(d); err != nil {
+			return fmt.Errorf("local.mailbox_dirs[%d]: %w", i, err)
+		}
+	}
 	c.Destinations = lowerAll(c.Destinations)
 	c.RelayDomains = lowerAll(c.RelayDomains)
 	return c.validate()

@@ -16,10 +16,18 @@ var (
 	IdleTimeout     = &Status{421, Enhanced{4, 4, 2}, "Error: timeout exceeded"}
 	SessionPanic    = &Status{421, Enhanced{4, 3, 0}, "Error: internal error, closing connection"}
 	TooManyRcpts    = &Status{452, Enhanced{4, 5, 3}, "Error: too many recipients"}
+	// ConfigError: a route or its transport options make no sense to the
+	// agent (a policy typo). The mail waits for the admin, as Postfix
+	// does for "server configuration error".
+	ConfigError = &Status{451, Enhanced{4, 3, 5}, "Error: server configuration error, try again later"}
 
 	// Permanent refusals.
-	RelayDenied    = &Status{554, Enhanced{5, 7, 1}, "Relay access denied"}
-	MessageTooBig  = &Status{552, Enhanced{5, 3, 4}, "Error: message file too big"}
+	RelayDenied   = &Status{554, Enhanced{5, 7, 1}, "Relay access denied"}
+	MessageTooBig = &Status{552, Enhanced{5, 3, 4}, "Error: message file too big"}
+	// RcptTooBig is a limit of one recipient (a mailbox, a customer, a
+	// pipe), smaller than the system's: RFC 3463 X.2.3, where X.3.4 is
+	// the whole system's limit. Postfix's pipe(8) answers the same.
+	RcptTooBig     = &Status{552, Enhanced{5, 2, 3}, "message length exceeds administrative limit"}
 	BadSyntax      = &Status{501, Enhanced{5, 5, 4}, "Syntax error in parameters or arguments"}
 	BadSender      = &Status{501, Enhanced{5, 1, 7}, "Bad sender address syntax"}
 	BadRecipient   = &Status{501, Enhanced{5, 1, 3}, "Bad recipient address syntax"}
@@ -57,7 +65,7 @@ var All = map[string]*Status{
 	"Queued": Queued, "Sent": Sent, "TempLocal": TempLocal, "TempPolicy": TempPolicy,
 	"DiskFull": DiskFull, "ShuttingDown": ShuttingDown, "TooManyConns": TooManyConns,
 	"TooManyFromHost": TooManyFromHost, "IdleTimeout": IdleTimeout, "SessionPanic": SessionPanic,
-	"TooManyRcpts": TooManyRcpts, "RelayDenied": RelayDenied, "MessageTooBig": MessageTooBig,
+	"TooManyRcpts": TooManyRcpts, "ConfigError": ConfigError, "RcptTooBig": RcptTooBig, "RelayDenied": RelayDenied, "MessageTooBig": MessageTooBig,
 	"BadSyntax": BadSyntax, "BadSender": BadSender, "BadRecipient": BadRecipient,
 	"BadSequence": BadSequence, "NoRecipients": NoRecipients, "UnknownUser": UnknownUser,
 	"BareNewline": BareNewline, "AuthNeedsTLS": AuthNeedsTLS, "AuthFailed": AuthFailed,

@@ -118,3 +118,23 @@ func TestSMTPServerReplies(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitAndConfigCodes pins the codes whose choice is easy to get
+// wrong: a per-recipient size limit is 5.2.3 (5.3.4 is the system's), a
+// transport option the agent does not understand defers with 4.3.5.
+func TestLimitAndConfigCodes(t *testing.T) {
+	for _, c := range []struct {
+		st       *Status
+		code     int
+		enhanced string
+	}{
+		{RcptTooBig, 552, "5.2.3"}, {MessageTooBig, 552, "5.3.4"}, {ConfigError, 451, "4.3.5"},
+	} {
+		if c.st.Code != c.code || c.st.Enhanced.String() != c.enhanced {
+			t.Errorf("%s: want %d %s", c.st.Error(), c.code, c.enhanced)
+		}
+	}
+	if !ConfigError.Temporary() || !RcptTooBig.Permanent() {
+		t.Error("ConfigError must defer and RcptTooBig bounce")
+	}
+}

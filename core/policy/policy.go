@@ -22,6 +22,10 @@ type Session struct {
 	AuthUser   string // "" when not authenticated
 	Trusted    bool   // client is in mynetworks
 	Sender     string // MAIL FROM, once given
+	// Size is the SIZE= the client declared in MAIL FROM (RFC 1870), 0
+	// when it declared none: the only size known before DATA, so per-
+	// recipient limits can refuse at RCPT instead of bouncing later.
+	Size       int64
 	Recipients []string
 }
 
@@ -95,8 +99,9 @@ type Aliases interface {
 type Route struct {
 	Transport string // "smtp", "lmtp", "local", "pipe", "discard", "error", "relay"
 	Nexthop   string // transport-specific, see deliver.Request.Nexthop
-	// Options are transport options from the policy (e.g. "size_limit",
-	// "maildir", "command"); unknown options are rejected by the caller.
+	// Options are transport options from the policy (e.g. local's
+	// "mailbox" and "size_limit"); the agent defers a route carrying
+	// one it does not know (deliver.CheckOptions).
 	Options map[string]string
 }
 

@@ -3,6 +3,7 @@ package resolve
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/moonpost/moonpost/core/policy"
@@ -16,8 +17,27 @@ type Destination struct {
 	Options   map[string]string
 }
 
-// Key groups recipients that can share a delivery.
-func (d Destination) Key() string { return d.Transport + ":" + d.Nexthop }
+// Key groups recipients that can share a delivery. A request carries
+// one set of options for all its recipients, so routes that differ only
+// in options (two mailboxes of one domain) are never batched together.
+// The price: each such route is also its own destination for the queue
+// manager's concurrency window, which for local delivery is Postfix's
+// own choice (one destination per recipient).
+func (d Destination) Key() string {
+	key := d.Transport + ":" + d.Nexthop
+	if len(d.Options) == 0 {
+		return key
+	}
+	names := make([]string, 0, len(d.Options))
+	for k := range d.Options {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		key += "\x00" + k + "=" + d.Options[k]
+	}
+	return key
+}
 
 // Resolver checks and normalises the router's decisions.
 type Resolver struct {

@@ -61,3 +61,21 @@ func TestRouterDecisionsAreChecked(t *testing.T) {
 		t.Errorf("relay alias: %v %v", d, err)
 	}
 }
+
+// TestKeySeparatesOptions: recipients whose routes differ only in their
+// options must not share a request, which has one set of options.
+func TestKeySeparatesOptions(t *testing.T) {
+	a := Destination{Transport: "local", Nexthop: "shop.example", Options: map[string]string{"mailbox": "/m/a/", "size_limit": "10"}}
+	b := Destination{Transport: "local", Nexthop: "shop.example", Options: map[string]string{"mailbox": "/m/b/", "size_limit": "10"}}
+	a2 := Destination{Transport: "local", Nexthop: "shop.example", Options: map[string]string{"size_limit": "10", "mailbox": "/m/a/"}}
+	plain := Destination{Transport: "local", Nexthop: "shop.example"}
+	if a.Key() == b.Key() || a.Key() == plain.Key() {
+		t.Errorf("keys collide: %q %q %q", a.Key(), b.Key(), plain.Key())
+	}
+	if a.Key() != a2.Key() {
+		t.Errorf("same options, different keys: %q %q", a.Key(), a2.Key())
+	}
+	if plain.Key() != "local:shop.example" {
+		t.Errorf("plain key %q", plain.Key())
+	}
+}

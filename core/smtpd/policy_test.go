@@ -42,12 +42,12 @@ func TestPolicyVerdicts(t *testing.T) {
 	p := &scriptedPolicy{seen: make(chan *policy.Session, 10), subjects: make(chan string, 10)}
 	ts := startServer(t, func(c *Config) { c.Policy = p })
 	cl := dialReady(t, ts.smtp)
-	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("MAIL FROM:<a@b.example> SIZE=1234").expect("250 ")
 	cl.cmd("RCPT TO:<nobody@local.example>").expect("550 5.1.1")
 	// Relay control runs before policy: policy never sees a relay attempt.
 	cl.cmd("RCPT TO:<x@remote.example>").expect("554 5.7.1")
 	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
-	if s := <-p.seen; s.Helo != "client.example" || s.Sender != "a@b.example" || s.Listener != "smtp" || s.ID == "" {
+	if s := <-p.seen; s.Helo != "client.example" || s.Sender != "a@b.example" || s.Listener != "smtp" || s.ID == "" || s.Size != 1234 {
 		t.Errorf("policy session %+v", s)
 	}
 	<-p.seen

@@ -187,7 +187,7 @@ func (s *session) policySession() *policy.Session {
 	ps := &policy.Session{
 		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
 		Helo: s.gc.Hostname(), TLS: s.tls, AuthUser: s.authUser,
-		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from,
+		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
 	}
 	for _, r := range s.rcpts {
 		ps.Recipients = append(ps.Recipients, r.Addr)

@@ -59,6 +59,7 @@ func scriptConfig(cfg *config.Config, dir string) map[string]any {
 			"aliases":             absPath(cfg.Local.Aliases),
 			"recipient_delimiter": cfg.Local.RecipientDelimiter,
 			"mailbox":             cfg.Local.Mailbox,
+			"mailbox_dirs":        cfg.Local.MailboxDirs,
 		},
 		"smtpd": map[string]any{
 			"message_size_limit": cfg.SMTPD.MessageSizeLimit,

@@ -20,6 +20,9 @@ var Discarded = &dsn.Status{Code: 250, Enhanced: dsn.Enhanced{2, 0, 0}, Text: "d
 
 // Deliver reports Discarded for every recipient.
 func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
+	if res := refuseOptions(a.Logger, req); res != nil {
+		return res
+	}
 	logger(a.Logger).Info("discarded", "queue_id", req.QueueID, "recipients", len(req.Recipients), "reason", req.Nexthop)
 	return deliver.AllResults(len(req.Recipients), Discarded, "none")
 }
@@ -34,6 +37,9 @@ var Disabled = &dsn.Status{Code: 550, Enhanced: dsn.Enhanced{5, 0, 0}, Text: "ma
 
 // Deliver fails every recipient with ErrorStatus(req.Nexthop).
 func (a *ErrorAgent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
+	if res := refuseOptions(a.Logger, req); res != nil {
+		return res
+	}
 	st := ErrorStatus(req.Nexthop)
 	logger(a.Logger).Info("error transport", "queue_id", req.QueueID, "recipients", len(req.Recipients), "status", st.Error())
 	return deliver.AllResults(len(req.Recipients), st, "none")
@@ -79,6 +85,18 @@ func ErrorStatus(nexthop string) *dsn.Status {
 		text = Disabled.Text
 	}
 	return dsn.New(code, e.String(), text)
+}
+
+// refuseOptions defers a request that carries transport options: these
+// agents take none, and a route that sets some was meant for another
+// transport (discarding it by mistake would lose the mail).
+func refuseOptions(l *slog.Logger, req *deliver.Request) []deliver.Result {
+	err := deliver.CheckOptions(req.Options)
+	if err == nil {
+		return nil
+	}
+	logger(l).Error("route refused", "queue_id", req.QueueID, "err", err)
+	return deliver.AllResults(len(req.Recipients), dsn.ConfigError, "none")
 }
 
 func logger(l *slog.Logger) *slog.Logger {

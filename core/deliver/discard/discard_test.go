@@ -43,3 +43,15 @@ func TestAgents(t *testing.T) {
 		t.Errorf("error = %v", res)
 	}
 }
+
+// TestAgentsRefuseOptions: discard and error take no option; a route
+// that sets one was meant for another transport, so the mail waits.
+func TestAgentsRefuseOptions(t *testing.T) {
+	req := &deliver.Request{QueueID: "Q1", Content: testmsg.Simple, Options: map[string]string{"mailbox": "/m/"},
+		Recipients: []deliver.Recipient{{Addr: "a@x"}}}
+	for _, a := range []deliver.Agent{&Agent{}, &ErrorAgent{}} {
+		if st := a.Deliver(context.Background(), req)[0].Status; st.Error() != "451 4.3.5 Error: server configuration error, try again later" {
+			t.Errorf("%T: %v", a, st)
+		}
+	}
+}

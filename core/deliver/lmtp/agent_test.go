@@ -226,3 +226,11 @@ func FuzzParseNexthop(f *testing.F) {
 		}
 	})
 }
+
+// TestOptionsDefer: lmtp takes no transport option; a route that sets
+// one is deferred (4.3.5) rather than delivered as if it had none.
+func TestOptionsDefer(t *testing.T) {
+	req := request("inet:127.0.0.1:1", "a@x")
+	req.Options = map[string]string{"size_limit": "10"}
+	want(t, newAgent(t).Deliver(context.Background(), req), 0, 451, "4.3.5")
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ type Config struct {
 	LocalDomains []string
 	// RecipientDelimiter separates user and extension ("" → "+").
 	RecipientDelimiter string
+	// MailboxDirs are the directories a route's "mailbox" option may name
+	// a mailbox under (a hosting provider's mail root); empty refuses the
+	// option. The pattern above is the admin's and is not confined.
+	MailboxDirs []string
 	// AllowFileDirs are the directories /file targets may write under.
 	AllowFileDirs []string
 	// IncludeDirs are the directories :include: files may be read from;
@@ -124,7 +129,7 @@ func (c Config) validate() error {
 	if c.MailboxPath == nil && !strings.Contains(c.Mailbox, "{user}") && !strings.Contains(c.Mailbox, "{local}") {
 		return fmt.Errorf("local: mailbox pattern %q names no {user} or {local}", c.Mailbox)
 	}
-	for _, d := range append(append([]string{}, c.AllowFileDirs...), c.IncludeDirs...) {
+	for _, d := range slices.Concat(c.AllowFileDirs, c.IncludeDirs, c.MailboxDirs) {
 		if !filepath.IsAbs(d) {
 			return fmt.Errorf("local: directory %q is not absolute", d)
 		}

@@ -8,7 +8,16 @@
 // (expanded again, here), remote addresses (handed to the Forwarder,
 // which resubmits a new message through cleanup), "|command",
 // "/file" and ":include:/file". A target naming the alias itself means
-// the alias's own mailbox. Expansion is bounded in depth and size; a
+// the alias's own mailbox.
+//
+// A route's transport options may set "mailbox" (an absolute Maildir
+// "dir/" or mbox path for the recipient itself, confined to
+// Config.MailboxDirs: virtual mailboxes of a hosting provider) and
+// "size_limit" (bytes; a larger message fails with 552 5.2.3). Any other
+// option, or one that does not parse, defers the request with 4.3.5; a
+// mailbox path outside MailboxDirs or with ".." fails with 5.7.1.
+//
+// Expansion is bounded in depth and size; a
 // cycle, or a Delivered-To header already naming the address, fails the
 // recipient with 554 5.4.6.
 //

@@ -55,11 +55,16 @@ type expander struct {
 	seen map[string]bool // destinations and forwards already planned
 	n    int             // targets visited, against MaxTargets
 	plan plan
+	// rcpt and ro: the route's mailbox option replaces the pattern for
+	// the recipient's own mailbox only; other local addresses its alias
+	// names keep theirs (the route was chosen for rcpt, not for them).
+	rcpt string
+	ro   routeOptions
 }
 
-func (a *Agent) expand(ctx context.Context, log *slog.Logger, rcpt string, hdr map[string]bool) (*plan, *dsn.Status) {
+func (a *Agent) expand(ctx context.Context, log *slog.Logger, rcpt string, ro routeOptions, hdr map[string]bool) (*plan, *dsn.Status) {
 	e := &expander{a: a, ctx: ctx, log: log, hdr: hdr, seen: map[string]bool{},
-		plan: plan{forwards: map[string][]string{}}}
+		plan: plan{forwards: map[string][]string{}}, rcpt: rcpt, ro: ro}
 	if st := e.address(rcpt, nil); st != nil {
 		return nil, st
 	}
@@ -216,6 +221,9 @@ func (e *expander) mailbox(p addr.Parts) *dsn.Status {
 	}
 	path, f := e.a.mailbox(strings.ToLower(p.Local), strings.ToLower(p.User),
 		strings.ToLower(p.Extension), strings.ToLower(p.Domain))
+	if e.ro.mailbox != "" && strings.EqualFold(p.Addr, e.rcpt) {
+		path, f = e.ro.mailbox, e.ro.format
+	}
 	e.add(dest{kind: toMailbox, value: path, format: f, owner: p})
 	return nil
 }

@@ -35,11 +35,19 @@ func New(cfg Config) (*Agent, error) {
 // written once, like Postfix's duplicate filter.
 func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
 	log := a.log.With("queue_id", req.QueueID)
+	ro, st := a.parseOptions(log, req.Options)
+	if st == nil && ro.sizeLimit > 0 && req.Content.Size() > ro.sizeLimit {
+		st = dsn.RcptTooBig
+		log.Info("message too big for recipient", "size", req.Content.Size(), "size_limit", ro.sizeLimit, "status", st.Error())
+	}
+	if st != nil {
+		return deliver.AllResults(len(req.Recipients), st, relay)
+	}
 	hdr := deliveredTo(req.Content)
 	done := map[string]*dsn.Status{}
 	res := make([]deliver.Result, len(req.Recipients))
 	for i, r := range req.Recipients {
-		st := a.recipient(ctx, log.With("rcpt", r.Addr), req, r, hdr, done)
+		st := a.recipient(ctx, log.With("rcpt", r.Addr), req, r, ro, hdr, done)
 		res[i] = deliver.Result{Status: st, Relay: relay}
 	}
 	return res
@@ -47,8 +55,8 @@ func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 
 // recipient delivers one recipient to everything it expands to.
 func (a *Agent) recipient(ctx context.Context, log *slog.Logger, req *deliver.Request, r deliver.Recipient,
-	hdr map[string]bool, done map[string]*dsn.Status) *dsn.Status {
-	p, st := a.expand(ctx, log, r.Addr, hdr)
+	ro routeOptions, hdr map[string]bool, done map[string]*dsn.Status) *dsn.Status {
+	p, st := a.expand(ctx, log, r.Addr, ro, hdr)
 	if st != nil {
 		log.Warn("alias expansion failed", "status", st.Error())
 		return st

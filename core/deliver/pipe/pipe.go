@@ -124,8 +124,12 @@ func lookupUser(name string) (*syscall.Credential, error) {
 func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
 	log := a.log.With("queue_id", req.QueueID, "transport", a.cfg.Name)
 	tpls, st := a.command(req)
+	if err := deliver.CheckOptions(req.Options); err != nil {
+		log.Error("route refused", "err", err)
+		st = dsn.ConfigError
+	}
 	if st == nil && a.cfg.SizeLimit > 0 && req.Content.Size() > a.cfg.SizeLimit {
-		st = dsn.MessageTooBig
+		st = dsn.RcptTooBig // Postfix pipe(8) size=: 5.2.3
 	}
 	if st != nil {
 		log.Warn("pipe delivery refused", "status", st.Error())

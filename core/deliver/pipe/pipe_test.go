@@ -144,7 +144,7 @@ func TestTimeoutDefers(t *testing.T) {
 
 func TestSizeLimitAndOutput(t *testing.T) {
 	a := newAgent(t, Config{Argv: []string{"/bin/true"}, SizeLimit: 10})
-	if st := a.Deliver(context.Background(), request("u@x"))[0].Status; st.Error() != "552 5.3.4 Error: message file too big" {
+	if st := a.Deliver(context.Background(), request("u@x"))[0].Status; st.Error() != "552 5.2.3 message length exceeds administrative limit" {
 		t.Errorf("size limit: %v", st)
 	}
 	a = newAgent(t, Config{Argv: []string{"/bin/sh", "-c", "echo 'no such\nuser'; exit 67"}})
@@ -179,5 +179,20 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%+v accepted", cfg)
 		}
+	}
+}
+
+// TestOptionsDefer: pipe takes no transport option (its limits are in
+// its configuration); a route that sets one defers without running.
+func TestOptionsDefer(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ran")
+	a := newAgent(t, Config{Argv: []string{"/usr/bin/touch", out}})
+	req := request("u@x")
+	req.Options = map[string]string{"mailbox": "/m/"}
+	if st := a.Deliver(context.Background(), req)[0].Status; st.Code != 451 || st.Enhanced.String() != "4.3.5" {
+		t.Errorf("status %v, want 451 4.3.5", st)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the command ran")
 	}
 }

@@ -225,3 +225,18 @@ func TestMessageLargerThanPeerSIZE(t *testing.T) {
 		t.Error("oversized message was sent")
 	}
 }
+
+// TestOptionsDefer: smtp takes no transport option; a route that sets
+// one is deferred (4.3.5) before any connection is made.
+func TestOptionsDefer(t *testing.T) {
+	e := newEnv(t, 25, nil)
+	req := request("[127.0.0.1]", "x@example.test")
+	req.Options = map[string]string{"mailbox": "/m/"}
+	res := e.agent.Deliver(context.Background(), req)
+	want(t, res, 0, 451, "4.3.5", "none")
+	e.dials.mu.Lock()
+	defer e.dials.mu.Unlock()
+	if n := len(e.dials.conns); n != 0 {
+		t.Errorf("%d connections for a refused route", n)
+	}
+}

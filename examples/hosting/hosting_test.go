@@ -1,0 +1,81 @@
+package hosting
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/moonpost/moonpost/examples/internal/e2e"
+	"github.com/moonpost/moonpost/hooks"
+	"github.com/moonpost/moonpost/hooks/luatest"
+)
+
+func TestMain(m *testing.M) { e2e.Main(m) }
+
+// TestLua runs scripts/*_test.lua against the scripts.
+func TestLua(t *testing.T) {
+	luatest.Run(t, "scripts", hooks.Config{Config: map[string]any{
+		"mydestination": []string{"mx.hosting.test", "localhost"},
+		"relay_domains": []string{"shop.example", "blog.example"},
+		"local":         map[string]any{"mailbox_dirs": []string{"/srv/mail"}},
+	}})
+}
+
+// TestHosting runs the example through the daemon: mailboxes, aliases
+// and the catch-all land in the table's Maildirs; unknown users, oversize
+// mail and relaying are refused during the dialogue.
+func TestHosting(t *testing.T) {
+	d := e2e.Setup(t, ".")
+	d.Start()
+	c := e2e.Dial(t, d.Addr)
+	c.Expect("EHLO client.test", 250)
+	for _, to := range [][]string{{"alice@shop.example"}, {"sales@shop.example"}, {"whoever@shop.example"}, {"info@blog.example"}} {
+		if code, text := c.Send("s@remote.example", to, "Subject: to "+to[0]+"\n\nhello\n"); code != 250 {
+			t.Fatalf("%s: %d %s", to[0], code, text)
+		}
+	}
+	c.Expect("MAIL FROM:<s@remote.example>", 250)
+	refuse := func(rcpt string, code int, enhanced string) {
+		t.Helper()
+		got, text := c.Cmd("RCPT TO:<" + rcpt + ">")
+		if got != code || !strings.HasPrefix(text, enhanced) {
+			t.Errorf("%s: %d %s, want %d %s", rcpt, got, text, code, enhanced)
+		}
+	}
+	refuse("nobody@blog.example", 550, "5.1.1")       // no catch-all there
+	refuse("someone@elsewhere.example", 554, "5.7.1") // relay denied
+	c.Expect("RSET", 250)
+	c.Expect("MAIL FROM:<s@remote.example> SIZE=5000", 250)
+	refuse("carol@blog.example", 552, "5.2.3") // over smallblog's 2048 bytes
+	c.Expect("RCPT TO:<alice@shop.example>", 250)
+	c.Expect("RSET", 250)
+
+	alice := d.WaitMaildir("mail/shop.example/alice", 3) // direct, sales, catch-all
+	bob := d.WaitMaildir("mail/shop.example/bob", 1)
+	carol := d.WaitMaildir("mail/blog.example/carol", 1)
+	if !strings.Contains(bob[0], "Subject: to sales@shop.example") || !strings.Contains(carol[0], "Subject: to info@blog.example") {
+		t.Errorf("bob got %q, carol got %q", bob[0], carol[0])
+	}
+	if !strings.Contains(strings.Join(alice, ""), "Subject: to whoever@shop.example") {
+		t.Errorf("the catch-all did not reach alice")
+	}
+
+	// A client that declares no SIZE gets past RCPT; the local agent's
+	// size_limit then refuses the delivery and the sender, a hosted
+	// mailbox here, receives the bounce.
+	if code, text := c.Send("alice@shop.example", []string{"carol@blog.example"},
+		"Subject: big\n\n"+strings.Repeat("0123456789abcdef\n", 200)); code != 250 {
+		t.Fatalf("undeclared big message: %d %s", code, text)
+	}
+	c.Cmd("QUIT")
+	bounce := d.WaitMaildir("mail/shop.example/alice", 4)
+	if all := strings.Join(bounce, ""); !strings.Contains(all, "5.2.3") {
+		t.Errorf("no 5.2.3 bounce in alice's mailbox:\n%s", all)
+	}
+	if n := len(d.Maildir("mail/blog.example/carol")); n != 1 {
+		t.Errorf("carol has %d messages, want 1", n)
+	}
+	code, out := d.Run("route", "bob@shop.example")
+	if code != 0 || !strings.Contains(out, "option: mailbox="+d.Path("mail", "shop.example", "bob")+"/") {
+		t.Errorf("route: %d\n%s", code, out)
+	}
+}
