@@ -114,7 +114,15 @@ func (m *Manager) finishJob(j *job) {
 func (m *Manager) finish(am *activeMsg) {
 	msg := am.msg
 	delete(m.active, msg.ID)
-	defer msg.Close()
+	// Notices read the original content: hold the file open until done.
+	if err := msg.Acquire(); err != nil {
+		m.Log.Error("qmgr: cannot reopen to finish, will retry", "queue_id", msg.ID, "err", err)
+		if err := m.Store.Rename(msg.ID, queue.Active, queue.Incoming); err == nil {
+			m.backlog = true
+		}
+		return
+	}
+	defer msg.Release()
 	if m.finishMarked(am) {
 		return
 	}

@@ -119,6 +119,16 @@ func (m *Manager) skip(j *job, st *dsn.Status) {
 func (m *Manager) deliver(j *job) {
 	defer m.wg.Done()
 	msg := j.am.msg
+	if err := msg.Acquire(); err != nil {
+		m.Log.Error("qmgr: cannot reopen for delivery", "queue_id", msg.ID, "err", err)
+		for _, i := range j.rcpts {
+			m.record(msg, i, resultFor(dsn.TempLocal.WithText("queue file unavailable"), "none"), &j.dest)
+		}
+		j.results = deliver.AllResults(len(j.rcpts), dsn.TempLocal, "none")
+		m.results <- j
+		return
+	}
+	defer msg.Release()
 	req := &deliver.Request{
 		QueueID: string(msg.ID), Sender: msg.Sender, Nexthop: j.dest.Nexthop, Content: msg,
 		EnvID: msg.EnvID, Ret: msg.Ret, BodyType: msg.BodyType, SMTPUTF8: msg.SMTPUTF8, Arrival: msg.Arrival,

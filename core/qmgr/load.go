@@ -99,14 +99,22 @@ func (m *Manager) activate(id queue.ID, from queue.State) bool {
 	if err != nil {
 		if errors.Is(err, queue.ErrCorrupt) {
 			m.Store.Quarantine(queue.Active, id, err)
-		} else {
-			m.Log.Error("qmgr: cannot read", "queue_id", id, "err", err)
+			return false
 		}
+		// Not the file's fault (out of descriptors, say): put it back
+		// where it came from, to be tried again by a later listing.
+		m.Log.Error("qmgr: cannot read, will retry", "queue_id", id, "err", err)
+		if err := m.Store.Rename(id, queue.Active, from); err != nil {
+			m.Log.Error("qmgr: cannot put back", "queue_id", id, "err", err)
+		}
+		m.backlog = true
 		return false
 	}
 	am := &activeMsg{msg: msg}
 	m.active[id] = am
 	m.plan(am)
+	// Waiting messages hold no descriptor; deliveries reopen the file.
+	msg.Release()
 	if am.jobsLeft == 0 {
 		m.finish(am) // nothing to deliver: only notices or removal left
 	}

@@ -242,3 +242,29 @@ func TestDuplicateRecipientsDeliveredOnce(t *testing.T) {
 		t.Fatalf("delivered %d times", n)
 	}
 }
+
+// Messages waiting in the active set hold no file descriptor, so a large
+// backlog cannot exhaust them (it once left mail stuck in active/).
+func TestActiveMessagesHoldNoDescriptors(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.InitConcurrency = 1; c.Concurrency = 1; c.MaxDeliveries = 1; c.ActiveLimit = 400 })
+	h.agent.block["x.test"] = make(chan struct{})
+	before := openFDs(t)
+	for i := 0; i < 300; i++ {
+		h.submit("a@s.test", fmt.Sprintf("u%d@x.test", i))
+	}
+	h.start()
+	h.waitFor("all active", func() bool { return h.count(queue.Active) == 300 })
+	if grown := openFDs(t) - before; grown > 50 {
+		t.Errorf("%d descriptors held for 300 active messages", grown)
+	}
+	close(h.agent.block["x.test"])
+	h.waitFor("all delivered", func() bool { return h.mgr.Stats().Delivered == 300 })
+}
+
+func openFDs(t *testing.T) int {
+	des, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("SKIP: no /proc/self/fd to count descriptors")
+	}
+	return len(des)
+}

@@ -15,7 +15,9 @@ import (
 type Message struct {
 	Envelope
 	State State
-	f     *os.File
+	path  string   // where the file was read; it stays there while in use
+	f     *os.File // nil while no one holds a reference
+	refs  int      // holders of f: Read gives one, Acquire adds one
 	off   int64 // content offset
 	end   int64 // end of the last complete journal record
 	torn  bool  // bytes after end: a record torn by a crash, cut on append
@@ -58,7 +60,7 @@ func (s *Store) readPath(st State, path string) (*Message, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	m := &Message{Envelope: p.env, State: st, f: f, off: p.contentOff, end: p.goodEnd}
+	m := &Message{Envelope: p.env, State: st, path: path, f: f, refs: 1, off: p.contentOff, end: p.goodEnd}
 	m.torn = info.Size() > p.goodEnd
 	return m, nil
 }
@@ -85,12 +87,51 @@ func (m *Message) Lock() { m.mu.Lock() }
 // Unlock ends Lock.
 func (m *Message) Unlock() { m.mu.Unlock() }
 
-// Close releases the file.
-func (m *Message) Close() error { return m.f.Close() }
+// Close gives up the reference Read returned; it is Release.
+func (m *Message) Close() error { return m.Release() }
 
-// Open returns a fresh reader over the content. Readers are independent
-// and safe to use concurrently.
-func (m *Message) Open() io.Reader { return io.NewSectionReader(m.f, m.off, m.Size()) }
+// Release gives up one reference; the file is closed when none remain, so
+// a queue manager holding thousands of messages holds no descriptors for
+// the ones waiting. Releasing more than was acquired is harmless.
+func (m *Message) Release() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refs > 0 {
+		m.refs--
+	}
+	if m.refs > 0 || m.f == nil {
+		return nil
+	}
+	err := m.f.Close()
+	m.f = nil
+	return err
+}
+
+// Acquire takes a reference, reopening the file if none was held. Open
+// needs one.
+func (m *Message) Acquire() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.f == nil {
+		f, err := os.OpenFile(m.path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			return err
+		}
+		m.f = f
+	}
+	m.refs++
+	return nil
+}
+
+// Open returns a fresh reader over the content; the caller holds a
+// reference (Read's or Acquire's). Readers are independent and safe to
+// use concurrently.
+func (m *Message) Open() io.Reader {
+	m.mu.Lock()
+	f := m.f
+	m.mu.Unlock()
+	return io.NewSectionReader(f, m.off, m.Size())
+}
 
 // Size is the content length.
 func (m *Message) Size() int64 { return m.Envelope.Size }
@@ -101,6 +142,14 @@ func (m *Message) Size() int64 { return m.Envelope.Size }
 func (m *Message) Append(recs ...Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.f == nil { // no holder: open just for this write
+		f, err := os.OpenFile(m.path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			return err
+		}
+		m.f = f
+		defer func() { m.f.Close(); m.f = nil }()
+	}
 	var b []byte
 	for _, r := range recs {
 		b = r.appendTo(b)
