@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,8 +28,28 @@ type mta interface {
 	// Queued counts queue files not yet delivered; deferred those of
 	// them that wait for a retry.
 	Queued() (queued, deferred int)
+	// LogTail is the end of the MTA's log, shown when a run fails.
+	LogTail() string
 	// Stop stops every process of the MTA.
 	Stop()
+}
+
+// lockedBuffer collects a child's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // queueFiles counts regular files under root's named subdirectories
@@ -78,7 +99,7 @@ type moonpost struct {
 	bin    string
 	dir    string
 	cmd    *exec.Cmd
-	log    bytes.Buffer
+	log    lockedBuffer // stderr: warnings and errors only
 	exited chan struct{}
 	stop   func()
 }
@@ -146,6 +167,8 @@ func (m *moonpost) Queued() (int, int) {
 }
 
 func (m *moonpost) Stop() { m.stop() }
+
+func (m *moonpost) LogTail() string { return tail(m.log.String(), 20) }
 
 // postfix is a private Postfix instance in the shape of
 // cmd/internal/interop: own main.cf, master.cf, queue and data
@@ -263,6 +286,8 @@ func (p *postfix) Queued() (int, int) {
 }
 
 func (p *postfix) Stop() { p.stop() }
+
+func (p *postfix) LogTail() string { return p.maillog() }
 
 // terminate runs `postfix stop` and kills what is left of the process
 // tree if the master lingers.

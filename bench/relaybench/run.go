@@ -60,6 +60,9 @@ func measure(s setup, m mta, p point) result {
 		defer m.Stop()
 	}
 	r := drive(s, m, p, sk, target)
+	if r.err != nil && m != nil {
+		logf("%s failed: %v; the end of its log:\n%s", m.Name(), r.err, m.LogTail())
+	}
 	// Anything late (an excess delivery, a duplicate) still reaches the
 	// sink, which keeps counting for this second.
 	time.Sleep(time.Second)
