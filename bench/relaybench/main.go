@@ -48,7 +48,15 @@ func parseFlags() options {
 	flag.StringVar(&o.out, "o", "", "also write the report (markdown) to this file")
 	flag.Parse()
 	if o.quick {
-		o.n, o.runs = 2000, 1
+		// -quick changes the defaults only; an explicit -n or -runs wins.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["n"] {
+			o.n = 2000
+		}
+		if !set["runs"] {
+			o.runs = 1
+		}
 	}
 	o.sizes, o.clients = ints(*sizes), ints(*clients)
 	o.mtas = strings.Split(*mtas, ",")
