@@ -16,6 +16,11 @@ test:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
+# The relay benchmark against Postfix (docs/performance.md); needs root.
+# BENCHFLAGS=--quick for the short development run.
+bench:
+	./bench/run $(BENCHFLAGS)
+
 # Longer fuzzing of one target, e.g. make fuzz PKG=./core/queue TARGET=FuzzDecode
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^$(TARGET)$$' -fuzztime 5m $(PKG)

@@ -41,7 +41,7 @@ func main() {
 				if k >= *n {
 					return
 				}
-				sent, err := session(*addr, *from, *to, body, min(*perConn, *n-k))
+				sent, err := session(*addr, *from, *to, body, k, min(*perConn, *n-k))
 				ok.Add(int64(sent))
 				if err != nil {
 					failed.Add(int64(min(*perConn, *n-k) - sent))
@@ -59,10 +59,13 @@ func main() {
 	}
 }
 
-// makeBody builds a message of about size bytes with CRLF lines.
+// makeBody builds the rest of a message of about size bytes, CRLF
+// lines, after the Message-ID header each message gets (msgID).
 func makeBody(size int) string {
 	var b strings.Builder
 	b.WriteString("Subject: load test\r\nFrom: <load@example.org>\r\nTo: <sink@remote.test>\r\n\r\n")
+	b.Grow(size)
+	size -= len(msgID(0))
 	line := strings.Repeat("0123456789abcdef", 4) + "\r\n"
 	for b.Len() < size {
 		b.WriteString(line)
@@ -70,9 +73,15 @@ func makeBody(size int) string {
 	return b.String()
 }
 
-// session sends count messages on one connection; it returns how many
-// were accepted.
-func session(addr, from, to, body string, count int) (int, error) {
+// msgID is the Message-ID header of message k: unique in the run, so a
+// sink sees a message the MTA delivered twice as a duplicate.
+func msgID(k int) string {
+	return fmt.Sprintf("Message-ID: <%08d.%d@load.example.org>\r\n", k, os.Getpid())
+}
+
+// session sends messages first .. first+count-1 on one connection; it
+// returns how many were accepted.
+func session(addr, from, to, body string, first, count int) (int, error) {
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return 0, err
@@ -95,7 +104,7 @@ func session(addr, from, to, body string, count int) (int, error) {
 				return sent, err
 			}
 		}
-		if _, err := conn.Write([]byte(body + ".\r\n")); err != nil {
+		if _, err := conn.Write([]byte(msgID(first+i) + body + ".\r\n")); err != nil {
 			return sent, err
 		}
 		if err := expect(br, 250); err != nil {

@@ -2,7 +2,9 @@
 // every message, counting them; it prints the count and the time from
 // the first to the last message when it has received -n messages (or on
 // SIGINT), and reports duplicates by Message-ID. It is the relay target
-// of the benchmarks.
+// of the benchmarks. With -stay it prints "reached=N" the moment the
+// count reaches -n and keeps counting until SIGINT or SIGTERM, so a
+// message delivered twice or in excess is still seen.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -32,6 +35,7 @@ type counter struct {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:2526", "listen address")
 	n := flag.Int("n", 0, "exit after this many messages (0: run until SIGINT)")
+	stay := flag.Bool("stay", false, "at -n, print reached=N and keep counting until a signal")
 	flag.Parse()
 	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{})}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{c: c}, nil }))
@@ -45,10 +49,14 @@ func main() {
 		}
 	}()
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {
 	case <-sig:
 	case <-c.done:
+		if *stay {
+			fmt.Printf("reached=%d\n", *n)
+			<-sig
+		}
 	}
 	srv.Close()
 	c.mu.Lock()

@@ -1,0 +1,227 @@
+// Command relaybench is the relay benchmark of issue 6: for each point of
+// a matrix (message size × concurrent clients) it injects N messages into
+// a private Postfix instance and into moonpost, one after the other, both
+// relaying everything to the same kind of counting sink on loopback, and
+// prints accept rate, relay rate, MTA CPU per message, peak memory and
+// the sink's count, with the ratio moonpost/Postfix. It also measures the
+// loopback ceiling (generator straight into the sink) and the disk's
+// durable-write ceiling. Run it as root from the repository root, or use
+// bench/run, which installs Postfix's tools first. docs/performance.md
+// describes the method and the settings.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are the command-line flags.
+type options struct {
+	quick, check, noCeil bool
+	n, runs              int
+	sizes, clients       []int
+	mtas                 []string
+	out                  string
+	setup
+}
+
+func parseFlags() options {
+	var o options
+	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
+	clients := flag.String("clients", "20,100", "concurrent clients")
+	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order")
+	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
+	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
+	flag.BoolVar(&o.noCeil, "no-ceilings", false, "skip the loopback and disk ceilings")
+	flag.IntVar(&o.n, "n", 20000, "messages per run")
+	flag.IntVar(&o.runs, "runs", 3, "runs per point (median, min, max)")
+	flag.StringVar(&o.gen, "gen", genSmtpload, "load generator: smtpload or smtp-source")
+	flag.StringVar(&o.sink, "sink", sinkSmtpsink, "sink: smtpsink or smtp-sink (which cannot see duplicates)")
+	flag.StringVar(&o.work, "workdir", os.TempDir(), "where spools and the disk test live")
+	flag.DurationVar(&o.limit, "limit", 10*time.Minute, "bound on each phase of a run")
+	flag.StringVar(&o.out, "o", "", "also write the report (markdown) to this file")
+	flag.Parse()
+	if o.quick {
+		// -quick changes the defaults only; an explicit -n or -runs wins.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["n"] {
+			o.n = 2000
+		}
+		if !set["runs"] {
+			o.runs = 1
+		}
+	}
+	o.sizes, o.clients = ints(*sizes), ints(*clients)
+	o.mtas = strings.Split(*mtas, ",")
+	return o
+}
+
+func ints(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v <= 0 {
+			fatalf("bad number %q", f)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func main() {
+	handleSignals()
+	o := parseFlags()
+	preflight()
+	o.bin = build(o.work)
+	rep := &report{}
+	rep.machine(o)
+	if o.check {
+		instrumentCheck(o, rep)
+	} else {
+		if !o.noCeil {
+			diskCeiling(o, rep)
+		}
+		matrix(o, rep)
+	}
+	rep.flush(o.out)
+	runCleanups()
+}
+
+// preflight refuses to start without what a run needs.
+func preflight() {
+	if _, err := os.Stat("go.mod"); err != nil {
+		fatalf("run from the repository root (no go.mod here)")
+	}
+	if os.Getuid() != 0 {
+		fatalf("must run as root: Postfix's master starts as root (use bench/run)")
+	}
+	for _, t := range []string{"postfix", "smtp-source", "smtp-sink"} {
+		if _, err := exec.LookPath(t); err != nil {
+			fatalf("%s not found; bench/run installs Debian's postfix package", t)
+		}
+	}
+}
+
+// build compiles moonpost and the tools into a temporary directory.
+func build(work string) string {
+	bin, err := os.MkdirTemp(work, "relaybench-bin-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	atExit(func() { os.RemoveAll(bin) })
+	logf("building moonpost and the bench tools (%s)", runtime.Version())
+	cmd := exec.Command("go", "build", "-o", bin+"/", "./cmd/moonpost",
+		"./bench/smtpload", "./bench/smtpsink", "./bench/diskbench")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+func newMTA(name, bin string) mta {
+	switch name {
+	case "postfix":
+		return &postfix{}
+	case "moonpost":
+		return &moonpost{bin: bin}
+	}
+	fatalf("unknown MTA %q (postfix, moonpost)", name)
+	return nil
+}
+
+// matrix runs every point: the loopback ceiling, then the MTAs run after
+// run, interleaved so a drift of the machine hits both alike.
+func matrix(o options, rep *report) {
+	for _, size := range o.sizes {
+		for _, c := range o.clients {
+			p := point{size: size, clients: c, n: o.n}
+			rows := map[string][]result{}
+			if !o.noCeil {
+				rows["loopback"] = repeat(o, p, "loopback", func() result { return measure(o.setup, nil, p) })
+			}
+			for i := 0; i < o.runs; i++ {
+				for _, name := range o.mtas {
+					r := measure(o.setup, newMTA(name, o.bin), p)
+					logRun(name, p, i, r)
+					rows[name] = append(rows[name], r)
+				}
+			}
+			rep.point(p, o.mtas, rows)
+		}
+	}
+}
+
+func repeat(o options, p point, label string, f func() result) []result {
+	var rs []result
+	for i := 0; i < o.runs; i++ {
+		r := f()
+		logRun(label, p, i, r)
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// instrumentCheck runs one point (the first size and client count) with
+// every generator × sink pair, straight into the sink and through
+// Postfix, so the project's tools can be compared with Postfix's.
+func instrumentCheck(o options, rep *report) {
+	p := point{size: o.sizes[0], clients: o.clients[0], n: o.n}
+	var rows []checkRow
+	for _, via := range []string{"loopback", "postfix"} {
+		for _, gen := range []string{genSmtpSource, genSmtpload} {
+			for _, snk := range []string{sinkSmtpSink, sinkSmtpsink} {
+				s := o.setup
+				s.gen, s.sink = gen, snk
+				label := via + " " + gen + "→" + snk
+				rs := repeat(o, p, label, func() result {
+					if via == "loopback" {
+						return measure(s, nil, p)
+					}
+					return measure(s, &postfix{}, p)
+				})
+				rows = append(rows, checkRow{via: via, gen: gen, sink: snk, rs: rs})
+			}
+		}
+	}
+	rep.check(p, rows)
+}
+
+// diskCeiling runs diskbench with 1 and 20 writers in the spools'
+// filesystem.
+func diskCeiling(o options, rep *report) {
+	files := 2000
+	if o.quick {
+		files = 500
+	}
+	for _, w := range []int{1, 20} {
+		n := files * min(w, 4)
+		out, err := exec.Command(o.bin+"/diskbench", "-dir", o.work, "-writers", strconv.Itoa(w),
+			"-n", strconv.Itoa(n), "-size", "1024").CombinedOutput()
+		if err != nil {
+			fatalf("diskbench: %v\n%s", err, out)
+		}
+		logf("disk: %s", strings.TrimSpace(string(out)))
+		rep.disk(w, strings.TrimSpace(string(out)))
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "relaybench: "+format+"\n", args...)
+}
+
+func logRun(label string, p point, i int, r result) {
+	status := "ok"
+	if r.err != nil {
+		status = "FAILED: " + r.err.Error()
+	}
+	logf("%s size=%d clients=%d n=%d run %d: accept %.0f/s relay %.0f/s cpu %.3f ms/msg peak %.1f MiB sink %d dups %d — %s",
+		label, p.size, p.clients, p.n, i+1, r.accept, r.relay, r.cpuMsg, r.peakMiB, r.received, r.dups, status)
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// point is one cell of the matrix.
+type point struct {
+	size    int // message size in bytes
+	clients int // concurrent SMTP clients
+	n       int // messages
+}
+
+// setup says which instruments a run uses.
+type setup struct {
+	bin   string        // built binaries: moonpost, smtpload, smtpsink, diskbench
+	work  string        // parent of the per-run directories (the spool's filesystem)
+	gen   string        // generator: smtpload or smtp-source
+	sink  string        // sink: smtpsink or smtp-sink
+	limit time.Duration // bound on each phase of a run
+}
+
+// result is what one run measured.
+type result struct {
+	accept   float64 // messages/s until the generator had its last 250
+	relay    float64 // messages/s until the sink had all n
+	cpuMsg   float64 // MTA CPU milliseconds per message (0: not measured)
+	peakMiB  float64 // peak summed PSS of the MTA's processes
+	received int     // the sink's final count
+	dups     int     // duplicates by Message-ID; -1 when the sink cannot tell
+	err      error
+}
+
+// ok reports a clean run: no error, every message received exactly once.
+func (r result) ok(n int) bool { return r.err == nil && r.received == n && r.dups <= 0 }
+
+// measure runs one benchmark: the sink, then the MTA (nil: the load
+// goes straight into the sink), then the generator.
+func measure(s setup, m mta, p point) result {
+	dir, err := os.MkdirTemp(s.work, "relaybench-")
+	if err != nil {
+		return result{err: err}
+	}
+	removeDir := atExit(func() { os.RemoveAll(dir) })
+	defer removeDir()
+	sinkAddr := freeAddr()
+	sk, err := startSink(s.sink, s.bin, sinkAddr, p.n)
+	if err != nil {
+		return result{err: err}
+	}
+	defer sk.Finish()
+	target := sinkAddr
+	if m != nil {
+		target = freeAddr()
+		if err := m.Start(dir, target, sinkAddr); err != nil {
+			return result{err: err}
+		}
+		defer m.Stop()
+	}
+	r := drive(s, m, p, sk, target)
+	if r.err != nil && m != nil {
+		logf("%s failed: %v; the end of its log:\n%s", m.Name(), r.err, m.LogTail())
+	}
+	// Anything late (an excess delivery, a duplicate) still reaches the
+	// sink, which keeps counting for this second.
+	time.Sleep(time.Second)
+	r.received, r.dups = sk.Finish()
+	if r.err == nil && !r.ok(p.n) {
+		r.err = fmt.Errorf("sink received %d of %d (%d duplicates)", r.received, p.n, r.dups)
+	}
+	return r
+}
+
+// drive sends the load and times it; for an MTA it also measures CPU
+// and peak memory from just before the load until the queue is empty.
+func drive(s setup, m mta, p point, sk *sink, target string) result {
+	var r result
+	var cpu0 float64
+	var mem *memSampler
+	if m != nil {
+		cpu0 = treeCPU(m.Root())
+		mem = sampleMemory(m.Root, 250*time.Millisecond)
+	}
+	t0 := time.Now()
+	r.err = runGenerator(generatorArgv(s.gen, s.bin, target, p.n, p.clients, p.size), s.limit)
+	r.accept = float64(p.n) / time.Since(t0).Seconds()
+	wait := s.limit
+	if r.err != nil {
+		wait = 30 * time.Second // some messages were never accepted
+	}
+	select {
+	case t := <-sk.reached:
+		r.relay = float64(p.n) / t.Sub(t0).Seconds()
+	case <-time.After(wait):
+		if r.err == nil {
+			r.err = fmt.Errorf("the sink did not get %d messages in %v", p.n, wait)
+		}
+	}
+	if m == nil {
+		return r
+	}
+	if err := waitDrained(m, 30*time.Second); err != nil && r.err == nil {
+		r.err = err
+	}
+	r.cpuMsg = (treeCPU(m.Root()) - cpu0) / float64(p.n) * 1000
+	r.peakMiB = float64(mem.Stop()) / (1 << 20)
+	return r
+}
+
+// waitDrained waits until the MTA has no message left in its queue.
+func waitDrained(m mta, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		q, d := m.Queued()
+		if q == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s still has %d queued (%d deferred) after %v", m.Name(), q, d, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
