@@ -18,9 +18,9 @@ type Message struct {
 	path  string   // where the file was read; it stays there while in use
 	f     *os.File // nil while no one holds a reference
 	refs  int      // holders of f: Read gives one, Acquire adds one
-	off   int64 // content offset
-	end   int64 // end of the last complete journal record
-	torn  bool  // bytes after end: a record torn by a crash, cut on append
+	off   int64    // content offset
+	end   int64    // end of the last complete journal record
+	torn  bool     // bytes after end: a record torn by a crash, cut on append
 	// mu serialises Append: deliveries to different destinations record
 	// their outcomes for the same message concurrently.
 	mu sync.Mutex
