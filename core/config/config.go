@@ -85,6 +85,10 @@ type Queue struct {
 	RcptLimit       int      `toml:"destination_recipient_limit"` // [..._recipient_limit] 50
 	DeliveryTimeout Duration `toml:"delivery_timeout"`            // bound on one delivery attempt, 10m
 	MaxDeliveries   int      `toml:"max_deliveries"`              // [default_process_limit] 100
+	// Sync is how queue writes reach the disk: "fsync" (each file and
+	// directory) or "syncfs" (one shared syncfs of the spool's file
+	// system per group of concurrent commits).
+	Sync string `toml:"sync"`
 }
 
 // Local configures local(8)-style delivery.
@@ -150,7 +154,7 @@ func Default() *Config {
 			MinBackoff: Duration(300e9), MaxBackoff: Duration(4000e9),
 			MaxLifetime: Duration(5 * 86400e9), BounceLifetime: Duration(5 * 86400e9),
 			ScanInterval: Duration(300e9), ActiveLimit: 20000, Concurrency: 20,
-			InitConcurrency: 5, RcptLimit: 50, DeliveryTimeout: Duration(600e9), MaxDeliveries: 100,
+			InitConcurrency: 5, RcptLimit: 50, DeliveryTimeout: Duration(600e9), MaxDeliveries: 100, Sync: "fsync",
 		},
 		Local:  Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
 		SMTP:   SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9), Port: 25},

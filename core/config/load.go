@@ -172,6 +172,7 @@ func (c *Config) validateQueue(p *problems) {
 	if c.Queue.MinBackoff <= 0 || c.Queue.MaxBackoff < c.Queue.MinBackoff {
 		p.bad("queue.max_backoff", "need 0 < min_backoff <= max_backoff")
 	}
+	oneOf(p, "queue.sync", c.Queue.Sync, "fsync", "syncfs")
 	if c.Queue.InitConcurrency > c.Queue.Concurrency {
 		p.bad("queue.initial_concurrency", "exceeds destination_concurrency")
 	}

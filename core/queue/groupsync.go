@@ -1,16 +1,16 @@
 package queue
 
 import (
-	"os"
 	"sync"
 )
 
-// groupSync fsyncs one directory on behalf of many committers. A caller
-// needs a sync that started after its rename; while one sync runs, all
-// callers arriving meanwhile wait and share the next one. Under load this
-// turns N directory fsyncs into about two, without delaying a lone caller.
+// groupSync runs one sync operation (a directory fsync, or a syncfs of
+// the whole spool) on behalf of many committers. A caller needs a sync
+// that started after its own writes; while one sync runs, all callers
+// arriving meanwhile wait and share the next one. Under load this turns N
+// syncs into about two, without delaying a lone caller.
 type groupSync struct {
-	dir     *os.File
+	do      func() error
 	mu      sync.Mutex
 	cond    *sync.Cond
 	started uint64 // syncs started
@@ -19,8 +19,8 @@ type groupSync struct {
 	err     error // result of the last finished sync
 }
 
-func newGroupSync(dir *os.File) *groupSync {
-	g := &groupSync{dir: dir}
+func newGroupSync(do func() error) *groupSync {
+	g := &groupSync{do: do}
 	g.cond = sync.NewCond(&g.mu)
 	return g
 }
@@ -38,7 +38,7 @@ func (g *groupSync) Sync() error {
 		g.running = true
 		g.started++
 		g.mu.Unlock()
-		err := g.dir.Sync()
+		err := g.do()
 		g.mu.Lock()
 		g.running = false
 		g.done = g.started

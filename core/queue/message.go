@@ -15,6 +15,7 @@ import (
 type Message struct {
 	Envelope
 	State State
+	store *Store   // for the sync method
 	path  string   // where the file was read; it stays there while in use
 	f     *os.File // nil while no one holds a reference
 	refs  int      // holders of f: Read gives one, Acquire adds one
@@ -60,7 +61,7 @@ func (s *Store) readPath(st State, path string) (*Message, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	m := &Message{Envelope: p.env, State: st, path: path, f: f, refs: 1, off: p.contentOff, end: p.goodEnd}
+	m := &Message{Envelope: p.env, State: st, store: s, path: path, f: f, refs: 1, off: p.contentOff, end: p.goodEnd}
 	m.torn = info.Size() > p.goodEnd
 	return m, nil
 }
@@ -164,7 +165,7 @@ func (m *Message) Append(recs ...Record) error {
 		}
 		m.torn = false
 	}
-	if err := m.f.Sync(); err != nil {
+	if err := m.store.syncData(m.f); err != nil {
 		return mapErr(err)
 	}
 	for _, r := range recs {

@@ -339,3 +339,37 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// With syncfs group commit, concurrent commits and journal appends share
+// a few file-system syncs and everything reads back.
+func TestSyncfsGroupCommit(t *testing.T) {
+	s := newStore(t)
+	if err := s.UseSyncfs(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	ids := make(chan ID, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids <- commit(t, s, Incoming, sampleEnvelope(), "body\r\n")
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	for id := range ids {
+		m, err := s.Read(Incoming, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Append(RcptDelivered(0, "250 ok")); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+	}
+	if s.fs.started == 0 || s.fs.started >= 2*n {
+		t.Fatalf("%d syncfs calls for %d commits and %d appends", s.fs.started, n, n)
+	}
+}

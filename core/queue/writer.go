@@ -118,6 +118,10 @@ func (w *Writer) finish() error {
 	if _, err := w.f.WriteAt([]byte(digits), w.sizeOff); err != nil {
 		return err
 	}
+	if w.store.fs != nil {
+		// Group commit: the syncfs after the rename covers the data.
+		return w.f.Close()
+	}
 	if err := w.f.Sync(); err != nil {
 		return err
 	}

@@ -73,6 +73,11 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
 	}
 	defer store.Close()
+	if cfg.Queue.Sync == "syncfs" {
+		if err := store.UseSyncfs(); err != nil {
+			return fmt.Errorf("queue.sync: %w", err)
+		}
+	}
 	if n, err := store.Recover(); err != nil {
 		return fmt.Errorf("recovery: %w", err)
 	} else if n > 0 {
