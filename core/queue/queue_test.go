@@ -225,8 +225,21 @@ func TestInvalidIDsNeverBecomePaths(t *testing.T) {
 }
 
 func TestAbortAndRecover(t *testing.T) {
+	t.Run("tmpfile", func(t *testing.T) { abortAndRecover(t, true) })
+	t.Run("named temp file", func(t *testing.T) { abortAndRecover(t, false) })
+}
+
+func abortAndRecover(t *testing.T, tmpfile bool) {
 	s := newStore(t)
+	if !tmpfile {
+		for _, st := range States {
+			s.tmpfile.Store(filepath.Join(s.Root(), string(st)), false)
+		}
+	}
 	w, _ := s.Create(Incoming, sampleEnvelope(), 0)
+	if !tmpfile && w.tmp == "" {
+		t.Fatal("fallback not used")
+	}
 	io.WriteString(w, "half")
 	// Crash before commit: temp file stays, but is not listed.
 	if ents, _ := s.List(Incoming); len(ents) != 0 {

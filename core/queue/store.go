@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,6 +26,8 @@ type Store struct {
 	// fs, when set, replaces every file and directory fsync with one
 	// shared syncfs(2) of the spool's file system (see UseSyncfs).
 	fs *groupSync
+	// tmpfile caches, per directory, whether O_TMPFILE works there.
+	tmpfile sync.Map
 }
 
 // ErrNotFound is returned when no file has the given ID in that state.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -24,11 +23,11 @@ type Writer struct {
 	env     *Envelope
 	f       *os.File
 	bw      *bufio.Writer
-	tmp     string
-	sizeOff int64 // offset of the content size digits
-	size    int64 // content bytes written so far
-	limit   int64 // content limit, 0 for none
-	err     error // first write error; sticky
+	tmp     string // temp file name; "" for an unnamed O_TMPFILE
+	sizeOff int64  // offset of the content size digits
+	size    int64  // content bytes written so far
+	limit   int64  // content limit, 0 for none
+	err     error  // first write error; sticky
 }
 
 // ErrTooBig is returned by Write once the content exceeds the limit.
@@ -44,8 +43,7 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 	if env.Arrival.IsZero() {
 		env.Arrival = time.Now()
 	}
-	tmp := filepath.Join(s.root, string(st), "."+string(env.ID)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, tmp, err := s.createFile(st, env.ID)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -96,9 +94,8 @@ func (w *Writer) Commit() error {
 		return mapErr(err)
 	}
 	w.env.Size = w.size
-	final := w.store.Path(w.state, w.env.ID)
-	if err := os.Rename(w.tmp, final); err != nil {
-		os.Remove(w.tmp)
+	if err := w.name(); err != nil {
+		w.Abort()
 		return mapErr(err)
 	}
 	if err := w.store.SyncDir(w.state); err != nil {
@@ -119,21 +116,35 @@ func (w *Writer) finish() error {
 		return err
 	}
 	if w.store.fs != nil {
-		// Group commit: the syncfs after the rename covers the data.
-		return w.f.Close()
+		return nil // group commit: the syncfs after naming covers the data
 	}
-	if err := w.f.Sync(); err != nil {
+	return w.f.Sync()
+}
+
+// name gives the finished file its queue ID name and closes it: a link
+// for an unnamed O_TMPFILE, a rename for a named temp file.
+func (w *Writer) name() error {
+	final := w.store.Path(w.state, w.env.ID)
+	if w.tmp == "" {
+		err := linkTmpfile(w.f, final)
+		w.f.Close()
+		w.f = nil
 		return err
 	}
-	return w.f.Close()
+	w.f.Close()
+	w.f = nil
+	return os.Rename(w.tmp, final)
 }
 
 // Abort discards the message.
 func (w *Writer) Abort() {
 	if w.f != nil {
 		w.f.Close()
+		w.f = nil
 	}
-	os.Remove(w.tmp)
+	if w.tmp != "" {
+		os.Remove(w.tmp)
+	}
 }
 
 func mapErr(err error) error {

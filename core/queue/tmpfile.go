@@ -1,0 +1,67 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// createFile opens a new, not yet visible file for message id in st.
+//
+// Where the file system supports it, the file is an unnamed O_TMPFILE:
+// creating it takes no directory lock, it needs no cleanup after a crash,
+// and committing it is a single link under its final name, where a named
+// temp file costs a create and a rename in the same directory. Under
+// concurrent commits that directory lock was the spool's hottest point.
+// Elsewhere a dot-file named temp file is used, which readers skip and
+// recovery removes.
+func (s *Store) createFile(st State, id ID) (f *os.File, tmp string, err error) {
+	dir := filepath.Join(s.root, string(st))
+	if s.tmpfileOK(dir) {
+		f, err = os.OpenFile(dir, os.O_RDWR|unix.O_TMPFILE, 0o600)
+		if err == nil {
+			return f, "", nil
+		}
+	}
+	tmp = filepath.Join(dir, "."+string(id)+".tmp")
+	f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	return f, tmp, err
+}
+
+// linkTmpfile names an O_TMPFILE. Linking through /proc/self/fd works for
+// any user (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+func linkTmpfile(f *os.File, final string) error {
+	src := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	if err := unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, final, unix.AT_SYMLINK_FOLLOW); err != nil {
+		return fmt.Errorf("link %s: %w", final, err)
+	}
+	return nil
+}
+
+// tmpfileOK probes once per directory whether O_TMPFILE and linking it
+// work here (file system support, /proc mounted).
+func (s *Store) tmpfileOK(dir string) bool {
+	if v, ok := s.tmpfile.Load(dir); ok {
+		return v.(bool)
+	}
+	ok := probeTmpfile(dir) == nil
+	s.tmpfile.Store(dir, ok)
+	return ok
+}
+
+func probeTmpfile(dir string) error {
+	f, err := os.OpenFile(dir, os.O_RDWR|unix.O_TMPFILE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	probe := filepath.Join(dir, ".tmpfile-probe-"+strconv.Itoa(os.Getpid()))
+	if err := linkTmpfile(f, probe); err != nil {
+		return err
+	}
+	return errors.Join(os.Remove(probe))
+}
