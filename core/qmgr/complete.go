@@ -123,6 +123,9 @@ func (m *Manager) finish(am *activeMsg) {
 		return
 	}
 	defer msg.Release()
+	if am.held {
+		defer msg.Release() // the reference Read gave
+	}
 	if m.finishMarked(am) {
 		return
 	}

@@ -12,12 +12,17 @@ import (
 // activeMsg is a message in the active set.
 type activeMsg struct {
 	msg      *queue.Message
-	jobsLeft int // deliveries not yet completed
+	jobsLeft int  // deliveries not yet completed
+	held     bool // still holds the reference Read gave (see heldFiles)
 	// op is an operator action to apply when the deliveries return, with
 	// its hold reason or bounce text (see admin.go); 0 when none.
 	op   Op
 	text string
 }
+
+// heldFiles bounds the active messages that keep their queue file open
+// between activation and delivery.
+const heldFiles = 256
 
 // arrived activates a message cleanup just committed, and any others
 // already announced, without listing the directory.
@@ -113,8 +118,14 @@ func (m *Manager) activate(id queue.ID, from queue.State) bool {
 	am := &activeMsg{msg: msg}
 	m.active[id] = am
 	m.plan(am)
-	// Waiting messages hold no descriptor; deliveries reopen the file.
-	msg.Release()
+	// Beyond a budget, waiting messages hold no descriptor (deliveries
+	// reopen the file): a backlog of thousands must not exhaust them,
+	// while the common case keeps the file open from read to delivery.
+	if len(m.active) > heldFiles {
+		msg.Release()
+	} else {
+		am.held = true
+	}
 	if am.jobsLeft == 0 {
 		m.finish(am) // nothing to deliver: only notices or removal left
 	}

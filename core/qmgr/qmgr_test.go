@@ -243,22 +243,27 @@ func TestDuplicateRecipientsDeliveredOnce(t *testing.T) {
 	}
 }
 
-// Messages waiting in the active set hold no file descriptor, so a large
-// backlog cannot exhaust them (it once left mail stuck in active/).
-func TestActiveMessagesHoldNoDescriptors(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.InitConcurrency = 1; c.Concurrency = 1; c.MaxDeliveries = 1; c.ActiveLimit = 400 })
+// Messages waiting in the active set hold at most heldFiles descriptors,
+// so a large backlog cannot exhaust them (it once left mail stuck in
+// active/ with EMFILE).
+func TestActiveMessagesHoldBoundedDescriptors(t *testing.T) {
+	const n = heldFiles + 400
+	h := newHarness(t, func(c *Config) { c.InitConcurrency = 1; c.Concurrency = 1; c.MaxDeliveries = 1; c.ActiveLimit = 2 * n })
 	h.agent.block["x.test"] = make(chan struct{})
 	before := openFDs(t)
-	for i := 0; i < 300; i++ {
+	for i := 0; i < n; i++ {
 		h.submit("a@s.test", fmt.Sprintf("u%d@x.test", i))
 	}
 	h.start()
-	h.waitFor("all active", func() bool { return h.count(queue.Active) == 300 })
-	if grown := openFDs(t) - before; grown > 50 {
-		t.Errorf("%d descriptors held for 300 active messages", grown)
+	h.waitFor("all active", func() bool { return h.count(queue.Active) == n })
+	if grown := openFDs(t) - before; grown > heldFiles+50 {
+		t.Errorf("%d descriptors held for %d active messages", grown, n)
 	}
 	close(h.agent.block["x.test"])
-	h.waitFor("all delivered", func() bool { return h.mgr.Stats().Delivered == 300 })
+	h.waitFor("all delivered", func() bool { return h.mgr.Stats().Delivered == n })
+	if grown := openFDs(t) - before; grown > 50 {
+		t.Errorf("%d descriptors still held after delivery", grown)
+	}
 }
 
 func openFDs(t *testing.T) int {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"syscall"
@@ -44,6 +45,7 @@ func daemon(args []string) int {
 		}
 		defer stopProfile()
 	}
+	tuneGC()
 	log := newLogger(cfg)
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -163,4 +165,13 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// tuneGC lets the heap grow to five times the live data between
+// collections (GOGC=400) unless GOGC is set: the daemon's live heap is a
+// few tens of megabytes, and collecting less often saves CPU per message.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }
