@@ -32,8 +32,13 @@ func (t target) relay() string {
 // session is one SMTP connection past EHLO (and STARTTLS), ready for
 // mail transactions.
 type session struct {
-	c     *smtp.Client
-	raw   net.Conn // the TCP connection under any TLS, closed to abort
+	c    *smtp.Client
+	raw  net.Conn // the TCP connection under any TLS, closed to abort
+	conn net.Conn // what c speaks on: raw, or the TLS connection over it
+	// tp is the pipelined transactions' own reader and writer on conn,
+	// made on first use; go-smtp's client has nothing buffered between
+	// replies, so the two can take turns.
+	tp    *textproto.Conn
 	relay string
 	tls   bool
 	// used is set after the first transaction: the next one starts with
@@ -73,7 +78,7 @@ func (a *Agent) open(ctx context.Context, t target, tryTLS bool) (*session, erro
 	}
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	s := &session{c: smtp.NewClient(raw), raw: raw, relay: t.relay()}
+	s := &session{c: smtp.NewClient(raw), raw: raw, conn: raw, relay: t.relay()}
 	s.c.CommandTimeout = a.cfg.HeloTimeout
 	if err := s.c.Hello(a.cfg.Helo); err != nil {
 		raw.Close()
@@ -141,6 +146,7 @@ func (a *Agent) startTLS(ctx context.Context, s *session, t target) error {
 		return fmt.Errorf("TLS handshake: %w", err)
 	}
 	s.c = smtp.NewClient(&greetedConn{Conn: tc, r: io.MultiReader(strings.NewReader("220 TLS ready\r\n"), tc)})
+	s.conn = tc
 	s.c.CommandTimeout = a.cfg.HeloTimeout
 	if err := s.c.Hello(a.cfg.Helo); err != nil {
 		return fmt.Errorf("EHLO after STARTTLS: %w", err)

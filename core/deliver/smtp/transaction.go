@@ -34,16 +34,19 @@ func (a *Agent) transact(ctx context.Context, s *session, req *deliver.Request, 
 			reusable = false
 		}
 	}()
+	if st := a.checkPeer(s, req); st != nil {
+		fill(res, st, s.relay)
+		return true, nil
+	}
+	if has(s, "PIPELINING") {
+		return a.transactPipelined(s, req, res)
+	}
 	if s.used {
 		if err := s.c.Reset(); err != nil {
 			return false, fmt.Errorf("%w: RSET: %v", errBroken, err)
 		}
 	}
 	s.used = true
-	if st := a.checkPeer(s, req); st != nil {
-		fill(res, st, s.relay)
-		return true, nil
-	}
 	if err := s.c.Mail(req.Sender, a.mailOptions(s, req)); err != nil {
 		var se *smtp.SMTPError
 		if !errors.As(err, &se) {
