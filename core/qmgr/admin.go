@@ -203,6 +203,14 @@ var errMarkConflict = errors.New("qmgr: another operation is pending on this mes
 // different operation is refused rather than silently replacing the
 // first.
 func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
+	if am.finishing {
+		if am.late != nil && am.late.op != req.op {
+			m.Log.Warn(errMarkConflict.Error(), "queue_id", am.msg.ID, "pending", am.late.op, "asked", req.op)
+			return Unchanged
+		}
+		am.late = req // applied to the file once it has settled
+		return Marked
+	}
 	switch {
 	case req.op == OpRelease:
 		if am.op != OpHold {
@@ -224,7 +232,12 @@ func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
 	}
 	m.Log.Info(fmt.Sprintf("%s: %s by operator, after deliveries in progress", am.msg.ID, req.op), "queue_id", am.msg.ID)
 	if am.jobsLeft == 0 {
+		// Nothing in flight: settle now, in this goroutine, so the
+		// operator sees the result.
+		am.finishing = true
+		m.settling++
 		m.finish(am)
+		m.settled(am)
 		return Applied
 	}
 	return Marked

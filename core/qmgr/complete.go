@@ -104,21 +104,53 @@ func (m *Manager) complete(j *job) {
 func (m *Manager) finishJob(j *job) {
 	j.am.jobsLeft--
 	if j.am.jobsLeft == 0 {
-		m.finish(j.am)
+		m.startFinish(j.am)
 	}
 }
 
 // finish ends a message's attempt: notices first, then removal or
 // deferral. Every step is durable before the next, so a crash at any
 // point repeats at most the last step.
+// startFinish settles a message whose deliveries have all returned in a
+// goroutine; the manager hears of it on finished (see settled).
+func (m *Manager) startFinish(am *activeMsg) {
+	am.finishing = true
+	m.settling++
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.finish(am)
+		m.finished <- am
+	}()
+}
+
+// settled runs in the manager goroutine once a message is settled.
+func (m *Manager) settled(am *activeMsg) {
+	m.settling--
+	delete(m.active, am.msg.ID)
+	if am.retry {
+		m.backlog = true
+	}
+	if am.again && am.late == nil {
+		m.activate(am.msg.ID, queue.Deferred)
+	}
+	if am.late != nil {
+		reply := m.doAdmin(am.late)
+		if reply.err != nil {
+			m.Log.Warn("qmgr: operator action after delivery", "queue_id", am.msg.ID, "op", am.late.op, "err", reply.err)
+		}
+	}
+}
+
+// finish settles a message: notices first, then removal or deferral.
+// It runs outside the manager goroutine and touches only the message.
 func (m *Manager) finish(am *activeMsg) {
 	msg := am.msg
-	delete(m.active, msg.ID)
 	// Notices read the original content: hold the file open until done.
 	if err := msg.Acquire(); err != nil {
 		m.Log.Error("qmgr: cannot reopen to finish, will retry", "queue_id", msg.ID, "err", err)
 		if err := m.Store.Rename(msg.ID, queue.Active, queue.Incoming); err == nil {
-			m.backlog = true
+			am.retry = true
 		}
 		return
 	}

@@ -18,6 +18,14 @@ type activeMsg struct {
 	// its hold reason or bounce text (see admin.go); 0 when none.
 	op   Op
 	text string
+	// finishing is set while a goroutine settles the message (notices,
+	// then removal or deferral) so the manager goroutine never waits on
+	// that I/O; an operator action arriving meanwhile waits in late and
+	// is applied to the file once it has settled.
+	finishing bool
+	late      *adminReq
+	retry     bool // set by the goroutine: could not settle, list incoming again
+	again     bool // a flush or scan wants it back from deferred/ once settled
 }
 
 // heldFiles bounds the active messages that keep their queue file open
@@ -89,7 +97,13 @@ func (m *Manager) scanDeferred(force bool) int {
 // activate moves one message into active/, reads it, and queues its
 // deliveries. It reports whether the message became active.
 func (m *Manager) activate(id queue.ID, from queue.State) bool {
-	if _, ok := m.active[id]; ok {
+	if am, ok := m.active[id]; ok {
+		if am.finishing && from == queue.Deferred {
+			// Being parked in deferred/ right now: take it back as soon
+			// as it has settled.
+			am.again = true
+			return true
+		}
 		return false
 	}
 	// No directory fsync: after a crash active/ returns to incoming/, so
@@ -127,7 +141,7 @@ func (m *Manager) activate(id queue.ID, from queue.State) bool {
 		am.held = true
 	}
 	if am.jobsLeft == 0 {
-		m.finish(am) // nothing to deliver: only notices or removal left
+		m.startFinish(am) // nothing to deliver: only notices or removal left
 	}
 	return true
 }

@@ -74,6 +74,8 @@ type Manager struct {
 	// then catches up.
 	arrivals chan queue.ID
 	rescan   chan struct{}
+	finished chan *activeMsg // messages settled by startFinish's goroutines
+	settling int             // startFinish goroutines not yet reported
 	// backlog is set when mail was left in incoming/ for lack of room in
 	// the active set; a completion then lists incoming/ again.
 	backlog bool
@@ -117,6 +119,7 @@ func (m *Manager) Init() {
 	}
 	m.arrivals = make(chan queue.ID, arrivalQueue)
 	m.rescan = make(chan struct{}, 1)
+	m.finished = make(chan *activeMsg, 64)
 	m.flush = make(chan chan int)
 	m.admin = make(chan *adminReq)
 	m.results = make(chan *job, 64)
@@ -184,6 +187,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			m.drain()
 			return nil
+		case am := <-m.finished:
+			m.settled(am)
+			if m.backlog {
+				m.loadIncoming()
+			}
 		case id := <-m.arrivals:
 			m.arrived(id)
 		case <-m.rescan:
@@ -205,26 +213,19 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// drain waits for deliveries in flight, recording their outcomes.
+// drain waits for deliveries in flight and for messages being settled,
+// recording their outcomes.
 func (m *Manager) drain() {
-	done := make(chan struct{})
-	go func() { m.wg.Wait(); close(done) }()
-	for {
+	for m.running > 0 || m.settling > 0 {
 		select {
 		case j := <-m.results:
 			m.complete(j)
-		case <-done:
-			for {
-				select {
-				case j := <-m.results:
-					m.complete(j)
-				default:
-					m.closeAll()
-					return
-				}
-			}
+		case am := <-m.finished:
+			m.settled(am)
 		}
 	}
+	m.wg.Wait()
+	m.closeAll()
 }
 
 // closeAll releases messages whose deliveries never started; they stay in
