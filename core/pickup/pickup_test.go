@@ -13,7 +13,7 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 )
 
-func setup(t *testing.T) (*Service, chan queue.ID) {
+func setup(t testing.TB) (*Service, chan queue.ID) {
 	t.Helper()
 	st, err := queue.Open(t.TempDir(), nil)
 	if err != nil {
@@ -26,7 +26,7 @@ func setup(t *testing.T) (*Service, chan queue.ID) {
 	return &Service{Store: st, Cleanup: cl, MaxSize: 1 << 20}, ids
 }
 
-func post(t *testing.T, s *Service, env *queue.Envelope, body string) queue.ID {
+func post(t testing.TB, s *Service, env *queue.Envelope, body string) queue.ID {
 	t.Helper()
 	id, err := Post(s.Store.Root(), env, strings.NewReader(body), 0)
 	if err != nil {
