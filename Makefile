@@ -3,7 +3,7 @@ GO ?= go
 # Two cores: run two test binaries at a time.
 TESTFLAGS ?= -race -p 2 -timeout 30m
 
-.PHONY: run test build fuzz bench
+.PHONY: run test build fuzz fuzz-short bench
 
 run:
 	$(GO) run ./cmd/moonpost
@@ -24,3 +24,19 @@ bench:
 # Longer fuzzing of one target, e.g. make fuzz PKG=./core/queue TARGET=FuzzDecode
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^$(TARGET)$$' -fuzztime 5m $(PKG)
+
+# Every fuzz target, package:target; fuzz-short runs each for FUZZTIME.
+FUZZ_TARGETS = \
+	./core/queue:FuzzDecode ./core/cleanup:FuzzNormalizer \
+	./core/smtpd:FuzzParseAddress ./core/smtpd:FuzzSession ./core/smtpd:FuzzReadRawHeader \
+	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/lmtp:FuzzParseNexthop \
+	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
+	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
+	./stdlib/lookup:FuzzParseTables
+FUZZTIME ?= 10s
+
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t%%:*} $${t##*:}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -parallel 2 "$${t%%:*}"; \
+	done

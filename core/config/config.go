@@ -111,8 +111,15 @@ type SMTP struct {
 	HeloName       string   `toml:"helo_name"`       // default myhostname
 	TLS            string   `toml:"tls"`             // none, may (default), encrypt
 	ConnectTimeout Duration `toml:"connect_timeout"` // default 30s
-	CommandTimeout Duration `toml:"command_timeout"` // default 300s
-	Port           int      `toml:"port"`            // default 25
+	CommandTimeout Duration `toml:"command_timeout"` // MAIL, RCPT, DATA replies; default 300s
+	// helo_timeout: the greeting, EHLO and STARTTLS replies (Postfix
+	// smtp_helo_timeout); default 300s. Without it a server that accepts
+	// the connection and never greets holds a delivery slot that long.
+	HeloTimeout Duration `toml:"helo_timeout"`
+	// data_timeout: sending the content and the reply to the final dot
+	// (smtp_data_done_timeout); default 600s.
+	DataTimeout Duration `toml:"data_timeout"`
+	Port        int      `toml:"port"` // default 25
 }
 
 // DNS configures the resolver.
@@ -156,8 +163,9 @@ func Default() *Config {
 			ScanInterval: Duration(300e9), ActiveLimit: 20000, Concurrency: 20,
 			InitConcurrency: 5, RcptLimit: 50, DeliveryTimeout: Duration(600e9), MaxDeliveries: 100, Sync: "fsync",
 		},
-		Local:  Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
-		SMTP:   SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9), Port: 25},
+		Local: Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
+		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
+			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25},
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},

@@ -13,7 +13,7 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 )
 
-func setup(t *testing.T) (*Service, chan queue.ID) {
+func setup(t testing.TB) (*Service, chan queue.ID) {
 	t.Helper()
 	st, err := queue.Open(t.TempDir(), nil)
 	if err != nil {
@@ -26,7 +26,7 @@ func setup(t *testing.T) (*Service, chan queue.ID) {
 	return &Service{Store: st, Cleanup: cl, MaxSize: 1 << 20}, ids
 }
 
-func post(t *testing.T, s *Service, env *queue.Envelope, body string) queue.ID {
+func post(t testing.TB, s *Service, env *queue.Envelope, body string) queue.ID {
 	t.Helper()
 	id, err := Post(s.Store.Root(), env, strings.NewReader(body), 0)
 	if err != nil {
@@ -131,5 +131,32 @@ func TestRunWakesOnNewFile(t *testing.T) {
 		if i > 40 {
 			t.Fatal("bounded loop exhausted")
 		}
+	}
+}
+
+// A symlink (or any non-regular file) named like a queue file is never
+// followed and never left behind: it used to be skipped silently by
+// every scan, forever.
+func TestNonRegularMaildropEntriesQuarantined(t *testing.T) {
+	s, _ := setup(t)
+	target := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(target, []byte("not mail"), 0o600)
+	now := time.Now()
+	link, dir := queue.NewID(now), queue.NewID(now.Add(time.Microsecond))
+	if err := os.Symlink(target, s.Store.Path(queue.Maildrop, link)); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(s.Store.Path(queue.Maildrop, dir), 0o700)
+	s.Scan(context.Background())
+	for _, id := range []queue.ID{link, dir} {
+		if _, err := os.Lstat(s.Store.Path(queue.Maildrop, id)); !os.IsNotExist(err) {
+			t.Errorf("%s still in maildrop/", id)
+		}
+		if _, err := os.Lstat(s.Store.Path(queue.Corrupt, id)); err != nil {
+			t.Errorf("%s not in corrupt/: %v", id, err)
+		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != "not mail" {
+		t.Errorf("symlink target changed: %q", b)
 	}
 }

@@ -31,9 +31,13 @@ type conn struct {
 	name     string // client host name for logs and Received: ("unknown": no reverse DNS yet)
 	start    time.Time
 
-	mu       sync.Mutex // guards kicked against concurrent deadline setting
-	kicked   bool       // shutdown asked this connection to go
-	deadline time.Time  // end of the session
+	mu     sync.Mutex // guards kicked against concurrent deadline setting
+	kicked bool       // shutdown asked this connection to go
+	// expired is set when the session was ended with a 421 already sent
+	// (a timeout inside DATA): go-smtp's own timeout reply that follows
+	// is then suppressed.
+	expired  atomic.Bool
+	deadline time.Time // end of the session
 
 	// busy is set between MAIL and the end of the transaction, so a
 	// graceful shutdown lets it finish.
@@ -114,6 +118,14 @@ func (c *conn) kick() {
 	c.mu.Lock()
 	c.kicked = true
 	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+	c.mu.Unlock()
+}
+
+// expire ends the session: the next Read fails at once with a timeout.
+func (c *conn) expire() {
+	c.expired.Store(true)
+	c.mu.Lock()
+	c.deadline = time.Unix(1, 0)
 	c.mu.Unlock()
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -54,6 +55,12 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 	case errors.Is(cr.err, smtp.ErrDataTooLarge):
 		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; size exceeds %d", id, s.c.client(), dsn.MessageTooBig.Error(), s.srv.cfg.MaxMessageBytes))
 		return dsn.MessageTooBig
+	case isTimeout(cr.err):
+		// The client went quiet mid-message: say so, and end the session
+		// rather than read its next bytes as commands.
+		s.srv.log.Info(fmt.Sprintf("%s: timeout after DATA from %s", id, s.c.client()))
+		s.c.expire()
+		return dsn.IdleTimeout
 	case cr.err != nil && cr.err != io.EOF:
 		s.srv.log.Warn(fmt.Sprintf("%s: lost message content from %s: %v", id, s.c.client(), cr.err))
 		if errors.Is(cr.err, smtp.ErrTooLongLine) {
@@ -71,6 +78,11 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 	}
 	s.srv.log.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queued)", id, env.Sender, cr.n, len(env.Recipients)))
 	return dsn.Queued.WithText("Ok: queued as " + string(id))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // logPanic records which message a panic hit, then lets it continue to

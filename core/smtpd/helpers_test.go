@@ -65,7 +65,7 @@ type testServer struct {
 	logs       *syncBuffer
 }
 
-func startServer(t *testing.T, mutate func(*Config)) *testServer {
+func startServer(t testing.TB, mutate func(*Config)) *testServer {
 	t.Helper()
 	local, _ := NewDomainSet("local.example")
 	logs := &syncBuffer{}

@@ -149,3 +149,21 @@ func TestDataLineLongerThanCommandLimit(t *testing.T) {
 		t.Errorf("queued %d messages", len(envs))
 	}
 }
+
+// A client that stops in the middle of DATA gets one 421 4.4.2 and the
+// connection closes; it used to get "451 4.3.0 queue file write error",
+// which blamed the queue for the client's silence, and then a second
+// reply.
+func TestTimeoutInsideData(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.IdleTimeout = 150 * time.Millisecond })
+	cl := dialReady(t, ts.smtp)
+	cl.cmd("MAIL FROM:<a@example.org>").expect("250 ")
+	cl.cmd("RCPT TO:<b@local.example>").expect("250 ")
+	cl.cmd("DATA").expect("354 ")
+	cl.send("Subject: stalled\r\n\r\npart of a body\r\n")
+	cl.expect("421 4.4.2")
+	cl.expectClosed()
+	if envs, _ := ts.sub.calls(); len(envs) != 0 {
+		t.Errorf("%d messages queued from a stalled DATA", len(envs))
+	}
+}

@@ -57,6 +57,9 @@ func (s *Server) rewriteReply(c *conn, b []byte) []byte {
 	if !found {
 		return nil
 	}
+	if st == dsn.IdleTimeout && c.expired.Load() {
+		return []byte{} // the 421 has been sent already
+	}
 	if st == dsn.IdleTimeout && c.isKicked() {
 		st = dsn.ShuttingDown
 	}

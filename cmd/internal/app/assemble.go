@@ -156,12 +156,13 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
+		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
 		TLS: tlsPolicy, Logger: log})
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
 	lc, err := lmtp.New(lmtp.Config{Lhlo: cfg.SMTP.HeloName, ConnectTimeout: cfg.SMTP.ConnectTimeout.D(),
-		CommandTimeout: cfg.SMTP.CommandTimeout.D(), Logger: log})
+		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log})
 	if err != nil {
 		return fmt.Errorf("lmtp client: %w", err)
 	}
