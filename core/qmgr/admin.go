@@ -91,6 +91,7 @@ func (m *Manager) Apply(ctx context.Context, id queue.ID, op Op, text string) (q
 
 // doAdmin runs in the manager's goroutine.
 func (m *Manager) doAdmin(req *adminReq) adminReply {
+	m.awaitSettled(req.id)
 	if am := m.active[req.id]; am != nil {
 		return adminReply{from: queue.Active, out: m.mark(am, req)}
 	}
@@ -203,14 +204,6 @@ var errMarkConflict = errors.New("qmgr: another operation is pending on this mes
 // different operation is refused rather than silently replacing the
 // first.
 func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
-	if am.finishing {
-		if am.late != nil && am.late.op != req.op {
-			m.Log.Warn(errMarkConflict.Error(), "queue_id", am.msg.ID, "pending", am.late.op, "asked", req.op)
-			return Unchanged
-		}
-		am.late = req // applied to the file once it has settled
-		return Marked
-	}
 	switch {
 	case req.op == OpRelease:
 		if am.op != OpHold {
@@ -303,4 +296,18 @@ func (m *Manager) parkMarked(am *activeMsg) bool {
 		return true
 	}
 	return false
+}
+
+// awaitSettled waits while message id is being settled (its notices,
+// removal or deferral take about one fsync), handling other settled
+// messages meanwhile, so an operator action meets the file where it
+// ends up.
+func (m *Manager) awaitSettled(id queue.ID) {
+	for {
+		am := m.active[id]
+		if am == nil || !am.finishing {
+			return
+		}
+		m.settled(<-m.finished)
+	}
 }

@@ -131,14 +131,8 @@ func (m *Manager) settled(am *activeMsg) {
 	if am.retry {
 		m.backlog = true
 	}
-	if am.again && am.late == nil {
+	if am.again {
 		m.activate(am.msg.ID, queue.Deferred)
-	}
-	if am.late != nil {
-		reply := m.doAdmin(am.late)
-		if reply.err != nil {
-			m.Log.Warn("qmgr: operator action after delivery", "queue_id", am.msg.ID, "op", am.late.op, "err", reply.err)
-		}
 	}
 }
 

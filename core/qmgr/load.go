@@ -20,10 +20,8 @@ type activeMsg struct {
 	text string
 	// finishing is set while a goroutine settles the message (notices,
 	// then removal or deferral) so the manager goroutine never waits on
-	// that I/O; an operator action arriving meanwhile waits in late and
-	// is applied to the file once it has settled.
+	// that I/O; operator actions wait for it (awaitSettled).
 	finishing bool
-	late      *adminReq
 	retry     bool // set by the goroutine: could not settle, list incoming again
 	again     bool // a flush or scan wants it back from deferred/ once settled
 }
