@@ -28,10 +28,15 @@ type Store struct {
 	fs *groupSync
 	// tmpfile caches, per directory, whether O_TMPFILE works there.
 	tmpfile sync.Map
+	// creating bounds concurrent file creations (see createFile).
+	creating chan struct{}
 }
 
 // ErrNotFound is returned when no file has the given ID in that state.
 var ErrNotFound = errors.New("queue: no such message")
+
+// maxCreating is how many files may be created at once (see createFile).
+const maxCreating = 2
 
 // MaildropMode lets local users who are not the daemon's user drop mail
 // (write, not list): the directory is untrusted input, validated by pickup.
@@ -45,7 +50,7 @@ func Open(root string, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
-	s := &Store{root: root, sync: map[State]*groupSync{}, log: log}
+	s := &Store{root: root, sync: map[State]*groupSync{}, log: log, creating: make(chan struct{}, maxCreating)}
 	for _, st := range States {
 		if err := s.openDir(st); err != nil {
 			s.Close()
@@ -112,7 +117,7 @@ func OpenMaildrop(root string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Store{root: root, sync: map[State]*groupSync{}, log: log}
+	s := &Store{root: root, sync: map[State]*groupSync{}, log: log, creating: make(chan struct{}, maxCreating)}
 	d, err := os.Open(filepath.Join(root, string(Maildrop)))
 	if err != nil {
 		return nil, err

@@ -20,6 +20,12 @@ import (
 // Elsewhere a dot-file named temp file is used, which readers skip and
 // recovery removes.
 func (s *Store) createFile(st State, id ID) (f *os.File, tmp string, err error) {
+	// The kernel serialises file creation on a file system (the
+	// directory lock, or ext4's orphan list for O_TMPFILE) and spins
+	// while it waits; with a hundred sessions that spinning cost more CPU
+	// than the work. Queueing here, two at a time, waits for free.
+	s.creating <- struct{}{}
+	defer func() { <-s.creating }()
 	dir := filepath.Join(s.root, string(st))
 	if s.tmpfileOK(dir) {
 		f, err = os.OpenFile(dir, os.O_RDWR|unix.O_TMPFILE, 0o600)
