@@ -44,7 +44,7 @@ func (s *Store) Read(st State, id ID) (*Message, error) {
 }
 
 func (s *Store) readPath(st State, path string) (*Message, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	f, err := openFile(path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
@@ -114,7 +114,7 @@ func (m *Message) Acquire() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.f == nil {
-		f, err := os.OpenFile(m.path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		f, err := openFile(m.path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 		if err != nil {
 			return err
 		}
@@ -144,7 +144,7 @@ func (m *Message) Append(recs ...Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.f == nil { // no holder: open just for this write
-		f, err := os.OpenFile(m.path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		f, err := openFile(m.path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 		if err != nil {
 			return err
 		}

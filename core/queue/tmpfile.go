@@ -28,14 +28,26 @@ func (s *Store) createFile(st State, id ID) (f *os.File, tmp string, err error) 
 	defer func() { <-s.creating }()
 	dir := filepath.Join(s.root, string(st))
 	if s.tmpfileOK(dir) {
-		f, err = os.OpenFile(dir, os.O_RDWR|unix.O_TMPFILE, 0o600)
+		f, err = openFile(dir, unix.O_RDWR|unix.O_TMPFILE, 0o600)
 		if err == nil {
 			return f, "", nil
 		}
 	}
 	tmp = filepath.Join(dir, "."+string(id)+".tmp")
-	f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err = openFile(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
 	return f, tmp, err
+}
+
+// openFile opens a queue file as a plain blocking descriptor. os.OpenFile
+// would make it non-blocking and offer it to the network poller (which
+// refuses regular files), and Fd() would then switch it back: five
+// system calls per open that a queue file never needs.
+func openFile(path string, flag int, perm uint32) (*os.File, error) {
+	fd, err := unix.Open(path, flag|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // linkTmpfile names an O_TMPFILE. Linking through /proc/self/fd works for
@@ -60,7 +72,7 @@ func (s *Store) tmpfileOK(dir string) bool {
 }
 
 func probeTmpfile(dir string) error {
-	f, err := os.OpenFile(dir, os.O_RDWR|unix.O_TMPFILE, 0o600)
+	f, err := openFile(dir, unix.O_RDWR|unix.O_TMPFILE, 0o600)
 	if err != nil {
 		return err
 	}

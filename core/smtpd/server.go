@@ -59,7 +59,9 @@ func (s *Server) Listen() error {
 	var out []*smtpListener
 	for i := range s.cfg.Listeners {
 		l := &s.cfg.Listeners[i]
-		raw, err := net.Listen("tcp", l.Addr)
+		// No TCP keepalive: sessions have their own timeouts, and each
+		// accepted connection would cost four more system calls.
+		raw, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", l.Addr)
 		if err != nil {
 			for _, o := range out {
 				o.ln.Close()

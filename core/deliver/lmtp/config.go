@@ -36,7 +36,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Lhlo = h
 	}
 	if c.Dialer == nil {
-		c.Dialer = (&net.Dialer{}).DialContext
+		c.Dialer = (&net.Dialer{KeepAlive: -1}).DialContext // command timeouts bound a session
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 30 * time.Second

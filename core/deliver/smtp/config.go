@@ -104,7 +104,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Helo = h
 	}
 	if c.Dialer == nil {
-		c.Dialer = (&net.Dialer{}).DialContext
+		c.Dialer = (&net.Dialer{KeepAlive: -1}).DialContext // command timeouts bound a session
 	}
 	setDur(&c.ConnectTimeout, 30*time.Second)
 	setDur(&c.HeloTimeout, 300*time.Second)
