@@ -95,7 +95,9 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 
 // complete handles a finished delivery in the manager's goroutine.
 func (m *Manager) complete(j *job) {
-	if d := m.dests[j.dest.Key()]; d != nil {
+	if j.skipped {
+		m.running-- // a suspended destination's deferral: no feedback
+	} else if d := m.dests[j.dest.Key()]; d != nil {
 		m.feedback(d, j)
 	}
 	m.finishJob(j)
@@ -115,21 +117,38 @@ func (m *Manager) finishJob(j *job) {
 // goroutine; the manager hears of it on finished (see settled).
 func (m *Manager) startFinish(am *activeMsg) {
 	am.finishing = true
-	m.settling++
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		m.finish(am)
-		m.finished <- am
-	}()
+	m.toSettle = append(m.toSettle, am)
+	m.pumpSettle()
+}
+
+// maxSettling bounds the goroutines settling messages at once: a
+// destination failing for thousands of messages must not start thousands
+// of goroutines, each waiting on the disk.
+const maxSettling = 32
+
+// pumpSettle starts settling queued messages while there is room.
+func (m *Manager) pumpSettle() {
+	for m.settling < maxSettling && len(m.toSettle) > 0 {
+		am := m.toSettle[0]
+		m.toSettle[0] = nil
+		m.toSettle = m.toSettle[1:]
+		m.settling++
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.finish(am)
+			m.finished <- am
+		}()
+	}
 }
 
 // settled runs in the manager goroutine once a message is settled.
 func (m *Manager) settled(am *activeMsg) {
 	m.settling--
+	defer m.pumpSettle()
 	delete(m.active, am.msg.ID)
 	if am.retry {
-		m.backlog = true
+		m.relist = true
 	}
 	if am.again {
 		m.activate(am.msg.ID, queue.Deferred)

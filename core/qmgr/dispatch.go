@@ -18,6 +18,9 @@ type job struct {
 	// whole is set when this job carries every pending recipient of its
 	// message, so success for all means the message is done.
 	whole bool
+	// skipped is set for a job of a suspended destination: results are
+	// preset, the agent is not called.
+	skipped bool
 }
 
 // destination is the per-next-hop queue with its concurrency state.
@@ -82,9 +85,15 @@ func (m *Manager) serve(d *destination) bool {
 		return false
 	}
 	if m.Clock.Now().Before(d.deadUntil) {
+		// Deferred without trying, but recorded (an fsync) in the same
+		// bounded pool as deliveries, not on the manager goroutine.
 		j := d.jobs[0]
 		d.jobs = d.jobs[1:]
-		m.skip(j, d.lastErr.WithText("delivery temporarily suspended: "+d.lastErr.Text))
+		j.skipped = true
+		j.results = deliver.AllResults(len(j.rcpts), d.lastErr.WithText("delivery temporarily suspended: "+d.lastErr.Text), "none")
+		m.running++
+		m.wg.Add(1)
+		go m.deliver(j)
 		return true
 	}
 	if d.active >= d.limit {
@@ -104,21 +113,18 @@ func (m *Manager) dropFromRing(i int) {
 	m.ring = append(m.ring[:i], m.ring[i+1:]...)
 }
 
-// skip records a temporary failure for every recipient of j without
-// trying, and completes it.
-func (m *Manager) skip(j *job, st *dsn.Status) {
-	j.results = deliver.AllResults(len(j.rcpts), st, "none")
-	for k, i := range j.rcpts {
-		m.record(j.am.msg, i, j.results[k], &j.dest)
-	}
-	m.finishJob(j)
-}
-
 // deliver runs in its own goroutine: it calls the agent, records every
 // outcome durably, and reports back.
 func (m *Manager) deliver(j *job) {
 	defer m.wg.Done()
 	msg := j.am.msg
+	if j.skipped {
+		for k, i := range j.rcpts {
+			m.record(msg, i, j.results[k], &j.dest)
+		}
+		m.results <- j
+		return
+	}
 	if err := msg.Acquire(); err != nil {
 		m.Log.Error("qmgr: cannot reopen for delivery", "queue_id", msg.ID, "err", err)
 		for _, i := range j.rcpts {

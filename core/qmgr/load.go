@@ -2,6 +2,8 @@ package qmgr
 
 import (
 	"errors"
+	"os"
+	"time"
 	"strings"
 
 	"github.com/moonpost/moonpost/core/dsn"
@@ -30,78 +32,119 @@ type activeMsg struct {
 // between activation and delivery.
 const heldFiles = 256
 
-// arrived activates a message cleanup just committed, and any others
-// already announced, without listing the directory.
+// waitingMsg is mail ready to activate once the active set has room.
+type waitingMsg struct {
+	id   queue.ID
+	from queue.State
+}
+
+// wait puts a message on the waiting list, once. A flush or scan that
+// meets a message being parked in deferred/ asks for it back instead.
+func (m *Manager) wait(id queue.ID, from queue.State) {
+	if am := m.active[id]; am != nil {
+		if am.finishing && from == queue.Deferred {
+			am.again = true
+		}
+		return
+	}
+	if m.waitingSet[id] {
+		return
+	}
+	m.waitingSet[id] = true
+	m.waiting = append(m.waiting, waitingMsg{id, from})
+}
+
+// admit activates waiting mail, oldest first, while there is room. The
+// waiting list lives in memory so that room opening up costs no
+// directory listing, however large the backlog.
+func (m *Manager) admit() int {
+	n := 0
+	for len(m.waiting) > 0 && len(m.active) < m.Config.ActiveLimit {
+		w := m.waiting[0]
+		m.waiting[0] = waitingMsg{}
+		m.waiting = m.waiting[1:]
+		delete(m.waitingSet, w.id)
+		if m.activate(w.id, w.from) {
+			n++
+		}
+	}
+	return n
+}
+
+// arrived takes the IDs cleanup announced, without listing the directory.
 func (m *Manager) arrived(id queue.ID) {
 	for {
-		if len(m.active) >= m.Config.ActiveLimit {
-			m.backlog = true // it waits in incoming/ for a listing
-		} else {
-			m.activate(id, queue.Incoming)
-		}
+		m.wait(id, queue.Incoming)
 		select {
 		case id = <-m.arrivals:
 		default:
+			m.admit()
 			return
 		}
 	}
 }
 
-// loadIncoming lists incoming/ and moves mail into the active set while
-// there is room. Mail beyond the limit waits in incoming/ and sets
-// backlog, so the next completion lists again.
+// loadIncoming lists incoming/, for mail nobody announced (at start, after
+// an overflow of announcements, or files put back for a retry).
 func (m *Manager) loadIncoming() {
-	m.backlog = false
-	if len(m.active) >= m.Config.ActiveLimit {
-		m.backlog = true
-		return
-	}
+	m.relist = false
 	ids, err := m.Store.IDs(queue.Incoming)
 	if err != nil {
 		m.Log.Error("qmgr: cannot list incoming", "err", err)
 		return
 	}
 	for _, id := range ids {
-		if len(m.active) >= m.Config.ActiveLimit {
-			m.backlog = true
-			return
-		}
-		m.activate(id, queue.Incoming)
+		m.wait(id, queue.Incoming)
 	}
+	m.admit()
 }
 
-// scanDeferred activates deferred mail whose time has come (all of it
-// when force is set) and returns how many messages it moved.
-func (m *Manager) scanDeferred(force bool) int {
+// scanDeferred queues deferred mail whose time has come and admits what
+// fits. It returns how many messages it activated.
+func (m *Manager) scanDeferred() int {
+	start := time.Now()
 	ents, err := m.Store.List(queue.Deferred)
 	if err != nil {
 		m.Log.Error("qmgr: cannot list deferred", "err", err)
 		return 0
 	}
-	now, n := m.Clock.Now(), 0
+	now, due := m.Clock.Now(), 0
 	for _, e := range ents {
-		if len(m.active) >= m.Config.ActiveLimit {
-			break
+		if !e.MTime.After(now) {
+			m.wait(e.ID, queue.Deferred)
+			due++
 		}
-		if force || !e.MTime.After(now) {
-			if m.activate(e.ID, queue.Deferred) {
-				n++
+	}
+	m.Log.Debug("qmgr: deferred scan", "files", len(ents), "due", due, "took", time.Since(start).Round(time.Millisecond))
+	return m.admit()
+}
+
+// flushDeferred makes every deferred message due now, as Postfix's
+// postqueue -f does: each file's next-attempt time (its mtime) is set to
+// now, and the scan takes them as the active set has room. Mail retried
+// after the flush gets a new time in the future, so a flush runs once.
+func (m *Manager) flushDeferred() int {
+	ents, err := m.Store.List(queue.Deferred)
+	if err != nil {
+		m.Log.Error("qmgr: cannot list deferred", "err", err)
+		return 0
+	}
+	now := m.Clock.Now()
+	for _, e := range ents {
+		if e.MTime.After(now) {
+			if err := m.Store.SetNextAttempt(queue.Deferred, e.ID, now); err != nil && !os.IsNotExist(err) {
+				m.Log.Error("qmgr: cannot flush", "queue_id", e.ID, "err", err)
 			}
 		}
 	}
-	return n
+	m.scanDeferred()
+	return len(ents)
 }
 
 // activate moves one message into active/, reads it, and queues its
 // deliveries. It reports whether the message became active.
 func (m *Manager) activate(id queue.ID, from queue.State) bool {
-	if am, ok := m.active[id]; ok {
-		if am.finishing && from == queue.Deferred {
-			// Being parked in deferred/ right now: take it back as soon
-			// as it has settled.
-			am.again = true
-			return true
-		}
+	if _, ok := m.active[id]; ok {
 		return false
 	}
 	// No directory fsync: after a crash active/ returns to incoming/, so
@@ -124,7 +167,7 @@ func (m *Manager) activate(id queue.ID, from queue.State) bool {
 		if err := m.Store.Rename(id, queue.Active, from); err != nil {
 			m.Log.Error("qmgr: cannot put back", "queue_id", id, "err", err)
 		}
-		m.backlog = true
+		m.relist = true
 		return false
 	}
 	am := &activeMsg{msg: msg}

@@ -76,21 +76,27 @@ type Manager struct {
 	rescan   chan struct{}
 	finished chan *activeMsg // messages settled by startFinish's goroutines
 	settling int             // startFinish goroutines not yet reported
-	// backlog is set when mail was left in incoming/ for lack of room in
-	// the active set; a completion then lists incoming/ again.
-	backlog bool
-	flush   chan chan int  // deliver deferred mail now; replies with a count
-	admin   chan *adminReq // operator actions, see admin.go
-	results chan *job      // finished deliveries
-	active  map[queue.ID]*activeMsg
-	dests   map[string]*destination
-	ring    []*destination // round-robin order of destinations with work
-	next    int            // ring position to serve next
-	running int            // deliveries in flight
-	wg      sync.WaitGroup
-	ctx     context.Context // deliveries' parent; cancelled on shutdown timeout
-	stats   Stats
-	statsMu sync.Mutex
+	// waiting is mail ready for the active set when it has room, oldest
+	// first (see admit); waitingSet keeps each ID on it once.
+	waiting    []waitingMsg
+	waitingSet map[queue.ID]bool
+	// relist asks for a listing of incoming/ at the next completion,
+	// after a file was put back there for a retry.
+	relist bool
+	// toSettle queues finished messages beyond maxSettling.
+	toSettle []*activeMsg
+	flush    chan chan int  // deliver deferred mail now; replies with a count
+	admin    chan *adminReq // operator actions, see admin.go
+	results  chan *job      // finished deliveries
+	active   map[queue.ID]*activeMsg
+	dests    map[string]*destination
+	ring     []*destination // round-robin order of destinations with work
+	next     int            // ring position to serve next
+	running  int            // deliveries in flight
+	wg       sync.WaitGroup
+	ctx      context.Context // deliveries' parent; cancelled on shutdown timeout
+	stats    Stats
+	statsMu  sync.Mutex
 }
 
 // Stats counts outcomes since start.
@@ -120,6 +126,7 @@ func (m *Manager) Init() {
 	m.arrivals = make(chan queue.ID, arrivalQueue)
 	m.rescan = make(chan struct{}, 1)
 	m.finished = make(chan *activeMsg, 64)
+	m.waitingSet = map[queue.ID]bool{}
 	m.flush = make(chan chan int)
 	m.admin = make(chan *adminReq)
 	m.results = make(chan *job, 64)
@@ -179,7 +186,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.ctx = dctx
 	tick := time.NewTicker(m.Config.ScanInterval)
 	defer tick.Stop()
-	m.scanDeferred(false)
+	m.scanDeferred()
 	m.loadIncoming()
 	for {
 		m.dispatch()
@@ -189,34 +196,38 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		case am := <-m.finished:
 			m.settled(am)
-			if m.backlog {
-				m.loadIncoming()
-			}
+			m.refill()
 		case id := <-m.arrivals:
 			m.arrived(id)
 		case <-m.rescan:
 			m.loadIncoming()
 		case j := <-m.results:
 			m.complete(j)
-			if m.backlog {
-				m.loadIncoming() // room in the active set may have opened
-			}
 		case <-tick.C:
-			m.scanDeferred(false)
+			m.scanDeferred()
 			m.loadIncoming()
 		case reply := <-m.flush:
 			m.revive()
-			reply <- m.scanDeferred(true)
+			reply <- m.flushDeferred()
 		case req := <-m.admin:
 			req.reply <- m.doAdmin(req)
 		}
 	}
 }
 
+// refill takes waiting mail into the room a settled message left.
+func (m *Manager) refill() {
+	if m.relist {
+		m.loadIncoming()
+		return
+	}
+	m.admit()
+}
+
 // drain waits for deliveries in flight and for messages being settled,
 // recording their outcomes.
 func (m *Manager) drain() {
-	for m.running > 0 || m.settling > 0 {
+	for m.running > 0 || m.settling > 0 || len(m.toSettle) > 0 {
 		select {
 		case j := <-m.results:
 			m.complete(j)

@@ -273,3 +273,29 @@ func openFDs(t *testing.T) int {
 	}
 	return len(des)
 }
+
+// A flush retries every deferred message, not just as many as fit in the
+// active set at once; mail deferred again afterwards waits for its time.
+func TestFlushBeyondActiveLimit(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ActiveLimit = 3 })
+	h.start()
+	for i := 0; i < 10; i++ {
+		h.submit("a@s.test", fmt.Sprintf("temp%d@x.test", i))
+	}
+	h.waitFor("all deferred", func() bool { return h.count(queue.Deferred) == 10 })
+	h.mgr.Flush(context.Background())
+	h.waitFor("all retried once", func() bool {
+		for i := 0; i < 10; i++ {
+			if h.agent.count(fmt.Sprintf("temp%d@x.test", i)) != 2 {
+				return false
+			}
+		}
+		return h.count(queue.Deferred) == 10
+	})
+	time.Sleep(50 * time.Millisecond) // a looping flush would retry again
+	for i := 0; i < 10; i++ {
+		if n := h.agent.count(fmt.Sprintf("temp%d@x.test", i)); n != 2 {
+			t.Errorf("temp%d tried %d times", i, n)
+		}
+	}
+}

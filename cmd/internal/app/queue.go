@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -73,39 +74,40 @@ func queueList(args []string) int {
 		return exTempFail
 	}
 	defer store.Close()
-	items := collect(store)
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	defer out.Flush()
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		for _, it := range items {
-			enc.Encode(it)
-		}
+		enc := json.NewEncoder(out)
+		eachItem(store, func(it queueItem) { enc.Encode(it) })
 		return exOK
 	}
-	printMailq(os.Stdout, items)
+	p := &mailqPrinter{w: out}
+	eachItem(store, p.print)
+	p.finish()
 	return exOK
 }
 
-// collect reads every listed message's envelope. Files that vanish while
-// listing (delivered meanwhile) are skipped; unreadable ones are shown as
-// such but left for the daemon to quarantine.
-func collect(store *queue.Store) []queueItem {
-	var items []queueItem
+// eachItem reads every listed message's envelope and hands it to fn, one
+// at a time, so listing a queue of any size takes constant memory. Files
+// that vanish while listing (delivered meanwhile) are skipped; unreadable
+// ones are shown as such but left for the daemon to quarantine.
+func eachItem(store *queue.Store, fn func(queueItem)) {
 	for _, st := range listedStates {
-		ents, _ := store.List(st)
-		for _, e := range ents {
-			m, err := store.Read(st, e.ID)
+		ids, _ := store.IDs(st)
+		for _, id := range ids {
+			m, err := store.Read(st, id)
 			if errors.Is(err, queue.ErrNotFound) {
 				continue
 			}
 			if err != nil {
-				items = append(items, queueItem{ID: string(e.ID), State: string(st), Sender: "(unreadable: " + err.Error() + ")"})
+				fn(queueItem{ID: string(id), State: string(st), Sender: "(unreadable: " + err.Error() + ")"})
 				continue
 			}
-			items = append(items, itemOf(m))
+			it := itemOf(m)
 			m.Close()
+			fn(it)
 		}
 	}
-	return items
 }
 
 func itemOf(m *queue.Message) queueItem {
@@ -123,38 +125,47 @@ func itemOf(m *queue.Message) queueItem {
 	return it
 }
 
-// printMailq prints Postfix mailq's layout: "*" marks active mail, "!"
+// mailqPrinter prints Postfix mailq's layout: "*" marks active mail, "!"
 // held mail, deferral reasons in parentheses above their recipients.
-func printMailq(w io.Writer, items []queueItem) {
-	if len(items) == 0 {
-		fmt.Fprintln(w, "Mail queue is empty")
+type mailqPrinter struct {
+	w     io.Writer
+	n     int
+	total int64
+}
+
+func (p *mailqPrinter) print(it queueItem) {
+	if p.n == 0 {
+		fmt.Fprintf(p.w, "%-20s %8s %-20s %s\n", "-Queue ID-", "--Size--", "----Arrival Time----", "-Sender/Recipient-------")
+	}
+	p.n++
+	p.total += it.Size
+	mark := map[string]string{"active": "*", "hold": "!"}[it.State]
+	arr := time.Unix(it.Arrival, 0).Format("Mon Jan _2 15:04:05")
+	sender := it.Sender
+	if sender == "" {
+		sender = "MAILER-DAEMON"
+	}
+	fmt.Fprintf(p.w, "%-20s %8d %-20s %s\n", it.ID+mark, it.Size, arr, sender)
+	if it.Hold != "" {
+		fmt.Fprintf(p.w, "%51s(held: %s)\n", "", it.Hold)
+	}
+	last := ""
+	for _, r := range it.Recipients {
+		if r.Reason != "" && r.Reason != last {
+			fmt.Fprintf(p.w, "%51s(%s)\n", "", r.Reason)
+			last = r.Reason
+		}
+		fmt.Fprintf(p.w, "%51s%s\n", "", r.Address)
+	}
+	fmt.Fprintln(p.w)
+}
+
+func (p *mailqPrinter) finish() {
+	if p.n == 0 {
+		fmt.Fprintln(p.w, "Mail queue is empty")
 		return
 	}
-	fmt.Fprintf(w, "%-20s %8s %-20s %s\n", "-Queue ID-", "--Size--", "----Arrival Time----", "-Sender/Recipient-------")
-	var total int64
-	for _, it := range items {
-		mark := map[string]string{"active": "*", "hold": "!"}[it.State]
-		arr := time.Unix(it.Arrival, 0).Format("Mon Jan _2 15:04:05")
-		sender := it.Sender
-		if sender == "" {
-			sender = "MAILER-DAEMON"
-		}
-		fmt.Fprintf(w, "%-20s %8d %-20s %s\n", it.ID+mark, it.Size, arr, sender)
-		if it.Hold != "" {
-			fmt.Fprintf(w, "%51s(held: %s)\n", "", it.Hold)
-		}
-		last := ""
-		for _, r := range it.Recipients {
-			if r.Reason != "" && r.Reason != last {
-				fmt.Fprintf(w, "%51s(%s)\n", "", r.Reason)
-				last = r.Reason
-			}
-			fmt.Fprintf(w, "%51s%s\n", "", r.Address)
-		}
-		fmt.Fprintln(w)
-		total += it.Size
-	}
-	fmt.Fprintf(w, "-- %d Kbytes in %d Request%s.\n", (total+1023)/1024, len(items), plural(len(items)))
+	fmt.Fprintf(p.w, "-- %d Kbytes in %d Request%s.\n", (p.total+1023)/1024, p.n, plural(p.n))
 }
 
 func plural(n int) string {
