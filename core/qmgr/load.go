@@ -3,8 +3,8 @@ package qmgr
 import (
 	"errors"
 	"os"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/queue"
