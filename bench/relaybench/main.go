@@ -31,6 +31,9 @@ type options struct {
 	setup
 }
 
+// syncMode is moonpost's queue.sync for the run.
+var syncMode = flag.String("sync", "fsync", "moonpost's queue.sync: fsync (default) or syncfs (group commit)")
+
 func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
@@ -131,7 +134,7 @@ func newMTA(name, bin string) mta {
 	case "postfix":
 		return &postfix{}
 	case "moonpost":
-		return &moonpost{bin: bin}
+		return &moonpost{bin: bin, sync: *syncMode}
 	}
 	fatalf("unknown MTA %q (postfix, moonpost)", name)
 	return nil

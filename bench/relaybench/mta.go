@@ -97,6 +97,7 @@ func freeAddr() string {
 // (embedded), fsync on (it cannot be turned off), warn-level logging.
 type moonpost struct {
 	bin    string
+	sync   string // queue.sync: "fsync" (the default) or "syncfs"
 	dir    string
 	cmd    *exec.Cmd
 	log    lockedBuffer // stderr: warnings and errors only
@@ -104,7 +105,12 @@ type moonpost struct {
 	stop   func()
 }
 
-func (m *moonpost) Name() string { return "moonpost" }
+func (m *moonpost) Name() string {
+	if m.sync != "" && m.sync != "fsync" {
+		return "moonpost (" + m.sync + ")"
+	}
+	return "moonpost"
+}
 
 // moonpostConfig is the relay configuration; docs/performance.md lists
 // why each key is set.
@@ -121,13 +127,20 @@ max_connections_per_ip = 110
 
 [smtp]
 tls = "none"
+
+[queue]
+sync = %q
 `
 
 func (m *moonpost) Start(dir, listen, sink string) error {
 	m.dir = dir
 	host, port, _ := net.SplitHostPort(sink)
 	cfg := filepath.Join(dir, "moonpost.toml")
-	body := fmt.Sprintf(moonpostConfig, filepath.Join(dir, "spool"), host, port, listen)
+	sync := m.sync
+	if sync == "" {
+		sync = "fsync"
+	}
+	body := fmt.Sprintf(moonpostConfig, filepath.Join(dir, "spool"), host, port, listen, sync)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		return err
 	}
