@@ -1,75 +1,103 @@
 package cleanup
 
 import (
-	"bufio"
+	"bytes"
 	"io"
 )
 
 // normalizer turns bare LF and bare CR into CRLF. Applied to all input,
 // it makes "\n.\n", "\n.\r\n" and "\r.\r" ordinary "." lines, which the
 // smtp client dot-stuffs on relay: one message in, one message out.
+//
+// It works on whole runs of ordinary bytes (found with IndexAny and moved
+// with copy) and only looks at CR and LF one by one, since it is on the
+// path of every byte of every message.
 type normalizer struct {
-	r        *bufio.Reader
-	pendCR   bool    // saw CR; deciding whether LF follows
-	out      [3]byte // output waiting to be returned
-	head     int     // next byte of out to return
-	tail     int     // end of the waiting output
-	eightBit bool    // a byte >= 0x80 was seen
+	r      io.Reader
+	buf    []byte // input read but not yet consumed: buf[pos:end]
+	pos    int
+	end    int
+	pendCR bool // the last byte consumed was a CR: is an LF next?
+	eof    error
+	out    [2]byte // CRLF still to emit after a split
+	nOut   int
 }
 
 func newNormalizer(r io.Reader) *normalizer {
-	return &normalizer{r: bufio.NewReaderSize(r, 32<<10)}
+	return &normalizer{r: r, buf: make([]byte, 32<<10)}
 }
 
 func (n *normalizer) Read(p []byte) (int, error) {
-	i := 0
-	for i < len(p) {
-		if n.head < n.tail {
-			p[i] = n.out[n.head]
-			n.head++
-			i++
+	w := 0
+	for w < len(p) {
+		if n.nOut > 0 { // finish a CRLF that did not fit
+			p[w] = n.out[2-n.nOut]
+			n.nOut--
+			w++
 			continue
 		}
-		n.head, n.tail = 0, 0
-		c, err := n.r.ReadByte()
-		if err != nil {
-			if n.pendCR {
-				n.pendCR = false
-				n.push('\r', '\n')
-				continue
+		if n.pos == n.end {
+			if n.eof != nil || w > 0 {
+				break // return what we have before blocking again
 			}
-			if i > 0 {
-				return i, nil
-			}
-			return 0, err
+			n.fill()
+			continue
 		}
-		n.step(c)
+		w += n.convert(p[w:])
 	}
-	return i, nil
+	if w == 0 && n.eof != nil {
+		if n.pendCR {
+			n.pendCR = false
+			return n.emitCRLF(p), nil
+		}
+		return 0, n.eof
+	}
+	return w, nil
 }
 
-// step consumes one input byte into the waiting output.
-func (n *normalizer) step(c byte) {
-	if c >= 0x80 {
-		n.eightBit = true
+// fill reads more input.
+func (n *normalizer) fill() {
+	k, err := n.r.Read(n.buf)
+	n.pos, n.end = 0, k
+	if err != nil {
+		n.eof = err
 	}
+}
+
+// convert moves input to p: a run of ordinary bytes at once, or one line
+// ending. It returns how many bytes it wrote.
+func (n *normalizer) convert(p []byte) int {
+	in := n.buf[n.pos:n.end]
 	if n.pendCR {
 		n.pendCR = false
-		n.push('\r', '\n')
-		if c == '\n' {
-			return // a proper CRLF
+		if in[0] == '\n' {
+			n.pos++
 		}
+		return n.emitCRLF(p)
 	}
-	switch c {
+	switch in[0] {
 	case '\r':
+		n.pos++
 		n.pendCR = true
+		return 0
 	case '\n':
-		n.push('\r', '\n')
-	default:
-		n.push(c)
+		n.pos++
+		return n.emitCRLF(p)
 	}
+	run := bytes.IndexAny(in, "\r\n")
+	if run < 0 {
+		run = len(in)
+	}
+	k := copy(p, in[:run])
+	n.pos += k
+	return k
 }
 
-func (n *normalizer) push(bs ...byte) {
-	n.tail += copy(n.out[n.tail:], bs)
+// emitCRLF writes CRLF, holding back what does not fit in p.
+func (n *normalizer) emitCRLF(p []byte) int {
+	k := copy(p, "\r\n")
+	if k < 2 {
+		n.out, n.nOut = [2]byte{'\r', '\n'}, 2-k
+	}
+	return k
 }

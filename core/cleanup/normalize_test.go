@@ -1,15 +1,22 @@
 package cleanup
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
 )
 
+// normalize runs s through the normalizer twice, reading input and
+// output one byte at a time and then in bulk, and insists they agree.
 func normalize(s string) string {
-	b, _ := io.ReadAll(newNormalizer(iotest.OneByteReader(strings.NewReader(s))))
-	return string(b)
+	small, _ := io.ReadAll(iotest.OneByteReader(newNormalizer(iotest.OneByteReader(strings.NewReader(s)))))
+	bulk, _ := io.ReadAll(newNormalizer(strings.NewReader(s)))
+	if string(small) != string(bulk) {
+		panic(fmt.Sprintf("normalizer: %q gives %q byte by byte but %q in bulk", s, small, bulk))
+	}
+	return string(bulk)
 }
 
 func TestNormalizer(t *testing.T) {

@@ -138,7 +138,7 @@ func replyToStatus(code int, msg string) *dsn.Status {
 // the message may have been delivered, and a duplicate beats a loss.
 func (a *Agent) pipelinedData(s *session, req *deliver.Request, res []deliver.Result, accepted []int) bool {
 	s.conn.SetWriteDeadline(time.Now().Add(a.cfg.DataTimeout))
-	dw := s.tp.DotWriter()
+	dw := &dotWriter{w: s.tp.Writer.W}
 	_, err := io.Copy(dw, req.Content.Open())
 	if err == nil {
 		err = dw.Close()
