@@ -8,78 +8,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moonpost/moonpost/cmd/moonpost/e2e"
 )
 
-// smtpConn is a raw SMTP dialogue for exact reply checks.
-type smtpConn struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
+// smtpConn is a raw SMTP dialogue for exact reply checks (e2e.Conn).
+type smtpConn struct{ *e2e.Conn }
 
-func dial(t *testing.T, addr string) *smtpConn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpConn{t: t, c: c, br: bufio.NewReader(c)}
-	t.Cleanup(func() { c.Close() })
-	if code, text := s.reply(); code != 220 {
-		t.Fatalf("greeting %d %s", code, text)
-	}
-	return s
-}
+func dial(t *testing.T, addr string) *smtpConn { return &smtpConn{e2e.Dial(t, addr)} }
 
-// reply reads one (possibly multi-line) reply.
-func (s *smtpConn) reply() (int, string) {
-	s.t.Helper()
-	s.c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	var text []string
-	for {
-		line, err := s.br.ReadString('\n')
-		if err != nil {
-			s.t.Fatalf("reading reply: %v (so far %q)", err, text)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if len(line) < 4 {
-			s.t.Fatalf("short reply line %q", line)
-		}
-		text = append(text, line[4:])
-		if line[3] == ' ' {
-			code, _ := strconv.Atoi(line[:3])
-			return code, strings.Join(text, "\n")
-		}
-	}
-}
+func (s *smtpConn) reply() (int, string)                { return s.Reply() }
+func (s *smtpConn) send(raw string)                     { s.Raw(raw) }
+func (s *smtpConn) cmd(line string) (int, string)       { return s.Cmd(line) }
+func (s *smtpConn) expect(line string, code int) string { return s.Expect(line, code) }
 
-func (s *smtpConn) send(raw string) {
-	s.t.Helper()
-	if _, err := s.c.Write([]byte(raw)); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// cmd sends one command line and returns the reply.
-func (s *smtpConn) cmd(line string) (int, string) {
-	s.t.Helper()
-	s.send(line + "\r\n")
-	return s.reply()
-}
-
-// expect sends a command and checks the reply code.
-func (s *smtpConn) expect(line string, code int) string {
-	s.t.Helper()
-	got, text := s.cmd(line)
-	if got != code {
-		s.t.Fatalf("%q: got %d %s, want %d", line, got, text, code)
-	}
-	return text
-}
-
-// message runs one whole transaction and returns the final reply.
+// message runs one whole transaction, sending data exactly as given
+// (bare LF and all), and returns the final reply.
 func (s *smtpConn) message(from string, to []string, data string) (int, string) {
-	s.t.Helper()
 	s.expect("MAIL FROM:<"+from+">", 250)
 	for _, r := range to {
 		s.expect("RCPT TO:<"+r+">", 250)

@@ -128,7 +128,6 @@ func byMessageID(msgs []sinkMsg) map[string]int {
 }
 
 // pid returns the running daemon's process ID.
-func (d *daemon) pid() int { return d.cmd.Process.Pid }
 
 // fds counts the daemon's open file descriptors.
 func (d *daemon) fds() int {

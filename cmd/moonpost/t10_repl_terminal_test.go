@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moonpost/moonpost/cmd/moonpost/e2e"
 )
 
 // tmuxPane drives one program in a detached tmux session on a private
@@ -74,7 +76,7 @@ func TestT10InteractivePrompt(t *testing.T) {
 	d := newDaemon(t, "")
 	d.start()
 	home := t.TempDir()
-	command := fmt.Sprintf("env HOME=%s MOONPOST_CONFIG=%s %s repl", home, d.cfg, binary)
+	command := fmt.Sprintf("env HOME=%s MOONPOST_CONFIG=%s %s repl", home, d.cfg, e2e.Binary)
 	p := startTmux(t, d.dir, command)
 	p.waitScreen("moonpost>", 1)
 

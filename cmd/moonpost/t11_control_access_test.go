@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/moonpost/moonpost/cmd/moonpost/e2e"
 )
 
 // Scenario 11: only root and the daemon's user reach the control socket.
@@ -28,7 +30,7 @@ func TestT11ControlSocketRefusesOtherUsers(t *testing.T) {
 	d := newDaemon(t, "")
 	d.start()
 
-	// nobody gets a copy of the binary and the configuration it can read,
+	// nobody gets a copy of the e2e.Binary and the configuration it can read,
 	// and a path to the spool it can walk.
 	pub, err := os.MkdirTemp("", "moonpost-pub")
 	if err != nil {
@@ -36,7 +38,7 @@ func TestT11ControlSocketRefusesOtherUsers(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(pub) })
 	bin, cfg := filepath.Join(pub, "moonpost"), filepath.Join(pub, "moonpost.toml")
-	copyFile(t, binary, bin, 0o755)
+	copyFile(t, e2e.Binary, bin, 0o755)
 	copyFile(t, d.cfg, cfg, 0o644)
 	for _, dir := range []string{pub, filepath.Dir(d.dir), d.dir} {
 		os.Chmod(dir, 0o755)

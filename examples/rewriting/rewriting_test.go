@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moonpost/moonpost/examples/internal/e2e"
+	"github.com/moonpost/moonpost/cmd/moonpost/e2e"
 	"github.com/moonpost/moonpost/hooks"
 	"github.com/moonpost/moonpost/hooks/luatest"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moonpost/moonpost/examples/internal/e2e"
+	"github.com/moonpost/moonpost/cmd/moonpost/e2e"
 )
 
 func TestMain(m *testing.M) { e2e.Main(m) }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moonpost/moonpost/examples/internal/e2e"
+	"github.com/moonpost/moonpost/cmd/moonpost/e2e"
 )
 
 // TestCheckReportsScriptErrors: `moonpost check` fails with the file and

@@ -53,6 +53,15 @@ func (s *Conn) Reply() (int, string) {
 	}
 }
 
+// Raw writes bytes as they are, for dialogues that must send what a
+// well-behaved client would not.
+func (s *Conn) Raw(b string) {
+	s.t.Helper()
+	if _, err := s.c.Write([]byte(b)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 // Cmd sends one command line and returns the reply.
 func (s *Conn) Cmd(line string) (int, string) {
 	s.t.Helper()

@@ -87,22 +87,39 @@ func Setup(t testing.TB, src string, repl ...string) *Daemon {
 	return d
 }
 
-// Daemon is one moonpost run from Dir with Dir/moonpost.toml.
-type Daemon struct {
-	t    testing.TB
-	Dir  string // working directory: moonpost.toml, scripts/, tables, spool/
-	Addr string // SMTP listener
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	log  bytes.Buffer
-	done chan struct{}
+// NewDaemon prepares a daemon in a fresh temporary folder; the caller
+// writes its configuration to Config before Start.
+func NewDaemon(t testing.TB) *Daemon {
+	d := &Daemon{t: t, Dir: t.TempDir(), Addr: FreePort(t)}
+	d.Config = filepath.Join(d.Dir, "moonpost.toml")
+	t.Cleanup(d.Stop)
+	return d
 }
 
-// Start runs the daemon and waits until it accepts connections.
+// Daemon is one moonpost run from Dir with its configuration file.
+type Daemon struct {
+	t      testing.TB
+	Dir    string // working directory: moonpost.toml, scripts/, tables, spool/
+	Addr   string // SMTP listener
+	Config string // configuration file; "" is Dir/moonpost.toml
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	log    bytes.Buffer
+	done   chan struct{}
+}
+
+func (d *Daemon) config() string {
+	if d.Config != "" {
+		return d.Config
+	}
+	return "moonpost.toml"
+}
+
+// Start runs the daemon and waits until it accepts connections. The log
+// of earlier runs is kept, so a restarted daemon's lines add up.
 func (d *Daemon) Start() {
 	d.t.Helper()
-	d.log.Reset()
-	d.cmd = exec.Command(Binary, "-c", "moonpost.toml")
+	d.cmd = exec.Command(Binary, "-c", d.config())
 	d.cmd.Dir = d.Dir
 	d.cmd.Stdout, d.cmd.Stderr = logWriter{d}, logWriter{d}
 	if err := d.cmd.Start(); err != nil {
@@ -145,20 +162,29 @@ func (d *Daemon) Logs() string {
 }
 
 // Stop sends SIGTERM and waits for the daemon to end.
-func (d *Daemon) Stop() {
+func (d *Daemon) Stop() { d.Signal(syscall.SIGTERM) }
+
+// Kill ends the daemon with SIGKILL, as a crash would.
+func (d *Daemon) Kill() { d.Signal(syscall.SIGKILL) }
+
+// Signal sends sig and waits for the daemon to end (10 s at most).
+func (d *Daemon) Signal(sig syscall.Signal) {
 	if d.cmd == nil || d.cmd.Process == nil {
 		return
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.cmd.Process.Signal(sig)
 	select {
 	case <-d.done:
 	case <-time.After(10 * time.Second):
 		d.cmd.Process.Kill()
 		<-d.done
-		d.t.Errorf("moonpost ignored SIGTERM for 10 s")
+		d.t.Errorf("moonpost ignored %v for 10 s", sig)
 	}
 	d.cmd = nil
 }
+
+// PID is the running daemon's process ID.
+func (d *Daemon) PID() int { return d.cmd.Process.Pid }
 
 // WaitLog waits until the log contains s at least n times.
 func (d *Daemon) WaitLog(s string, n int) {
@@ -176,9 +202,16 @@ func (d *Daemon) WaitLog(s string, n int) {
 // and the combined output.
 func (d *Daemon) Run(args ...string) (int, string) {
 	d.t.Helper()
+	return d.RunInput("", args...)
+}
+
+// RunInput is Run with stdin.
+func (d *Daemon) RunInput(stdin string, args ...string) (int, string) {
+	d.t.Helper()
 	cmd := exec.Command(Binary, args...)
 	cmd.Dir = d.Dir
-	cmd.Env = append(os.Environ(), "MOONPOST_CONFIG=moonpost.toml")
+	cmd.Env = append(os.Environ(), "MOONPOST_CONFIG="+d.config())
+	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), string(out)
