@@ -8,10 +8,12 @@ TESTFLAGS ?= -race -p 2 -timeout 30m
 run:
 	$(GO) run ./cmd/moonpost
 
+# The whole suite, then every fuzz target for a few seconds (CI runs this).
 test:
 	./.ci/install-deps
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory fuzz-short FUZZTIME=3s
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -29,7 +31,7 @@ fuzz:
 FUZZ_TARGETS = \
 	./core/queue:FuzzDecode ./core/cleanup:FuzzNormalizer \
 	./core/smtpd:FuzzParseAddress ./core/smtpd:FuzzSession ./core/smtpd:FuzzReadRawHeader \
-	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/lmtp:FuzzParseNexthop \
+	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/smtp:FuzzDotWriter ./core/deliver/lmtp:FuzzParseNexthop \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables
