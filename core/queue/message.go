@@ -156,6 +156,9 @@ func (m *Message) Append(recs ...Record) error {
 		b = r.appendTo(b)
 	}
 	if _, err := m.f.WriteAt(b, m.end); err != nil {
+		// A partial write may have left bytes past m.end: cut them off
+		// before the next append, as after a crash.
+		m.torn = true
 		return mapErr(err)
 	}
 	m.end += int64(len(b))
