@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/moonpost/moonpost/core/dsn"
@@ -71,4 +72,17 @@ func AllResults(n int, st *dsn.Status, relay string) []Result {
 		res[i] = Result{Status: st, Relay: relay}
 	}
 	return res
+}
+
+// LogResults records an agent's per-recipient outcomes at debug level.
+// The queue manager logs every outcome in Postfix's format; this is the
+// agent's own view, for tracing one transport.
+func LogResults(log *slog.Logger, req *Request, res []Result) {
+	if !log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	for i, r := range res {
+		log.Debug("delivery", "queue_id", req.QueueID, "to", req.Recipients[i].Addr,
+			"relay", r.Relay, "status", r.Status.Error())
+	}
 }

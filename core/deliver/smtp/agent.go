@@ -48,10 +48,7 @@ func (a *Agent) Close() error {
 // Deliver implements deliver.Agent.
 func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
 	res := a.deliver(ctx, req)
-	for i, r := range res {
-		a.log.Info("delivery", "queue_id", req.QueueID, "to", req.Recipients[i].Addr,
-			"relay", r.Relay, "status", r.Status.Error())
-	}
+	deliver.LogResults(a.log, req, res)
 	return res
 }
 
