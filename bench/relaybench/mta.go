@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/moonpost/moonpost/bench/postfixconf"
 )
 
 // An mta is one system under test, started fresh for every run in its
@@ -213,34 +215,6 @@ alias_maps =
 alias_database =
 `
 
-// postfixMaster is master.cf: the interop instance's services, with the
-// smtpd listener's process limit raised to 110 so 100 clients are served
-// at once (the default limit is 100 in all).
-const postfixMaster = `%s inet n - n - 110 smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-local     unix  - n n - - local
-virtual   unix  - n n - - virtual
-lmtp      unix  - - n - - lmtp
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-`
-
 func (p *postfix) Start(dir, listen, sink string) error {
 	p.dir = dir
 	host, port, _ := net.SplitHostPort(sink)
@@ -257,8 +231,10 @@ func (p *postfix) Start(dir, listen, sink string) error {
 		return err
 	}
 	files := map[string]string{
-		"main.cf":   fmt.Sprintf(postfixMain, dir, host, port),
-		"master.cf": fmt.Sprintf(postfixMaster, listen),
+		"main.cf": fmt.Sprintf(postfixMain, dir, host, port),
+		// smtpd's process limit is raised to 110 so 100 clients are served
+		// at once (the default limit is 100 for all services).
+		"master.cf": postfixconf.Master(listen, "110"),
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, "etc", name), []byte(body), 0o644); err != nil {

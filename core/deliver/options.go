@@ -2,9 +2,12 @@ package deliver
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/moonpost/moonpost/core/dsn"
 )
 
 // CheckOptions returns an error naming every key of opts that is not in
@@ -28,4 +31,17 @@ func CheckOptions(opts map[string]string, known ...string) error {
 		accepted = strings.Join(known, ", ")
 	}
 	return fmt.Errorf("unknown transport option %s (this transport accepts: %s)", strings.Join(bad, ", "), accepted)
+}
+
+// RefuseOptions is the check for agents that take no options: nil when
+// the route set none, else a deferral (4.3.5) for every recipient, since
+// such a route was meant for another transport and acting on it could
+// lose the mail.
+func RefuseOptions(log *slog.Logger, req *Request) []Result {
+	err := CheckOptions(req.Options)
+	if err == nil {
+		return nil
+	}
+	log.Error("route refused", "queue_id", req.QueueID, "err", err)
+	return AllResults(len(req.Recipients), dsn.ConfigError, "none")
 }

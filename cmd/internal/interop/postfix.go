@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moonpost/moonpost/bench/postfixconf"
 )
 
 // Postfix is a private Postfix instance: its own configuration, queue and
@@ -42,7 +44,7 @@ func StartPostfix(t testing.TB, port int, domain, extraMain string) *Postfix {
 	run(t, "chown", "postfix", filepath.Join(p.Dir, "data"))
 	run(t, "chown", "65534:65534", filepath.Join(p.Dir, "mail"))
 	p.write("main.cf", p.mainCF()+extraMain+"\n")
-	p.write("master.cf", fmt.Sprintf(masterCF, port))
+	p.write("master.cf", postfixconf.Master(fmt.Sprintf("127.0.0.1:%d", port), "-"))
 	run(t, "postfix", "-c", p.etc(), "set-permissions")
 	if out, err := exec.Command("postfix", "-c", p.etc(), "start").CombinedOutput(); err != nil {
 		t.Fatalf("postfix start: %v\n%s\n%s", err, out, p.Log())
@@ -126,28 +128,3 @@ func run(t testing.TB, name string, args ...string) {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 }
-
-const masterCF = `127.0.0.1:%d inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-local     unix  - n n - - local
-virtual   unix  - n n - - virtual
-lmtp      unix  - - n - - lmtp
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-`

@@ -20,7 +20,7 @@ var Discarded = &dsn.Status{Code: 250, Enhanced: dsn.Enhanced{2, 0, 0}, Text: "d
 
 // Deliver reports Discarded for every recipient.
 func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
-	if res := refuseOptions(a.Logger, req); res != nil {
+	if res := deliver.RefuseOptions(logger(a.Logger), req); res != nil {
 		return res
 	}
 	logger(a.Logger).Info("discarded", "queue_id", req.QueueID, "recipients", len(req.Recipients), "reason", req.Nexthop)
@@ -37,7 +37,7 @@ var Disabled = &dsn.Status{Code: 550, Enhanced: dsn.Enhanced{5, 0, 0}, Text: "ma
 
 // Deliver fails every recipient with ErrorStatus(req.Nexthop).
 func (a *ErrorAgent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
-	if res := refuseOptions(a.Logger, req); res != nil {
+	if res := deliver.RefuseOptions(logger(a.Logger), req); res != nil {
 		return res
 	}
 	st := ErrorStatus(req.Nexthop)
@@ -85,18 +85,6 @@ func ErrorStatus(nexthop string) *dsn.Status {
 		text = Disabled.Text
 	}
 	return dsn.New(code, e.String(), text)
-}
-
-// refuseOptions defers a request that carries transport options: these
-// agents take none, and a route that sets some was meant for another
-// transport (discarding it by mistake would lose the mail).
-func refuseOptions(l *slog.Logger, req *deliver.Request) []deliver.Result {
-	err := deliver.CheckOptions(req.Options)
-	if err == nil {
-		return nil
-	}
-	logger(l).Error("route refused", "queue_id", req.QueueID, "err", err)
-	return deliver.AllResults(len(req.Recipients), dsn.ConfigError, "none")
 }
 
 func logger(l *slog.Logger) *slog.Logger {

@@ -57,11 +57,9 @@ func (a *Agent) deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 	if n == 0 {
 		return nil
 	}
-	// No option is defined for this transport; the check keeps a
-	// route written for another one from passing unnoticed.
-	if err := deliver.CheckOptions(req.Options); err != nil {
-		a.log.Error("route refused", "queue_id", req.QueueID, "err", err)
-		return deliver.AllResults(n, dsn.ConfigError, "none")
+	// No option is defined for this transport.
+	if res := deliver.RefuseOptions(a.log, req); res != nil {
+		return res
 	}
 	nh, err := ParseNexthop(req.Nexthop)
 	if err != nil {

@@ -152,39 +152,10 @@ type rawPeer struct {
 	brokenTLS bool
 }
 
-// serveRaw runs p on ln until the test ends; every goroutine is waited for.
-func serveRaw(t *testing.T, ln net.Listener, p rawPeer) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); defer c.Close(); p.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-}
+// serveRaw runs p on ln until the test ends (see servePeer).
+func serveRaw(t *testing.T, ln net.Listener, p rawPeer) { servePeer(t, ln, p.serve) }
 
-func (p rawPeer) serve(c net.Conn) {
-	r := bufio.NewReader(c)
+func (p rawPeer) serve(c net.Conn, r *bufio.Reader) {
 	if p.greeting == "" {
 		_, _ = io.Copy(io.Discard, r) // silent until the client gives up
 		return
