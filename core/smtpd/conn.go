@@ -21,6 +21,10 @@ import (
 //     read, gives up and closes;
 //   - reply codes: go-smtp's own protocol replies are rewritten to ours
 //     (see replies.go);
+//   - reply batching: replies are collected and written when go-smtp next
+//     reads, as Postfix's smtpd flushes its output only when it needs
+//     input. A pipelined MAIL/RCPT/DATA group, or a multi-line EHLO
+//     reply, then leaves in one write instead of one per line;
 //   - accounting: Close releases the connection slot exactly once.
 type conn struct {
 	net.Conn
@@ -49,7 +53,16 @@ type conn struct {
 	counts    counts
 	closeOnce sync.Once
 	guard     lineGuard // command line length, outside message content
+
+	outMu sync.Mutex // guards out: Close may come from another goroutine
+	out   []byte     // replies not yet written; see flush
 }
+
+// maxPending bounds the replies held back; more are written at once.
+const maxPending = 4096
+
+// closeFlushTimeout bounds the write of the last replies at Close.
+const closeFlushTimeout = 5 * time.Second
 
 // counts tallies commands for the disconnect log line.
 type counts struct {
@@ -74,6 +87,11 @@ func (k *counts) String() string {
 }
 
 func (c *conn) Read(b []byte) (int, error) {
+	// The client may be waiting for what we have to say before it sends
+	// more: write it before blocking on input.
+	if err := c.flush(c.srv.cfg.IdleTimeout); err != nil {
+		return 0, err
+	}
 	c.mu.Lock()
 	// Real time, not cfg.Now: deadlines are the kernel's business.
 	d := time.Now().Add(c.srv.cfg.IdleTimeout)
@@ -99,18 +117,45 @@ func (c *conn) Read(b []byte) (int, error) {
 // own only when ReadTimeout is non-zero, and we leave it zero).
 func (c *conn) SetReadDeadline(time.Time) error { return nil }
 
+// Write queues b, one reply line from go-smtp (or a TLS record), to be
+// written by the next Read, by Close, or at once when maxPending is
+// exceeded.
 func (c *conn) Write(b []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout)); err != nil {
-		return 0, err
-	}
 	c.guard.reply(b)
-	if r := c.srv.rewriteReply(c, b); r != nil {
-		if _, err := c.Conn.Write(r); err != nil {
+	r := b
+	if rw := c.srv.rewriteReply(c, b); rw != nil {
+		r = rw
+	}
+	c.outMu.Lock()
+	c.out = append(c.out, r...)
+	full := len(c.out) > maxPending
+	c.outMu.Unlock()
+	if full {
+		if err := c.flush(c.srv.cfg.IdleTimeout); err != nil {
 			return 0, err
 		}
-		return len(b), nil
 	}
-	return c.Conn.Write(b)
+	return len(b), nil
+}
+
+// flush writes the queued replies, waiting at most timeout for a client
+// that does not read.
+func (c *conn) flush(timeout time.Duration) error {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if len(c.out) == 0 {
+		return nil
+	}
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(c.out)
+	if cap(c.out) > 4*maxPending {
+		c.out = nil
+	} else {
+		c.out = c.out[:0]
+	}
+	return err
 }
 
 // kick makes a blocked or future Read fail with a timeout.
@@ -136,6 +181,9 @@ func (c *conn) isKicked() bool {
 }
 
 func (c *conn) Close() error {
+	// A last reply (221, 421) goes out before the close, but a client
+	// that does not read does not hold the close up for long.
+	_ = c.flush(closeFlushTimeout)
 	err := c.Conn.Close()
 	c.closeOnce.Do(func() {
 		c.srv.release(c)
