@@ -259,7 +259,7 @@ func (m *Manager) finishMarked(am *activeMsg) bool {
 	msg := am.msg
 	switch am.op {
 	case OpDelete:
-		if err := m.Store.Remove(queue.Active, msg.ID); err != nil {
+		if err := msg.Remove(); err != nil {
 			m.Log.Error("qmgr: cannot delete", "queue_id", msg.ID, "err", err)
 		}
 		return true

@@ -182,7 +182,7 @@ func (m *Manager) finish(am *activeMsg) {
 		return
 	}
 	if len(msg.Pending()) == 0 {
-		if err := m.Store.Remove(queue.Active, msg.ID); err != nil {
+		if err := msg.Remove(); err != nil {
 			m.Log.Error("qmgr: cannot remove delivered message", "queue_id", msg.ID, "err", err)
 			return
 		}

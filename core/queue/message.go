@@ -22,6 +22,10 @@ type Message struct {
 	off   int64    // content offset
 	end   int64    // end of the last complete journal record
 	torn  bool     // bytes after end: a record torn by a crash, cut on append
+	// removed is set by Remove; spare is the retired file's path until
+	// the last reference is released and it is offered for reuse.
+	removed bool
+	spare   string
 	// mu serialises Append: deliveries to different destinations record
 	// their outcomes for the same message concurrently.
 	mu sync.Mutex
@@ -105,7 +109,39 @@ func (m *Message) Release() error {
 	}
 	err := m.f.Close()
 	m.f = nil
+	m.offerSpare()
 	return err
+}
+
+// ErrRemoved is returned by Append and Acquire on a removed message.
+var ErrRemoved = errors.New("queue: message removed")
+
+// Remove takes the finished message out of the queue, durably. Its file
+// is reused for a new message (see spares) once no reference remains;
+// until then, and after, nothing more can be written through m.
+func (m *Message) Remove() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.removed {
+		return ErrNotFound
+	}
+	spare, err := m.store.retire(m.State, m.path)
+	if err != nil {
+		return err
+	}
+	m.removed, m.spare = true, spare
+	if m.f == nil {
+		m.offerSpare()
+	}
+	return nil
+}
+
+// offerSpare hands the retired file on once it is closed; m.mu is held.
+func (m *Message) offerSpare() {
+	if m.spare != "" {
+		m.store.offerSpare(m.spare)
+		m.spare = ""
+	}
 }
 
 // Acquire takes a reference, reopening the file if none was held. Open
@@ -113,6 +149,9 @@ func (m *Message) Release() error {
 func (m *Message) Acquire() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.removed {
+		return ErrRemoved
+	}
 	if m.f == nil {
 		f, err := openFile(m.path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 		if err != nil {
@@ -143,6 +182,9 @@ func (m *Message) Size() int64 { return m.Envelope.Size }
 func (m *Message) Append(recs ...Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.removed {
+		return ErrRemoved
+	}
 	if m.f == nil { // no holder: open just for this write
 		f, err := openFile(m.path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 		if err != nil {

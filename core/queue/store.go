@@ -31,6 +31,9 @@ type Store struct {
 	tmpfile sync.Map
 	// creating bounds concurrent file creations (see createFile).
 	creating chan struct{}
+	// spares, when set, holds files of finished messages for reuse
+	// (see KeepSpares).
+	spares *spares
 }
 
 // ErrNotFound is returned when no file has the given ID in that state.
@@ -270,11 +273,12 @@ func (s *Store) Quarantine(st State, id ID, why error) {
 
 // Recover runs at start-up, before anything else uses the spool: files
 // left in active/ by a crash go back to incoming/, and uncommitted temp
-// files (never acknowledged to anyone) are removed.
+// files and spare files (never acknowledged to anyone) are removed.
 func (s *Store) Recover() (requeued int, err error) {
 	for _, st := range States {
 		s.removeTemps(st)
 	}
+	s.purgeSpares()
 	ents, err := s.List(Active)
 	if err != nil {
 		return 0, err

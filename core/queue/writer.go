@@ -24,6 +24,8 @@ type Writer struct {
 	f       *os.File
 	bw      *bufio.Writer
 	tmp     string // temp file name; "" for an unnamed O_TMPFILE
+	spare   string // reused spare file's path, or ""
+	written int64  // bytes written: envelope and content
 	sizeOff int64  // offset of the content size digits
 	size    int64  // content bytes written so far
 	limit   int64  // content limit, 0 for none
@@ -43,12 +45,16 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 	if env.Arrival.IsZero() {
 		env.Arrival = time.Now()
 	}
-	f, tmp, err := s.createFile(st, env.ID)
-	if err != nil {
-		return nil, mapErr(err)
+	f, spare := s.takeSpare()
+	var tmp string
+	if f == nil {
+		var err error
+		if f, tmp, err = s.createFile(st, env.ID); err != nil {
+			return nil, mapErr(err)
+		}
 	}
 	head, off := encodeEnvelope(env)
-	w := &Writer{store: s, state: st, env: env, f: f, tmp: tmp, sizeOff: int64(off), limit: limit}
+	w := &Writer{store: s, state: st, env: env, f: f, tmp: tmp, spare: spare, sizeOff: int64(off), limit: limit, written: int64(len(head))}
 	w.bw = bufio.NewWriterSize(f, 32<<10)
 	if _, err := w.bw.Write(head); err != nil {
 		w.Abort()
@@ -68,6 +74,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	n, err := w.bw.Write(p)
 	w.size += int64(n)
+	w.written += int64(n)
 	if err != nil {
 		w.err = mapErr(err)
 	}
@@ -115,6 +122,12 @@ func (w *Writer) finish() error {
 	if _, err := w.f.WriteAt([]byte(digits), w.sizeOff); err != nil {
 		return err
 	}
+	if w.spare != "" {
+		// A reused file may be longer than this message: cut the rest.
+		if err := w.f.Truncate(w.written); err != nil {
+			return err
+		}
+	}
 	if w.store.fs != nil {
 		return nil // group commit: the syncfs after naming covers the data
 	}
@@ -122,9 +135,18 @@ func (w *Writer) finish() error {
 }
 
 // name gives the finished file its queue ID name and closes it: a link
-// for an unnamed O_TMPFILE, a rename for a named temp file.
+// for an unnamed O_TMPFILE, a rename for a named temp file or a spare.
 func (w *Writer) name() error {
 	final := w.store.Path(w.state, w.env.ID)
+	if w.spare != "" {
+		w.f.Close()
+		w.f = nil
+		if err := rename(w.spare, final); err != nil {
+			return err
+		}
+		w.spare = ""
+		return nil
+	}
 	if w.tmp == "" {
 		err := linkTmpfile(w.f, final)
 		w.f.Close()
@@ -144,6 +166,10 @@ func (w *Writer) Abort() {
 	}
 	if w.tmp != "" {
 		os.Remove(w.tmp)
+	}
+	if w.spare != "" {
+		w.store.offerSpare(w.spare)
+		w.spare = ""
 	}
 }
 

@@ -67,6 +67,11 @@ func newLogger(cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
+// spareFiles is how many files of delivered messages the spool keeps for
+// reuse by new ones (queue.KeepSpares): enough for the commits of a busy
+// minute's bursts, few enough to be nothing on disk.
+const spareFiles = 512
+
 // run assembles the services and runs them until ctx ends, then shuts
 // them down in order: stop accepting mail, then let deliveries finish.
 func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -84,6 +89,9 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("recovery: %w", err)
 	} else if n > 0 {
 		log.Info("recovered messages from active/ to incoming/", "count", n)
+	}
+	if err := store.KeepSpares(spareFiles); err != nil {
+		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
 	}
 	svc, err := assemble(cfg, store, log)
 	if err != nil {
