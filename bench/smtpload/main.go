@@ -104,15 +104,25 @@ func session(addr, from, to, body string, first, count int) (int, error) {
 				return sent, err
 			}
 		}
-		if _, err := conn.Write([]byte(msgID(first+i) + body + ".\r\n")); err != nil {
+		// After the last message QUIT follows the end of data in the
+		// same write (RFC 2920 3.1 allows it as the last command of a
+		// group), as Exim does.
+		last := i == count-1
+		quit := ""
+		if last {
+			quit = "QUIT\r\n"
+		}
+		if _, err := conn.Write([]byte(msgID(first+i) + body + ".\r\n" + quit)); err != nil {
 			return sent, err
 		}
 		if err := expect(br, 250); err != nil {
 			return sent, err
 		}
 		sent++
+		if last {
+			_ = expect(br, 221)
+		}
 	}
-	cmd(conn, br, "QUIT", 221)
 	return sent, nil
 }
 
