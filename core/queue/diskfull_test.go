@@ -85,3 +85,43 @@ func TestAppendWhenDiskFull(t *testing.T) {
 		t.Fatalf("append after space came back: %v", err)
 	}
 }
+
+// When the disk fills, the spares' blocks are given back at once.
+func TestSparesDroppedWhenDiskFull(t *testing.T) {
+	root := tinyFS(t, "512k")
+	s, err := Open(filepath.Join(root, "spool"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.KeepSpares(16); err != nil {
+		t.Fatal(err)
+	}
+	var ids []ID
+	for i := 0; i < 4; i++ {
+		ids = append(ids, commit(t, s, Incoming, sampleEnvelope(), strings.Repeat("z", 16<<10)))
+	}
+	for _, id := range ids {
+		deliver(t, s, id).Close()
+	}
+	if n := spareNames(t, s); len(n) != 4 {
+		t.Fatalf("spare/ holds %v, want 4 files", n)
+	}
+	fill(t, filepath.Join(root, "filler"))
+	w, err := s.Create(Incoming, sampleEnvelope(), 0)
+	if err == nil {
+		// The spare takes the first 16 KiB in place; more needs new blocks.
+		_, err = io.WriteString(w, strings.Repeat("w", 256<<10))
+		if err == nil {
+			err = w.Commit()
+		} else {
+			w.Abort()
+		}
+	}
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("commit on a full disk = %v, want ErrNoSpace", err)
+	}
+	if n := spareNames(t, s); len(n) > 1 {
+		t.Fatalf("after ErrNoSpace spare/ holds %v, want the pool dropped", n)
+	}
+}

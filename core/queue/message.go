@@ -139,7 +139,7 @@ func (m *Message) Remove() error {
 // offerSpare hands the retired file on once it is closed; m.mu is held.
 func (m *Message) offerSpare() {
 	if m.spare != "" {
-		m.store.offerSpare(m.spare)
+		m.store.offerSpare(m.spare, m.end)
 		m.spare = ""
 	}
 }
@@ -201,17 +201,17 @@ func (m *Message) Append(recs ...Record) error {
 		// A partial write may have left bytes past m.end: cut them off
 		// before the next append, as after a crash.
 		m.torn = true
-		return mapErr(err)
+		return m.store.mapErr(err)
 	}
 	m.end += int64(len(b))
 	if m.torn {
 		if err := m.f.Truncate(m.end); err != nil {
-			return mapErr(err)
+			return m.store.mapErr(err)
 		}
 		m.torn = false
 	}
 	if err := m.store.syncData(m.f); err != nil {
-		return mapErr(err)
+		return m.store.mapErr(err)
 	}
 	for _, r := range recs {
 		if err := journalRecord(&m.Envelope, r.kind, r.fields); err != nil {

@@ -58,6 +58,22 @@ func (s *Store) KeepSpares(n int) error {
 	return nil
 }
 
+// dropSpares unlinks the spares in the pool: a full disk needs their
+// blocks more than the next commits need their inodes.
+func (s *Store) dropSpares() {
+	sp := s.spares
+	if sp == nil {
+		return
+	}
+	sp.mu.Lock()
+	free := sp.free
+	sp.free = nil
+	sp.mu.Unlock()
+	for _, p := range free {
+		os.Remove(p)
+	}
+}
+
 // purgeSpares unlinks every spare file (Recover: they may be left by an
 // earlier run).
 func (s *Store) purgeSpares() {
@@ -98,18 +114,31 @@ func (s *Store) takeSpare() (*os.File, string) {
 	}
 }
 
-// offerSpare makes a retired file available for reuse.
-func (s *Store) offerSpare(path string) {
+// maxSpareSize is the largest spare kept with its blocks: a larger one
+// is cut to nothing, so spares never hold more than
+// spares.max × maxSpareSize of disk.
+const maxSpareSize = 64 << 10
+
+// offerSpare makes a retired file of size bytes available for reuse, or
+// unlinks it when the pool is full.
+func (s *Store) offerSpare(path string, size int64) {
 	sp := s.spares
 	sp.mu.Lock()
-	if len(sp.free) < sp.max {
-		sp.free = append(sp.free, path)
-		path = ""
-	}
+	keep := len(sp.free) < sp.max
 	sp.mu.Unlock()
-	if path != "" {
+	if !keep {
 		os.Remove(path)
+		return
 	}
+	if size > maxSpareSize {
+		if err := os.Truncate(path, 0); err != nil {
+			os.Remove(path)
+			return
+		}
+	}
+	sp.mu.Lock()
+	sp.free = append(sp.free, path)
+	sp.mu.Unlock()
 }
 
 // retire takes a finished message's file out of its queue, durably: into

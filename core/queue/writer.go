@@ -50,7 +50,7 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 	if f == nil {
 		var err error
 		if f, tmp, err = s.createFile(st, env.ID); err != nil {
-			return nil, mapErr(err)
+			return nil, s.mapErr(err)
 		}
 	}
 	head, off := encodeEnvelope(env)
@@ -58,7 +58,7 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 	w.bw = bufio.NewWriterSize(f, 32<<10)
 	if _, err := w.bw.Write(head); err != nil {
 		w.Abort()
-		return nil, mapErr(err)
+		return nil, s.mapErr(err)
 	}
 	return w, nil
 }
@@ -76,7 +76,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.size += int64(n)
 	w.written += int64(n)
 	if err != nil {
-		w.err = mapErr(err)
+		w.err = w.store.mapErr(err)
 	}
 	return n, w.err
 }
@@ -98,18 +98,18 @@ func (w *Writer) Commit() error {
 	err := w.finish()
 	if err != nil {
 		w.Abort()
-		return mapErr(err)
+		return w.store.mapErr(err)
 	}
 	w.env.Size = w.size
 	if err := w.name(); err != nil {
 		w.Abort()
-		return mapErr(err)
+		return w.store.mapErr(err)
 	}
 	if err := w.store.SyncDir(w.state); err != nil {
 		// The rename may or may not survive a crash; the file is
 		// complete either way, so leave it and report the failure: the
 		// client retries, at worst the message arrives twice.
-		return mapErr(err)
+		return w.store.mapErr(err)
 	}
 	return nil
 }
@@ -168,9 +168,19 @@ func (w *Writer) Abort() {
 		os.Remove(w.tmp)
 	}
 	if w.spare != "" {
-		w.store.offerSpare(w.spare)
+		w.store.offerSpare(w.spare, w.written)
 		w.spare = ""
 	}
+}
+
+// mapErr is mapErr for the store's writes: when the disk is full it
+// also gives the spares' blocks back.
+func (s *Store) mapErr(err error) error {
+	err = mapErr(err)
+	if errors.Is(err, ErrNoSpace) {
+		s.dropSpares()
+	}
+	return err
 }
 
 func mapErr(err error) error {

@@ -68,9 +68,11 @@ func newLogger(cfg *config.Config) *slog.Logger {
 }
 
 // spareFiles is how many files of delivered messages the spool keeps for
-// reuse by new ones (queue.KeepSpares): enough for the commits of a busy
-// minute's bursts, few enough to be nothing on disk.
-const spareFiles = 512
+// reuse by new ones (queue.KeepSpares): enough that a backlog of a few
+// thousand messages, once delivered, is not unlinked only to be created
+// again; at most 256 MiB of disk (spares over 64 KiB are emptied), in
+// practice the size of the messages of a busy minute.
+const spareFiles = 4096
 
 // run assembles the services and runs them until ctx ends, then shuts
 // them down in order: stop accepting mail, then let deliveries finish.
