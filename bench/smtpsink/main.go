@@ -9,9 +9,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -19,8 +19,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 type counter struct {
@@ -39,19 +37,18 @@ func main() {
 	stay := flag.Bool("stay", false, "at -n, print reached=N and keep counting until a signal")
 	flag.Parse()
 	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{})}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{c: c}, nil }))
-	srv.Addr, srv.Domain = *addr, "sink.test"
-	srv.MaxMessageBytes, srv.AllowInsecureAuth = 64<<20, true
-	srv.ReadTimeout, srv.WriteTimeout = 5*time.Minute, 5*time.Minute
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "smtpsink:", err)
 		os.Exit(1)
 	}
 	go func() {
-		if err := srv.Serve(batchListener{ln}); err != nil {
-			fmt.Fprintln(os.Stderr, "smtpsink:", err)
-			os.Exit(1)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return // closed at the end
+			}
+			go serve(conn, c)
 		}
 	}()
 	sig := make(chan os.Signal, 1)
@@ -64,37 +61,109 @@ func main() {
 			<-sig
 		}
 	}
-	srv.Close()
+	ln.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	span := c.last.Sub(c.first).Seconds()
 	fmt.Printf("received=%d duplicates=%d first_to_last=%.3fs\n", c.n, c.dups, span)
 }
 
-type session struct {
-	c     *counter
-	rcpts int
-}
-
-func (s *session) Reset()                               { s.rcpts = 0 }
-func (s *session) Logout() error                        { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *session) Rcpt(string, *smtp.RcptOptions) error { s.rcpts++; return nil }
-func (s *session) Data(r io.Reader) error {
-	id := ""
-	br := bufio.NewReader(r)
+// serve speaks just enough SMTP for an MTA relaying to the sink:
+// EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, with PIPELINING.
+// Replies are held until the client's pipelined commands have all been
+// read, as Postfix's smtpd and smtp-sink do, and the message content is
+// scanned a line at a time straight from the read buffer: the sink
+// shares the machine with the MTA it measures, so it does as little as
+// it can. A line beyond the buffer is taken in pieces.
+func serve(conn net.Conn, c *counter) {
+	defer conn.Close()
+	br := bufio.NewReaderSize(conn, 64<<10)
+	bw := bufio.NewWriterSize(conn, 4<<10)
+	reply := func(s string) { bw.WriteString(s + "\r\n") }
+	reply("220 sink.test ESMTP smtpsink")
+	rcpts := 0
+	mail := false
 	for {
-		line, err := br.ReadString('\n')
-		if strings.HasPrefix(strings.ToLower(line), "message-id:") {
-			id = strings.TrimSpace(line[11:])
+		if br.Buffered() == 0 {
+			if bw.Flush() != nil {
+				return
+			}
 		}
-		if err != nil || line == "\r\n" {
-			break
+		conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			bw.Flush()
+			return
+		}
+		cmd := strings.ToUpper(string(bytes.TrimRight(line, "\r\n")))
+		verb, _, _ := strings.Cut(cmd, " ")
+		switch verb {
+		case "EHLO":
+			reply("250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 67108864\r\n250 ENHANCEDSTATUSCODES")
+		case "HELO":
+			reply("250 sink.test")
+		case "MAIL":
+			mail, rcpts = true, 0
+			reply("250 2.1.0 Ok")
+		case "RCPT":
+			if !mail {
+				reply("503 5.5.1 Error: need MAIL command")
+				continue
+			}
+			rcpts++
+			reply("250 2.1.5 Ok")
+		case "DATA":
+			if rcpts == 0 {
+				reply("503 5.5.1 Error: need RCPT command")
+				continue
+			}
+			reply("354 End data with <CR><LF>.<CR><LF>")
+			if bw.Flush() != nil {
+				return
+			}
+			id, ok := readData(br)
+			if !ok {
+				return
+			}
+			c.add(id, rcpts)
+			mail, rcpts = false, 0
+			reply("250 2.0.0 Ok: queued")
+		case "RSET":
+			mail, rcpts = false, 0
+			reply("250 2.0.0 Ok")
+		case "NOOP":
+			reply("250 2.0.0 Ok")
+		case "QUIT":
+			reply("221 2.0.0 Bye")
+			bw.Flush()
+			return
+		default:
+			reply("502 5.5.2 Error: command not recognized")
 		}
 	}
-	io.Copy(io.Discard, br)
-	s.c.add(id, s.rcpts)
-	return nil
+}
+
+// readData reads message content up to the lone dot and returns its
+// Message-ID; ok is false when the connection ended first.
+func readData(br *bufio.Reader) (id string, ok bool) {
+	header, whole := true, true // in the header; at the start of a line
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			return id, false
+		}
+		if whole {
+			switch {
+			case string(line) == ".\r\n" || string(line) == ".\n":
+				return id, true
+			case header && (string(line) == "\r\n" || string(line) == "\n"):
+				header = false
+			case header && len(line) > 11 && strings.EqualFold(string(line[:11]), "message-id:"):
+				id = strings.TrimSpace(string(line[11:]))
+			}
+		}
+		whole = err == nil
+	}
 }
 
 func (c *counter) add(id string, rcpts int) {
@@ -119,54 +188,4 @@ func (c *counter) add(id string, rcpts int) {
 			close(c.done)
 		}
 	}
-}
-
-// batchListener hands go-smtp connections that hold replies back until
-// the next read, as Postfix's smtpd and smtp-sink do: the replies to a
-// pipelined MAIL/RCPT/DATA group leave in one write, not one per line,
-// so the sink spends less of the machine the MTAs share with it.
-type batchListener struct{ net.Listener }
-
-func (l batchListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &batchConn{Conn: c}, nil
-}
-
-type batchConn struct {
-	net.Conn
-	mu  sync.Mutex
-	out []byte
-}
-
-func (c *batchConn) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	c.out = append(c.out, b...)
-	c.mu.Unlock()
-	return len(b), nil
-}
-
-func (c *batchConn) flush() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.out) == 0 {
-		return nil
-	}
-	_, err := c.Conn.Write(c.out)
-	c.out = c.out[:0]
-	return err
-}
-
-func (c *batchConn) Read(b []byte) (int, error) {
-	if err := c.flush(); err != nil {
-		return 0, err
-	}
-	return c.Conn.Read(b)
-}
-
-func (c *batchConn) Close() error {
-	_ = c.flush()
-	return c.Conn.Close()
 }
