@@ -170,6 +170,9 @@ func (c *Cleanup) storeError(env *queue.Envelope, err error) error {
 }
 
 func (c *Cleanup) logQueued(env *queue.Envelope, state queue.State) {
+	if !c.log().Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
 	c.log().Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue %s)",
 		env.ID, env.Sender, env.Size, len(env.Recipients), state),
 		"queue_id", env.ID, "from", env.Sender, "size", env.Size, "nrcpt", len(env.Recipients), "queue", string(state))

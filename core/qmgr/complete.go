@@ -5,11 +5,13 @@ import (
 	"strings"
 	"time"
 
+	"context"
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
+	"log/slog"
 )
 
 func resultFor(st *dsn.Status, relay string) deliver.Result {
@@ -51,6 +53,10 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durabl
 }
 
 func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, status string) {
+	m.countOutcome(status)
+	if !m.Log.Enabled(context.Background(), slog.LevelInfo) {
+		return // the line costs more to format than the rest of the outcome
+	}
 	msg.Lock()
 	to := msg.Recipients[i].Addr
 	orcpt := msg.Recipients[i].ORcpt
@@ -63,6 +69,10 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	}
 	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
+}
+
+// countOutcome adds one recipient's outcome to the statistics.
+func (m *Manager) countOutcome(status string) {
 	m.count(func(s *Stats) {
 		switch status {
 		case "sent":
@@ -186,7 +196,9 @@ func (m *Manager) finish(am *activeMsg) {
 			m.Log.Error("qmgr: cannot remove delivered message", "queue_id", msg.ID, "err", err)
 			return
 		}
-		m.Log.Info(fmt.Sprintf("%s: removed", msg.ID), "queue_id", msg.ID)
+		if m.Log.Enabled(context.Background(), slog.LevelInfo) {
+			m.Log.Info(fmt.Sprintf("%s: removed", msg.ID), "queue_id", msg.ID)
+		}
 		return
 	}
 	if m.parkMarked(am) {

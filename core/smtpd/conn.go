@@ -1,7 +1,9 @@
 package smtpd
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -187,7 +189,9 @@ func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.closeOnce.Do(func() {
 		c.srv.release(c)
-		c.logDisconnect()
+		if c.srv.log.Enabled(context.Background(), slog.LevelInfo) {
+			c.logDisconnect()
+		}
 	})
 	return err
 }

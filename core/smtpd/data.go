@@ -16,6 +16,7 @@ import (
 
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/queue"
+	"log/slog"
 )
 
 // maxPolicyHeader bounds how much of the header is buffered for the DATA
@@ -76,7 +77,9 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 		// truncated the message. It is committed; say so loudly.
 		s.srv.log.Error(string(id) + ": submitter returned before the end of the message")
 	}
-	s.srv.log.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queued)", id, env.Sender, cr.n, len(env.Recipients)))
+	if s.srv.log.Enabled(context.Background(), slog.LevelInfo) {
+		s.srv.log.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queued)", id, env.Sender, cr.n, len(env.Recipients)))
+	}
 	return dsn.Queued.WithText("Ok: queued as " + string(id))
 }
 

@@ -8,7 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"context"
 	"github.com/moonpost/moonpost/core/dsn"
+	"log/slog"
 )
 
 // limitListener enforces the connection limits before go-smtp sees a
@@ -28,7 +30,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		c, refusal := l.srv.admit(raw, l.cfg)
 		if refusal == nil {
-			l.srv.log.Info("connect from "+c.client(), "listener", l.cfg.Name)
+			if l.srv.log.Enabled(context.Background(), slog.LevelInfo) {
+				l.srv.log.Info("connect from "+c.client(), "listener", l.cfg.Name)
+			}
 			if l.cfg.ImplicitTLS {
 				return tls.Server(c, l.srv.cfg.TLSConfig), nil
 			}
