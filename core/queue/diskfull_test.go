@@ -25,6 +25,17 @@ func tinyFS(t *testing.T, size string) string {
 	return dir
 }
 
+// tinyStore opens a spool in the tiny file system at root.
+func tinyStore(t *testing.T, root string) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(root, "spool"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // fill writes a file until the file system is full.
 func fill(t *testing.T, path string) {
 	t.Helper()
@@ -47,11 +58,7 @@ func fill(t *testing.T, path string) {
 // is back the append works.
 func TestAppendWhenDiskFull(t *testing.T) {
 	root := tinyFS(t, "256k")
-	s, err := Open(filepath.Join(root, "spool"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := tinyStore(t, root)
 	// Size the content so the file ends on a page boundary: any append
 	// then needs a new page.
 	probe := commit(t, s, Incoming, sampleEnvelope(), "x")
@@ -89,11 +96,7 @@ func TestAppendWhenDiskFull(t *testing.T) {
 // When the disk fills, the spares' blocks are given back at once.
 func TestSparesDroppedWhenDiskFull(t *testing.T) {
 	root := tinyFS(t, "512k")
-	s, err := Open(filepath.Join(root, "spool"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := tinyStore(t, root)
 	if err := s.KeepSpares(16); err != nil {
 		t.Fatal(err)
 	}
