@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -173,6 +174,9 @@ func (c *Config) validateQueue(p *problems) {
 		p.bad("queue.max_backoff", "need 0 < min_backoff <= max_backoff")
 	}
 	oneOf(p, "queue.sync", c.Queue.Sync, "fsync", "syncfs")
+	if c.Queue.InFlowDelay < 0 || c.Queue.InFlowDelay.D() > 10*time.Second {
+		p.bad("queue.in_flow_delay", "must be between 0 (off) and 10s")
+	}
 	if c.Queue.InitConcurrency > c.Queue.Concurrency {
 		p.bad("queue.initial_concurrency", "exceeds destination_concurrency")
 	}

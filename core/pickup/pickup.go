@@ -24,7 +24,10 @@ type Service struct {
 	ScanInterval time.Duration // fallback scan; default 60s
 	MaxSize      int64         // largest maildrop file accepted (content)
 	MaxRcpts     int           // most recipients per file; default 1000
-	Log          *slog.Logger
+	// Flow, when set, paces pickup to deliveries (Postfix's
+	// in_flow_delay); its Wait pauses before each submission.
+	Flow interface{ Wait(context.Context) bool }
+	Log  *slog.Logger
 }
 
 // Run picks up mail until ctx ends: everything present at start, then
@@ -108,6 +111,9 @@ func (s *Service) Pick(ctx context.Context, id queue.ID) {
 		return
 	}
 	env := s.envelope(m)
+	if s.Flow != nil {
+		s.Flow.Wait(ctx)
+	}
 	newID, err := s.Cleanup.SubmitWith(ctx, env, m.Open(), cleanup.Options{Extract: m.ExtractRcpts})
 	if st := dsn.FromError(err); st != nil {
 		s.reject(m, st)

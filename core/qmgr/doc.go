@@ -29,6 +29,10 @@
 // Flush, release and requeue also forget which destinations were
 // declared dead.
 //
+// After each event the manager tells its Flow how many messages it holds,
+// and arrivals (smtpd, pickup) pause briefly while that exceeds the
+// limit, as Postfix's in_flow_delay paces cleanup to the queue manager.
+//
 // Shutting down stops dispatching and waits for deliveries in flight; mail
 // still in active/ returns to incoming/ at the next start.
 package qmgr

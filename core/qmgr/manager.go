@@ -67,6 +67,9 @@ type Manager struct {
 	Clock    Clock
 	Config   Config
 	Log      *slog.Logger
+	// Flow, when set, is told how many messages the manager holds after
+	// each event, to pace arrivals (see Flow).
+	Flow *Flow
 
 	// arrivals carries the IDs cleanup committed to incoming/, so new mail
 	// is picked up without listing the directory; rescan is signalled
@@ -190,6 +193,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.loadIncoming()
 	for {
 		m.dispatch()
+		m.Flow.set(len(m.active) + len(m.waiting))
 		select {
 		case <-ctx.Done():
 			m.drain()

@@ -15,6 +15,13 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 )
 
+// Flow paces arrivals to deliveries (Postfix's in_flow_delay): Wait,
+// called before each message is submitted, returns at once while the
+// queue keeps up, else after a bounded pause. It never refuses mail.
+type Flow interface {
+	Wait(ctx context.Context) bool
+}
+
 // Submitter is owned by smtpd: the cleanup stage implements it.
 //
 // Submit reads the message from r until EOF. r carries the Received:
@@ -104,6 +111,7 @@ type Config struct {
 	Policy    policy.SMTP          // nil: AllowAll
 	Auth      policy.Authenticator // nil: no AUTH anywhere
 	Submitter Submitter            // required
+	Flow      Flow                 // nil: arrivals never pause
 	Logger    *slog.Logger         // nil: slog.Default()
 	Now       func() time.Time     // nil: time.Now; tests inject a clock
 }

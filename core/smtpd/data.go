@@ -41,6 +41,9 @@ func (s *session) Data(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.SessionTimeout)
 	defer cancel()
+	if s.srv.cfg.Flow != nil {
+		s.srv.cfg.Flow.Wait(ctx)
+	}
 	received := strings.NewReader(s.receivedHeader(env, now))
 	id, err := s.srv.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
 	if id == "" {

@@ -46,12 +46,18 @@ type policies struct {
 	close    func()
 }
 
+// inFlowLimit × queue.max_deliveries is how many messages the queue
+// manager may hold before new mail is paced (qmgr.Flow): a full pipeline
+// for every delivery slot, twice over.
+const inFlowLimit = 2
+
 func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*services, error) {
 	pol, err := scriptPolicies(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: log, Config: qmgrConfig(cfg)}
+	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: log, Config: qmgrConfig(cfg),
+		Flow: qmgr.NewFlow(inFlowLimit*cfg.Queue.MaxDeliveries, cfg.Queue.InFlowDelay.D())}
 	mgr.Init()
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
 		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Log: log}
@@ -67,12 +73,12 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr.Resolver = &resolve.Resolver{Router: pol.router, Transports: transports}
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: log}
-	srv, err := buildSMTPD(cfg, pol, clean, log)
+	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, log)
 	if err != nil {
 		return nil, err
 	}
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
-		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Log: log}
+		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: log}
 	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close}, nil
 }
 
@@ -126,7 +132,7 @@ func permit(on bool) local.Permit {
 	return local.PermitNone
 }
 
-func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *slog.Logger) (*smtpd.Server, error) {
+func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow smtpd.Flow, log *slog.Logger) (*smtpd.Server, error) {
 	tlsCfg, err := loadTLS(cfg)
 	if err != nil {
 		return nil, err
@@ -145,7 +151,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *
 		MaxRecipients: cfg.SMTPD.RecipientLimit, MaxLineLength: cfg.SMTPD.LineLengthLimit,
 		MaxConnections: cfg.SMTPD.MaxConnections, MaxConnectionsPerIP: cfg.SMTPD.MaxPerClient,
 		IdleTimeout: cfg.SMTPD.IdleTimeout.D(), SessionTimeout: cfg.SMTPD.SessionTimeout.D(),
-		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Logger: log,
+		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Logger: log,
 	})
 }
 

@@ -1,0 +1,72 @@
+package qmgr
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestFlowPassesWithinLimit(t *testing.T) {
+	f := NewFlow(10, time.Hour)
+	f.set(10)
+	if f.Wait(context.Background()) {
+		t.Fatal("paused at the limit")
+	}
+	var none *Flow
+	if none.Wait(context.Background()) {
+		t.Fatal("a nil Flow paused")
+	}
+	off := NewFlow(0, 0)
+	off.set(1000)
+	if off.Wait(context.Background()) {
+		t.Fatal("a zero delay paused")
+	}
+}
+
+// Over the limit an arrival waits until the manager makes room.
+func TestFlowWaitsForRoom(t *testing.T) {
+	f := NewFlow(10, time.Hour)
+	f.set(11)
+	done := make(chan bool)
+	go func() { done <- f.Wait(context.Background()) }()
+	select {
+	case <-done:
+		t.Fatal("did not wait while over the limit")
+	case <-time.After(50 * time.Millisecond):
+	}
+	f.set(12) // still over: keeps waiting
+	select {
+	case <-done:
+		t.Fatal("woke while still over the limit")
+	case <-time.After(20 * time.Millisecond):
+	}
+	f.set(10)
+	select {
+	case paused := <-done:
+		if !paused {
+			t.Fatal("Wait says it did not pause")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not woken when room was made")
+	}
+}
+
+// A pause is bounded by the delay and by the caller's context.
+func TestFlowPauseIsBounded(t *testing.T) {
+	f := NewFlow(0, 30*time.Millisecond)
+	f.set(5)
+	start := time.Now()
+	if !f.Wait(context.Background()) {
+		t.Fatal("did not pause")
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("pause not bounded by the delay")
+	}
+	g := NewFlow(0, time.Hour)
+	g.set(5)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if !g.Wait(ctx) {
+		t.Fatal("did not pause")
+	}
+}
