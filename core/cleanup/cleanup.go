@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/textproto"
-
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"

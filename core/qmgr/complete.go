@@ -1,17 +1,17 @@
 package qmgr
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
-	"context"
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
-	"log/slog"
 )
 
 func resultFor(st *dsn.Status, relay string) deliver.Result {

@@ -7,16 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
-
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/queue"
-	"log/slog"
 )
 
 // maxPolicyHeader bounds how much of the header is buffered for the DATA

@@ -1,16 +1,16 @@
 package smtpd
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
 
-	"context"
 	"github.com/moonpost/moonpost/core/dsn"
-	"log/slog"
 )
 
 // limitListener enforces the connection limits before go-smtp sees a
