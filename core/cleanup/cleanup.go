@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/textproto"
+
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
