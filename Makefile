@@ -34,7 +34,7 @@ FUZZ_TARGETS = \
 	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/smtp:FuzzDotWriter ./core/deliver/lmtp:FuzzParseNexthop \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
-	./stdlib/lookup:FuzzParseTables
+	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData
 FUZZTIME ?= 10s
 
 fuzz-short:
