@@ -18,8 +18,11 @@ type Flow struct {
 	limit int64
 	delay time.Duration
 	held  atomic.Int64 // messages held by the manager, as of its last loop
-	mu    sync.Mutex
-	room  chan struct{} // closed when held drops to limit; nil when nobody waits
+	// waiters counts callers inside Wait, so set takes the lock only
+	// when someone may need waking.
+	waiters atomic.Int32
+	mu      sync.Mutex
+	room    chan struct{} // closed when held drops to limit; nil when nobody waits
 }
 
 // NewFlow returns a Flow that pauses arrivals while more than limit
@@ -34,13 +37,15 @@ func (f *Flow) Wait(ctx context.Context) bool {
 	if f == nil || f.delay <= 0 || f.held.Load() <= f.limit {
 		return false
 	}
+	f.waiters.Add(1)
+	defer f.waiters.Add(-1)
 	f.mu.Lock()
 	if f.room == nil {
 		f.room = make(chan struct{})
 	}
 	room := f.room
 	f.mu.Unlock()
-	if f.held.Load() <= f.limit { // room made before room existed
+	if f.held.Load() <= f.limit { // room made before we counted
 		return false
 	}
 	t := time.NewTimer(f.delay)
@@ -60,7 +65,7 @@ func (f *Flow) set(n int) {
 		return
 	}
 	f.held.Store(int64(n))
-	if int64(n) > f.limit {
+	if int64(n) > f.limit || f.waiters.Load() == 0 {
 		return
 	}
 	f.mu.Lock()
