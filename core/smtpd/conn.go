@@ -58,6 +58,13 @@ type conn struct {
 
 	outMu sync.Mutex // guards out: Close may come from another goroutine
 	out   []byte     // replies not yet written; see flush
+
+	// For content read by the session (see content); all used only by
+	// the session's goroutine.
+	last   byte   // the last byte Read gave go-smtp
+	divert bool   // the next Read that would block returns errDivert
+	pend   []byte // the end-of-data line for go-smtp's DATA reader, alone
+	rest   []byte // what the client sent after the content, for go-smtp
 }
 
 // maxPending bounds the replies held back; more are written at once.
@@ -89,10 +96,47 @@ func (k *counts) String() string {
 }
 
 func (c *conn) Read(b []byte) (int, error) {
+	if len(c.pend) > 0 {
+		// Given alone: go-smtp's DATA reader stops right after it, and
+		// what follows is read, and guarded, as commands.
+		n := copy(b, c.pend)
+		c.pend = c.pend[n:]
+		c.last = b[n-1]
+		return n, nil
+	}
+	if len(c.rest) > 0 {
+		n := copy(b, c.rest)
+		if c.rest = c.rest[n:]; len(c.rest) == 0 {
+			c.rest = nil
+		}
+		c.last = b[n-1]
+		if gerr := c.guard.scan(b[:n]); gerr != nil {
+			return 0, gerr
+		}
+		return n, nil
+	}
+	n, err := c.readRaw(b)
+	if n > 0 {
+		c.last = b[n-1]
+	}
+	if gerr := c.guard.scan(b[:n]); gerr != nil {
+		return 0, gerr
+	}
+	return n, err
+}
+
+// readRaw reads from the connection, after writing the replies held
+// back, under the idle and session deadlines. With the divert armed it
+// returns errDivert instead, once.
+func (c *conn) readRaw(b []byte) (int, error) {
 	// The client may be waiting for what we have to say before it sends
 	// more: write it before blocking on input.
 	if err := c.flush(c.srv.cfg.IdleTimeout); err != nil {
 		return 0, err
+	}
+	if c.divert {
+		c.divert = false
+		return 0, errDivert
 	}
 	c.mu.Lock()
 	// Real time, not cfg.Now: deadlines are the kernel's business.
@@ -108,11 +152,7 @@ func (c *conn) Read(b []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := c.Conn.Read(b)
-	if gerr := c.guard.scan(b[:n]); gerr != nil {
-		return 0, gerr
-	}
-	return n, err
+	return c.Conn.Read(b)
 }
 
 // SetReadDeadline is ignored: Read owns the deadline (go-smtp sets its

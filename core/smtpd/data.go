@@ -32,6 +32,9 @@ func (s *session) Data(r io.Reader) error {
 	defer s.logPanic(env.ID)
 	s.srv.log.Info(string(env.ID)+": client="+s.c.client()+s.saslLog(), "listener", s.l.Name)
 
+	_, tls := s.gc.TLSConnectionState()
+	r, done := s.c.content(r, tls)
+	defer done()
 	cr := &countingReader{r: r}
 	body, st := s.checkHeader(cr)
 	if st != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
 )
@@ -25,6 +26,8 @@ type Server struct {
 	running  []*smtpListener
 	served   sync.WaitGroup // one per Serve goroutine of a listener
 	active   sync.WaitGroup // one per accepted connection until released
+
+	diverted atomic.Int64 // DATA contents read by the session itself (content)
 }
 
 // smtpListener pairs a configured listener with its socket and go-smtp server.
