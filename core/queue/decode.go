@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -183,6 +184,11 @@ func journalRecord(e *Envelope, kind byte, f []string) error {
 		e.HoldReason = f[0]
 	case 'W':
 		e.DelayWarned = true
+	case 'Z':
+		// padding (see paddedEnd): spaces only
+		if len(f) > 1 || (len(f) == 1 && strings.Trim(f[0], " ") != "") {
+			return errors.New("bad padding record")
+		}
 	default:
 		return fmt.Errorf("unknown record %q", kind)
 	}

@@ -216,6 +216,41 @@ func readRecord(br *bufio.Reader, off *int64) (string, error) {
 	}
 }
 
+// Queue files end in a padding record (after the content, before any
+// journal record) that fills the last file system block: "Z", a space,
+// spaces, LF. A reused spare file then keeps its length when the next
+// message is about as long, and its fsync writes the data without an
+// inode size change or a truncate (on ext4 that was a third of the
+// fsync's cost). The decoder skips it.
+const (
+	padBlock = 4096
+	// minPad is the shortest padding record, "Z \n".
+	minPad = 3
+	// maxPadReuse bounds the padding that keeps a longer spare's length;
+	// past it the spare is cut to this message's padded length.
+	maxPadReuse = 8 << 10
+)
+
+var padSpaces = []byte(strings.Repeat(" ", maxPadReuse+padBlock))
+
+// paddedEnd is the file length for n bytes of envelope and content: the
+// next block boundary after the padding record, or old, the length of
+// the reused file, when that is longer by no more than maxPadReuse.
+func paddedEnd(n, old int64) int64 {
+	end := (n + minPad + padBlock - 1) / padBlock * padBlock
+	if old > end && old-n <= maxPadReuse {
+		end = old
+	}
+	return end
+}
+
+// writePad writes a padding record of n (≥ minPad) bytes.
+func writePad(w *bufio.Writer, n int64) {
+	w.WriteString("Z ")
+	w.Write(padSpaces[:n-minPad])
+	w.WriteByte('\n')
+}
+
 func splitRecord(line string) (kind byte, fields []string, err error) {
 	if line == "" {
 		return 0, nil, errors.New("empty record")

@@ -153,10 +153,11 @@ func TestCorruptFiles(t *testing.T) {
 	cases := map[string][]byte{
 		"empty":        nil,
 		"garbage":      []byte("hello world\n"),
-		"truncated":    raw[:len(raw)-3],
+		"truncated":    raw[:bytes.Index(raw, []byte("hello"))+3],
 		"no content":   raw[:bytes.Index(raw, []byte("M "))],
 		"bad index":    append(append([]byte{}, raw...), "D 9\t250 ok\n"...),
-		"bad record":   append(append([]byte{}, raw...), "Z what\n"...),
+		"bad record":   append(append([]byte{}, raw...), "Y what\n"...),
+		"bad padding":  append(append([]byte{}, raw...), "Z what\n"...),
 		"bad escape":   bytes.Replace(raw, []byte("sender@"), []byte("sender%G1@"), 1),
 		"dup sender":   bytes.Replace(raw, []byte("S sender"), []byte("S a\nS sender"), 1),
 		"no rcpt":      removeLines(raw, "R "),

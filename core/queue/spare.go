@@ -90,25 +90,29 @@ func (s *Store) purgeSpares() {
 }
 
 // takeSpare opens a spare file for a new message, or returns nil when
-// there is none.
-func (s *Store) takeSpare() (*os.File, string) {
+// there is none. size is the file's length, -1 if unknown.
+func (s *Store) takeSpare() (f *os.File, path string, size int64) {
 	sp := s.spares
 	if sp == nil {
-		return nil, ""
+		return nil, "", 0
 	}
 	for {
 		sp.mu.Lock()
 		n := len(sp.free)
 		if n == 0 {
 			sp.mu.Unlock()
-			return nil, ""
+			return nil, "", 0
 		}
 		path := sp.free[n-1]
 		sp.free = sp.free[:n-1]
 		sp.mu.Unlock()
 		f, err := openFile(path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 		if err == nil {
-			return f, path
+			size := int64(-1)
+			if fi, err := f.Stat(); err == nil {
+				size = fi.Size()
+			}
+			return f, path, size
 		}
 		os.Remove(path)
 	}

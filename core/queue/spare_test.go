@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -92,9 +93,70 @@ func TestSpareFileIsReused(t *testing.T) {
 	if body != "short\r\n" || m2.ID != second || len(m2.Recipients) != 1 {
 		t.Fatalf("reused file reads as ID %s, %d recipients, content %q", m2.ID, len(m2.Recipients), body)
 	}
-	info, _ := os.Stat(s.Path(Incoming, second))
-	if info.Size() > 1024 {
-		t.Fatalf("reused file is %d bytes: the old content was not cut", info.Size())
+	raw, _ := os.ReadFile(s.Path(Incoming, second))
+	if len(raw) != padBlock || bytes.Contains(raw, []byte("old line")) {
+		t.Fatalf("reused file is %d bytes (want %d), old content left: %v", len(raw), padBlock, bytes.Contains(raw, []byte("old line")))
+	}
+}
+
+// A new message about as long as the spare it reuses keeps the file's
+// length: the padding record covers every byte of the old message, and
+// no truncate is needed.
+func TestSpareKeepsItsLength(t *testing.T) {
+	s := newStore(t)
+	if err := s.KeepSpares(4); err != nil {
+		t.Fatal(err)
+	}
+	first := commit(t, s, Incoming, sampleEnvelope(), strings.Repeat("old line of a message\r\n", 300))
+	before, _ := os.Stat(s.Path(Incoming, first))
+	if before.Size()%padBlock != 0 {
+		t.Fatalf("queue file is %d bytes, not padded to a block", before.Size())
+	}
+	m := deliver(t, s, first)
+	m.Close()
+	second := commit(t, s, Incoming, sampleEnvelope(), "short\r\n")
+	raw, _ := os.ReadFile(s.Path(Incoming, second))
+	if int64(len(raw)) != before.Size() {
+		t.Fatalf("reused file is %d bytes, want the spare's %d", len(raw), before.Size())
+	}
+	end := bytes.Index(raw, []byte("short\r\n")) + len("short\r\n")
+	pad := raw[end:]
+	if !bytes.HasPrefix(pad, []byte("Z ")) || pad[len(pad)-1] != '\n' || len(bytes.Trim(pad[2:len(pad)-1], " ")) != 0 {
+		t.Fatalf("after the content: %q, want one padding record", pad[:min(len(pad), 40)])
+	}
+	m2, body := readContent(t, s, Incoming, second)
+	defer m2.Close()
+	if body != "short\r\n" {
+		t.Fatalf("content %q", body)
+	}
+	// A journal record goes after the padding and reads back.
+	if err := m2.Append(RcptDelivered(0, "250 ok")); err != nil {
+		t.Fatal(err)
+	}
+	m3, err := s.Read(Incoming, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m3.Close()
+	if m3.Recipients[0].State != Delivered {
+		t.Fatalf("journal after padding not applied: %+v", m3.Recipients[0])
+	}
+}
+
+func TestPaddedEnd(t *testing.T) {
+	for _, c := range []struct{ n, old, want int64 }{
+		{100, 0, 4096},
+		{4093, 0, 4096},
+		{4094, 0, 8192}, // no room for "Z \n"
+		{100, 4096, 4096},
+		{100, 8192, 8192},                  // a longer spare keeps its length
+		{100, 100 + maxPadReuse + 1, 4096}, // too much longer: cut
+		{5000, 4096, 8192},                 // a shorter spare grows
+		{100, -1, 4096},
+	} {
+		if got := paddedEnd(c.n, c.old); got != c.want {
+			t.Errorf("paddedEnd(%d, %d) = %d, want %d", c.n, c.old, got, c.want)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ type Writer struct {
 	bw      *bufio.Writer
 	tmp     string // temp file name; "" for an unnamed O_TMPFILE
 	spare   string // reused spare file's path, or ""
+	old     int64  // the spare's length when taken, -1 if unknown
 	written int64  // bytes written: envelope and content
 	sizeOff int64  // offset of the content size digits
 	size    int64  // content bytes written so far
@@ -45,7 +46,7 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 	if env.Arrival.IsZero() {
 		env.Arrival = time.Now()
 	}
-	f, spare := s.takeSpare()
+	f, spare, old := s.takeSpare()
 	var tmp string
 	if f == nil {
 		var err error
@@ -54,7 +55,7 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 		}
 	}
 	head, off := encodeEnvelope(env)
-	w := &Writer{store: s, state: st, env: env, f: f, tmp: tmp, spare: spare, sizeOff: int64(off), limit: limit, written: int64(len(head))}
+	w := &Writer{store: s, state: st, env: env, f: f, tmp: tmp, spare: spare, old: old, sizeOff: int64(off), limit: limit, written: int64(len(head))}
 	w.bw = bufio.NewWriterSize(f, 32<<10)
 	if _, err := w.bw.Write(head); err != nil {
 		w.Abort()
@@ -115,16 +116,19 @@ func (w *Writer) Commit() error {
 }
 
 func (w *Writer) finish() error {
+	end := paddedEnd(w.written, w.old)
+	writePad(w.bw, end-w.written)
 	if err := w.bw.Flush(); err != nil {
 		return err
 	}
+	w.written = end
 	digits := fmt.Sprintf("%0*d", sizeDigits, w.size)
 	if _, err := w.f.WriteAt([]byte(digits), w.sizeOff); err != nil {
 		return err
 	}
-	if w.spare != "" {
-		// A reused file may be longer than this message: cut the rest.
-		if err := w.f.Truncate(w.written); err != nil {
+	if w.spare != "" && (w.old < 0 || w.old > end) {
+		// A reused file longer than this message: cut the rest.
+		if err := w.f.Truncate(end); err != nil {
 			return err
 		}
 	}
