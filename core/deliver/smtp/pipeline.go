@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,10 @@ import (
 	"github.com/moonpost/moonpost/core/dsn"
 )
 
+// writeBufSize is the connection's write buffer for pipelined
+// transactions.
+const writeBufSize = 32 << 10
+
 // transactPipelined runs one mail transaction with RFC 2920 pipelining:
 // RSET (on a reused connection), MAIL, every RCPT and DATA go out in one
 // write and their replies are read in order; then the body. Against a
@@ -21,6 +26,9 @@ import (
 func (a *Agent) transactPipelined(s *session, req *deliver.Request, res []deliver.Result) (reusable bool, err error) {
 	if s.tp == nil {
 		s.tp = textproto.NewConn(s.conn)
+		// Whole messages of up to 32 KiB go out in one write(2), not in
+		// 4 KiB pieces.
+		s.tp.Writer.W = bufio.NewWriterSize(s.conn, writeBufSize)
 	}
 	rset, err := a.sendEnvelope(s, req)
 	if err != nil {
