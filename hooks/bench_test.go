@@ -82,3 +82,30 @@ func TestBenchScriptsDecide(t *testing.T) {
 		t.Errorf("route = %+v", r)
 	}
 }
+
+// BenchmarkRewrite is one envelope rewrite, the hook cleanup calls for
+// every address: the per-call cost of the engine around a small handler.
+func BenchmarkRewrite(b *testing.B) {
+	e := newEngine(b, benchScripts)
+	c := ctx(b)
+	rcpt := policy.AddrContext{Role: "recipient", Where: "envelope"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Rewrite(c, "u@x", rcpt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRoute is one transport choice, the hook called per recipient.
+func BenchmarkRoute(b *testing.B) {
+	e := newEngine(b, benchScripts)
+	c := ctx(b)
+	env := testMessage("hello").Envelope
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := e.Route(c, "u@x", env); err != nil || r.Transport != "lmtp" {
+			b.Fatal(r, err)
+		}
+	}
+}
