@@ -76,8 +76,12 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 	if herr != nil {
 		return g.n, e.fail(c, g.n, where, herr.Error())
 	}
-	e.log.Debug("hook decided", "event", c.event, "generation", g.n, "handler", where,
-		"queue_id", c.queueID, "result", c.outcome, "duration", time.Since(start))
+	// Checked first: the arguments would be boxed even when debug
+	// records are dropped. Debug itself asks with a background context.
+	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.log.Debug("hook decided", "event", c.event, "generation", g.n, "handler", where,
+			"queue_id", c.queueID, "result", c.outcome, "duration", time.Since(start))
+	}
 	return g.n, nil
 }
 
