@@ -91,8 +91,8 @@ func (e *Engine) runHandlers(ctx context.Context, st *state, c *call) (where str
 	L := st.L
 	args := c.args(L)
 	for _, h := range st.handlers[c.event] {
-		where = funcPos(h)
-		L.Push(h)
+		where = h.where
+		L.Push(h.fn)
 		for _, a := range args {
 			L.Push(a)
 		}

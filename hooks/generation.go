@@ -38,9 +38,17 @@ type generation struct {
 type state struct {
 	L         *lua.LState
 	gen       *generation
-	handlers  map[string][]*lua.LFunction // event → handlers, file then registration order
+	handlers  map[string][]handler // event → handlers, file then registration order
 	selftests []*lua.LFunction
 	loading   bool // mta.on and mta.selftest are allowed only while loading
+}
+
+// handler is one function registered with mta.on and where it was
+// defined, "file.lua:12", worked out once when the state is loaded
+// rather than on every call that names it.
+type handler struct {
+	fn    *lua.LFunction
+	where string
 }
 
 // compileDir parses and compiles every script in dir, in file-name order.
@@ -126,7 +134,7 @@ func (e *Engine) build(n int) (*generation, error) {
 
 // newState builds a sandboxed state and runs every script in it.
 func (g *generation) newState() (*state, error) {
-	st := &state{gen: g, handlers: map[string][]*lua.LFunction{}, loading: true}
+	st := &state{gen: g, handlers: map[string][]handler{}, loading: true}
 	st.L = g.eng.newSandbox(g.n, st)
 	ctx, cancel := context.WithTimeout(context.Background(), g.eng.cfg.LoadTimeout)
 	defer cancel()

@@ -185,7 +185,7 @@ func mtaOn(L *lua.LState, st *state) int {
 	if !knownEvent[event] {
 		L.RaiseError("mta.on: unknown event %q", event)
 	}
-	st.handlers[event] = append(st.handlers[event], fn)
+	st.handlers[event] = append(st.handlers[event], handler{fn: fn, where: funcPos(fn)})
 	return 0
 }
 
