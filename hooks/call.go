@@ -50,18 +50,22 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 		return g.n, e.fail(c, g.n, "(load)", err.Error())
 	}
 	start := time.Now()
-	cctx, cancelCause := context.WithCancelCause(ctx)
-	cctx, cancel := context.WithTimeout(cctx, e.cfg.CallTimeout)
-	untrack := e.mem.track(cancelCause)
+	if st.ctx == nil {
+		st.ctx = newCallCtx()
+	}
+	cctx := st.ctx
+	cctx.begin(ctx, start, e.cfg.CallTimeout)
+	e.mem.track(cctx)
 	broken := true // until the handlers ran without a Lua error
 	defer func() {
 		if r := recover(); r != nil {
 			broken = true
 			err = e.fail(c, g.n, "(engine)", fmt.Sprint("panic: ", r))
 		}
-		untrack()
-		cancel()
-		cancelCause(nil)
+		e.mem.untrack(cctx)
+		if cctx.end() {
+			st.ctx = nil
+		}
 		st.L.RemoveContext()
 		st.L.SetTop(0)
 		if broken {
@@ -87,7 +91,7 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 
 // runHandlers calls each handler until one decides. luaFailed reports a
 // Lua-level failure, after which the state must not be reused.
-func (e *Engine) runHandlers(ctx context.Context, st *state, c *call) (where string, err error, luaFailed bool) {
+func (e *Engine) runHandlers(ctx *callCtx, st *state, c *call) (where string, err error, luaFailed bool) {
 	L := st.L
 	args := c.args(L)
 	for _, h := range st.handlers[c.event] {
@@ -117,9 +121,9 @@ func (e *Engine) runHandlers(ctx context.Context, st *state, c *call) (where str
 
 // describeLuaErr turns a PCall error into a log-worthy line, naming a
 // timeout or the memory watchdog when that is what stopped the call.
-func (e *Engine) describeLuaErr(ctx context.Context, err error) string {
+func (e *Engine) describeLuaErr(ctx *callCtx, err error) string {
 	text := luaErrText(err)
-	switch cause := context.Cause(ctx); {
+	switch cause := ctx.Cause(); {
 	case cause == errMemory:
 		return "memory limit exceeded: " + text
 	case errors.Is(cause, context.DeadlineExceeded):

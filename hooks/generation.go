@@ -40,7 +40,8 @@ type state struct {
 	gen       *generation
 	handlers  map[string][]handler // event → handlers, file then registration order
 	selftests []*lua.LFunction
-	loading   bool // mta.on and mta.selftest are allowed only while loading
+	loading   bool     // mta.on and mta.selftest are allowed only while loading
+	ctx       *callCtx // what its calls run under; nil until the first or once spent
 }
 
 // handler is one function registered with mta.on and where it was

@@ -1,7 +1,6 @@
 package hooks
 
 import (
-	"context"
 	"errors"
 	"runtime/metrics"
 	"sync"
@@ -29,33 +28,35 @@ type memWatch struct {
 	every time.Duration
 
 	mu       sync.Mutex
-	inflight map[*inflightCall]struct{}
+	inflight map[*callCtx]struct{}
 }
 
-type inflightCall struct{ cancel context.CancelCauseFunc }
-
 func newMemWatch(limit int64) *memWatch {
-	w := &memWatch{every: 5 * time.Millisecond, inflight: map[*inflightCall]struct{}{}}
+	w := &memWatch{every: 5 * time.Millisecond, inflight: map[*callCtx]struct{}{}}
 	if limit > 0 {
 		w.limit = uint64(limit)
 	}
 	return w
 }
 
-// track registers a call; the returned func unregisters it.
-func (w *memWatch) track(cancel context.CancelCauseFunc) func() {
+// track registers the context of a call in flight; untrack unregisters
+// it. Once untrack returns, the watch no longer cancels it.
+func (w *memWatch) track(c *callCtx) {
 	if w == nil || w.limit == 0 {
-		return func() {}
+		return
 	}
-	c := &inflightCall{cancel: cancel}
 	w.mu.Lock()
 	w.inflight[c] = struct{}{}
 	w.mu.Unlock()
-	return func() {
-		w.mu.Lock()
-		delete(w.inflight, c)
-		w.mu.Unlock()
+}
+
+func (w *memWatch) untrack(c *callCtx) {
+	if w == nil || w.limit == 0 {
+		return
 	}
+	w.mu.Lock()
+	delete(w.inflight, c)
+	w.mu.Unlock()
 }
 
 func (w *memWatch) run(stop <-chan struct{}, wg *sync.WaitGroup) {
