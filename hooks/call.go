@@ -24,15 +24,18 @@ func (e *HookError) Error() string {
 	return fmt.Sprintf("hooks: %s handler at %s (generation %d): %s", e.Event, e.Where, e.Generation, e.Msg)
 }
 
-// call describes one hook invocation for invoke.
+// call describes one hook invocation for invoke. Its functions do not
+// refer to the call itself, which can then stay on the caller's stack.
 type call struct {
 	event   string
 	queueID string
-	// args builds the handler arguments once, in the state that runs them.
-	args func(L *lua.LState) []lua.LValue
+	// args builds the handler arguments once, in the state that runs
+	// them, appending them to buf: the state's own, with room for a few.
+	args func(L *lua.LState, buf []lua.LValue) []lua.LValue
 	// decide looks at one handler's return value (nil included) and says
-	// whether it ends the chain. An error is a decoding failure.
-	decide func(L *lua.LState, ret lua.LValue, where string) (stop bool, err error)
+	// whether it ends the chain, and if so what was decided, in a few
+	// words for the log. An error is a decoding failure.
+	decide func(L *lua.LState, ret lua.LValue, where string) (stop bool, outcome string, err error)
 	// outcome is a short description of the decision, for the log.
 	outcome string
 }
@@ -68,6 +71,7 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 		}
 		st.L.RemoveContext()
 		st.L.SetTop(0)
+		clear(st.argv[:])
 		if broken {
 			st.L.Close()
 		} else {
@@ -93,7 +97,7 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 // Lua-level failure, after which the state must not be reused.
 func (e *Engine) runHandlers(ctx *callCtx, st *state, c *call) (where string, err error, luaFailed bool) {
 	L := st.L
-	args := c.args(L)
+	args := c.args(L, st.argv[:0])
 	for _, h := range st.handlers[c.event] {
 		where = h.where
 		L.Push(h.fn)
@@ -105,11 +109,12 @@ func (e *Engine) runHandlers(ctx *callCtx, st *state, c *call) (where string, er
 		}
 		ret := L.Get(-1)
 		L.Pop(1)
-		stop, derr := c.decide(L, ret, where)
+		stop, outcome, derr := c.decide(L, ret, where)
 		if derr != nil {
 			return where, derr, false
 		}
 		if stop {
+			c.outcome = outcome
 			return where, nil, false
 		}
 	}

@@ -21,22 +21,21 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 	defer h.invalidate()
 	var decided *verdict
 	c := &call{event: "cleanup", queueID: string(h.env.ID)}
-	c.args = func(L *lua.LState) []lua.LValue { return []lua.LValue{h.userdata(L)} }
-	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue { return append(buf, h.userdata(L)) }
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret != lua.LNil {
 			v, ok := asVerdict(ret)
 			if !ok {
-				return false, fmt.Errorf("cleanup handler must return nil or a verdict, not %s", describe(ret))
+				return false, "", fmt.Errorf("cleanup handler must return nil or a verdict, not %s", describe(ret))
 			}
 			decided = v
 		} else if h.verdict != nil {
 			decided = h.verdict
 		}
 		if decided == nil {
-			return false, nil
+			return false, "", nil
 		}
-		c.outcome = decided.String()
-		return true, nil
+		return true, decided.String(), nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return policy.Verdict{}, err

@@ -23,8 +23,8 @@ func (e *Engine) Bounced(ctx context.Context, ev policy.Event) { e.event(ctx, "b
 // already recorded and cannot change). Errors are logged by invoke.
 func (e *Engine) event(ctx context.Context, name string, ev policy.Event) {
 	c := &call{event: name, queueID: ev.QueueID, outcome: "notified"}
-	c.args = func(L *lua.LState) []lua.LValue { return []lua.LValue{eventTable(L, ev)} }
-	c.decide = func(*lua.LState, lua.LValue, string) (bool, error) { return false, nil }
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue { return append(buf, eventTable(L, ev)) }
+	c.decide = func(*lua.LState, lua.LValue, string) (bool, string, error) { return false, "", nil }
 	_, _ = e.invoke(ctx, c)
 }
 

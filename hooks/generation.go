@@ -40,8 +40,9 @@ type state struct {
 	gen       *generation
 	handlers  map[string][]handler // event → handlers, file then registration order
 	selftests []*lua.LFunction
-	loading   bool     // mta.on and mta.selftest are allowed only while loading
-	ctx       *callCtx // what its calls run under; nil until the first or once spent
+	loading   bool          // mta.on and mta.selftest are allowed only while loading
+	ctx       *callCtx      // what its calls run under; nil until the first or once spent
+	argv      [4]lua.LValue // a call's handler arguments, built in place
 }
 
 // handler is one function registered with mta.on and where it was

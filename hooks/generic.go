@@ -32,28 +32,26 @@ func (e *Engine) Call(ctx context.Context, event string, args []any) (any, error
 	}
 	var result any
 	c := &call{event: event}
-	c.args = func(L *lua.LState) []lua.LValue {
-		out := make([]lua.LValue, len(args))
-		for i, a := range args {
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
+		for _, a := range args {
 			if s, ok := a.(*policy.Session); ok {
-				out[i] = sessionTable(L, s)
+				buf = append(buf, sessionTable(L, s))
 				continue
 			}
-			out[i] = luaconv.ToLua(L, a)
+			buf = append(buf, luaconv.ToLua(L, a))
 		}
-		return out
+		return buf
 	}
-	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
-			return false, nil
+			return false, "", nil
 		}
 		if v, ok := asVerdict(ret); ok {
 			result = verdictMap(v)
 		} else {
 			result = luaconv.FromLua(ret)
 		}
-		c.outcome = fmt.Sprint(result)
-		return true, nil
+		return true, fmt.Sprint(result), nil
 	}
 	_, err := e.invoke(ctx, c)
 	return result, err

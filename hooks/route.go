@@ -23,26 +23,26 @@ var (
 func (e *Engine) Rewrite(ctx context.Context, addr string, ac policy.AddrContext) (string, error) {
 	out := addr
 	c := &call{event: "rewrite"}
-	c.args = func(L *lua.LState) []lua.LValue {
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
 		t := L.CreateTable(0, 3)
 		t.RawSetString("role", lua.LString(ac.Role))
 		t.RawSetString("where", lua.LString(ac.Where))
 		t.RawSetString("header", lua.LString(ac.Header))
-		return []lua.LValue{lua.LString(addr), t}
+		return append(buf, lua.LString(addr), t)
 	}
-	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
-			return false, nil
+			return false, "", nil
 		}
 		s, ok := ret.(lua.LString)
 		if !ok {
-			return false, fmt.Errorf("rewrite handler must return a string or nil, not %s", describe(ret))
+			return false, "", fmt.Errorf("rewrite handler must return a string or nil, not %s", describe(ret))
 		}
 		if err := validAddr(string(s), ac.Role == "sender"); err != nil {
-			return false, fmt.Errorf("rewrite handler returned %s", err)
+			return false, "", fmt.Errorf("rewrite handler returned %s", err)
 		}
-		out, c.outcome = string(s), string(s)
-		return true, nil
+		out = string(s)
+		return true, out, nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return "", err
@@ -65,19 +65,19 @@ func validAddr(s string, allowEmpty bool) error {
 func (e *Engine) ExpandAlias(ctx context.Context, local, domain string) ([]string, bool, error) {
 	var targets []string
 	c := &call{event: "alias"}
-	c.args = func(L *lua.LState) []lua.LValue {
-		return []lua.LValue{lua.LString(local), lua.LString(domain)}
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
+		return append(buf, lua.LString(local), lua.LString(domain))
 	}
-	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
-			return false, nil
+			return false, "", nil
 		}
 		list, err := decodeTargets(ret)
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
-		targets, c.outcome = list, strings.Join(list, ", ")
-		return true, nil
+		targets = list
+		return true, strings.Join(list, ", "), nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return nil, false, err
@@ -132,19 +132,19 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 	if env != nil {
 		c.queueID = string(env.ID)
 	}
-	c.args = func(L *lua.LState) []lua.LValue {
-		return []lua.LValue{lua.LString(rcpt), msgInfo(L, env)}
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
+		return append(buf, lua.LString(rcpt), msgInfo(L, env))
 	}
-	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
-			return false, nil
+			return false, "", nil
 		}
 		r, err := decodeRoute(ret)
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
-		route, c.outcome = &r, r.Transport+":"+r.Nexthop
-		return true, nil
+		route = &r
+		return true, r.Transport + ":" + r.Nexthop, nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return policy.Route{}, err

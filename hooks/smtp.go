@@ -50,24 +50,23 @@ func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
 func (e *Engine) smtpPhase(ctx context.Context, event string, s *policy.Session, extra func(L *lua.LState) lua.LValue) (*dsn.Status, error) {
 	var status *dsn.Status
 	c := &call{event: event}
-	c.args = func(L *lua.LState) []lua.LValue {
-		args := []lua.LValue{sessionTable(L, s)}
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
+		buf = append(buf, sessionTable(L, s))
 		if extra != nil {
-			args = append(args, extra(L))
+			buf = append(buf, extra(L))
 		}
-		return args
+		return buf
 	}
-	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
-			return false, nil
+			return false, "", nil
 		}
 		v, ok := asVerdict(ret)
 		if !ok || v.kind == vHold || v.kind == vDiscard {
-			return false, fmt.Errorf("%s handler must return nil, mta.accept(), mta.reject() or mta.defer(), not %s", event, describe(ret))
+			return false, "", fmt.Errorf("%s handler must return nil, mta.accept(), mta.reject() or mta.defer(), not %s", event, describe(ret))
 		}
-		c.outcome = v.String()
 		status = v.status // nil for accept
-		return true, nil
+		return true, v.String(), nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return nil, err
@@ -130,19 +129,18 @@ func (e *Engine) Authenticate(ctx context.Context, user, pass string) (bool, err
 func (e *Engine) AuthDecide(ctx context.Context, user, pass string) (ok, decided bool, err error) {
 	s := policy.SessionFrom(ctx)
 	c := &call{event: "auth"}
-	c.args = func(L *lua.LState) []lua.LValue {
-		return []lua.LValue{lua.LString(user), lua.LString(pass), sessionTable(L, s)}
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
+		return append(buf, lua.LString(user), lua.LString(pass), sessionTable(L, s))
 	}
-	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, error) {
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		switch ret {
 		case lua.LNil:
-			return false, nil
+			return false, "", nil
 		case lua.LTrue, lua.LFalse:
 			ok, decided = ret == lua.LTrue, true
-			c.outcome = fmt.Sprint("authenticated=", ok)
-			return true, nil
+			return true, fmt.Sprint("authenticated=", ok), nil
 		}
-		return false, fmt.Errorf("auth handler must return true, false or nil, not %s", describe(ret))
+		return false, "", fmt.Errorf("auth handler must return true, false or nil, not %s", describe(ret))
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return false, false, err
