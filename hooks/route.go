@@ -25,8 +25,8 @@ func (e *Engine) Rewrite(ctx context.Context, addr string, ac policy.AddrContext
 	c := &call{event: "rewrite"}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
 		t := L.CreateTable(0, 3)
-		t.RawSetString("role", lua.LString(ac.Role))
-		t.RawSetString("where", lua.LString(ac.Where))
+		t.RawSetString("role", addrWord(ac.Role))
+		t.RawSetString("where", addrWord(ac.Where))
 		t.RawSetString("header", lua.LString(ac.Header))
 		return append(buf, lua.LString(addr), t)
 	}
@@ -48,6 +48,30 @@ func (e *Engine) Rewrite(ctx context.Context, addr string, ac policy.AddrContext
 		return "", err
 	}
 	return out, nil
+}
+
+// The words of policy.AddrContext's Role and Where, made Lua values once:
+// converting a string to a Lua value allocates, and rewriting is called
+// for every address of every message.
+var (
+	lvSender    lua.LValue = lua.LString("sender")
+	lvRecipient lua.LValue = lua.LString("recipient")
+	lvEnvelope  lua.LValue = lua.LString("envelope")
+	lvHeader    lua.LValue = lua.LString("header")
+)
+
+func addrWord(s string) lua.LValue {
+	switch s {
+	case "sender":
+		return lvSender
+	case "recipient":
+		return lvRecipient
+	case "envelope":
+		return lvEnvelope
+	case "header":
+		return lvHeader
+	}
+	return lua.LString(s)
 }
 
 func validAddr(s string, allowEmpty bool) error {
