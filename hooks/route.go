@@ -151,7 +151,7 @@ func decodeTargets(ret lua.LValue) ([]string, error) {
 // client=}) returning a route table, a transport(5) string or nil. No
 // decision gives Config.DefaultTransport.
 func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
-	var route *policy.Route
+	var route policy.Route // Transport is set once a handler decided
 	c := &call{event: "transport"}
 	if env != nil {
 		c.queueID = string(env.ID)
@@ -167,16 +167,16 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 		if err != nil {
 			return false, "", err
 		}
-		route = &r
+		route = r
 		return true, r.Transport + ":" + r.Nexthop, nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return policy.Route{}, err
 	}
-	if route == nil {
+	if route.Transport == "" {
 		return e.defaultRoute(rcpt)
 	}
-	return *route, nil
+	return route, nil
 }
 
 // defaultRoute is Config.DefaultTransport for rcpt; "smtp" without a
