@@ -22,6 +22,9 @@ func (e *Engine) Bounced(ctx context.Context, ev policy.Event) { e.event(ctx, "b
 // event calls every handler (return values are ignored: an outcome is
 // already recorded and cannot change). Errors are logged by invoke.
 func (e *Engine) event(ctx context.Context, name string, ev policy.Event) {
+	if !e.handles(name) {
+		return
+	}
 	c := &call{event: name, queueID: ev.QueueID, outcome: "notified"}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue { return append(buf, eventTable(L, ev)) }
 	c.decide = func(*lua.LState, lua.LValue, string) (bool, string, error) { return false, "", nil }

@@ -76,27 +76,42 @@ func (e *Engine) smtpPhase(ctx context.Context, event string, s *policy.Session,
 
 // Connect runs "connect" handlers: handler(s).
 func (e *Engine) Connect(ctx context.Context, s *policy.Session) (*dsn.Status, error) {
+	if !e.handles("connect") {
+		return nil, nil
+	}
 	return e.smtpPhase(ctx, "connect", s, nil)
 }
 
 // Helo runs "helo" handlers: handler(s, helo).
 func (e *Engine) Helo(ctx context.Context, s *policy.Session, helo string) (*dsn.Status, error) {
+	if !e.handles("helo") {
+		return nil, nil
+	}
 	return e.smtpPhase(ctx, "helo", s, str(helo))
 }
 
 // Mail runs "mail" handlers: handler(s, from).
 func (e *Engine) Mail(ctx context.Context, s *policy.Session, from string) (*dsn.Status, error) {
+	if !e.handles("mail") {
+		return nil, nil
+	}
 	return e.smtpPhase(ctx, "mail", s, str(from))
 }
 
 // Rcpt runs "rcpt" handlers: handler(s, to).
 func (e *Engine) Rcpt(ctx context.Context, s *policy.Session, to string) (*dsn.Status, error) {
+	if !e.handles("rcpt") {
+		return nil, nil
+	}
 	return e.smtpPhase(ctx, "rcpt", s, str(to))
 }
 
 // Data runs "data" handlers: handler(s, hdr), where hdr is a read-only
 // message handle offering hdr:header(name) and hdr:headers(name).
 func (e *Engine) Data(ctx context.Context, s *policy.Session, header *textproto.Header) (*dsn.Status, error) {
+	if !e.handles("data") {
+		return nil, nil
+	}
 	h := &msgHandle{readOnly: true}
 	if header != nil {
 		h.hdr = header.Copy()
