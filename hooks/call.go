@@ -49,6 +49,10 @@ func (e *Engine) handles(event string) bool {
 	return e.cur.Load().counts[event] > 0
 }
 
+// Handles reports whether the live scripts have handlers for event
+// (policy.Selective).
+func (e *Engine) Handles(event string) bool { return e.handles(event) }
+
 // invoke runs the handlers of c.event on the live generation, in order,
 // until one decides. It returns the generation used. The state is
 // returned to the pool only if no Lua error or timeout happened in it.

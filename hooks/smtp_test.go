@@ -158,3 +158,18 @@ func TestNoHandlersAccept(t *testing.T) {
 		t.Errorf("alias = %v, %v", found, err)
 	}
 }
+
+// Handles says which events the live scripts handle (policy.Selective).
+func TestHandles(t *testing.T) {
+	var _ policy.Selective = (*Engine)(nil)
+	e := newEngine(t, map[string]string{"10-smtp.lua": smtpScript})
+	for ev, want := range map[string]bool{"connect": true, "data": true, "cleanup": false, "nosuch": false} {
+		if got := e.Handles(ev); got != want {
+			t.Errorf("Handles(%q) = %v, want %v", ev, got, want)
+		}
+	}
+	e2 := newEngine(t, map[string]string{"10-rcpt.lua": `mta.on("rcpt", function(s, to) end)`})
+	if e2.Handles("data") || !e2.Handles("rcpt") {
+		t.Errorf("rcpt-only scripts: data %v, rcpt %v", e2.Handles("data"), e2.Handles("rcpt"))
+	}
+}

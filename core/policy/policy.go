@@ -41,6 +41,15 @@ type SMTP interface {
 	Data(ctx context.Context, s *Session, header *textproto.Header) (*dsn.Status, error)
 }
 
+// Selective is implemented by a policy that can tell which events it
+// has handlers for ("connect", "helo", "mail", "rcpt", "data"); callers
+// skip preparing an event's arguments, such as buffering and parsing
+// the message header for Data, when it has none. The answer may change
+// at any time (scripts reload), so callers ask each time.
+type Selective interface {
+	Handles(event string) bool
+}
+
 // Authenticator checks SASL PLAIN/LOGIN credentials on submission.
 type Authenticator interface {
 	Authenticate(ctx context.Context, user, pass string) (bool, error)

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -135,6 +136,9 @@ func (s *session) receivedHeader(env *queue.Envelope, now time.Time) string {
 // checkHeader buffers the raw header, shows it to the DATA policy, and
 // returns a reader that replays it byte for byte followed by the body.
 func (s *session) checkHeader(cr *countingReader) (io.Reader, *dsn.Status) {
+	if p, ok := s.srv.cfg.Policy.(policy.Selective); ok && !p.Handles("data") {
+		return cr, nil // no DATA handler: nothing to buffer or parse
+	}
 	br := bufio.NewReader(cr)
 	raw := readRawHeader(br, maxPolicyHeader)
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))

@@ -81,3 +81,36 @@ func TestPolicyErrorIsTemporary(t *testing.T) {
 	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
 	cl.cmd("RCPT TO:<x@local.example>").expect("451 4.3.0")
 }
+
+// selectivePolicy has no DATA handler and says so.
+type selectivePolicy struct {
+	AllowAll
+	dataCalls chan struct{}
+}
+
+func (p *selectivePolicy) Handles(event string) bool { return event != "data" }
+
+func (p *selectivePolicy) Data(context.Context, *policy.Session, *textproto.Header) (*dsn.Status, error) {
+	p.dataCalls <- struct{}{}
+	return nil, nil
+}
+
+// A policy without DATA handlers is not consulted at DATA, and the
+// message is queued as it came.
+func TestPolicyWithoutDataHandler(t *testing.T) {
+	p := &selectivePolicy{dataCalls: make(chan struct{}, 1)}
+	ts := startServer(t, func(c *Config) { c.Policy = p })
+	cl := dialReady(t, ts.smtp)
+	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
+	cl.cmd("DATA").expect("354 ")
+	cl.send("Subject: s\r\n\r\n..body\r\n.\r\n")
+	cl.expect("250 ")
+	if len(p.dataCalls) != 0 {
+		t.Error("Data called on a policy without DATA handlers")
+	}
+	_, content := ts.sub.calls()
+	if len(content) != 1 || !strings.HasSuffix(content[0], "\r\nSubject: s\r\n\r\n.body\r\n") {
+		t.Errorf("content %q", content)
+	}
+}
