@@ -163,7 +163,7 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
-		TLS: tlsPolicy, Logger: log})
+		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log})
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}

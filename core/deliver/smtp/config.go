@@ -78,7 +78,10 @@ type Config struct {
 	// hosts (default 5, Postfix's smtp_mx_address_limit).
 	MaxAddresses int
 	// MaxCached bounds idle connections kept for reuse, over all next
-	// hops (default 8; negative disables reuse).
+	// hops (default 100, as many as the queue manager's default
+	// deliveries at once: fewer made concurrent deliveries to one busy
+	// next hop close and reopen connections all the time; negative
+	// disables reuse).
 	MaxCached int
 	// MaxIdle is how long an idle connection is kept (default 5s; the
 	// peer's own idle timeout is usually 300s).
@@ -115,7 +118,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxAddresses = 5
 	}
 	if c.MaxCached == 0 {
-		c.MaxCached = 8
+		c.MaxCached = 100
 	}
 	if c.Clock == nil {
 		c.Clock = systemClock{}

@@ -44,6 +44,37 @@ type backend struct {
 	rcptErr  map[string]*gosmtp.SMTPError // by recipient address
 	dataErr  *gosmtp.SMTPError
 	lmtpErrs map[string]*gosmtp.SMTPError // LMTP: per-recipient replies after DATA
+	// together, when set, holds each DATA until that many sessions are
+	// in DATA at once (5 s at most), so concurrent deliveries hold
+	// concurrent connections.
+	together *barrier
+}
+
+// barrier lets n arrivals through at once; the ones after pass freely.
+type barrier struct {
+	mu      sync.Mutex
+	n       int
+	arrived int
+	all     chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{n: n, all: make(chan struct{})} }
+
+func (b *barrier) arrive() {
+	b.mu.Lock()
+	b.arrived++
+	switch {
+	case b.arrived == b.n:
+		close(b.all)
+	case b.arrived > b.n:
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.all:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
@@ -86,6 +117,12 @@ func (s *peerSession) Data(r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	s.b.mu.Lock()
+	together := s.b.together
+	s.b.mu.Unlock()
+	if together != nil {
+		together.arrive()
 	}
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()

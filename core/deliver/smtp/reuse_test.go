@@ -75,3 +75,33 @@ func TestReuseDisabled(t *testing.T) {
 		t.Errorf("conns = %d, want 2", conns)
 	}
 }
+
+// Every delivery in flight can park its connection: twelve concurrent
+// deliveries to one next hop, twice, need twelve connections, not more.
+func TestConcurrentDeliveriesReuseTheirConnections(t *testing.T) {
+	ln := listen(t, "127.0.0.1", 0)
+	b := &backend{}
+	serveGoSMTP(t, ln, b, nil)
+	e := newEnv(t, portOf(ln), nil)
+	const k = 12
+	for round := 0; round < 2; round++ {
+		b.mu.Lock()
+		b.together = newBarrier(k)
+		b.mu.Unlock()
+		var wg sync.WaitGroup
+		for i := 0; i < k; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				want(t, e.agent.Deliver(context.Background(), request("[127.0.0.1]", "x@example.test")), 0, 250, "2.0.0", "")
+			}()
+		}
+		wg.Wait()
+	}
+	if n := e.dials.count(); n != k {
+		t.Errorf("%d connections for %d rounds of %d concurrent deliveries, want %d", n, 2, k, k)
+	}
+	if _, msgs := b.snapshot(); len(msgs) != 2*k {
+		t.Errorf("peer got %d messages, want %d", len(msgs), 2*k)
+	}
+}
