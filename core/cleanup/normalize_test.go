@@ -53,9 +53,47 @@ func FuzzNormalizer(f *testing.F) {
 				t.Fatalf("bare CR at %d in %q", i, out)
 			}
 		}
+		if want := referenceNormalize(s); out != want {
+			t.Fatalf("normalize(%q) = %q, want %q", s, out, want)
+		}
 		if strings.ReplaceAll(strings.ReplaceAll(out, "\r", ""), "\n", "") !=
 			strings.ReplaceAll(strings.ReplaceAll(s, "\r", ""), "\n", "") {
 			t.Fatal("normalizer changed non-newline bytes")
 		}
 	})
+}
+
+// referenceNormalize is the normaliser's rule one byte at a time: CRLF,
+// a bare CR and a bare LF each become CRLF.
+func referenceNormalize(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\r':
+			b.WriteString("\r\n")
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+		case '\n':
+			b.WriteString("\r\n")
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+func BenchmarkNormalizer(b *testing.B) {
+	msg := strings.Repeat("Subject: a header line of ordinary length here\r\n", 10) + "\r\n" +
+		strings.Repeat("a line of body text, as long as the lines of most mail are, 72 bytes\r\n", 280)
+	buf := make([]byte, 4096)
+	b.SetBytes(int64(len(msg)))
+	for i := 0; i < b.N; i++ {
+		n := newNormalizer(strings.NewReader(msg))
+		for {
+			if _, err := n.Read(buf); err != nil {
+				break
+			}
+		}
+	}
 }
