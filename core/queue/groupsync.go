@@ -47,3 +47,18 @@ func (g *groupSync) Sync() error {
 	}
 	return g.err
 }
+
+// mark returns the number of the first sync to start from now on: once
+// covered(mark) holds, a sync that began after the call has finished.
+func (g *groupSync) mark() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.started + 1
+}
+
+// covered reports whether sync number n has finished (and succeeded).
+func (g *groupSync) covered(n uint64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.done >= n && g.err == nil
+}

@@ -25,7 +25,7 @@ type Message struct {
 	// removed is set by Remove; spare is the retired file's path until
 	// the last reference is released and it is offered for reuse.
 	removed bool
-	spare   string
+	spare   spareFile
 	// mu serialises Append: deliveries to different destinations record
 	// their outcomes for the same message concurrently.
 	mu sync.Mutex
@@ -116,9 +116,11 @@ func (m *Message) Release() error {
 // ErrRemoved is returned by Append and Acquire on a removed message.
 var ErrRemoved = errors.New("queue: message removed")
 
-// Remove takes the finished message out of the queue, durably. Its file
-// is reused for a new message (see spares) once no reference remains;
-// until then, and after, nothing more can be written through m.
+// Remove takes the finished message out of the queue. Its file is reused
+// for a new message (see spares) once no reference remains; until then,
+// and after, nothing more can be written through m. Without spares the
+// removal is durable when Remove returns; with them, before the file is
+// reused (a crash before may bring the message back, never lose one).
 func (m *Message) Remove() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -138,9 +140,9 @@ func (m *Message) Remove() error {
 
 // offerSpare hands the retired file on once it is closed; m.mu is held.
 func (m *Message) offerSpare() {
-	if m.spare != "" {
+	if m.spare.path != "" {
 		m.store.offerSpare(m.spare, m.end)
-		m.spare = ""
+		m.spare = spareFile{}
 	}
 }
 

@@ -28,8 +28,15 @@ import (
 //   - a file becomes a spare only once its message is finished and the
 //     last reference to it is released (Message.Remove), so nothing can
 //     write into it through an old descriptor or path;
-//   - a reused file is rewritten from offset 0, cut to its new length and
-//     fsynced before it is renamed into its queue (Writer.Commit);
+//   - a reused file is rewritten from offset 0, padded or cut to its new
+//     length and fsynced before it is renamed into its queue
+//     (Writer.Commit);
+//   - the directory a spare was retired from is fsynced after the retire
+//     and before the spare is reused (takeSpare), so that a crash can
+//     never leave the old message's name pointing at a new message's
+//     content. Retiring does not sync by itself: the oldest spare is
+//     reused first, and one directory fsync covers every spare retired
+//     before it began, so under a steady flow few reuses need one;
 //   - start-up recovery unlinks every spare (Recover): after a crash a
 //     spare's directory entry may not be what the disk remembers, so a
 //     spare is never trusted across a restart;
@@ -39,9 +46,17 @@ type spares struct {
 	dir  string
 	max  int
 	mu   sync.Mutex
-	free []string // paths in spare/, ready for reuse
-	next uint64   // name counter, with the pid for uniqueness
+	free []spareFile // in spare/, oldest first
+	next uint64      // name counter, with the pid for uniqueness
 	pid  string
+}
+
+// spareFile is a spare and what makes its retire durable: sync number
+// need of the directory it was retired from.
+type spareFile struct {
+	path string
+	from *groupSync
+	need uint64
 }
 
 // spareDir is the directory of spare files under the spool root.
@@ -69,8 +84,8 @@ func (s *Store) dropSpares() {
 	free := sp.free
 	sp.free = nil
 	sp.mu.Unlock()
-	for _, p := range free {
-		os.Remove(p)
+	for _, sf := range free {
+		os.Remove(sf.path)
 	}
 }
 
@@ -89,32 +104,40 @@ func (s *Store) purgeSpares() {
 	}
 }
 
-// takeSpare opens a spare file for a new message, or returns nil when
-// there is none. size is the file's length, -1 if unknown.
-func (s *Store) takeSpare() (f *os.File, path string, size int64) {
+// takeSpare opens the oldest spare file for a new message, or returns
+// nil when there is none. size is the file's length, -1 if unknown. The
+// directory it was retired from is synced first if no sync since the
+// retire has covered it.
+func (s *Store) takeSpare() (f *os.File, sf spareFile, size int64) {
 	sp := s.spares
 	if sp == nil {
-		return nil, "", 0
+		return nil, spareFile{}, 0
 	}
 	for {
 		sp.mu.Lock()
-		n := len(sp.free)
-		if n == 0 {
+		if len(sp.free) == 0 {
 			sp.mu.Unlock()
-			return nil, "", 0
+			return nil, spareFile{}, 0
 		}
-		path := sp.free[n-1]
-		sp.free = sp.free[:n-1]
+		sf := sp.free[0]
+		sp.free[0] = spareFile{}
+		sp.free = sp.free[1:]
 		sp.mu.Unlock()
-		f, err := openFile(path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if !sf.from.covered(sf.need) && sf.from.Sync() != nil {
+			// The retire may not be on disk: the file must not carry
+			// a new message.
+			os.Remove(sf.path)
+			continue
+		}
+		f, err := openFile(sf.path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 		if err == nil {
 			size := int64(-1)
 			if fi, err := f.Stat(); err == nil {
 				size = fi.Size()
 			}
-			return f, path, size
+			return f, sf, size
 		}
-		os.Remove(path)
+		os.Remove(sf.path)
 	}
 }
 
@@ -125,43 +148,52 @@ const maxSpareSize = 64 << 10
 
 // offerSpare makes a retired file of size bytes available for reuse, or
 // unlinks it when the pool is full.
-func (s *Store) offerSpare(path string, size int64) {
+func (s *Store) offerSpare(sf spareFile, size int64) {
 	sp := s.spares
 	sp.mu.Lock()
 	keep := len(sp.free) < sp.max
 	sp.mu.Unlock()
 	if !keep {
-		os.Remove(path)
+		os.Remove(sf.path)
 		return
 	}
 	if size > maxSpareSize {
-		if err := os.Truncate(path, 0); err != nil {
-			os.Remove(path)
+		if err := os.Truncate(sf.path, 0); err != nil {
+			os.Remove(sf.path)
 			return
 		}
 	}
 	sp.mu.Lock()
-	sp.free = append(sp.free, path)
+	sp.free = append(sp.free, sf)
 	sp.mu.Unlock()
 }
 
-// retire takes a finished message's file out of its queue, durably: into
-// spare/ when spares are kept (returning its new path), else unlinked.
-func (s *Store) retire(st State, path string) (spare string, err error) {
+// retire takes a finished message's file out of its queue: into spare/
+// when spares are kept, else unlinked and the directory synced. A spare's
+// retire is made durable before its reuse (takeSpare), not here: until
+// the directory is written, a crash can only bring the finished message
+// back (delivered twice, never lost), as after Postfix's unlink.
+func (s *Store) retire(st State, path string) (spare spareFile, err error) {
 	if sp := s.spares; sp != nil {
 		sp.mu.Lock()
 		sp.next++
-		spare = filepath.Join(sp.dir, sp.pid+"."+strconv.FormatUint(sp.next, 10))
+		name := filepath.Join(sp.dir, sp.pid+"."+strconv.FormatUint(sp.next, 10))
 		sp.mu.Unlock()
-		err = rename(path, spare)
-	} else {
-		err = os.Remove(path)
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", ErrNotFound
+		if err := rename(path, name); err != nil {
+			return spareFile{}, notFound(err)
 		}
-		return "", err
+		g := s.syncer(st)
+		return spareFile{path: name, from: g, need: g.mark()}, nil
 	}
-	return spare, s.SyncDir(st)
+	if err := os.Remove(path); err != nil {
+		return spareFile{}, notFound(err)
+	}
+	return spareFile{}, s.SyncDir(st)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrNotFound
+	}
+	return err
 }

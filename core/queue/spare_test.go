@@ -215,7 +215,7 @@ func TestSpareLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.spare == "" {
+	if w.spare.path == "" {
 		t.Fatal("Create did not take the spare")
 	}
 	_, _ = io.WriteString(w, "aborted\r\n")
@@ -232,5 +232,70 @@ func TestSpareLifecycle(t *testing.T) {
 	}
 	if n := spareNames(t, s); len(n) != 0 {
 		t.Fatalf("after Recover, spare/ holds %v", n)
+	}
+}
+
+// syncs is how many directory syncs of st have finished.
+func syncs(s *Store, st State) uint64 {
+	g := s.syncer(st)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.done
+}
+
+// queueDeferred queues a message into deferred/ and returns its ID and
+// its file's inode.
+func queueDeferred(t *testing.T, s *Store) (ID, uint64) {
+	t.Helper()
+	id := commit(t, s, Incoming, sampleEnvelope(), "x\r\n")
+	if err := s.Move(id, Incoming, Deferred); err != nil {
+		t.Fatal(err)
+	}
+	return id, inode(t, s.Path(Deferred, id))
+}
+
+func removeDeferred(t *testing.T, s *Store, id ID) {
+	t.Helper()
+	m, err := s.Read(Deferred, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+}
+
+// A retire is made durable by a sync of its directory before the file
+// is reused, not by one of its own; one sync covers every spare retired
+// before it began, and the oldest spare is reused first.
+func TestSpareRetireSyncedBeforeReuse(t *testing.T) {
+	s := newStore(t)
+	if err := s.KeepSpares(8); err != nil {
+		t.Fatal(err)
+	}
+	id1, first := queueDeferred(t, s)
+	id2, second := queueDeferred(t, s)
+	before := syncs(s, Deferred)
+	removeDeferred(t, s, id1)
+	removeDeferred(t, s, id2)
+	if got := syncs(s, Deferred); got != before {
+		t.Fatalf("retiring synced deferred/ %d times, want 0", got-before)
+	}
+	// The first reuse needs a sync of deferred/ after the retires; it
+	// covers the second spare too.
+	a := commit(t, s, Incoming, sampleEnvelope(), "new\r\n")
+	if got := syncs(s, Deferred); got != before+1 {
+		t.Fatalf("reusing an unsynced spare synced deferred/ %d times, want 1", got-before)
+	}
+	if ino := inode(t, s.Path(Incoming, a)); ino != first {
+		t.Fatalf("reused inode %d, want the oldest spare's %d", ino, first)
+	}
+	b := commit(t, s, Incoming, sampleEnvelope(), "new\r\n")
+	if got := syncs(s, Deferred); got != before+1 {
+		t.Fatalf("a spare retired before the last sync began was synced again")
+	}
+	if ino := inode(t, s.Path(Incoming, b)); ino != second {
+		t.Fatalf("reused inode %d, want the second spare's %d", ino, second)
 	}
 }

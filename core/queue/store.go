@@ -149,10 +149,16 @@ func (s *Store) Path(st State, id ID) string {
 
 // SyncDir makes renames and removals in st's directory durable.
 func (s *Store) SyncDir(st State) error {
+	return s.syncer(st).Sync()
+}
+
+// syncer is what makes st's directory durable: its own fsync, or the
+// spool's syncfs in group-commit mode.
+func (s *Store) syncer(st State) *groupSync {
 	if s.fs != nil {
-		return s.fs.Sync()
+		return s.fs
 	}
-	return s.sync[st].Sync()
+	return s.sync[st]
 }
 
 // Move renames message id from one state to another and makes the new

@@ -23,14 +23,14 @@ type Writer struct {
 	env     *Envelope
 	f       *os.File
 	bw      *bufio.Writer
-	tmp     string // temp file name; "" for an unnamed O_TMPFILE
-	spare   string // reused spare file's path, or ""
-	old     int64  // the spare's length when taken, -1 if unknown
-	written int64  // bytes written: envelope and content
-	sizeOff int64  // offset of the content size digits
-	size    int64  // content bytes written so far
-	limit   int64  // content limit, 0 for none
-	err     error  // first write error; sticky
+	tmp     string    // temp file name; "" for an unnamed O_TMPFILE
+	spare   spareFile // the reused spare; path "" for a new file
+	old     int64     // the spare's length when taken, -1 if unknown
+	written int64     // bytes written: envelope and content
+	sizeOff int64     // offset of the content size digits
+	size    int64     // content bytes written so far
+	limit   int64     // content limit, 0 for none
+	err     error     // first write error; sticky
 }
 
 // ErrTooBig is returned by Write once the content exceeds the limit.
@@ -126,7 +126,7 @@ func (w *Writer) finish() error {
 	if _, err := w.f.WriteAt([]byte(digits), w.sizeOff); err != nil {
 		return err
 	}
-	if w.spare != "" && (w.old < 0 || w.old > end) {
+	if w.spare.path != "" && (w.old < 0 || w.old > end) {
 		// A reused file longer than this message: cut the rest.
 		if err := w.f.Truncate(end); err != nil {
 			return err
@@ -142,13 +142,13 @@ func (w *Writer) finish() error {
 // for an unnamed O_TMPFILE, a rename for a named temp file or a spare.
 func (w *Writer) name() error {
 	final := w.store.Path(w.state, w.env.ID)
-	if w.spare != "" {
+	if w.spare.path != "" {
 		w.f.Close()
 		w.f = nil
-		if err := rename(w.spare, final); err != nil {
+		if err := rename(w.spare.path, final); err != nil {
 			return err
 		}
-		w.spare = ""
+		w.spare = spareFile{}
 		return nil
 	}
 	if w.tmp == "" {
@@ -171,9 +171,9 @@ func (w *Writer) Abort() {
 	if w.tmp != "" {
 		os.Remove(w.tmp)
 	}
-	if w.spare != "" {
+	if w.spare.path != "" {
 		w.store.offerSpare(w.spare, w.written)
-		w.spare = ""
+		w.spare = spareFile{}
 	}
 }
 
