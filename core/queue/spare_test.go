@@ -37,7 +37,13 @@ func spareNames(t *testing.T, s *Store) []string {
 // manager does with a delivered message.
 func deliver(t *testing.T, s *Store, id ID) *Message {
 	t.Helper()
-	m, err := s.Read(Incoming, id)
+	return removeFrom(t, s, Incoming, id)
+}
+
+// removeFrom reads message id from st and removes it.
+func removeFrom(t *testing.T, s *Store, st State, id ID) *Message {
+	t.Helper()
+	m, err := s.Read(st, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,14 +262,7 @@ func queueDeferred(t *testing.T, s *Store) (ID, uint64) {
 
 func removeDeferred(t *testing.T, s *Store, id ID) {
 	t.Helper()
-	m, err := s.Read(Deferred, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Remove(); err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
+	removeFrom(t, s, Deferred, id).Close()
 }
 
 // A retire is made durable by a sync of its directory before the file

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
-	"time"
 )
 
 // referenceDecode is go-smtp's DATA reader, one byte at a time (its
@@ -213,36 +212,16 @@ func TestContentBeforeReply(t *testing.T) {
 func TestContentTooBigThenCommands(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.MaxMessageBytes = 1000; c.MaxLineLength = 100 })
 	cl := dialReady(t, ts.smtp)
-	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
-	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
-	cl.cmd("DATA").expect("354 ")
+	cl.startData("x@local.example")
 	cl.send(strings.Repeat("0123456789abcdefghi\r\n", 200) + ".\r\nNOOP\r\n")
 	cl.expect("552 5.3.4")
 	cl.expect("250 ")
-	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
-	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
-	cl.cmd("DATA").expect("354 ")
+	cl.startData("x@local.example")
 	cl.send("small\r\n.\r\nNOOP " + strings.Repeat("x", 200) + "\r\n")
 	cl.expect("250 2.0.0 Ok: queued")
 	cl.expect("500 5.5.0")
 	if n := ts.srv.diverted.Load(); n != 2 {
 		t.Errorf("session read %d contents itself, want 2", n)
-	}
-}
-
-// A client that stops mid-content gets 421 after the idle timeout, as
-// with go-smtp's reader, and nothing is queued.
-func TestContentTimeout(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
-	cl := dialReady(t, ts.smtp)
-	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
-	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
-	cl.cmd("DATA").expect("354 ")
-	cl.send("Subject: stalled\r\n\r\nhalf a mess")
-	cl.expect("421 4.4.2")
-	cl.expectClosed()
-	if envs, _ := ts.sub.calls(); len(envs) != 0 {
-		t.Errorf("a partial message was queued: %+v", envs)
 	}
 }
 

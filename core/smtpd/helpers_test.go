@@ -167,6 +167,14 @@ func (cl *client) send(s string) *client {
 
 func (cl *client) cmd(line string) *client { return cl.send(line + "\r\n") }
 
+// startData opens a transaction from a@b.example to rcpt, up to the 354.
+func (cl *client) startData(rcpt string) {
+	cl.t.Helper()
+	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("RCPT TO:<" + rcpt + ">").expect("250 ")
+	cl.cmd("DATA").expect("354 ")
+}
+
 // reply reads one (possibly multi-line) reply and returns its lines.
 func (cl *client) reply() []string {
 	cl.t.Helper()

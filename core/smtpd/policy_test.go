@@ -101,9 +101,7 @@ func TestPolicyWithoutDataHandler(t *testing.T) {
 	p := &selectivePolicy{dataCalls: make(chan struct{}, 1)}
 	ts := startServer(t, func(c *Config) { c.Policy = p })
 	cl := dialReady(t, ts.smtp)
-	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
-	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
-	cl.cmd("DATA").expect("354 ")
+	cl.startData("x@local.example")
 	cl.send("Subject: s\r\n\r\n..body\r\n.\r\n")
 	cl.expect("250 ")
 	if len(p.dataCalls) != 0 {
