@@ -330,6 +330,7 @@ func FuzzDecode(f *testing.F) {
 	copy(head[off:], "00000000000000000003")
 	f.Add(append(head, "abc"...))
 	f.Add(append(append([]byte{}, head...), "abcD 0\t250 ok\nA 1\t5\nQ 1\t451 x\n"...))
+	f.Add(append(append([]byte{}, head...), "abcZ      \nD 0\t250 ok\nZ x\n"...))
 	f.Add([]byte(magic))
 	f.Add([]byte("moonpost-queue 1\nI %ZZ\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
