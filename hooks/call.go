@@ -40,18 +40,15 @@ type call struct {
 	outcome string
 }
 
-// handles reports whether the live generation has handlers for event.
-// Entry points ask first where they would otherwise build what only
-// handlers use (a copy of the header, the closures of a call) for an
-// event the scripts leave alone; invoke asks again of the generation it
-// runs on, so a reload in between is no different from one just after.
-func (e *Engine) handles(event string) bool {
+// Handles reports whether the live scripts have handlers for event
+// (policy.Selective). Entry points ask first where they would otherwise
+// build what only handlers use (a copy of the header, the closures of a
+// call) for an event the scripts leave alone; invoke asks again of the
+// generation it runs on, so a reload in between is no different from one
+// just after.
+func (e *Engine) Handles(event string) bool {
 	return e.cur.Load().counts[event] > 0
 }
-
-// Handles reports whether the live scripts have handlers for event
-// (policy.Selective).
-func (e *Engine) Handles(event string) bool { return e.handles(event) }
 
 // invoke runs the handlers of c.event on the live generation, in order,
 // until one decides. It returns the generation used. The state is

@@ -17,7 +17,7 @@ var _ policy.Cleanup = (*Engine)(nil)
 // nil passes to the next one. Header and envelope changes are applied to
 // m only when every handler that ran succeeded.
 func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict, error) {
-	if !e.handles("cleanup") {
+	if !e.Handles("cleanup") {
 		return cleanupVerdict(nil), nil // nothing to copy, change or decide
 	}
 	h := newMsgHandle(m.Header, m.Envelope)

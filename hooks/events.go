@@ -22,7 +22,7 @@ func (e *Engine) Bounced(ctx context.Context, ev policy.Event) { e.event(ctx, "b
 // event calls every handler (return values are ignored: an outcome is
 // already recorded and cannot change). Errors are logged by invoke.
 func (e *Engine) event(ctx context.Context, name string, ev policy.Event) {
-	if !e.handles(name) {
+	if !e.Handles(name) {
 		return
 	}
 	c := &call{event: name, queueID: ev.QueueID, outcome: "notified"}

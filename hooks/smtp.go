@@ -76,7 +76,7 @@ func (e *Engine) smtpPhase(ctx context.Context, event string, s *policy.Session,
 
 // Connect runs "connect" handlers: handler(s).
 func (e *Engine) Connect(ctx context.Context, s *policy.Session) (*dsn.Status, error) {
-	if !e.handles("connect") {
+	if !e.Handles("connect") {
 		return nil, nil
 	}
 	return e.smtpPhase(ctx, "connect", s, nil)
@@ -84,7 +84,7 @@ func (e *Engine) Connect(ctx context.Context, s *policy.Session) (*dsn.Status, e
 
 // Helo runs "helo" handlers: handler(s, helo).
 func (e *Engine) Helo(ctx context.Context, s *policy.Session, helo string) (*dsn.Status, error) {
-	if !e.handles("helo") {
+	if !e.Handles("helo") {
 		return nil, nil
 	}
 	return e.smtpPhase(ctx, "helo", s, str(helo))
@@ -92,7 +92,7 @@ func (e *Engine) Helo(ctx context.Context, s *policy.Session, helo string) (*dsn
 
 // Mail runs "mail" handlers: handler(s, from).
 func (e *Engine) Mail(ctx context.Context, s *policy.Session, from string) (*dsn.Status, error) {
-	if !e.handles("mail") {
+	if !e.Handles("mail") {
 		return nil, nil
 	}
 	return e.smtpPhase(ctx, "mail", s, str(from))
@@ -100,7 +100,7 @@ func (e *Engine) Mail(ctx context.Context, s *policy.Session, from string) (*dsn
 
 // Rcpt runs "rcpt" handlers: handler(s, to).
 func (e *Engine) Rcpt(ctx context.Context, s *policy.Session, to string) (*dsn.Status, error) {
-	if !e.handles("rcpt") {
+	if !e.Handles("rcpt") {
 		return nil, nil
 	}
 	return e.smtpPhase(ctx, "rcpt", s, str(to))
@@ -109,7 +109,7 @@ func (e *Engine) Rcpt(ctx context.Context, s *policy.Session, to string) (*dsn.S
 // Data runs "data" handlers: handler(s, hdr), where hdr is a read-only
 // message handle offering hdr:header(name) and hdr:headers(name).
 func (e *Engine) Data(ctx context.Context, s *policy.Session, header *textproto.Header) (*dsn.Status, error) {
-	if !e.handles("data") {
+	if !e.Handles("data") {
 		return nil, nil
 	}
 	h := &msgHandle{readOnly: true}
