@@ -62,9 +62,9 @@ func (c *conn) content(r io.Reader, tls bool) (io.Reader, func()) {
 			return r, none
 		}
 		// The content began in go-smtp's buffer (a client that did not
-		// wait for 354), or the probe failed: go on with go-smtp's reader,
-		// the byte it gave first. An error stays with r: reading it again
-		// returns the same.
+		// wait for 354), or the probe failed (the replies could not be
+		// written): go on with go-smtp's reader, the byte it gave first.
+		// A broken connection fails r's next read in turn.
 		return io.MultiReader(bytes.NewReader(one[:n]), r), none
 	}
 	c.srv.diverted.Add(1)
