@@ -87,8 +87,10 @@ type Queue struct {
 	MaxDeliveries   int      `toml:"max_deliveries"`              // [default_process_limit] 100
 	InFlowDelay     Duration `toml:"in_flow_delay"`               // [in_flow_delay] 1s, 0 = off
 	// Sync is how queue writes reach the disk: "fsync" (each file and
-	// directory) or "syncfs" (one shared syncfs of the spool's file
-	// system per group of concurrent commits).
+	// directory), "syncfs" (one shared syncfs of the spool's file
+	// system per group of concurrent commits), or "auto" (the default:
+	// syncfs when the spool directory is a file system of its own,
+	// queue.OwnFileSystem, else fsync).
 	Sync string `toml:"sync"`
 }
 
@@ -162,7 +164,7 @@ func Default() *Config {
 			MinBackoff: Duration(300e9), MaxBackoff: Duration(4000e9),
 			MaxLifetime: Duration(5 * 86400e9), BounceLifetime: Duration(5 * 86400e9),
 			ScanInterval: Duration(300e9), ActiveLimit: 20000, Concurrency: 20,
-			InitConcurrency: 5, RcptLimit: 50, DeliveryTimeout: Duration(600e9), MaxDeliveries: 100, InFlowDelay: Duration(1e9), Sync: "fsync",
+			InitConcurrency: 5, RcptLimit: 50, DeliveryTimeout: Duration(600e9), MaxDeliveries: 100, InFlowDelay: Duration(1e9), Sync: "auto",
 		},
 		Local: Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
 		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),

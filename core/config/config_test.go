@@ -66,6 +66,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		"[queue]\nmin_backoff=\"1h\"\nmax_backoff=\"1m\"": "queue.max_backoff",
 		"[smtp]\ntls = \"maybe\"":                         "smtp.tls",
 		"[queue]\nin_flow_delay = \"1m\"":                 "queue.in_flow_delay",
+		"[queue]\nsync = \"never\"":                       "queue.sync",
 		"[smtpd]\nrecipient_limit = 0":                    "smtpd.recipient_limit",
 		"[smtpd]\ntls_cert = \"/x\"":                      "tls_key go together",
 		"log_level = \"loud\"":                            "log_level",

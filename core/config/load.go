@@ -173,7 +173,7 @@ func (c *Config) validateQueue(p *problems) {
 	if c.Queue.MinBackoff <= 0 || c.Queue.MaxBackoff < c.Queue.MinBackoff {
 		p.bad("queue.max_backoff", "need 0 < min_backoff <= max_backoff")
 	}
-	oneOf(p, "queue.sync", c.Queue.Sync, "fsync", "syncfs")
+	oneOf(p, "queue.sync", c.Queue.Sync, "auto", "fsync", "syncfs")
 	if c.Queue.InFlowDelay < 0 || c.Queue.InFlowDelay.D() > 10*time.Second {
 		p.bad("queue.in_flow_delay", "must be between 0 (off) and 10s")
 	}

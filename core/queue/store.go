@@ -95,15 +95,37 @@ func (s *Store) openDir(st State) error {
 // paying one fsync each. The promise is unchanged: nothing is
 // acknowledged before it is on disk. It suits a spool on its own file
 // system; elsewhere syncfs also flushes other programs' writes.
+// Every queue directory must be on the root's file system, or the
+// syncfs would not cover it.
 func (s *Store) UseSyncfs() error {
 	root, err := os.Open(s.root)
 	if err != nil {
 		return err
 	}
 	s.dirs = append(s.dirs, root)
+	rootDev, err := device(root)
+	if err != nil {
+		return err
+	}
+	for _, d := range s.dirs {
+		if dev, err := device(d); err != nil {
+			return err
+		} else if dev != rootDev {
+			return fmt.Errorf("queue: %s is on another file system than %s; syncfs would not cover it", d.Name(), s.root)
+		}
+	}
 	fd := int(root.Fd())
 	s.fs = newGroupSync(func() error { return unix.Syncfs(fd) })
 	return nil
+}
+
+// device is the file system a handle is on.
+func device(f *os.File) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return 0, err
+	}
+	return st.Dev, nil
 }
 
 // syncData makes a file's written data durable: its own fsync, or the

@@ -74,6 +74,24 @@ func newLogger(cfg *config.Config) *slog.Logger {
 // practice the size of the messages of a busy minute.
 const spareFiles = 4096
 
+// chooseSync sets how the spool's writes reach the disk: mode "auto"
+// takes syncfs where the spool directory is a file system of its own
+// and fsync elsewhere.
+func chooseSync(store *queue.Store, mode string, log *slog.Logger) error {
+	why := "configured"
+	if mode == "auto" {
+		mode, why = "fsync", "auto: the spool shares its file system"
+		if queue.OwnFileSystem(store.Root()) {
+			mode, why = "syncfs", "auto: the spool is a file system of its own"
+		}
+	}
+	log.Info("queue sync", "mode", mode, "why", why)
+	if mode == "syncfs" {
+		return store.UseSyncfs()
+	}
+	return nil
+}
+
 // run assembles the services and runs them until ctx ends, then shuts
 // them down in order: stop accepting mail, then let deliveries finish.
 func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -82,10 +100,8 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
 	}
 	defer store.Close()
-	if cfg.Queue.Sync == "syncfs" {
-		if err := store.UseSyncfs(); err != nil {
-			return fmt.Errorf("queue.sync: %w", err)
-		}
+	if err := chooseSync(store, cfg.Queue.Sync, log); err != nil {
+		return fmt.Errorf("queue.sync: %w", err)
 	}
 	if n, err := store.Recover(); err != nil {
 		return fmt.Errorf("recovery: %w", err)
