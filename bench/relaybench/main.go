@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ type options struct {
 }
 
 // syncMode is moonpost's queue.sync for the run.
-var syncMode = flag.String("sync", "fsync", "moonpost's queue.sync: fsync (default) or syncfs (group commit)")
+var syncMode = flag.String("sync", "", "moonpost's queue.sync: auto (the daemon's default), fsync or syncfs")
 
 func parseFlags() options {
 	var o options
@@ -47,6 +48,7 @@ func parseFlags() options {
 	flag.StringVar(&o.gen, "gen", genSmtpload, "load generator: smtpload or smtp-source")
 	flag.StringVar(&o.sink, "sink", sinkSmtpsink, "sink: smtpsink or smtp-sink (which cannot see duplicates)")
 	flag.StringVar(&o.work, "workdir", os.TempDir(), "where spools and the disk test live")
+	flag.StringVar(&o.spool, "spoolfs", spoolExt4NoJnl, "each run's spool file system: "+spoolExt4NoJnl+", "+spoolExt4+" (fresh, loop-mounted) or "+spoolShared+" (a directory of -workdir)")
 	flag.DurationVar(&o.limit, "limit", 10*time.Minute, "bound on each phase of a run")
 	flag.StringVar(&o.out, "o", "", "also write the report (markdown) to this file")
 	flag.Parse()
@@ -60,6 +62,9 @@ func parseFlags() options {
 		if !set["runs"] {
 			o.runs = 1
 		}
+	}
+	if _, err := mkfsArgs(o.spool); err != nil && o.spool != spoolShared {
+		fatalf("%v", err)
 	}
 	o.sizes, o.clients = ints(*sizes), ints(*clients)
 	o.mtas = strings.Split(*mtas, ",")
@@ -105,7 +110,7 @@ func preflight() {
 	if os.Getuid() != 0 {
 		fatalf("must run as root: Postfix's master starts as root (use bench/run)")
 	}
-	for _, t := range []string{"postfix", "smtp-source", "smtp-sink"} {
+	for _, t := range []string{"postfix", "smtp-source", "smtp-sink", "mkfs.ext4", "mount", "umount"} {
 		if _, err := exec.LookPath(t); err != nil {
 			fatalf("%s not found; bench/run installs Debian's postfix package", t)
 		}
@@ -197,16 +202,26 @@ func instrumentCheck(o options, rep *report) {
 	rep.check(p, rows)
 }
 
-// diskCeiling runs diskbench with 1 and 20 writers in the spools'
-// filesystem.
+// diskCeiling runs diskbench with 1 and 20 writers in a spool file
+// system like the runs'.
 func diskCeiling(o options, rep *report) {
 	files := 2000
 	if o.quick {
 		files = 500
 	}
+	dir, err := os.MkdirTemp(o.work, "relaybench-disk-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer atExit(func() { os.RemoveAll(dir) })()
+	unmount, err := mountSpool(o.spool, dir)
+	if err != nil {
+		fatalf("spool file system: %v", err)
+	}
+	defer unmount()
 	for _, w := range []int{1, 20} {
 		n := files * min(w, 4)
-		out, err := exec.Command(o.bin+"/diskbench", "-dir", o.work, "-writers", strconv.Itoa(w),
+		out, err := exec.Command(o.bin+"/diskbench", "-dir", filepath.Join(dir, "spool"), "-writers", strconv.Itoa(w),
 			"-n", strconv.Itoa(n), "-size", "1024").CombinedOutput()
 		if err != nil {
 			fatalf("diskbench: %v\n%s", err, out)

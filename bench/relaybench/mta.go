@@ -96,10 +96,11 @@ func freeAddr() string {
 }
 
 // moonpost runs the daemon built from this tree: default Lua scripts
-// (embedded), fsync on (it cannot be turned off), warn-level logging.
+// (embedded), fsync on (it cannot be turned off; queue.sync at its
+// default, auto, unless -sync says otherwise), warn-level logging.
 type moonpost struct {
 	bin    string
-	sync   string // queue.sync: "fsync" (the default) or "syncfs"
+	sync   string // queue.sync; "" leaves the daemon's default (auto)
 	dir    string
 	cmd    *exec.Cmd
 	log    lockedBuffer // stderr: warnings and errors only
@@ -108,7 +109,7 @@ type moonpost struct {
 }
 
 func (m *moonpost) Name() string {
-	if m.sync != "" && m.sync != "fsync" {
+	if m.sync != "" {
 		return "moonpost (" + m.sync + ")"
 	}
 	return "moonpost"
@@ -129,20 +130,16 @@ max_connections_per_ip = 110
 
 [smtp]
 tls = "none"
-
-[queue]
-sync = %q
 `
 
 func (m *moonpost) Start(dir, listen, sink string) error {
 	m.dir = dir
 	host, port, _ := net.SplitHostPort(sink)
 	cfg := filepath.Join(dir, "moonpost.toml")
-	sync := m.sync
-	if sync == "" {
-		sync = "fsync"
+	body := fmt.Sprintf(moonpostConfig, filepath.Join(dir, "spool"), host, port, listen)
+	if m.sync != "" {
+		body += fmt.Sprintf("\n[queue]\nsync = %q\n", m.sync)
 	}
-	body := fmt.Sprintf(moonpostConfig, filepath.Join(dir, "spool"), host, port, listen, sync)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (r *report) machine(o options) {
 	r.printf("## Relay benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	r.printf("- machine: %d CPUs (%s), %s memory, kernel %s\n", runtime.NumCPU(),
 		firstLine("/proc/cpuinfo", "model name"), memTotal(), strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")))
-	r.printf("- spool filesystem: %s\n", output("findmnt", "-n", "-o", "FSTYPE,SOURCE,OPTIONS", "-T", o.work))
+	r.printf("- spool file system: %s\n", spoolFSName(o.spool, o.work))
 	r.printf("- Postfix %s, %s\n", output("postconf", "-d", "-h", "mail_version"), runtime.Version())
 	r.printf("- N=%d messages per run, %d run(s) per point, generator %s, sink %s\n\n", o.n, o.runs, o.gen, o.sink)
 }
@@ -46,7 +46,7 @@ func (r *report) machine(o options) {
 // disk reports one line of diskbench.
 func (r *report) disk(writers int, line string) {
 	if writers == 1 {
-		r.printf("Durable-write ceiling (write + fsync + rename of 1 KiB files, spool filesystem):\n\n")
+		r.printf("Durable-write ceiling (write + fsync + rename of 1 KiB files, in a spool file system like the runs'):\n\n")
 	}
 	r.printf("- %d writer(s): %s\n", writers, line)
 	if writers != 1 {

@@ -16,7 +16,8 @@ type point struct {
 // setup says which instruments a run uses.
 type setup struct {
 	bin   string        // built binaries: moonpost, smtpload, smtpsink, diskbench
-	work  string        // parent of the per-run directories (the spool's filesystem)
+	work  string        // parent of the per-run directories
+	spool string        // the spool's file system: spoolShared, spoolExt4, spoolExt4NoJnl
 	gen   string        // generator: smtpload or smtp-source
 	sink  string        // sink: smtpsink or smtp-sink
 	limit time.Duration // bound on each phase of a run
@@ -53,6 +54,11 @@ func measure(s setup, m mta, p point) result {
 	defer sk.Finish()
 	target := sinkAddr
 	if m != nil {
+		unmount, err := mountSpool(s.spool, dir)
+		if err != nil {
+			return result{err: fmt.Errorf("spool file system: %v", err)}
+		}
+		defer unmount()
 		target = freeAddr()
 		if err := m.Start(dir, target, sinkAddr); err != nil {
 			return result{err: err}
