@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // OwnFileSystem reports whether dir is the mount point of a whole file
@@ -60,6 +62,34 @@ func ownMount(r io.Reader, dir string) bool {
 		return false
 	}
 	return at.root == "/" && devs[at.dev] == 1
+}
+
+// SyncfsReportsErrors reports whether this kernel's syncfs(2) returns
+// the file system's write-back errors (Linux 5.8 and later). Before
+// that, a failed write under a syncfs went unreported, and a commit
+// could be acknowledged without being on disk; queue.sync = "auto"
+// keeps fsync there.
+func SyncfsReportsErrors() bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return false
+	}
+	return releaseAtLeast(unix.ByteSliceToString(u.Release[:]), 5, 8)
+}
+
+// releaseAtLeast reports whether a kernel release such as "6.1.0-13"
+// is major.minor or later.
+func releaseAtLeast(release string, major, minor int) bool {
+	parts := strings.SplitN(release, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space).

@@ -45,6 +45,19 @@ func TestOwnMount(t *testing.T) {
 	}
 }
 
+func TestReleaseAtLeast(t *testing.T) {
+	cases := map[string]bool{
+		"6.18.44-fc-v595": true, "5.8.0": true, "5.10.0-28-amd64": true,
+		"5.7.19": false, "4.19.0-26-amd64": false, "3.10.0-1160.el7.x86_64": false,
+		"10.0": true, "5": false, "": false, "x.y": false,
+	}
+	for rel, want := range cases {
+		if got := releaseAtLeast(rel, 5, 8); got != want {
+			t.Errorf("releaseAtLeast(%q, 5, 8) = %v, want %v", rel, got, want)
+		}
+	}
+}
+
 func TestOwnFileSystemHere(t *testing.T) {
 	// A temporary directory is a plain directory, not a mount point.
 	if OwnFileSystem(t.TempDir()) {

@@ -81,12 +81,19 @@ func chooseSync(store *queue.Store, mode string, log *slog.Logger) error {
 	why := "configured"
 	if mode == "auto" {
 		mode, why = "fsync", "auto: the spool shares its file system"
-		if queue.OwnFileSystem(store.Root()) {
+		switch {
+		case !queue.OwnFileSystem(store.Root()):
+		case !queue.SyncfsReportsErrors():
+			why = "auto: this kernel's syncfs does not report write errors"
+		default:
 			mode, why = "syncfs", "auto: the spool is a file system of its own"
 		}
 	}
 	log.Info("queue sync", "mode", mode, "why", why)
 	if mode == "syncfs" {
+		if !queue.SyncfsReportsErrors() {
+			log.Warn("queue.sync = \"syncfs\" on a kernel whose syncfs does not report write errors (before Linux 5.8): a failed write may go unnoticed")
+		}
 		return store.UseSyncfs()
 	}
 	return nil
