@@ -8,11 +8,14 @@ TESTFLAGS ?= -race -p 2 -timeout 30m
 run:
 	$(GO) run ./cmd/moonpost
 
-# The whole suite, then every fuzz target for a few seconds (CI runs this).
+# The whole suite, then the allocation checks (which the race detector's
+# sync.Pool defeats) without -race, then every fuzz target for a few
+# seconds (CI runs this).
 test:
 	./.ci/install-deps
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+	$(GO) test -count=1 -run 'LentBuffer' ./core/internal/bufpool
 	$(MAKE) --no-print-directory fuzz-short FUZZTIME=3s
 
 build:

@@ -1,7 +1,6 @@
 package cleanup
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/internal/bufpool"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
@@ -55,7 +55,9 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 		env.Arrival = c.now()
 	}
 	norm := newNormalizer(r)
-	br := bufio.NewReaderSize(norm, 8192)
+	defer norm.release()
+	br := bufpool.Reader(norm)
+	defer bufpool.PutReader(br)
 	h, first, err := readHeader(br, c.headerLimit())
 	if err != nil {
 		return env.ID, dsn.HeaderTooBig
@@ -144,7 +146,7 @@ func (c *Cleanup) write(state queue.State, env *queue.Envelope, h *textproto.Hea
 		_, err = w.Write(first)
 	}
 	if err == nil {
-		_, err = io.Copy(w, body)
+		_, err = bufpool.Copy(w, body)
 	}
 	if err != nil {
 		w.Abort()

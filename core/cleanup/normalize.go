@@ -3,6 +3,8 @@ package cleanup
 import (
 	"bytes"
 	"io"
+
+	"github.com/moonpost/moonpost/core/internal/bufpool"
 )
 
 // normalizer turns bare LF and bare CR into CRLF. Applied to all input,
@@ -21,10 +23,22 @@ type normalizer struct {
 	eof    error
 	out    [2]byte // CRLF still to emit after a split
 	nOut   int
+	lent   *[]byte // buf's pool entry
 }
 
+// newNormalizer reads from r through a lent buffer; release gives it
+// back.
 func newNormalizer(r io.Reader) *normalizer {
-	return &normalizer{r: r, buf: make([]byte, 32<<10)}
+	bp := bufpool.Get()
+	return &normalizer{r: r, buf: *bp, lent: bp}
+}
+
+// release gives the buffer back; the normalizer must not be read again.
+func (n *normalizer) release() {
+	if n.lent != nil {
+		bufpool.Put(n.lent)
+		n.lent, n.buf = nil, nil
+	}
 }
 
 func (n *normalizer) Read(p []byte) (int, error) {

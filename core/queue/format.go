@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moonpost/moonpost/core/internal/bufpool"
 )
 
 // The queue file is line records "K field\tfield...\n", each field
@@ -174,7 +176,8 @@ func (c *counter) Read(p []byte) (int, error) {
 // decode parses a whole queue file from r. Any deviation from the format
 // is an error: the caller quarantines the file.
 func decode(r io.Reader) (*parsed, error) {
-	br := bufio.NewReaderSize(r, 8192)
+	br := bufpool.Reader(r)
+	defer bufpool.PutReader(br)
 	var off int64
 	line, err := readRecord(br, &off)
 	if err != nil || line+"\n" != magic {

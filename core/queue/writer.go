@@ -8,6 +8,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/moonpost/moonpost/core/internal/bufpool"
 )
 
 // ErrNoSpace is returned when the spool's file system is full; smtpd
@@ -56,7 +58,7 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 	}
 	head, off := encodeEnvelope(env)
 	w := &Writer{store: s, state: st, env: env, f: f, tmp: tmp, spare: spare, old: old, sizeOff: int64(off), limit: limit, written: int64(len(head))}
-	w.bw = bufio.NewWriterSize(f, 32<<10)
+	w.bw = bufpool.Writer(f)
 	if _, err := w.bw.Write(head); err != nil {
 		w.Abort()
 		return nil, s.mapErr(err)
@@ -97,6 +99,7 @@ func (w *Writer) Commit() error {
 		return w.err
 	}
 	err := w.finish()
+	w.dropBuf()
 	if err != nil {
 		w.Abort()
 		return w.store.mapErr(err)
@@ -162,8 +165,23 @@ func (w *Writer) name() error {
 	return os.Rename(w.tmp, final)
 }
 
+// dropBuf gives the write buffer back; later writes fail.
+func (w *Writer) dropBuf() {
+	if w.bw != nil {
+		bufpool.PutWriter(w.bw)
+		w.bw = nil
+	}
+	if w.err == nil {
+		w.err = errFinished
+	}
+}
+
+// errFinished is returned by writes after Commit or Abort.
+var errFinished = errors.New("queue: message already committed or aborted")
+
 // Abort discards the message.
 func (w *Writer) Abort() {
+	w.dropBuf()
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil
@@ -196,4 +214,4 @@ func mapErr(err error) error {
 
 // Discard reads and drops the rest of r, so a refused DATA stream is
 // consumed.
-func Discard(r io.Reader) { _, _ = io.Copy(io.Discard, r) }
+func Discard(r io.Reader) { _, _ = bufpool.Copy(io.Discard, r) }

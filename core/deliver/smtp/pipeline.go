@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/internal/bufpool"
 )
 
 // writeBufSize is the connection's write buffer for pipelined
@@ -147,7 +147,7 @@ func replyToStatus(code int, msg string) *dsn.Status {
 func (a *Agent) pipelinedData(s *session, req *deliver.Request, res []deliver.Result, accepted []int) bool {
 	s.conn.SetWriteDeadline(time.Now().Add(a.cfg.DataTimeout))
 	dw := &dotWriter{w: s.tp.Writer.W}
-	_, err := io.Copy(dw, req.Content.Open())
+	_, err := bufpool.Copy(dw, req.Content.Open())
 	if err == nil {
 		err = dw.Close()
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-smtp"
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/internal/bufpool"
 )
 
 // Statuses for content the peer cannot take. The codes are Postfix's.
@@ -146,7 +146,7 @@ func (a *Agent) data(s *session, req *deliver.Request, res []deliver.Result, acc
 	// go-smtp sets no deadline while the body is written; without one a
 	// peer that stops reading would hold us until ctx ends.
 	_ = s.raw.SetDeadline(time.Now().Add(a.cfg.DataTimeout))
-	_, err = io.Copy(w, req.Content.Open())
+	_, err = bufpool.Copy(w, req.Content.Open())
 	_ = s.raw.SetDeadline(time.Time{})
 	if err != nil {
 		return a.dataFailed(s, res, accepted, "sending message body", err)
