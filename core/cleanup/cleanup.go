@@ -29,8 +29,20 @@ type Cleanup struct {
 	// Notify is told about each message committed to incoming/, so the
 	// queue manager picks it up without waiting for its scan.
 	Notify func(queue.ID)
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Handoff, when set, may take new mail into the queue manager's
+	// active set as it is committed, skipping incoming/.
+	Handoff Handoff
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Handoff is the queue manager's side of committing straight into
+// active/: Reserve a place, then Adopt the committed message, or
+// Unreserve when the commit failed.
+type Handoff interface {
+	Reserve() bool
+	Unreserve()
+	Adopt(*queue.Message)
 }
 
 // Options change how one submission is handled.
@@ -126,20 +138,29 @@ func (c *Cleanup) finish(env *queue.Envelope, h *textproto.Header, v policy.Verd
 	if v.Action == policy.Hold {
 		state, env.HoldReason = queue.Hold, orDefault(v.Reason, "held by policy")
 	}
-	if err := c.write(state, env, h, first, body); err != nil {
+	msg, err := c.write(state, env, h, first, body)
+	if err != nil {
 		return env.ID, err
 	}
-	c.logQueued(env, state)
-	if state == queue.Incoming && c.Notify != nil {
-		c.Notify(env.ID)
+	switch {
+	case msg != nil:
+		c.logQueued(env, queue.Active)
+		c.Handoff.Adopt(msg)
+	default:
+		c.logQueued(env, state)
+		if state == queue.Incoming && c.Notify != nil {
+			c.Notify(env.ID)
+		}
 	}
 	return env.ID, nil
 }
 
-func (c *Cleanup) write(state queue.State, env *queue.Envelope, h *textproto.Header, first []byte, body io.Reader) error {
+// write commits the message in state; new mail the queue manager has
+// room for goes straight into active/ and is returned open for Adopt.
+func (c *Cleanup) write(state queue.State, env *queue.Envelope, h *textproto.Header, first []byte, body io.Reader) (*queue.Message, error) {
 	w, err := c.Store.Create(state, env, c.SizeLimit)
 	if err != nil {
-		return c.storeError(env, err)
+		return nil, c.storeError(env, err)
 	}
 	err = textproto.WriteHeader(w, *h)
 	if err == nil && first != nil {
@@ -150,12 +171,20 @@ func (c *Cleanup) write(state queue.State, env *queue.Envelope, h *textproto.Hea
 	}
 	if err != nil {
 		w.Abort()
-		return c.storeError(env, err)
+		return nil, c.storeError(env, err)
+	}
+	if state == queue.Incoming && c.Handoff != nil && c.Handoff.Reserve() {
+		msg, err := w.CommitActive()
+		if err != nil {
+			c.Handoff.Unreserve()
+			return nil, c.storeError(env, err)
+		}
+		return msg, nil
 	}
 	if err := w.Commit(); err != nil {
-		return c.storeError(env, err)
+		return nil, c.storeError(env, err)
 	}
-	return nil
+	return nil, nil
 }
 
 func (c *Cleanup) storeError(env *queue.Envelope, err error) error {

@@ -170,8 +170,16 @@ func (m *Manager) activate(id queue.ID, from queue.State) bool {
 		m.relist = true
 		return false
 	}
+	m.take(msg)
+	return true
+}
+
+// take puts a message read from (or committed into) active/ into the
+// active set and queues its deliveries; it holds the reference Read or
+// CommitActive gave.
+func (m *Manager) take(msg *queue.Message) {
 	am := &activeMsg{msg: msg}
-	m.active[id] = am
+	m.active[msg.ID] = am
 	m.plan(am)
 	// Beyond a budget, waiting messages hold no descriptor (deliveries
 	// reopen the file): a backlog of thousands must not exhaust them,
@@ -184,7 +192,6 @@ func (m *Manager) activate(id queue.ID, from queue.State) bool {
 	if am.jobsLeft == 0 {
 		m.startFinish(am) // nothing to deliver: only notices or removal left
 	}
-	return true
 }
 
 // plan resolves the pending recipients and groups them into jobs.

@@ -100,6 +100,7 @@ type Manager struct {
 	ctx      context.Context // deliveries' parent; cancelled on shutdown timeout
 	stats    Stats
 	statsMu  sync.Mutex
+	handoff  handoff // new mail committed straight into active/ (handoff.go)
 }
 
 // Stats counts outcomes since start.
@@ -133,6 +134,7 @@ func (m *Manager) Init() {
 	m.flush = make(chan chan int)
 	m.admin = make(chan *adminReq)
 	m.results = make(chan *job, 64)
+	m.handoff.ready = make(chan struct{}, 1)
 	m.active = map[queue.ID]*activeMsg{}
 	m.dests = map[string]*destination{}
 	if m.Clock == nil {
@@ -191,13 +193,19 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer tick.Stop()
 	m.scanDeferred()
 	m.loadIncoming()
+	m.publish()
+	m.handoff.open.Store(true)
 	for {
 		m.dispatch()
 		m.Flow.set(len(m.active) + len(m.waiting))
+		m.publish()
 		select {
 		case <-ctx.Done():
+			m.closeHandoff()
 			m.drain()
 			return nil
+		case <-m.handoff.ready:
+			m.takeAdopted()
 		case am := <-m.finished:
 			m.settled(am)
 			m.refill()
@@ -246,6 +254,7 @@ func (m *Manager) drain() {
 // closeAll releases messages whose deliveries never started; they stay in
 // active/ and return to incoming/ at the next start.
 func (m *Manager) closeAll() {
+	m.closeHandoff() // any handed over since the stop
 	for id, am := range m.active {
 		am.msg.Close()
 		delete(m.active, id)

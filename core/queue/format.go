@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -178,6 +179,22 @@ func (c *counter) Read(p []byte) (int, error) {
 func decode(r io.Reader) (*parsed, error) {
 	br := bufpool.Reader(r)
 	defer bufpool.PutReader(br)
+	p, err := decodeStart(br)
+	if err != nil {
+		return nil, err
+	}
+	off := p.contentOff
+	n, err := br.Discard(int(p.env.Size))
+	off += int64(n)
+	if err != nil || int64(n) != p.env.Size {
+		return nil, fmt.Errorf("content truncated at %d of %d bytes", n, p.env.Size)
+	}
+	p.goodEnd = off
+	return p, decodeJournal(br, &off, p)
+}
+
+// decodeStart parses the magic line and the envelope, up to the content.
+func decodeStart(br *bufio.Reader) (*parsed, error) {
 	var off int64
 	line, err := readRecord(br, &off)
 	if err != nil || line+"\n" != magic {
@@ -188,13 +205,18 @@ func decode(r io.Reader) (*parsed, error) {
 		return nil, err
 	}
 	p.contentOff = off
-	n, err := br.Discard(int(p.env.Size))
-	off += int64(n)
-	if err != nil || int64(n) != p.env.Size {
-		return nil, fmt.Errorf("content truncated at %d of %d bytes", n, p.env.Size)
+	return p, nil
+}
+
+// decodeHead parses an envelope section as encodeEnvelope wrote it.
+func decodeHead(head []byte) (*parsed, error) {
+	br := bufpool.Reader(bytes.NewReader(head))
+	defer bufpool.PutReader(br)
+	p, err := decodeStart(br)
+	if err == nil && p.contentOff != int64(len(head)) {
+		err = errors.New("envelope section longer than its records")
 	}
-	p.goodEnd = off
-	return p, decodeJournal(br, &off, p)
+	return p, err
 }
 
 func readRecord(br *bufio.Reader, off *int64) (string, error) {

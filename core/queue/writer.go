@@ -25,6 +25,7 @@ type Writer struct {
 	env     *Envelope
 	f       *os.File
 	bw      *bufio.Writer
+	head    []byte    // the encoded envelope, as written
 	tmp     string    // temp file name; "" for an unnamed O_TMPFILE
 	spare   spareFile // the reused spare; path "" for a new file
 	old     int64     // the spare's length when taken, -1 if unknown
@@ -57,7 +58,7 @@ func (s *Store) Create(st State, env *Envelope, limit int64) (*Writer, error) {
 		}
 	}
 	head, off := encodeEnvelope(env)
-	w := &Writer{store: s, state: st, env: env, f: f, tmp: tmp, spare: spare, old: old, sizeOff: int64(off), limit: limit, written: int64(len(head))}
+	w := &Writer{store: s, state: st, env: env, f: f, head: head, tmp: tmp, spare: spare, old: old, sizeOff: int64(off), limit: limit, written: int64(len(head))}
 	w.bw = bufpool.Writer(f)
 	if _, err := w.bw.Write(head); err != nil {
 		w.Abort()
@@ -94,6 +95,45 @@ func (w *Writer) ID() ID { return w.env.ID }
 // content size, fsync the file, rename it into place, fsync the directory.
 // Only after Commit returns nil may anyone be told the mail is queued.
 func (w *Writer) Commit() error {
+	return w.commit(w.state, false)
+}
+
+// CommitActive commits a message created for incoming/ straight into
+// active/ and returns it open, as Store.Read would, for a queue manager
+// that has taken it into its active set: no move from incoming/, no
+// read back. The envelope is decoded from the bytes written. After a
+// crash active/ returns to incoming/ (Recover), as for any active mail.
+func (w *Writer) CommitActive() (*Message, error) {
+	if w.state != Incoming {
+		w.Abort()
+		return nil, fmt.Errorf("queue: CommitActive of a message for %s", w.state)
+	}
+	p, err := decodeHead(w.head)
+	if err != nil { // cannot happen: the head was encoded here
+		w.Abort()
+		return nil, err
+	}
+	if err := w.commit(Active, true); err != nil {
+		if w.f != nil {
+			// Named in active/ but the directory sync failed: the client
+			// is told to retry; put the file where a listing of
+			// incoming/ finds it, as Commit would have left it.
+			w.f.Close()
+			w.f = nil
+			_ = w.store.Rename(w.env.ID, Active, Incoming)
+		}
+		return nil, err
+	}
+	p.env.Size = w.size
+	m := &Message{Envelope: p.env, State: Active, store: w.store, path: w.store.Path(Active, w.env.ID),
+		f: w.f, refs: 1, off: p.contentOff, end: w.written}
+	w.f = nil
+	return m, nil
+}
+
+// commit flushes, names the file in st and syncs st's directory; keep
+// leaves the file open (w.f still set) for the caller.
+func (w *Writer) commit(st State, keep bool) error {
 	if w.err != nil {
 		w.Abort()
 		return w.err
@@ -105,11 +145,11 @@ func (w *Writer) Commit() error {
 		return w.store.mapErr(err)
 	}
 	w.env.Size = w.size
-	if err := w.name(); err != nil {
+	if err := w.name(st, keep); err != nil {
 		w.Abort()
 		return w.store.mapErr(err)
 	}
-	if err := w.store.SyncDir(w.state); err != nil {
+	if err := w.store.SyncDir(st); err != nil {
 		// The rename may or may not survive a crash; the file is
 		// complete either way, so leave it and report the failure: the
 		// client retries, at worst the message arrives twice.
@@ -141,28 +181,33 @@ func (w *Writer) finish() error {
 	return w.f.Sync()
 }
 
-// name gives the finished file its queue ID name and closes it: a link
-// for an unnamed O_TMPFILE, a rename for a named temp file or a spare.
-func (w *Writer) name() error {
-	final := w.store.Path(w.state, w.env.ID)
-	if w.spare.path != "" {
-		w.f.Close()
-		w.f = nil
-		if err := rename(w.spare.path, final); err != nil {
-			return err
+// name gives the finished file its queue ID name in st: a link for an
+// unnamed O_TMPFILE, a rename for a named temp file or a spare. Unless
+// keep, it closes the file; with keep, w.f is left to the caller once
+// the name is given (and closed on failure).
+func (w *Writer) name(st State, keep bool) error {
+	final := w.store.Path(st, w.env.ID)
+	var err error
+	switch {
+	case w.spare.path != "":
+		if err = rename(w.spare.path, final); err == nil {
+			w.spare = spareFile{}
 		}
-		w.spare = spareFile{}
+	case w.tmp == "":
+		err = linkTmpfile(w.f, final)
+	default:
+		if err = os.Rename(w.tmp, final); err == nil {
+			w.tmp = ""
+		}
+	}
+	if err != nil || !keep {
+		w.f.Close()
+	}
+	if err == nil && keep {
 		return nil
 	}
-	if w.tmp == "" {
-		err := linkTmpfile(w.f, final)
-		w.f.Close()
-		w.f = nil
-		return err
-	}
-	w.f.Close()
 	w.f = nil
-	return os.Rename(w.tmp, final)
+	return err
 }
 
 // dropBuf gives the write buffer back; later writes fail.

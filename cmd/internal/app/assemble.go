@@ -60,7 +60,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		Flow: qmgr.NewFlow(inFlowLimit*cfg.Queue.MaxDeliveries, cfg.Queue.InFlowDelay.D())}
 	mgr.Init()
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
-		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Log: log}
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: log}
 	agents, err := buildAgents(cfg, pol, clean, log)
 	if err != nil {
 		return nil, err
