@@ -33,32 +33,34 @@ func Copy(dst io.Writer, src io.Reader) (int64, error) {
 type onlyReader struct{ io.Reader }
 type onlyWriter struct{ io.Writer }
 
-var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, Size) }}
+// lender lends values that are reset to a new source or sink (a
+// bufio.Writer or bufio.Reader) from a pool.
+type lender[T interface{ Reset(S) }, S any] struct{ pool sync.Pool }
+
+func (l *lender[T, S]) lend(to S) T {
+	v := l.pool.Get().(T)
+	v.Reset(to)
+	return v
+}
+
+func (l *lender[T, S]) back(v T) {
+	var none S
+	v.Reset(none) // drop the reference, and anything not flushed
+	l.pool.Put(v)
+}
+
+var writers = lender[*bufio.Writer, io.Writer]{sync.Pool{New: func() any { return bufio.NewWriterSize(nil, Size) }}}
 
 // Writer lends a bufio.Writer of Size bytes writing to w.
-func Writer(w io.Writer) *bufio.Writer {
-	bw := writers.Get().(*bufio.Writer)
-	bw.Reset(w)
-	return bw
-}
+func Writer(w io.Writer) *bufio.Writer { return writers.lend(w) }
 
 // PutWriter gives a Writer back, dropping anything not flushed.
-func PutWriter(bw *bufio.Writer) {
-	bw.Reset(nil)
-	writers.Put(bw)
-}
+func PutWriter(bw *bufio.Writer) { writers.back(bw) }
 
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+var readers = lender[*bufio.Reader, io.Reader]{sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}}
 
 // Reader lends a bufio.Reader of 8 KiB reading from r.
-func Reader(r io.Reader) *bufio.Reader {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return br
-}
+func Reader(r io.Reader) *bufio.Reader { return readers.lend(r) }
 
 // PutReader gives a Reader back.
-func PutReader(br *bufio.Reader) {
-	br.Reset(nil)
-	readers.Put(br)
-}
+func PutReader(br *bufio.Reader) { readers.back(br) }
