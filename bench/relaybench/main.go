@@ -216,7 +216,7 @@ func diskCeiling(o options, rep *report) {
 	defer atExit(func() { os.RemoveAll(dir) })()
 	unmount, err := mountSpool(o.spool, dir)
 	if err != nil {
-		fatalf("spool file system: %v", err)
+		fatalf("spool file system: %v\n(a loop mount needs root and loop devices; -spoolfs none puts the spools in -workdir instead)", err)
 	}
 	defer unmount()
 	for _, w := range []int{1, 20} {

@@ -56,7 +56,7 @@ func measure(s setup, m mta, p point) result {
 	if m != nil {
 		unmount, err := mountSpool(s.spool, dir)
 		if err != nil {
-			return result{err: fmt.Errorf("spool file system: %v", err)}
+			return result{err: fmt.Errorf("spool file system (-spoolfs none avoids the loop mount): %v", err)}
 		}
 		defer unmount()
 		target = freeAddr()
