@@ -41,6 +41,7 @@ func ownMount(r io.Reader, dir string) bool {
 	var at *mount // the topmost mount at dir
 	devs := map[string]int{}
 	below := false
+	under := strings.TrimSuffix(dir, "/") + "/" // "/" for the root itself
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
@@ -54,7 +55,7 @@ func ownMount(r io.Reader, dir string) bool {
 		switch {
 		case point == dir:
 			at = &mount{dev: dev, root: root}
-		case strings.HasPrefix(point, dir+"/"):
+		case strings.HasPrefix(point, under):
 			below = true
 		}
 	}

@@ -43,6 +43,17 @@ func TestOwnMount(t *testing.T) {
 	if ownMount(strings.NewReader("garbage\n"), "/x") {
 		t.Error("a malformed listing must answer false")
 	}
+	// The root file system, mounted once, still has /proc below it.
+	if ownMount(strings.NewReader("22 1 254:0 / / rw - ext4 /dev/vda rw\n23 22 0:21 / /proc rw - proc proc rw\n"), "/") {
+		t.Error("/ with another file system below it counted as its own")
+	}
+	// Odd escapes are kept as they are, never misread as a match.
+	for _, point := range []string{`/srv/a\`, `/srv/a\9zz`, `/srv/a\777`, `/srv/a\04`} {
+		line := "30 22 7:0 / " + point + " rw - ext4 /dev/loop0 rw\n"
+		if !ownMount(strings.NewReader(line), point) || ownMount(strings.NewReader(line), "/srv/a") {
+			t.Errorf("mount point %q misread", point)
+		}
+	}
 }
 
 func TestReleaseAtLeast(t *testing.T) {
