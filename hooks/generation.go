@@ -85,15 +85,7 @@ func compileFile(path, name string) (*lua.FunctionProto, error) {
 		return nil, fmt.Errorf("hooks: %w", err)
 	}
 	defer f.Close()
-	chunk, err := parse.Parse(f, name)
-	if err != nil {
-		return nil, syntaxError(name, err)
-	}
-	proto, err := lua.Compile(chunk, name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
-	}
-	return proto, nil
+	return Compile(f, name)
 }
 
 // syntaxError reformats the parser's message as "file.lua:LINE: ...",
