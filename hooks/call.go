@@ -38,6 +38,9 @@ type call struct {
 	decide func(L *lua.LState, ret lua.LValue, where string) (stop bool, outcome string, err error)
 	// outcome is a short description of the decision, for the log.
 	outcome string
+	// br is the event's breaker in the generation the call runs on; its
+	// log limiter paces the call's error line.
+	br *breaker
 }
 
 // Handles reports whether the live scripts have handlers for event
@@ -58,6 +61,13 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 	if g.counts[c.event] == 0 {
 		return g.n, nil
 	}
+	c.br = g.breakers[c.event]
+	ok, probe := c.br.allow(e.clock())
+	if !ok {
+		return g.n, e.shortCircuit(c, g.n)
+	}
+	// Registered first, so it runs last and sees the final err.
+	defer func() { e.settle(c, g.n, probe, err != nil) }()
 	st, err := g.get()
 	if err != nil {
 		return g.n, e.fail(c, g.n, "(load)", err.Error())
@@ -147,12 +157,20 @@ func (e *Engine) describeLuaErr(ctx *callCtx, err error) string {
 	return text
 }
 
-// fail logs a failed call and builds its error.
+// fail logs a failed call, at most one line per ErrorLogInterval and
+// event (the next line counts the ones held back), and builds its error.
 func (e *Engine) fail(c *call, gen int, where, msg string) error {
 	herr := &HookError{Event: c.event, Where: where, Generation: gen, QueueID: c.queueID, Msg: msg}
+	suppressed := 0
+	if c.br != nil {
+		var ok bool
+		if ok, suppressed = c.br.log.allow(e.clock()); !ok {
+			return herr
+		}
+	}
 	e.log.LogAttrs(context.Background(), slog.LevelError, "hook failed",
 		slog.String("event", c.event), slog.String("handler", where),
 		slog.Int("generation", gen), slog.String("queue_id", c.queueID),
-		slog.String("error", msg))
+		slog.String("error", msg), slog.Int("suppressed", suppressed))
 	return herr
 }

@@ -30,7 +30,10 @@ type generation struct {
 	// counts is the number of handlers per event, the same in every
 	// state (loading is deterministic); events without one skip the pool.
 	counts map[string]int
-	pool   chan *state // idle states; see get and put
+	// breakers has one per event in counts; the map is not changed
+	// after build.
+	breakers map[string]*breaker
+	pool     chan *state // idle states; see get and put
 }
 
 // state is one Lua state loaded with a generation's scripts. It is used
@@ -122,6 +125,7 @@ func (e *Engine) build(n int) (*generation, error) {
 	for ev, hs := range st.handlers {
 		g.counts[ev] = len(hs)
 	}
+	g.breakers = e.newBreakers(g.counts)
 	g.put(st)
 	return g, nil
 }

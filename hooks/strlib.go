@@ -222,12 +222,12 @@ type gsubRun struct {
 }
 
 // write appends to the result within the size bound, polling the
-// context now and then: a replacement string can be large.
+// context every PollEvery small pieces and before every large one.
 func (g *gsubRun) write(s string) {
 	if g.out.Len()+len(s) > g.lib.max {
 		g.L.RaiseError("string.gsub: result longer than %d bytes", g.lib.max)
 	}
-	if g.n++; g.poll != nil && g.n%luapat.PollEvery == 0 {
+	if g.n++; g.poll != nil && (g.n%luapat.PollEvery == 0 || len(s) > 1024) {
 		if err := g.poll(); err != nil {
 			g.L.RaiseError("%s", err.Error())
 		}
