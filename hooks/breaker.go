@@ -4,6 +4,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // A circuit breaker per event and generation. A hook that keeps failing
@@ -190,4 +192,31 @@ func (e *Engine) settle(c *call, gen int, probe, failed bool) {
 	case "closed":
 		e.log.Info("circuit breaker closed: probe call succeeded", "event", c.event, "generation", gen)
 	}
+}
+
+// BreakerStates maps each event of the live generation to its breaker's
+// state, for moonpost status.
+func (e *Engine) BreakerStates() map[string]string {
+	m := map[string]string{}
+	for _, b := range e.Breakers() {
+		m[b.Event] = b.State
+	}
+	return m
+}
+
+// luaBreakers is hooks.breakers() in the REPL: {rcpt = {state = "open",
+// failures = 5, since = <unix time>}, ...}.
+func (e *Engine) luaBreakers(L *lua.LState) int {
+	t := L.NewTable()
+	for _, b := range e.Breakers() {
+		row := L.NewTable()
+		row.RawSetString("state", lua.LString(b.State))
+		row.RawSetString("failures", lua.LNumber(b.Failures))
+		if !b.Since.IsZero() {
+			row.RawSetString("since", lua.LNumber(b.Since.Unix()))
+		}
+		t.RawSetString(b.Event, row)
+	}
+	L.Push(t)
+	return 1
 }

@@ -195,6 +195,17 @@ func TestBreakerComponent(t *testing.T) {
 	if breakerOf(e, "rcpt") != "open" {
 		t.Fatal("did not open again")
 	}
+	L := e.NewState() // the REPL's view
+	defer L.Close()
+	if err := L.DoString(`return hooks.breakers().rcpt.state, hooks.breakers().helo.state`); err != nil {
+		t.Fatal(err)
+	}
+	if rcpt, helo := L.Get(1).String(), L.Get(2).String(); rcpt != "open" || helo != "closed" {
+		t.Errorf("hooks.breakers(): rcpt %s, helo %s", rcpt, helo)
+	}
+	if got := e.BreakerStates()["rcpt"]; got != "open" {
+		t.Errorf("BreakerStates: rcpt %s", got)
+	}
 	if err := e.Reload(); err != nil {
 		t.Fatal(err)
 	}

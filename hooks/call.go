@@ -18,7 +18,16 @@ type HookError struct {
 	Generation int
 	QueueID    string // "" when not known yet (SMTP phase)
 	Msg        string // Lua message with its own position, or the decoding problem
+	// held is set when the engine held back its log line for this error
+	// (one line per interval and event); see Quiet.
+	held bool
 }
+
+// Quiet reports that the engine did not log this error because it had
+// logged one of the same event recently: a caller that logs hook errors
+// too can skip it, so a failing hook costs one line per interval, not
+// one per call.
+func (e *HookError) Quiet() bool { return e.held }
 
 func (e *HookError) Error() string {
 	return fmt.Sprintf("hooks: %s handler at %s (generation %d): %s", e.Event, e.Where, e.Generation, e.Msg)
@@ -165,6 +174,7 @@ func (e *Engine) fail(c *call, gen int, where, msg string) error {
 	if c.br != nil {
 		var ok bool
 		if ok, suppressed = c.br.log.allow(e.clock()); !ok {
+			herr.held = true
 			return herr
 		}
 	}

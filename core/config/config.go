@@ -136,6 +136,17 @@ type Hooks struct {
 	Dir         string   `toml:"dir"`          // scripts folder; default: the shipped scripts/
 	TablesDir   []string `toml:"tables_dirs"`  // where lookup tables may be read
 	CallTimeout Duration `toml:"call_timeout"` // per hook call, default 1s
+
+	// Bounds for hostile or broken scripts; zero takes the engine's
+	// defaults (see hooks.Config).
+	MemoryLimit      int64    `toml:"memory_limit"`       // heap growth per call, bytes (512 MiB)
+	MaxString        int      `toml:"max_string"`         // longest string a script builds (16 MiB)
+	KVMaxKeys        int      `toml:"kv_max_keys"`        // kv store keys (100000)
+	KVMaxBytes       int      `toml:"kv_max_bytes"`       // kv store bytes (64 MiB)
+	BreakerThreshold int      `toml:"breaker_threshold"`  // failures in a row that open it (5; -1 off)
+	BreakerCooldown  Duration `toml:"breaker_cooldown"`   // open until a probe (30s)
+	BreakerFallback  string   `toml:"breaker_fallback"`   // "tempfail" or "skip"
+	ErrorLogInterval Duration `toml:"error_log_interval"` // one failure line per event per interval (10s)
 }
 
 // Pickup configures the maildrop reader.

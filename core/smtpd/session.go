@@ -148,7 +148,11 @@ func (s *session) Logout() error {
 // policy error is an internal fault: 451 4.3.0, logged, never an accept.
 func (s *session) verdict(stage string, st *dsn.Status, err error) *dsn.Status {
 	if err != nil {
-		s.srv.log.Error("NOQUEUE: policy error at "+stage+" from "+s.c.client(), "err", err)
+		// An error whose source held back its own log line (a hook that
+		// keeps failing) is not logged per call here either.
+		if q, ok := err.(interface{ Quiet() bool }); !ok || !q.Quiet() {
+			s.srv.log.Error("NOQUEUE: policy error at "+stage+" from "+s.c.client(), "err", err)
+		}
 		return dsn.TempPolicy
 	}
 	if st != nil && !st.OK() {

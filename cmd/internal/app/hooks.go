@@ -80,6 +80,10 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 	return hooks.New(hooks.Config{
 		Dir: dir, Logger: log, CallTimeout: cfg.Hooks.CallTimeout.D(),
 		Config: scriptConfig(cfg, dir), Resolver: dnsAdapter{res}, TableDirs: tables, Watch: watch,
+		MemoryLimit: cfg.Hooks.MemoryLimit, MaxString: cfg.Hooks.MaxString,
+		KVMaxKeys: cfg.Hooks.KVMaxKeys, KVMaxBytes: cfg.Hooks.KVMaxBytes,
+		BreakerThreshold: cfg.Hooks.BreakerThreshold, BreakerCooldown: cfg.Hooks.BreakerCooldown.D(),
+		BreakerFallback: cfg.Hooks.BreakerFallback, ErrorLogInterval: cfg.Hooks.ErrorLogInterval.D(),
 	})
 }
 
