@@ -39,6 +39,11 @@ local attacks = {
     local t = {} for i = 1, 3e5 do t[i] = x .. (i * 7919 % 300007) end
     while true do table.sort(t) end
   end,
+  json_dag = function(x)
+    local a = {x} for i = 1, 60 do a = {a, a} end -- 2^60 values in full
+    return assert(require("json").encode(a))
+  end,
+  regex_gsub = function(x) local s = x:rep(1000) return require("regex").gsub(".", s, s) end,
   sort_cmp = function(x)
     local t = {} for i = 1, 1e5 do t[i] = i % 1000 end
     while true do table.sort(t, function(a, b) return a < b end) end
@@ -66,7 +71,7 @@ func TestContainment(t *testing.T) {
 	})
 	subject := strings.Repeat("a", 64)
 	for _, attack := range []string{"find", "match", "gmatch", "gsub", "gsub_grow", "concat_many",
-		"concat_doubling", "concat_loop", "rep_loop", "format_many", "table_concat", "sort", "sort_cmp"} {
+		"concat_doubling", "concat_loop", "rep_loop", "format_many", "table_concat", "sort", "sort_cmp", "json_dag", "regex_gsub"} {
 		t.Run(attack, func(t *testing.T) {
 			runtime.GC()
 			peak := watchHeap()
