@@ -256,21 +256,31 @@ func concatGuard(L *lua.LState, max int) int {
 }
 
 // joinRun joins the values at stack positions from..to and then last,
-// all strings or numbers, once their total size is known to fit.
+// all strings or numbers, once their total size is known to fit. A
+// number is formatted twice, to keep the common all-string case at one
+// allocation.
 func joinRun(L *lua.LState, from, to int, last lua.LValue, max int) lua.LValue {
-	parts := make([]string, 0, to-from+2)
-	size := 0
+	size := textLen(last)
 	for k := from; k <= to; k++ {
-		s := lua.LVAsString(L.Get(k))
-		parts = append(parts, s)
-		size += len(s)
+		size += textLen(L.Get(k))
 	}
-	s := lua.LVAsString(last)
-	parts = append(parts, s)
-	if size += len(s); size > max {
+	if size > max {
 		L.RaiseError("string concatenation: result longer than %d bytes", max)
 	}
-	return lua.LString(strings.Join(parts, ""))
+	var b strings.Builder
+	b.Grow(size)
+	for k := from; k <= to; k++ {
+		b.WriteString(lua.LVAsString(L.Get(k)))
+	}
+	b.WriteString(lua.LVAsString(last))
+	return lua.LString(b.String())
+}
+
+func textLen(v lua.LValue) int {
+	if s, ok := v.(lua.LString); ok {
+		return len(s)
+	}
+	return len(lua.LVAsString(v))
 }
 
 func concatMeta(L *lua.LState, lhs, rhs lua.LValue) lua.LValue {
