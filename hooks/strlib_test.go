@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/moonpost/moonpost/core/policy"
 )
 
 // libCases are expressions whose values must be the same with the
@@ -148,4 +150,17 @@ func TestPatternErrors(t *testing.T) {
 		}
 		L.SetTop(0)
 	}
+}
+
+// TestConcatErrorPosition: a bad operand of the rewritten .. operator is
+// reported at the script's line, in gopher-lua's words.
+func TestConcatErrorPosition(t *testing.T) {
+	e := newEngine(t, map[string]string{"10-x.lua": `
+mta.on("rcpt", function(s, to)
+  local x
+  return mta.reject(550, "5.1.1", "a" ..
+     x)
+end)`})
+	_, err := e.Rcpt(ctx(t), &policy.Session{}, "a")
+	wantErrContains(t, err, "10-x.lua:4: cannot perform concat operation between string and nil")
 }
