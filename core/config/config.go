@@ -69,6 +69,13 @@ type SMTPD struct {
 	MaxPerClient     int      `toml:"max_connections_per_ip"` // default 50
 	IdleTimeout      Duration `toml:"idle_timeout"`           // default 300s
 	SessionTimeout   Duration `toml:"session_timeout"`        // default 30m
+
+	// Clients that make errors, and a full spool (Postfix names).
+	ErrorSleepTime   Duration `toml:"error_sleep_time"`   // [smtpd_error_sleep_time] 1s, "0": no pause
+	SoftErrorLimit   int      `toml:"soft_error_limit"`   // [smtpd_soft_error_limit] 10
+	HardErrorLimit   int      `toml:"hard_error_limit"`   // [smtpd_hard_error_limit] 20
+	AuthFailureLimit int      `toml:"auth_failure_limit"` // failed AUTH per session, 3
+	QueueMinFree     int64    `toml:"queue_minfree"`      // [queue_minfree] bytes; 0: 1.5 × message_size_limit, -1: SIZE checks only
 }
 
 // Queue configures scheduling and retries (Postfix names in brackets).
@@ -159,6 +166,7 @@ func Default() *Config {
 			RecipientLimit: 1000, LineLengthLimit: 2048, HeaderSizeLimit: 102400,
 			MaxConnections: 100, MaxPerClient: 50,
 			IdleTimeout: Duration(300e9), SessionTimeout: Duration(1800e9),
+			ErrorSleepTime: Duration(1e9), SoftErrorLimit: 10, HardErrorLimit: 20, AuthFailureLimit: 3,
 		},
 		Queue: Queue{
 			MinBackoff: Duration(300e9), MaxBackoff: Duration(4000e9),

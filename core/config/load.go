@@ -162,6 +162,13 @@ func (c *Config) validateSMTPD(p *problems) {
 	if c.SMTPD.LineLengthLimit > 0 && c.SMTPD.LineLengthLimit < 512 {
 		p.bad("smtpd.line_length_limit", "must be at least 512 (RFC 5321)")
 	}
+	positive(p, map[string]int64{
+		"smtpd.soft_error_limit": int64(c.SMTPD.SoftErrorLimit), "smtpd.hard_error_limit": int64(c.SMTPD.HardErrorLimit),
+		"smtpd.auth_failure_limit": int64(c.SMTPD.AuthFailureLimit),
+	})
+	if c.SMTPD.ErrorSleepTime < 0 {
+		p.bad("smtpd.error_sleep_time", "must not be negative")
+	}
 }
 
 func (c *Config) validateQueue(p *problems) {

@@ -68,8 +68,15 @@ func (s *session) authenticate(mech, user, pass string) error {
 	return nil
 }
 
+// authFailed answers a failed attempt, after a pause; the attempt that
+// reaches AuthFailureLimit ends the session (errlimit.go).
 func (s *session) authFailed(mech, user string, why error) error {
 	s.srv.log.Warn("warning: "+s.c.client()+": SASL "+mech+" authentication failed", "sasl_username", sanitize(user), "why", why)
+	if s.c.authFailure() {
+		s.srv.log.Info("too many AUTH failures from "+s.c.client(), "listener", s.l.Name)
+		s.c.hangUp()
+		return tooManyErrors.SMTPError()
+	}
 	return dsn.AuthFailed.SMTPError()
 }
 

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -53,6 +54,7 @@ type conn struct {
 	ehlo atomic.Bool
 
 	counts    counts
+	errs      errCount // error replies and failed AUTH (errlimit.go)
 	closeOnce sync.Once
 	guard     lineGuard // command line length, outside message content
 
@@ -138,6 +140,9 @@ func (c *conn) readRaw(b []byte) (int, error) {
 		c.divert = false
 		return 0, errDivert
 	}
+	if c.errs.hangup.Load() {
+		return 0, io.EOF // go-smtp closes quietly
+	}
 	c.mu.Lock()
 	// Real time, not cfg.Now: deadlines are the kernel's business.
 	d := time.Now().Add(c.srv.cfg.IdleTimeout)
@@ -168,6 +173,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	if rw := c.srv.rewriteReply(c, b); rw != nil {
 		r = rw
 	}
+	r = c.noteReply(r)
 	c.outMu.Lock()
 	c.out = append(c.out, r...)
 	full := len(c.out) > maxPending

@@ -80,6 +80,8 @@ func startServer(t testing.TB, mutate func(*Config)) *testServer {
 		Submitter:    ts.sub,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
 		IdleTimeout:  5 * time.Second,
+		// No error pauses unless a test asks for them.
+		ErrorSleepTime: -1,
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -34,6 +34,8 @@ var goSMTPReplies = map[string]*dsn.Status{
 	"500 5.5.4 Unknown RCPT TO argument":                        dsn.BadSyntax.WithText("Error: unknown RCPT parameter"),
 	"502 5.5.1 DATA not allowed for BINARYMIME messages":        dsn.BadSequence,
 	"501 5.5.2 Domain/address argument required for HELO":       dsn.BadSyntax.WithText("Syntax: HELO hostname"),
+	// go-smtp's own limit on unknown commands ends the session too.
+	"500 5.5.1 Too many errors. Quiting now": tooManyErrors,
 }
 
 // unrecognizedPrefix starts go-smtp's unknown-command reply, which echoes

@@ -67,9 +67,21 @@ func connOf(gc *smtp.Conn) *conn {
 // Mail starts a transaction. Submission ports require AUTH first.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.c.counts.mail.Add(1)
+	if s.mailSeen {
+		// go-smtp would start over, keeping the first transaction's
+		// recipients for the second sender: refuse, change nothing.
+		return nestedMail.SMTPError()
+	}
+	if opt := mailOptionsAfterHelo(s, opts); opt != "" {
+		return optionAfterHelo.WithText(optionAfterHelo.Text + ": " + opt).SMTPError()
+	}
 	if s.l.Submission && s.authUser == "" {
 		s.logReject("MAIL", dsn.AuthRequired, "")
 		return dsn.AuthRequired.SMTPError()
+	}
+	if st := s.srv.checkStorage(opts.Size); st != nil {
+		s.logReject("MAIL", st, "")
+		return st.SMTPError()
 	}
 	canon := ""
 	if from != "" {
@@ -96,6 +108,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 // script can add rejections but never open the relay.
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.c.counts.rcpt.Add(1)
+	if opt := rcptOptionsAfterHelo(s, opts); opt != "" {
+		return optionAfterHelo.WithText(optionAfterHelo.Text + ": " + opt).SMTPError()
+	}
 	a, err := ParseAddress(to, s.mailOpts.UTF8)
 	if err != nil {
 		return dsn.BadRecipient.SMTPError()

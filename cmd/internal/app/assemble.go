@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/moonpost/moonpost/core/bounce"
 	"github.com/moonpost/moonpost/core/cleanup"
@@ -152,7 +153,29 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 		MaxConnections: cfg.SMTPD.MaxConnections, MaxConnectionsPerIP: cfg.SMTPD.MaxPerClient,
 		IdleTimeout: cfg.SMTPD.IdleTimeout.D(), SessionTimeout: cfg.SMTPD.SessionTimeout.D(),
 		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Logger: log,
+		ErrorSleepTime: sleepOrNone(cfg.SMTPD.ErrorSleepTime.D()), SoftErrorLimit: cfg.SMTPD.SoftErrorLimit,
+		HardErrorLimit: cfg.SMTPD.HardErrorLimit, AuthFailureLimit: cfg.SMTPD.AuthFailureLimit,
+		QueueMinFree: cfg.SMTPD.QueueMinFree, FreeSpace: smtpd.SpoolFreeSpace(cfg.SpoolDir),
+		PostmasterDomain: postmasterDomain(cfg),
 	})
+}
+
+// sleepOrNone maps the configured "0" (no pause) to smtpd's negative.
+func sleepOrNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// postmasterDomain completes a bare RCPT TO:<postmaster>, as Postfix
+// appends myorigin: myhostname when it is local, else the first local
+// domain, so the mail stays here.
+func postmasterDomain(cfg *config.Config) string {
+	if cfg.IsLocal(cfg.Hostname) || len(cfg.Destinations) == 0 {
+		return cfg.Hostname
+	}
+	return cfg.Destinations[0]
 }
 
 // addNetworkAgents adds the smtp and lmtp clients, sharing one resolver
