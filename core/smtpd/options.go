@@ -5,11 +5,10 @@ import "github.com/emersion/go-smtp"
 // ESMTP parameters on MAIL and RCPT are for clients that said EHLO
 // (RFC 5321 4.1.1.11 and 2.2.1); after a plain HELO they are refused
 // with 555 5.5.4, as Postfix does, instead of being honoured. go-smtp
-// parses them either way, so the session checks what it parsed. A
-// STARTTLS session is ESMTP by definition (proto does the same).
+// parses them either way, so the session checks what it parsed.
 
 // esmtp reports whether the client greeted with EHLO.
-func (s *session) esmtp() bool { return s.c.ehlo.Load() || s.tls }
+func (s *session) esmtp() bool { return s.c.ehlo.Load() }
 
 // mailOptionsAfterHelo names the first MAIL parameter a HELO client
 // gave, or returns "". (SIZE=0 parses to no size and passes unseen.)
