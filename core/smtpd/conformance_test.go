@@ -1,12 +1,14 @@
 package smtpd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
 )
 
 // A second MAIL inside a transaction is refused and changes nothing:
@@ -191,4 +193,39 @@ func TestStartTLSByConn(t *testing.T) {
 		t.Fatalf("envelopes %+v", envs)
 	}
 	waitFor(t, func() bool { return strings.Contains(ts.logs.String(), "bytes sent after STARTTLS") })
+}
+
+// heloPolicy refuses the HELO name refused.example and records what it saw.
+type heloPolicy struct {
+	AllowAll
+	seen chan *policy.Session
+}
+
+func (p *heloPolicy) Helo(_ context.Context, s *policy.Session, name string) (*dsn.Status, error) {
+	p.seen <- s
+	if name == "refused.example" {
+		return dsn.New(550, "5.7.1", "go away"), nil
+	}
+	return nil, nil
+}
+
+// The greeting after STARTTLS is checked like the first one, with TLS
+// set, and its rejection answers MAIL and AUTH.
+func TestGreetingAfterStartTLS(t *testing.T) {
+	p := &heloPolicy{seen: make(chan *policy.Session, 10)}
+	ts := startServer(t, func(c *Config) { c.TLSConfig = selfSigned(t); c.Policy = p })
+	cl := dialReady(t, ts.smtp)
+	if s := <-p.seen; s.TLS || s.Helo != "client.example" {
+		t.Errorf("first greeting: %+v", s)
+	}
+	cl.startTLS()
+	cl.cmd("EHLO refused.example").expect("250 ")
+	if s := <-p.seen; !s.TLS || s.Helo != "refused.example" {
+		t.Errorf("greeting under TLS: %+v", s)
+	}
+	cl.cmd("MAIL FROM:<a@b.example>").expect("550 5.7.1")
+	cl.cmd("RSET").expect("250 ")
+	if len(p.seen) != 0 {
+		t.Error("RSET taken for a greeting")
+	}
 }
