@@ -76,6 +76,22 @@ func TestHardErrorLimit(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(ts.logs.String(), "too many errors from") })
 }
 
+// Commands pipelined after the error that reached the limit are not run.
+func TestHardErrorLimitPipelined(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.HardErrorLimit = 3; noPause(c) })
+	cl := dialReady(t, ts.smtp)
+	cl.send(strings.Repeat("MAIL FROM:<a@-bad-.example>\r\n", 3) + "MAIL FROM:<a@b.example>\r\nNOOP\r\n")
+	for i := 0; i < 3; i++ {
+		cl.expect("501 5.1.7")
+	}
+	cl.expect("421 4.7.0")
+	cl.expectClosed()
+	waitFor(t, func() bool { return strings.Contains(ts.logs.String(), "disconnect from") })
+	if l := ts.logs.String(); !strings.Contains(l, " mail=3 ") {
+		t.Errorf("commands after the limit were run:\n%s", l)
+	}
+}
+
 // go-smtp's own limit on unknown commands ends in the same 421.
 func TestUnknownCommandLimit(t *testing.T) {
 	ts := startServer(t, noPause)

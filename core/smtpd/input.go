@@ -43,6 +43,9 @@ const readChunk = 4096
 // read is conn.Read outside the end-of-data handover.
 func (in *input) read(c *conn, b []byte) (int, error) {
 	for {
+		if c.errs.hangup.Load() {
+			return 0, io.EOF // not even what the client pipelined; Close writes the 421
+		}
 		if len(in.line) > 0 {
 			n := copy(b, in.line)
 			in.line = in.line[n:]
