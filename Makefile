@@ -38,7 +38,7 @@ FUZZ_TARGETS = \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
-	./core/smtpd:FuzzInputEndOfData
+	./core/smtpd:FuzzInputEndOfData ./core/smtpd:FuzzInputLines
 FUZZTIME ?= 10s
 
 fuzz-short:

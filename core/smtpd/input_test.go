@@ -36,7 +36,7 @@ func (s *scriptConn) SetDeadline(time.Time) error      { return nil }
 
 func scriptedConn(t *testing.T, reads ...string) *conn {
 	t.Helper()
-	srv, err := New(Config{Hostname: "mx.local.example", Submitter: &fakeSubmitter{}, MaxLineLength: 512,
+	srv, err := New(Config{Hostname: "mx.local.example", Submitter: &fakeSubmitter{}, MaxLineLength: 512, ErrorSleepTime: -1,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Listeners: []Listener{{Name: "smtp", Addr: "127.0.0.1:0"}}})
 	if err != nil {
@@ -121,6 +121,36 @@ func FuzzInputEndOfData(f *testing.F) {
 		}
 		if used := total - (cr.j - cr.i); found && used != end {
 			t.Fatalf("scanner ends at %d, content reader at %d", end, used)
+		}
+	})
+}
+
+// FuzzInputLines feeds arbitrary client bytes, in arbitrary reads, to the
+// command line reader: go-smtp must only ever get whole lines, without
+// NUL, within the limit (plus what the postmaster completion adds), and
+// the reader must end with EOF or the too-long error.
+func FuzzInputLines(f *testing.F) {
+	f.Add([]byte("EHLO a\r\nRCPT TO:<postmaster>\r\nHELO \x00\r\n"), uint8(3))
+	f.Add([]byte("BDAT 4 LAST\r\nabcdNOOP\r\n"), uint8(1))
+	f.Add([]byte(strings.Repeat("x", 600)+"\r\n"), uint8(200))
+	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
+		var reads []string
+		step := int(split) + 1
+		for i := 0; i < len(in); i += step {
+			reads = append(reads, string(in[i:min(i+step, len(in))]))
+		}
+		c := scriptedConn(t, reads...)
+		got, err := readLines(c)
+		if !errors.Is(err, io.EOF) && !errors.Is(err, smtp.ErrTooLongLine) && err.Error() != "no end" {
+			t.Fatalf("error %v", err)
+		}
+		for _, l := range got {
+			if !strings.HasSuffix(l, "\n") || strings.Contains(l, "\x00") || len(l) > 512+1+len("@mx.local.example") {
+				t.Fatalf("go-smtp got %q", l)
+			}
+			if len(l) >= 4 && strings.EqualFold(l[:4], "BDAT") {
+				break // a chunk follows, passed as it comes (TestInputLines)
+			}
 		}
 	})
 }
