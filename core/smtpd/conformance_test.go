@@ -83,6 +83,7 @@ func TestAuthBadBase64(t *testing.T) {
 	cl.cmd("%%%").expect("501 5.5.2")
 	cl.cmd("AUTH LOGIN").expect("334 ")
 	cl.cmd("*").expect("501 5.7.0")
+	cl.cmd("AUTH").expect("501 5.5.4")
 	cl.cmd("AUTH PLAIN " + b64("\x00alice\x00secret")).expect("235 ")
 }
 
