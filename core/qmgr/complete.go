@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,14 +62,23 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 	to := msg.Recipients[i].Addr
 	orcpt := msg.Recipients[i].ORcpt
 	msg.Unlock()
-	delay := m.Clock.Now().Sub(msg.Arrival).Seconds()
-	line := fmt.Sprintf("%s: to=<%s>, relay=%s, delay=%.2g, dsn=%s, status=%s (%s)",
+	delay := formatDelay(m.Clock.Now().Sub(msg.Arrival))
+	line := fmt.Sprintf("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 		msg.ID, to, res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	if orcpt != "" {
-		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%.2g, dsn=%s, status=%s (%s)",
+		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	}
 	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
+}
+
+// formatDelay writes a delay in seconds with two fixed decimals, as log
+// summarisers such as pflogsumm expect ("delay=102.37", never "1e+02").
+func formatDelay(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64)
 }
 
 // countOutcome adds one recipient's outcome to the statistics.
