@@ -40,6 +40,7 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durabl
 	default:
 		rec = queue.RcptDeferred(i, st.Error())
 	}
+	rec = rec.Via(res.Relay)
 	write := msg.Append
 	if !durable {
 		write = msg.Note
