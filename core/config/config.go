@@ -102,6 +102,9 @@ type Local struct {
 	Aliases            string   `toml:"aliases"`             // aliases(5) file, default none
 	RecipientDelimiter string   `toml:"recipient_delimiter"` // default "+"
 	AllowFileDirs      []string `toml:"allow_file_dirs"`     // where /file aliases may write
+	// include_dirs: where :include: alias files may be read from; empty
+	// (the default) refuses :include:.
+	IncludeDirs []string `toml:"include_dirs"`
 	// mailbox_dirs: where a route's "mailbox" option may point (virtual
 	// mailboxes of hosted domains). Relative to the working directory.
 	MailboxDirs    []string `toml:"mailbox_dirs"`

@@ -97,7 +97,7 @@ func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log 
 	loc, err := local.New(local.Config{
 		Aliases: pol.aliases, Forwarder: cleanup.Forwarder{Cleanup: clean}, Mailbox: cfg.Local.Mailbox,
 		LocalDomains: cfg.Destinations, RecipientDelimiter: cfg.Local.RecipientDelimiter,
-		AllowFileDirs: cfg.Local.AllowFileDirs, MailboxDirs: cfg.Local.MailboxDirs, Commands: permit(cfg.Local.AllowCommands), Files: local.PermitAliases,
+		AllowFileDirs: cfg.Local.AllowFileDirs, IncludeDirs: cfg.Local.IncludeDirs, MailboxDirs: cfg.Local.MailboxDirs, Commands: permit(cfg.Local.AllowCommands), Files: local.PermitAliases,
 		CommandTimeout: cfg.Local.CommandTimeout.D(), Hostname: cfg.Hostname, Logger: log,
 	})
 	if err != nil {
