@@ -42,6 +42,17 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
+	HTTP  HTTP            `toml:"http"`
+}
+
+// HTTP configures the HTTP listener: /metrics and the JSON API.
+type HTTP struct {
+	// listen: host:port addresses; none (the default) means no listener.
+	Listen []string `toml:"listen"`
+	// token_file: the bearer token for /api/ (first line, at least 16
+	// characters). Without it every /api/ request is refused; /metrics
+	// needs no token.
+	TokenFile string `toml:"token_file"`
 }
 
 // Pipe is one pipe(8)-style transport.

@@ -110,6 +110,7 @@ func (c *Config) validate() error {
 	c.validateSMTPD(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
+	c.validateHTTP(&p)
 	return errors.Join(p...)
 }
 
@@ -143,6 +144,13 @@ func oneOf(p *problems, key, v string, allowed ...string) {
 		}
 	}
 	p.bad(key, "%q: use %s", v, strings.Join(allowed, ", "))
+}
+
+func (c *Config) validateHTTP(p *problems) {
+	checkAddrs(p.bad, "http.listen", c.HTTP.Listen)
+	if c.HTTP.TokenFile != "" && len(c.HTTP.Listen) == 0 {
+		p.bad("http.token_file", "set, but http.listen is empty")
+	}
 }
 
 func (c *Config) validateSMTPD(p *problems) {

@@ -23,12 +23,16 @@ func resultFor(st *dsn.Status, relay string) deliver.Result {
 // raises the event. A 2xx marks it delivered, a 5xx failed (to bounce),
 // a 4xx keeps it pending with the reason.
 func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *resolve.Destination) {
-	m.recordAs(msg, i, res, true)
+	transport := "none"
+	if dest != nil {
+		transport = dest.Transport
+	}
+	m.recordAs(msg, i, res, transport, true)
 }
 
 // recordAs is record with a choice: durable appends and fsyncs the
 // outcome; otherwise it is only noted in memory (see job.whole).
-func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durable bool) {
+func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transport string, durable bool) {
 	st := res.Status
 	var rec queue.Record
 	status := "deferred"
@@ -50,12 +54,12 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durabl
 		// again later, which is the safe direction.
 		m.Log.Error("qmgr: cannot record outcome", "queue_id", msg.ID, "err", err)
 	}
+	m.countOutcome(transport, status)
 	m.logOutcome(msg, i, res, status)
 	m.event(msg, i, res, status)
 }
 
 func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, status string) {
-	m.countOutcome(status)
 	if !m.Log.Enabled(context.Background(), slog.LevelInfo) {
 		return // the line costs more to format than the rest of the outcome
 	}
@@ -83,16 +87,24 @@ func formatDelay(d time.Duration) string {
 }
 
 // countOutcome adds one recipient's outcome to the statistics.
-func (m *Manager) countOutcome(status string) {
+func (m *Manager) countOutcome(transport, status string) {
 	m.count(func(s *Stats) {
+		if s.ByTransport == nil {
+			s.ByTransport = map[string]Outcomes{}
+		}
+		t := s.ByTransport[transport]
 		switch status {
 		case "sent":
 			s.Delivered++
+			t.Delivered++
 		case "bounced":
 			s.Bounced++
+			t.Bounced++
 		default:
 			s.Deferred++
+			t.Deferred++
 		}
+		s.ByTransport[transport] = t
 	})
 }
 
@@ -117,6 +129,7 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 // complete handles a finished delivery in the manager's goroutine.
 func (m *Manager) complete(j *job) {
 	if j.skipped {
+		m.inFlight.Add(-1)
 		m.running-- // a suspended destination's deferral: no feedback
 	} else if d := m.dests[j.dest.Key()]; d != nil {
 		m.feedback(d, j)

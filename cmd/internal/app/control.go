@@ -27,8 +27,8 @@ func controlHooks(svc *services) control.Hooks {
 
 // startControl opens the control socket and serves it in a goroutine.
 // The returned stop closes every session and waits for them.
-func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, svc *services, log *slog.Logger) (stop func(), err error) {
-	srv := &control.Server{
+func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, svc *services, log *slog.Logger) (srv *control.Server, stop func(), err error) {
+	srv = &control.Server{
 		Path:      control.SocketPath(cfg.SpoolDir),
 		Admin:     &admin.Admin{Store: store, Manager: svc.qmgr},
 		Hooks:     controlHooks(svc),
@@ -42,7 +42,7 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		},
 	}
 	if err := srv.Listen(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -54,7 +54,7 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		}
 	}()
 	log.Info("moonpost: control socket ready", "path", srv.Path)
-	return func() { cancel(); wg.Wait() }, nil
+	return srv, func() { cancel(); wg.Wait() }, nil
 }
 
 func listenerNames(svc *services) []string {

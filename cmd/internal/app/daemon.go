@@ -128,11 +128,16 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	for _, a := range svc.smtpd.Addrs() {
 		log.Info("moonpost: listening", "addr", a.String())
 	}
-	stopControl, err := startControl(ctx, cfg, store, svc, log)
+	ctl, stopControl, err := startControl(ctx, cfg, store, svc, log)
 	if err != nil {
 		return err
 	}
 	defer stopControl()
+	stopHTTP, err := startHTTP(ctx, cfg, store, svc, ctl, log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
 	log.Info("moonpost: started", "spool", cfg.SpoolDir, "hostname", cfg.Hostname, "pid", os.Getpid())
 	return svc.run(ctx, log)
 }
