@@ -19,7 +19,7 @@ import (
 type Sources struct {
 	Qmgr     func() qmgr.Stats
 	Received func() map[string]int64 // committed messages by origin
-	Store    *queue.Store             // queue sizes and ages
+	Store    *queue.Store            // queue sizes and ages
 	// Generation returns the live script generation (0: none loaded)
 	// and whether the last reload failed.
 	Generation func() (gen int, failed bool)
