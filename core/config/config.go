@@ -42,6 +42,14 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
+	// local_recipient_maps: who counts as a known local recipient, so
+	// smtpd can refuse the others at RCPT with 550 5.1.1 (Postfix's
+	// local_recipient_maps). Each entry is "passwd" (the system's
+	// accounts), "aliases" (local.aliases) or a lookup-table file of
+	// "user value" / "user@domain value" lines. postmaster and the
+	// aliases file always count. Default ["passwd", "aliases"]; [] turns
+	// the check off (any local part is accepted).
+	LocalRecipientMaps []string `toml:"local_recipient_maps"`
 }
 
 // Pipe is one pipe(8)-style transport.
