@@ -25,7 +25,7 @@ func Post(root string, env *queue.Envelope, content io.Reader, limit int64) (que
 		return "", err
 	}
 	defer s.Close()
-	env.Client = localClient()
+	env.Client = LocalClient(uint32(os.Getuid())) // informative: pickup overwrites it
 	w, err := s.Create(queue.Maildrop, env, limit)
 	if err != nil {
 		return "", err
@@ -40,10 +40,13 @@ func Post(root string, env *queue.Envelope, content io.Reader, limit int64) (que
 	return w.ID(), nil
 }
 
-func localClient() queue.Client {
-	uid := os.Getuid()
-	name := "uid=" + strconv.Itoa(uid)
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+// LocalClient is the client of a local submission by uid: the local
+// host, proto LOCAL, and as auth_user the user's name from the account
+// database, or "uid=N" for a uid without one.
+func LocalClient(uid uint32) queue.Client {
+	id := strconv.FormatUint(uint64(uid), 10)
+	name := "uid=" + id
+	if u, err := user.LookupId(id); err == nil {
 		name = u.Username
 	}
 	return queue.Client{Name: "localhost", Proto: "LOCAL", AuthUser: name}
