@@ -139,17 +139,18 @@ func (s *Store) syncData(f *os.File) error {
 
 // OpenMaildrop opens only the maildrop directory of the spool at root,
 // for sendmail running as any local user: it cannot see the other queues.
+// The user may write the maildrop but not read it (see maildropSyncer).
 func OpenMaildrop(root string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Store{root: root, sync: map[State]*groupSync{}, log: log, creating: make(chan struct{}, maxCreating)}
-	d, err := os.Open(filepath.Join(root, string(Maildrop)))
+	d, sync, err := maildropSyncer(root)
 	if err != nil {
 		return nil, err
 	}
 	s.dirs = append(s.dirs, d)
-	s.sync[Maildrop] = newGroupSync(d.Sync)
+	s.sync[Maildrop] = newGroupSync(sync)
 	return s, nil
 }
 
