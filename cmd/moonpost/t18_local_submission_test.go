@@ -4,10 +4,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/moonpost/moonpost/cmd/moonpost/e2e"
 )
@@ -103,6 +107,55 @@ func TestT18SendmailAsUnprivilegedUser(t *testing.T) {
 	}
 	msg := d.WaitMaildir("spool/mail/bob", 1)[0]
 	if !strings.Contains(msg, "Subject: from nobody") || !strings.Contains(msg, "Return-Path: <nobody@mx.test>") {
+		t.Errorf("bob's message:\n%s", msg)
+	}
+	d.waitLog("uid=65534 user=nobody from=<nobody>", 1)
+}
+
+// Scenario 18b: with setgid_group the maildrop is 1730 in that group,
+// so a plain sendmail run by another user cannot write it, and the same
+// binary installed setgid to the group (what an installer does with
+// chgrp and chmod g+s) can. The Debian group "mail" stands in for
+// postdrop, so the test adds no group to the system.
+func TestT18SetgidSendmail(t *testing.T) {
+	needRoot(t)
+	grp, err := user.LookupGroup("mail")
+	if err != nil {
+		t.Skip("SKIPPED: no group \"mail\" to stand in for postdrop:", err)
+	}
+	gid, _ := strconv.Atoi(grp.Gid)
+	d := newDaemon(t, `setgid_group = "mail"`)
+	openToOthers(t, d.dir)
+	if err := os.Chmod(d.cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := sendmailBinary(t)
+	var fs unix.Statfs_t
+	if err := unix.Statfs(bin, &fs); err != nil || fs.Flags&unix.ST_NOSUID != 0 {
+		t.Skip("SKIPPED: the temporary folder is mounted nosuid; a setgid sendmail cannot be tried there")
+	}
+	d.start()
+	d.waitLog("group=mail", 1)
+	var st unix.Stat_t
+	if err := unix.Stat(d.Path("spool", "maildrop"), &st); err != nil || st.Mode&0o7777 != 0o1730 || int(st.Gid) != gid {
+		t.Fatalf("maildrop mode %o gid %d (%v), want 1730 gid %d", st.Mode&0o7777, st.Gid, err, gid)
+	}
+
+	if code, out := sendmailAs(t, d, bin, unprivileged, unprivileged, "Subject: plain\n\nx\n", "bob@mx.test"); code != 75 {
+		t.Fatalf("a sendmail without the group: exit %d, want 75: %s", code, out)
+	}
+	// The installer's steps: chgrp postdrop sendmail; chmod g+s sendmail.
+	if err := os.Chown(bin, 0, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, 0o755|os.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	code, out := sendmailAs(t, d, bin, unprivileged, unprivileged, "Subject: setgid\n\nhello\n", "bob@mx.test")
+	if code != 0 {
+		t.Fatalf("setgid sendmail: exit %d: %s\n%s", code, out, d.logs())
+	}
+	if msg := d.WaitMaildir("spool/mail/bob", 1)[0]; !strings.Contains(msg, "Subject: setgid") {
 		t.Errorf("bob's message:\n%s", msg)
 	}
 	d.waitLog("uid=65534 user=nobody from=<nobody>", 1)

@@ -50,6 +50,11 @@ type Config struct {
 	// aliases file always count. Default ["passwd", "aliases"]; [] turns
 	// the check off (any local part is accepted).
 	LocalRecipientMaps []string `toml:"local_recipient_maps"`
+	// setgid_group: the group a setgid sendmail runs as (Postfix's
+	// setgid_group, "postdrop"); the daemon then makes the maildrop mode
+	// 1730 in that group. Default "": the maildrop is 1733 and every
+	// local user's sendmail may write it without any privilege.
+	SetgidGroup string `toml:"setgid_group"`
 }
 
 // Pipe is one pipe(8)-style transport.

@@ -86,7 +86,7 @@ func (c *Config) finish() error {
 	}
 	c.Destinations = lowerAll(c.Destinations)
 	c.RelayDomains = lowerAll(c.RelayDomains)
-	if err := c.finishRecipientMaps(); err != nil {
+	if err := c.finishLocalAccess(); err != nil {
 		return err
 	}
 	return c.validate()

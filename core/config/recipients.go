@@ -3,7 +3,9 @@ package config
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 )
 
 // Sources of local_recipient_maps that are not table files.
@@ -11,6 +13,36 @@ const (
 	RecipientsPasswd  = "passwd"  // the system's account database
 	RecipientsAliases = "aliases" // the local.aliases file
 )
+
+// finishLocalAccess completes the keys about local users: who may
+// receive (local_recipient_maps) and who may submit (setgid_group).
+func (c *Config) finishLocalAccess() error {
+	if err := c.finishRecipientMaps(); err != nil {
+		return err
+	}
+	if c.SetgidGroup != "" {
+		if _, err := c.SetgidGID(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetgidGID is setgid_group's group ID, -1 when none is configured.
+func (c *Config) SetgidGID() (int, error) {
+	if c.SetgidGroup == "" {
+		return -1, nil
+	}
+	g, err := user.LookupGroup(c.SetgidGroup)
+	if err != nil {
+		return -1, fmt.Errorf("setgid_group: %w", err)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return -1, fmt.Errorf("setgid_group: %q has gid %q", c.SetgidGroup, g.Gid)
+	}
+	return gid, nil
+}
 
 // finishRecipientMaps fills in the default sources and makes table
 // paths absolute, since scripts resolve relative paths from their own

@@ -37,3 +37,17 @@ func TestLocalRecipientMaps(t *testing.T) {
 		}
 	}
 }
+
+func TestSetgidGroup(t *testing.T) {
+	c, err := Load("")
+	if gid, _ := c.SetgidGID(); err != nil || gid != -1 {
+		t.Fatalf("default: gid %d, %v", gid, err)
+	}
+	c, err = Load(write(t, `setgid_group = "root"`+"\n"))
+	if gid, _ := c.SetgidGID(); err != nil || gid != 0 {
+		t.Fatalf("root group: gid %d, %v", gid, err)
+	}
+	if _, err := Load(write(t, `setgid_group = "no-such-group-moonpost"`+"\n")); err == nil || !strings.Contains(err.Error(), "setgid_group") {
+		t.Errorf("unknown group: %v", err)
+	}
+}

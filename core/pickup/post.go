@@ -16,9 +16,11 @@ import (
 // submitting user; content is the raw message as the user gave it.
 func Post(root string, env *queue.Envelope, content io.Reader, limit int64) (queue.ID, error) {
 	s, err := queue.OpenMaildrop(root, nil)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && os.Getegid() == os.Getgid() {
 		// No daemon has run yet: create the spool (possible when we may
-		// write where it goes, as with the embedded default).
+		// write where it goes, as with the embedded default). A sendmail
+		// running setgid (setgid_group) never creates anything with its
+		// borrowed group: the daemon makes the spool.
 		s, err = queue.Open(root, nil)
 	}
 	if err != nil {

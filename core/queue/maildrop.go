@@ -49,3 +49,28 @@ func maildropSyncer(root string) (*os.File, func() error, error) {
 	fd := int(r.Fd())
 	return r, func() error { return unix.Syncfs(fd) }, nil
 }
+
+// MaildropGroupMode is the maildrop's mode when only a setgid group may
+// submit (Postfix's 1730 postfix:postdrop): the owner reads it, the
+// group and the sticky bit as in MaildropMode, others nothing.
+const MaildropGroupMode = 0o1730
+
+// SetMaildropAccess sets, at every daemon start, who may drop mail:
+// gid < 0 lets every local user (MaildropMode); otherwise only programs
+// running with group gid, a sendmail installed setgid to it, may
+// (MaildropGroupMode, group gid). Changing the group needs root, or an
+// owner who is a member of it.
+func (s *Store) SetMaildropAccess(gid int) error {
+	p := filepath.Join(s.root, string(Maildrop))
+	mode := uint32(MaildropMode)
+	if gid >= 0 {
+		if err := unix.Lchown(p, -1, gid); err != nil {
+			return &os.PathError{Op: "chgrp", Path: p, Err: err}
+		}
+		mode = MaildropGroupMode
+	}
+	if err := unix.Chmod(p, mode); err != nil {
+		return &os.PathError{Op: "chmod", Path: p, Err: err}
+	}
+	return nil
+}
