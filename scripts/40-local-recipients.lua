@@ -18,23 +18,24 @@ local lookup = require("lookup")
 local maps = config.local_recipient_maps
 if maps == nil then maps = {"passwd", "aliases"} end
 
--- sources are lookup tables; full says whether "user@domain" keys are
--- looked up too (tables), besides bare names (all of them).
-local sources, listed = {}, 0
+-- sources are lookup tables, in-memory ones first and the account
+-- database last; full says whether "user@domain" keys are looked up too
+-- (tables), besides bare names (all of them).
+local sources, listed, use_passwd = {}, 0, false
+local aliases_path = (config["local"] or {}).aliases or ""
+if aliases_path ~= "" then
+  sources[#sources + 1] = {table = lookup.aliases(aliases_path), full = false}
+end
 for _, m in ipairs(maps) do
   listed = listed + 1
   if m == "passwd" then
-    sources[#sources + 1] = {table = lookup.passwd(), full = false}
+    use_passwd = true
   elseif m ~= "aliases" then
     sources[#sources + 1] = {table = lookup.file(m), full = true}
   end
 end
 if listed == 0 then return end -- local_recipient_maps = []: the check is off
-
-local aliases_path = (config["local"] or {}).aliases or ""
-if aliases_path ~= "" then
-  sources[#sources + 1] = {table = lookup.aliases(aliases_path), full = false}
-end
+if use_passwd then sources[#sources + 1] = {table = lookup.passwd(), full = false} end
 
 local delimiters = (config["local"] or {}).recipient_delimiter or "+"
 local mydestination = {}
