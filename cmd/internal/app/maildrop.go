@@ -17,6 +17,12 @@ func maildropAccess(store *queue.Store, cfg *config.Config, log *slog.Logger) er
 		return err
 	}
 	if err := store.SetMaildropAccess(gid); err != nil {
+		if gid < 0 {
+			// Only restoring the default mode failed (a spool that is
+			// not ours to chmod): submissions may fail, mail still flows.
+			log.Warn("maildrop: cannot set mode 1733", "err", err)
+			return nil
+		}
 		return fmt.Errorf("setgid_group %q: %w", cfg.SetgidGroup, err)
 	}
 	if gid >= 0 {
