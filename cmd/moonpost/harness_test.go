@@ -57,7 +57,8 @@ func baseConfig(d *daemon, extra string) string {
 		}
 	}
 	// The scenarios deliver to made-up users; the check of unknown local
-	// users is t17's, which lists its users itself.
+	// users is t17's, which sets local_recipient_maps itself (a comment
+	// naming the key keeps the default).
 	if !strings.Contains(top, "local_recipient_maps") {
 		top = "local_recipient_maps = []\n" + top
 	}

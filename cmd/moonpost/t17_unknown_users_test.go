@@ -55,3 +55,28 @@ func TestT17UnknownLocalUsersRefused(t *testing.T) {
 		t.Errorf("the refusals are not logged:\n%s", d.logs())
 	}
 }
+
+// Scenario 17b: with local_recipient_maps left at its default (passwd
+// and the aliases file) the user running the daemon and postmaster get
+// their mail out of the box, and strangers' names are refused.
+func TestT17DefaultKnowsTheRunningUser(t *testing.T) {
+	d := newDaemon(t, "# local_recipient_maps: the default")
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	c := dial(t, d.addr)
+	c.expect("EHLO client.test", 250)
+	c.expect("MAIL FROM:<stranger@remote.test>", 250)
+	if code, text := c.cmd("RCPT TO:<v1%example.net@localhost>"); code != 550 || !strings.HasPrefix(text, "5.1.1 ") {
+		t.Errorf("RCPT v1%%example.net: %d %s, want 550 5.1.1", code, text)
+	}
+	c.expect("RCPT TO:<"+me.Username+"@mx.test>", 250)
+	c.expect("RCPT TO:<Postmaster@localhost>", 250)
+	if code, text := c.Data("Subject: hi\n\nhello\n"); code != 250 {
+		t.Fatalf("DATA: %d %s", code, text)
+	}
+	d.WaitMaildir(filepath.Join("spool/mail", strings.ToLower(me.Username)), 1)
+	d.WaitMaildir("spool/mail/postmaster", 1)
+}
