@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/hooks"
 	"github.com/moonpost/moonpost/hooks/luatest"
 )
@@ -13,6 +14,7 @@ import (
 // small configuration.
 func TestLua(t *testing.T) {
 	aliases, _ := filepath.Abs("testdata/aliases")
+	users, _ := filepath.Abs("testdata/users")
 	luatest.Run(t, ".", hooks.Config{
 		Config: map[string]any{
 			"myorigin":      "example.org",
@@ -20,8 +22,10 @@ func TestLua(t *testing.T) {
 			"mydestination": []string{"example.org", "localhost"},
 			"relayhost":     "",
 			"local":         map[string]any{"aliases": aliases},
+
+			"local_recipient_maps": []string{"passwd", "aliases", users},
 		},
-		TableDirs: []string{aliases},
+		TableDirs: []string{aliases, users},
 	})
 }
 
@@ -61,3 +65,30 @@ func TestInstall(t *testing.T) {
 }
 
 func writeFile(p string) error { return os.WriteFile(p, []byte("-- stale\n"), 0o644) }
+
+// TestRecipientCheck covers the configurations the Lua tests do not:
+// local_recipient_maps = [] turns the check off, and without the key
+// (an engine built outside the daemon) passwd and aliases apply.
+func TestRecipientCheck(t *testing.T) {
+	for _, c := range []struct {
+		maps   any
+		reject bool
+	}{{[]string{}, false}, {nil, true}, {[]string{"passwd"}, true}} {
+		cfg := map[string]any{"mydestination": []string{"example.org"}}
+		if c.maps != nil {
+			cfg["local_recipient_maps"] = c.maps
+		}
+		eng, err := hooks.New(hooks.Config{Dir: ".", Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := eng.Rcpt(t.Context(), &policy.Session{ID: "s"}, "v1%example.net@example.org")
+		if err != nil || (st != nil) != c.reject || (st != nil && st.Error() != "550 5.1.1 <v1%example.net@example.org>: Recipient address rejected: User unknown in local recipient table") {
+			t.Errorf("maps %v: %v, %v (want reject %v)", c.maps, st, err, c.reject)
+		}
+		if st, err := eng.Rcpt(t.Context(), &policy.Session{ID: "s"}, "root@example.org"); st != nil || err != nil {
+			t.Errorf("maps %v: root refused: %v, %v", c.maps, st, err)
+		}
+		eng.Close()
+	}
+}

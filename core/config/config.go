@@ -43,6 +43,19 @@ type Config struct {
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
 	HTTP  HTTP            `toml:"http"`
+	// local_recipient_maps: who counts as a known local recipient, so
+	// smtpd can refuse the others at RCPT with 550 5.1.1 (Postfix's
+	// local_recipient_maps). Each entry is "passwd" (the system's
+	// accounts), "aliases" (local.aliases) or a lookup-table file of
+	// "user value" / "user@domain value" lines. postmaster and the
+	// aliases file always count. Default ["passwd", "aliases"]; [] turns
+	// the check off (any local part is accepted).
+	LocalRecipientMaps []string `toml:"local_recipient_maps"`
+	// setgid_group: the group a setgid sendmail runs as (Postfix's
+	// setgid_group, "postdrop"); the daemon then makes the maildrop mode
+	// 1730 in that group. Default "": the maildrop is 1733 and every
+	// local user's sendmail may write it without any privilege.
+	SetgidGroup string `toml:"setgid_group"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.

@@ -86,6 +86,9 @@ func (c *Config) finish() error {
 	}
 	c.Destinations = lowerAll(c.Destinations)
 	c.RelayDomains = lowerAll(c.RelayDomains)
+	if err := c.finishLocalAccess(); err != nil {
+		return err
+	}
 	return c.validate()
 }
 

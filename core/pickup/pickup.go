@@ -110,7 +110,12 @@ func (s *Service) Pick(ctx context.Context, id queue.ID) {
 		s.quarantine(id, err)
 		return
 	}
-	env := s.envelope(m)
+	uid, err := m.Owner()
+	if err != nil {
+		s.log().Warn("pickup: cannot tell the file's owner; retried", "maildrop_id", id, "err", err)
+		return
+	}
+	env := s.envelope(m, uid)
 	if s.Flow != nil {
 		s.Flow.Wait(ctx)
 	}
@@ -119,7 +124,7 @@ func (s *Service) Pick(ctx context.Context, id queue.ID) {
 		s.reject(m, st)
 		return
 	}
-	s.log().Info(fmt.Sprintf("%s: uid=%s from=<%s> (maildrop %s)", newID, m.Client.AuthUser, m.Sender, id),
+	s.log().Info(fmt.Sprintf("%s: uid=%d user=%s from=<%s> (maildrop %s)", newID, uid, env.Client.AuthUser, m.Sender, id),
 		"queue_id", newID, "maildrop_id", id)
 	if err := s.Store.Remove(queue.Maildrop, id); err != nil {
 		s.log().Error("pickup: cannot remove maildrop file", "maildrop_id", id, "err", err)
@@ -137,12 +142,18 @@ func (s *Service) reject(m *queue.Message, st *dsn.Status) {
 	s.quarantine(m.ID, fmt.Errorf("refused by cleanup: %s", st.Error()))
 }
 
-func (s *Service) envelope(m *queue.Message) *queue.Envelope {
+// envelope is what cleanup gets from a maildrop file written by the
+// user uid. Any local user can write such a file, so nothing in it that
+// says who sent it is believed: the client is always the local host,
+// proto LOCAL, and auth_user is the name of the file's owner (LocalClient),
+// whatever the file claims. Only what sendmail lets every user choose is
+// kept (sender, recipients, DSN options, full name); the arrival time and
+// recipient states are cleanup's.
+func (s *Service) envelope(m *queue.Message, uid uint32) *queue.Envelope {
 	env := &queue.Envelope{
-		Sender: m.Sender, Client: m.Client, FullName: m.FullName,
+		Sender: m.Sender, Client: LocalClient(uid), FullName: m.FullName,
 		EnvID: m.EnvID, Ret: m.Ret, BodyType: m.BodyType, SMTPUTF8: m.SMTPUTF8,
 	}
-	env.Client.Proto = "LOCAL"
 	for _, r := range m.Recipients {
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r.Addr, ORcpt: r.ORcpt, Notify: r.Notify, State: queue.Pending})
 	}

@@ -43,7 +43,8 @@ var ErrNotFound = errors.New("queue: no such message")
 const maxCreating = 2
 
 // MaildropMode lets local users who are not the daemon's user drop mail
-// (write, not list): the directory is untrusted input, validated by pickup.
+// (write, not list; the sticky bit keeps them from removing each other's
+// files): the directory is untrusted input, validated by pickup.
 const MaildropMode = 0o1733
 
 // Open creates the spool directories under root as needed and opens them.
@@ -73,9 +74,10 @@ func (s *Store) openDir(st State) error {
 	if err := os.Mkdir(p, mode); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	} else if err == nil && st == Maildrop {
-		// Mkdir is subject to the umask; the maildrop needs its exact mode.
-		if err := os.Chmod(p, mode); err != nil {
-			return err
+		// Mkdir is subject to the umask; the maildrop needs its exact
+		// mode, sticky bit included (os.Chmod would drop a raw 0o1000).
+		if err := unix.Chmod(p, uint32(mode)); err != nil {
+			return &os.PathError{Op: "chmod", Path: p, Err: err}
 		}
 	}
 	d, err := os.Open(p)
@@ -139,17 +141,18 @@ func (s *Store) syncData(f *os.File) error {
 
 // OpenMaildrop opens only the maildrop directory of the spool at root,
 // for sendmail running as any local user: it cannot see the other queues.
+// The user may write the maildrop but not read it (see maildropSyncer).
 func OpenMaildrop(root string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Store{root: root, sync: map[State]*groupSync{}, log: log, creating: make(chan struct{}, maxCreating)}
-	d, err := os.Open(filepath.Join(root, string(Maildrop)))
+	d, sync, err := maildropSyncer(root)
 	if err != nil {
 		return nil, err
 	}
 	s.dirs = append(s.dirs, d)
-	s.sync[Maildrop] = newGroupSync(d.Sync)
+	s.sync[Maildrop] = newGroupSync(sync)
 	return s, nil
 }
 

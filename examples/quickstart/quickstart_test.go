@@ -25,6 +25,15 @@ func TestDefaultPolicy(t *testing.T) {
 		t.Errorf("alice got %q", alice[0])
 	}
 
+	c := e2e.Dial(t, d.Addr)
+	c.Expect("EHLO client.test", 250)
+	c.Expect("MAIL FROM:<carol@remote.test>", 250)
+	c.Expect("RCPT TO:<bob@mx.example.test>", 250)
+	if code, text := c.Cmd("RCPT TO:<carol@mx.example.test>"); code != 550 || !strings.HasPrefix(text, "5.1.1") {
+		t.Errorf("a user not in users: %d %s, want 550 5.1.1", code, text)
+	}
+	c.Expect("QUIT", 221)
+
 	e2e.Mail(t, d.Addr, "alice@mx.example.test", []string{"dave@remote.test"}, "Subject: out\n\nbye\n")
 	got := relay.Wait(t, 1)
 	if got[0].To[0] != "dave@remote.test" {

@@ -110,6 +110,9 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := chooseSync(store, cfg.Queue.Sync, log); err != nil {
 		return fmt.Errorf("queue.sync: %w", err)
 	}
+	if err := maildropAccess(store, cfg, log); err != nil {
+		return err
+	}
 	if n, err := store.Recover(); err != nil {
 		return fmt.Errorf("recovery: %w", err)
 	} else if n > 0 {

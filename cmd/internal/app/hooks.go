@@ -66,6 +66,8 @@ func scriptConfig(cfg *config.Config, dir string) map[string]any {
 			"password_file":      cfg.SMTPD.PasswordFile,
 		},
 		"hooks": map[string]any{"dir": dir, "tables_dirs": cfg.Hooks.TablesDir},
+
+		"local_recipient_maps": cfg.LocalRecipientMaps, // table paths absolute
 	}
 }
 
@@ -76,6 +78,8 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 		// The aliases file alone, not its folder (often /etc).
 		tables = append(tables, absPath(cfg.Local.Aliases))
 	}
+	// Likewise each local_recipient_maps table, file by file.
+	tables = append(tables, cfg.RecipientTables()...)
 	res := coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
 	return hooks.New(hooks.Config{
 		Dir: dir, Logger: log, CallTimeout: cfg.Hooks.CallTimeout.D(),
