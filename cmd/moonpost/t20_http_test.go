@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-const httpToken = "t18-token-0123456789abcdef"
+const httpToken = "t20-token-0123456789abcdef"
 
 // httpDaemon runs a daemon with the [http] listener and a token file.
 func httpDaemon(t *testing.T) (d *daemon, base string) {
@@ -43,16 +43,16 @@ func httpDo(t *testing.T, method, url, body string, auth bool) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// Scenario 18: mail injected over the HTTP API is delivered; the API
+// Scenario 20: mail injected over the HTTP API is delivered; the API
 // answers with the queue ID, lists the queue with the REPL's filters, and
 // /metrics counts the delivery in a form promtool accepts.
-func TestT18InjectOverHTTPAndScrapeMetrics(t *testing.T) {
+func TestT20InjectOverHTTPAndScrapeMetrics(t *testing.T) {
 	d, base := httpDaemon(t)
 	if code, _ := httpDo(t, "POST", base+"/api/inject", `{}`, false); code != 401 {
 		t.Fatalf("inject without the token: %d", code)
 	}
 	code, body := httpDo(t, "POST", base+"/api/inject",
-		`{"sender": "app@example.org", "recipients": ["postmaster@local.test"], "content": "Subject: t18\n\nover http\n"}`, true)
+		`{"sender": "app@example.org", "recipients": ["postmaster@local.test"], "content": "Subject: t20\n\nover http\n"}`, true)
 	if code != 200 {
 		t.Fatalf("inject: %d %s", code, body)
 	}

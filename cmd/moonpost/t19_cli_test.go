@@ -33,7 +33,7 @@ func runBare(t *testing.T, dir string, args ...string) (int, string) {
 }
 
 // The configuration flag may stand before the subcommand.
-func TestT17ConfigFlagBeforeSubcommand(t *testing.T) {
+func TestT19ConfigFlagBeforeSubcommand(t *testing.T) {
 	d := newDaemon(t, "")
 	for _, args := range [][]string{
 		{"-c", d.cfg, "route", "postmaster@mx.test"},
@@ -47,7 +47,7 @@ func TestT17ConfigFlagBeforeSubcommand(t *testing.T) {
 	}
 }
 
-func TestT17HelpListsSubcommands(t *testing.T) {
+func TestT19HelpListsSubcommands(t *testing.T) {
 	for _, flag := range []string{"--help", "-h", "help"} {
 		rc, out := runBare(t, t.TempDir(), flag)
 		if rc != 0 {
