@@ -29,7 +29,8 @@ type Config struct {
 	Postmaster string `toml:"postmaster"`
 	// log_level: debug, info, warn, error. Default info.
 	LogLevel string `toml:"log_level"`
-	// log_format: text or json. Default text.
+	// log_format: text, json, or syslog (Postfix's maillog lines, for
+	// pflogsumm and the like). Default text.
 	LogFormat string `toml:"log_format"`
 
 	SMTPD  SMTPD  `toml:"smtpd"`

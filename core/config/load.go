@@ -128,7 +128,7 @@ func (c *Config) validateTop(p *problems) {
 	}
 	oneOf(p, "smtp.tls", c.SMTP.TLS, "none", "may", "encrypt")
 	oneOf(p, "log_level", c.LogLevel, "debug", "info", "warn", "error")
-	oneOf(p, "log_format", c.LogFormat, "text", "json")
+	oneOf(p, "log_format", c.LogFormat, "text", "json", "syslog")
 	if c.RelayHost != "" && !strings.HasPrefix(c.RelayHost, "[") && strings.Contains(c.RelayHost, "/") {
 		p.bad("relayhost", "%q is not a next hop", c.RelayHost)
 	}

@@ -61,8 +61,11 @@ func newLogger(cfg *config.Config) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
-	if cfg.LogFormat == "json" {
+	switch cfg.LogFormat {
+	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	case "syslog":
+		return slog.New(newSyslogHandler(os.Stderr, lvl, cfg.Hostname, os.Getpid()))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
