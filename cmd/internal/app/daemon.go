@@ -117,6 +117,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, hup <-chan o
 		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
 	}
 	defer store.Close()
+	store.SweepStrays() // the daemon owns the spool: odd entries go to corrupt/
 	if err := chooseSync(store, cfg.Queue.Sync, log); err != nil {
 		return fmt.Errorf("queue.sync: %w", err)
 	}
