@@ -283,13 +283,23 @@ func (s *Store) SetNextAttempt(st State, id ID, t time.Time) error {
 }
 
 // Quarantine moves an unreadable file to corrupt/ and logs why. It never
-// deletes: a human decides.
+// deletes: a human decides. Nor does it replace what corrupt/ holds under
+// the same name (a local user may drop a file named after one there): the
+// file then lands beside it as ID.1 and so on.
 func (s *Store) Quarantine(st State, id ID, why error) {
-	if err := s.Move(id, st, Corrupt); err != nil {
+	if !Valid(string(id)) {
+		s.log.Error("cannot quarantine queue file", "queue_id", id, "state", st, "err", "invalid ID")
+		return
+	}
+	to, err := s.moveToCorrupt(st, string(id))
+	if err == nil {
+		err = s.SyncDir(Corrupt)
+	}
+	if err != nil {
 		s.log.Error("cannot quarantine queue file", "queue_id", id, "state", st, "err", err)
 		return
 	}
-	s.log.Error("queue file moved to corrupt/", "queue_id", id, "state", st, "reason", why)
+	s.log.Error("queue file moved to corrupt/", "queue_id", id, "state", st, "moved_to", to, "reason", why)
 }
 
 // Recover runs at start-up, before anything else uses the spool: files

@@ -78,7 +78,7 @@ func (s *Store) stray(st State, de os.DirEntry) {
 		s.logOnce(st, name, "queue: unexpected name in a queue directory, left alone", "type", typeName(de.Type()))
 		return
 	}
-	to, err := s.moveStray(st, name)
+	to, err := s.moveToCorrupt(st, name)
 	if err != nil {
 		s.logOnce(st, name, "queue: cannot move a queue entry that is not a regular file to corrupt/; left alone",
 			"type", typeName(de.Type()), "err", err)
@@ -92,10 +92,11 @@ func (s *Store) stray(st State, de os.DirEntry) {
 // those, and in maildrop/ sendmail may be writing one.
 func isTemp(name string) bool { return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") }
 
-// moveStray renames entry name of st into corrupt/, under its own name
-// or, if that is taken, name.1 … name.9: a stray must never replace
-// what corrupt/ already keeps.
-func (s *Store) moveStray(st State, name string) (string, error) {
+// moveToCorrupt renames entry name of st into corrupt/, under its own
+// name or, if that is taken, name.1 … name.9: nothing moved there may
+// replace what corrupt/ already keeps. It returns the new path relative
+// to the spool.
+func (s *Store) moveToCorrupt(st State, name string) (string, error) {
 	from := filepath.Join(s.root, string(st), name)
 	var err error
 	for i := 0; i < 10; i++ {

@@ -202,3 +202,19 @@ func TestReadOfNonRegularIsCorrupt(t *testing.T) {
 		}
 	}
 }
+
+// TestQuarantineNeverReplaces: a corrupt file quarantined under a name
+// corrupt/ already holds lands beside it.
+func TestQuarantineNeverReplaces(t *testing.T) {
+	s, _ := sweepingStore(t)
+	id := NewID(time.Now())
+	os.WriteFile(s.Path(Corrupt, id), []byte("kept"), 0o600)
+	os.WriteFile(s.Path(Maildrop, id), []byte("garbage"), 0o600)
+	s.Quarantine(Maildrop, id, errors.New("test"))
+	if b, _ := os.ReadFile(s.Path(Corrupt, id)); string(b) != "kept" {
+		t.Errorf("corrupt/%s replaced: %q", id, b)
+	}
+	if b, _ := os.ReadFile(s.Path(Corrupt, id) + ".1"); string(b) != "garbage" {
+		t.Errorf("corrupt/%s.1 = %q", id, b)
+	}
+}
