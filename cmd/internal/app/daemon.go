@@ -19,8 +19,15 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 )
 
-// daemon starts the MTA and runs until SIGINT or SIGTERM.
+// daemon starts the MTA and runs until SIGINT or SIGTERM; SIGHUP
+// reloads the policy scripts.
 func daemon(args []string) int {
+	// SIGHUP is taken first of all: its default action kills the
+	// process, and an admin's reload must never be a shutdown. One that
+	// comes during the start is a reload once started.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fs := flag.NewFlagSet("moonpost", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file (default: $MOONPOST_CONFIG, ./moonpost.toml, or the embedded default)")
 	spool := fs.String("spool", "", "spool directory (overrides spool_dir)")
@@ -48,11 +55,6 @@ func daemon(args []string) int {
 	tuneGC()
 	log := newLogger(cfg)
 	slog.SetDefault(log)
-	// SIGHUP is taken from the start: its default action kills the
-	// process, and an admin's reload must never be a shutdown.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log, hup); err != nil {
