@@ -48,6 +48,14 @@ func (s *Store) Read(st State, id ID) (*Message, error) {
 }
 
 func (s *Store) readPath(st State, path string) (*Message, error) {
+	if st == Maildrop {
+		// Anyone can drop entries here: look before opening, so a device
+		// node is never opened (opening one can have effects). Elsewhere
+		// only the daemon writes, and listings go by the entry's type.
+		if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: not a regular file (%s)", ErrCorrupt, typeName(fi.Mode()))
+		}
+	}
 	f, err := openFile(path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

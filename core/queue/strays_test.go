@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -216,5 +217,23 @@ func TestQuarantineNeverReplaces(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(s.Path(Corrupt, id) + ".1"); string(b) != "garbage" {
 		t.Errorf("corrupt/%s.1 = %q", id, b)
+	}
+}
+
+// TestMaildropDeviceNeverOpened: pickup reads a maildrop name as soon as
+// fsnotify reports it, before any listing; a device node there (which
+// opening could act on) is refused as corrupt without being opened.
+func TestMaildropDeviceNeverOpened(t *testing.T) {
+	s, _ := sweepingStore(t)
+	id := NewID(time.Now())
+	// A FIFO stands in for a device (no root needed): only the look
+	// before opening names the entry's type in the error; the check
+	// after opening cannot.
+	if err := syscall.Mkfifo(s.Path(Maildrop, id), 0o622); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Read(Maildrop, id)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "fifo") {
+		t.Errorf("Read = %v, want ErrCorrupt naming a fifo", err)
 	}
 }
