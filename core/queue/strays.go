@@ -79,6 +79,9 @@ func (s *Store) stray(st State, de os.DirEntry) {
 		return
 	}
 	to, err := s.moveToCorrupt(st, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return // gone since the listing
+	}
 	if err != nil {
 		s.logOnce(st, name, "queue: cannot move a queue entry that is not a regular file to corrupt/; left alone",
 			"type", typeName(de.Type()), "err", err)
