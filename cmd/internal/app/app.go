@@ -55,6 +55,8 @@ func Main(args []string) int {
 		return passwd(rest)
 	case "status":
 		return status(rest)
+	case "scripts":
+		return scriptsCmd(rest)
 	case "sendmail", "mailq", "newaliases":
 		return Main(append([]string{cmd}, rest...))
 	case "help", "-h", "--help", "-help":
@@ -81,6 +83,9 @@ func usage() {
   moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
   moonpost status [--json]             uptime, listeners, scripts, queue counts
   moonpost passwd USER < password      print a smtpd.password_file line
+  moonpost scripts export [--force] DIR
+                                       write the embedded default scripts to DIR
+                                       (then set hooks.dir = DIR to edit them)
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
   moonpost mailq                       same as "queue list"
   moonpost newaliases                  check the aliases file
