@@ -126,6 +126,7 @@ type Config struct {
 	// rate limits do not apply to (smtpd_client_event_limit_exceptions).
 	// nil: MyNetworks, as in Postfix; an empty slice: nobody.
 	LimitExceptions []netip.Prefix
+	shedGrace       time.Duration // tests shorten it; see stress.go
 }
 
 // withDefaults validates c and returns a copy with defaults filled in.

@@ -16,15 +16,17 @@ import (
 // connection is idle: the connection that has done the least (fewest
 // MAIL, RCPT, DATA and AUTH commands, then the oldest) gets 421 4.7.0 and
 // is closed, and the new client is served. Connections in a transaction,
-// and those younger than shedGrace, are never shed; with none to shed the
+// and those younger than 5 s (shedGrace), are never shed; with none to shed the
 // new client gets 421 4.7.0 as before. A slowloris that trickles a byte
 // every few seconds keeps its idle timer alive but does no useful work,
 // so it is what goes first.
 const (
 	stressPercent = 80
 	// shedGrace protects a client that has just connected: it has had no
-	// time to do anything useful yet.
-	shedGrace = time.Second
+	// time to do anything useful yet. Five seconds lets a client on a
+	// slow link get through greeting, STARTTLS and AUTH to MAIL; longer
+	// would let an attacker who reconnects that often keep every slot.
+	shedGrace = 5 * time.Second
 )
 
 // stressDefaults fills in the stress and anvil knobs.
@@ -32,6 +34,7 @@ func (c *Config) stressDefaults() {
 	setDefault(&c.StressIdleTimeout, 10*time.Second)
 	setDefault(&c.StressSessionTimeout, 120*time.Second)
 	setDefault(&c.RateTimeUnit, 60*time.Second)
+	setDefault(&c.shedGrace, shedGrace)
 	if c.LimitExceptions == nil {
 		c.LimitExceptions = c.MyNetworks
 	}
@@ -91,7 +94,7 @@ func (s *Server) shedOne(now time.Time) bool {
 	}
 	var victim *conn
 	for c := range s.conns {
-		if c.busy.Load() || c.shed.Load() || c.isKicked() || now.Sub(c.start) < shedGrace {
+		if c.busy.Load() || c.shed.Load() || c.isKicked() || now.Sub(c.start) < s.cfg.shedGrace {
 			continue
 		}
 		if victim == nil || c.lessUseful(victim) {
