@@ -57,10 +57,16 @@ func (s *Server) idleTimeout() time.Duration {
 }
 
 // noteLoad switches stress mode on or off after admit or release
-// changed the number of connections. Called with s.mu held.
+// changed the number of connections. It goes off only a tenth of
+// MaxConnections below where it went on, so a load that hovers at the
+// threshold does not flip it (and log it) at every connection. Called
+// with s.mu held.
 func (s *Server) noteLoad() {
 	n := len(s.conns) - s.shedding
 	on := n >= s.stressThreshold()
+	if s.stressOn.Load() {
+		on = n >= max(1, s.stressThreshold()-s.cfg.MaxConnections/10)
+	}
 	if on == s.stressOn.Load() {
 		return
 	}

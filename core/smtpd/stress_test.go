@@ -272,3 +272,34 @@ func raiseNoFile(t *testing.T, n uint64) {
 	}
 	t.Cleanup(func() { _ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 }
+
+// Stress mode ends a tenth of MaxConnections below where it began, so a
+// load hovering at 80% does not flip it at every connection.
+func TestStressHysteresis(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.MaxConnections = 20 })
+	var cls []*client
+	for i := 0; i < 16; i++ {
+		cls = append(cls, dial(t, ts.smtp))
+		cls[i].expect("220 ")
+	}
+	waitFor(t, func() bool { return connCount(ts.srv) == 16 })
+	if !ts.srv.stressed() {
+		t.Fatal("no stress mode at 16 of 20")
+	}
+	closeTo := func(n int) {
+		t.Helper()
+		for len(cls) > n {
+			cls[len(cls)-1].cmd("QUIT").expect("221 ")
+			cls = cls[:len(cls)-1]
+		}
+		waitFor(t, func() bool { return connCount(ts.srv) == n })
+	}
+	closeTo(14)
+	if !ts.srv.stressed() {
+		t.Error("stress mode off at 14 of 20, want on until below 14")
+	}
+	closeTo(13)
+	if ts.srv.stressed() {
+		t.Error("stress mode still on at 13 of 20")
+	}
+}
