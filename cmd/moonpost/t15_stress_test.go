@@ -2,6 +2,21 @@ package main
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/smtp"
+	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +85,92 @@ client_event_limit_exceptions = ["127.0.0.1"]`)
 		t.Errorf("idle clients cut off after %v, not stress_idle_timeout", took)
 	}
 	d.waitLog("stress mode on", 1)
+}
+
+// Scenario 15c: client_auth_failure_rate_limit counts failed AUTH per
+// client across sessions; over it, even the right password gets 421
+// 4.7.0. client_event_limit_exceptions = [] applies it to loopback too.
+func TestT15AuthFailureRateLimit(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeTestCert(t, dir)
+	pw := filepath.Join(dir, "passwd")
+	sub := freePort(t)
+	d := newDaemon(t, fmt.Sprintf(`
+[smtpd]
+submission_listen = [%q]
+password_file = %q
+tls_cert = %q
+tls_key = %q
+client_auth_failure_rate_limit = 2
+client_event_limit_exceptions = []`, sub, pw, cert, key))
+	code, line := d.run("secret\n", "passwd", "alice")
+	if code != 0 {
+		t.Fatalf("moonpost passwd: %d %s", code, line)
+	}
+	if err := os.WriteFile(pw, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+
+	auth := func(pass string) error {
+		t.Helper()
+		c, err := smtp.Dial(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
+			t.Fatal(err)
+		}
+		return c.Auth(smtp.PlainAuth("", "alice", pass, "127.0.0.1"))
+	}
+	for i := 0; i < 2; i++ {
+		if err := auth("wrong"); replyCode(err) != "535 5.7.8" {
+			t.Fatalf("wrong password %d: %v, want 535", i+1, err)
+		}
+	}
+	if err := auth("secret"); replyCode(err) != "421 4.7.0" {
+		t.Errorf("right password after 2 failures: %v, want 421 4.7.0", err)
+	}
+	d.waitLog("AUTH failure rate limit exceeded from unknown[127.0.0.1]", 1)
+}
+
+// replyCode is the code and enhanced code of an SMTP error reply.
+func replyCode(err error) string {
+	var te *textproto.Error
+	if !errors.As(err, &te) {
+		return fmt.Sprint(err)
+	}
+	enh, _, _ := strings.Cut(te.Msg, " ")
+	return fmt.Sprintf("%d %s", te.Code, enh)
+}
+
+// writeTestCert writes a self-signed certificate and key for 127.0.0.1.
+func writeTestCert(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mx.test"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }
