@@ -94,6 +94,17 @@ type SMTPD struct {
 	MaxPerClient     int      `toml:"max_connections_per_ip"` // default 50
 	IdleTimeout      Duration `toml:"idle_timeout"`           // default 300s
 	SessionTimeout   Duration `toml:"session_timeout"`        // default 30m
+
+	// Defences under stress, after Postfix's stress mode and anvil(8)
+	// (docs/smtpd.md "Under stress"); checked in stress.go.
+	StressIdleTimeout    Duration `toml:"stress_idle_timeout"`            // idle_timeout under stress, default 10s
+	StressSessionTimeout Duration `toml:"stress_session_timeout"`         // session_timeout under stress, default 120s
+	ConnRateLimit        int      `toml:"client_connection_rate_limit"`   // per client per anvil_rate_time_unit; 0 = off (default)
+	AuthFailRateLimit    int      `toml:"client_auth_failure_rate_limit"` // failed AUTH per client per unit; default 10, 0 = off
+	RateTimeUnit         Duration `toml:"anvil_rate_time_unit"`           // default 60s
+	// client_event_limit_exceptions: clients spared by the per-client
+	// limits; unset: mynetworks, [] nobody.
+	LimitExceptions []string `toml:"client_event_limit_exceptions"`
 }
 
 // Queue configures scheduling and retries (Postfix names in brackets).
@@ -187,6 +198,7 @@ func Default() *Config {
 			RecipientLimit: 1000, LineLengthLimit: 2048, HeaderSizeLimit: 102400,
 			MaxConnections: 100, MaxPerClient: 50,
 			IdleTimeout: Duration(300e9), SessionTimeout: Duration(1800e9),
+			StressIdleTimeout: Duration(10e9), StressSessionTimeout: Duration(120e9), AuthFailRateLimit: 10, RateTimeUnit: Duration(60e9),
 		},
 		Queue: Queue{
 			MinBackoff: Duration(300e9), MaxBackoff: Duration(4000e9),

@@ -111,6 +111,7 @@ func (c *Config) validate() error {
 	var p problems
 	c.validateTop(&p)
 	c.validateSMTPD(&p)
+	c.validateStress(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
 	c.validateHTTP(&p)

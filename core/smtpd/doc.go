@@ -26,7 +26,11 @@
 // Submit is 421 4.3.0 and that connection is closed while the server keeps
 // serving. Over a connection limit the banner is replaced by 421 4.7.0; an
 // idle or overlong session gets 421 4.4.2; Shutdown lets transactions in
-// progress finish, then idle clients get 421 4.3.2.
+// progress finish, then idle clients get 421 4.3.2. Under connection
+// pressure (stress.go) the timeouts shrink and, at the limit, the idle
+// connection that did least is shed (421 4.7.0) for a new client;
+// anvil.go keeps per-client connection and failed-AUTH rates across
+// sessions, in memory only.
 //
 // SMTP smuggling: go-smtp ends DATA only at CRLF.CRLF, and the bytes are
 // passed on unchanged, so "\n.\n", "\r.\r" and similar sequences stay

@@ -157,6 +157,9 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 		MaxConnections: cfg.SMTPD.MaxConnections, MaxConnectionsPerIP: cfg.SMTPD.MaxPerClient,
 		IdleTimeout: cfg.SMTPD.IdleTimeout.D(), SessionTimeout: cfg.SMTPD.SessionTimeout.D(),
 		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Logger: log,
+		StressIdleTimeout: cfg.SMTPD.StressIdleTimeout.D(), StressSessionTimeout: cfg.SMTPD.StressSessionTimeout.D(),
+		ConnectionRateLimit: cfg.SMTPD.ConnRateLimit, AuthFailureRateLimit: cfg.SMTPD.AuthFailRateLimit,
+		RateTimeUnit: cfg.SMTPD.RateTimeUnit.D(), LimitExceptions: cfg.LimitExceptions(),
 	})
 }
 
