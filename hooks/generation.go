@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -85,7 +86,12 @@ func compileFile(path, name string) (*lua.FunctionProto, error) {
 		return nil, fmt.Errorf("hooks: %w", err)
 	}
 	defer f.Close()
-	chunk, err := parse.Parse(f, name)
+	return compileChunk(f, name)
+}
+
+// compileChunk compiles one script's source.
+func compileChunk(src io.Reader, name string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(src, name)
 	if err != nil {
 		return nil, syntaxError(name, err)
 	}
@@ -112,7 +118,7 @@ func syntaxError(name string, err error) error {
 // build compiles and loads the scripts into a first state and runs the
 // selftests there. Only a generation that passed all of it is returned.
 func (e *Engine) build(n int) (*generation, error) {
-	scripts, err := compileDir(e.cfg.Dir)
+	scripts, err := e.compile()
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,9 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case s.mailSeen:
 		return nil, dsn.BadSequence.WithText("Error: MAIL transaction in progress").SMTPError()
 	}
+	if st := s.srv.authRefusal(s.c); st != nil { // anvil.go
+		return nil, st.SMTPError()
+	}
 	s.c.counts.auth.Add(1)
 	switch mech {
 	case sasl.Plain:
@@ -73,6 +76,7 @@ func (s *session) authenticate(mech, user, pass string) error {
 // authFailed answers a failed attempt, after a pause; the attempt that
 // reaches AuthFailureLimit ends the session (errlimit.go).
 func (s *session) authFailed(mech, user string, why error) error {
+	s.srv.noteAuthFailure(s.c) // anvil.go
 	s.srv.log.Warn("warning: "+s.c.client()+": SASL "+mech+" authentication failed", "sasl_username", sanitize(user), "why", why)
 	if s.c.authFailure() {
 		s.srv.log.Info("too many AUTH failures from "+s.c.client(), "listener", s.l.Name)

@@ -134,6 +134,19 @@ type Config struct {
 	Flow      Flow                 // nil: arrivals never pause
 	Logger    *slog.Logger         // nil: slog.Default()
 	Now       func() time.Time     // nil: time.Now; tests inject a clock
+
+	// Defences under stress, after Postfix's stress mode and anvil(8);
+	// see stress.go and anvil.go.
+	StressIdleTimeout    time.Duration // IdleTimeout under stress, default 10s (smtpd_timeout = ${stress?10})
+	StressSessionTimeout time.Duration // SessionTimeout under stress, default 120s
+	ConnectionRateLimit  int           // connections per client per RateTimeUnit; 0: none (smtpd_client_connection_rate_limit)
+	AuthFailureRateLimit int           // failed AUTH per client per RateTimeUnit; 0: none
+	RateTimeUnit         time.Duration // default 60s (anvil_rate_time_unit)
+	// LimitExceptions are the clients that MaxConnectionsPerIP and the
+	// rate limits do not apply to (smtpd_client_event_limit_exceptions).
+	// nil: MyNetworks, as in Postfix; an empty slice: nobody.
+	LimitExceptions []netip.Prefix
+	shedGrace       time.Duration // tests shorten it; see stress.go
 }
 
 // withDefaults validates c and returns a copy with defaults filled in.
@@ -157,6 +170,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MaxLineLength, 2048)
 	setDefault(&c.MaxConnections, 100)
 	setDefault(&c.MaxConnectionsPerIP, 50)
+	c.stressDefaults()
 	setDefault(&c.IdleTimeout, 300*time.Second)
 	setDefault(&c.SessionTimeout, 30*time.Minute)
 	setDefault(&c.ShutdownTimeout, 10*time.Second)

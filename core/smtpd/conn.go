@@ -38,8 +38,15 @@ type conn struct {
 	name     string // client host name for logs and Received: ("unknown": no reverse DNS yet)
 	start    time.Time
 
-	mu     sync.Mutex // guards kicked against concurrent deadline setting
+	mu     sync.Mutex // guards kicked and readStart against concurrent deadline setting
 	kicked bool       // shutdown asked this connection to go
+	// readStart is when the last read from the socket began, so that
+	// stress mode can shorten the deadline of a read in progress.
+	readStart time.Time
+	// shed is set when stress mode closes this idle connection to make
+	// room for a new client (see stress.go); guarded by srv.mu for the
+	// count of shed connections, atomic for the reply rewriter.
+	shed atomic.Bool
 	// expired is set when the session was ended with a 421 already sent
 	// (a timeout inside DATA): go-smtp's own timeout reply that follows
 	// is then suppressed.
@@ -119,8 +126,14 @@ func (c *conn) Read(b []byte) (int, error) {
 func (c *conn) readRaw(b []byte) (int, error) {
 	// The client may be waiting for what we have to say before it sends
 	// more: write it before blocking on input.
-	if err := c.flush(c.srv.cfg.IdleTimeout); err != nil {
+	if err := c.flush(c.srv.idleTimeout()); err != nil {
 		return 0, err
+	}
+	if c.expired.Load() {
+		// The session was ended and its 421 has just been written: go-smtp
+		// closes on EOF without a reply of its own, also under TLS where
+		// Write sees only ciphertext and could not drop a second 421.
+		return 0, io.EOF
 	}
 	if c.divert {
 		c.divert = false
@@ -131,14 +144,8 @@ func (c *conn) readRaw(b []byte) (int, error) {
 	}
 	c.mu.Lock()
 	// Real time, not cfg.Now: deadlines are the kernel's business.
-	d := time.Now().Add(c.srv.cfg.IdleTimeout)
-	if c.deadline.Before(d) {
-		d = c.deadline
-	}
-	if c.kicked {
-		d = time.Unix(1, 0)
-	}
-	err := c.Conn.SetReadDeadline(d)
+	c.readStart = time.Now()
+	err := c.Conn.SetReadDeadline(c.readDeadline(c.readStart))
 	c.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -169,7 +176,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	full := len(c.out) > maxPending
 	c.outMu.Unlock()
 	if full {
-		if err := c.flush(c.srv.cfg.IdleTimeout); err != nil {
+		if err := c.flush(c.srv.idleTimeout()); err != nil {
 			return 0, err
 		}
 	}

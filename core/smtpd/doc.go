@@ -32,6 +32,10 @@
 // progress finish, then idle clients get 421 4.3.2. A client that makes
 // errors is slowed, then cut off with 421 4.7.0 (errlimit.go); MAIL gets
 // 452 4.3.1 when the queue's file system is too full (diskspace.go).
+// Under connection pressure (stress.go) the timeouts shrink and, at the
+// limit, the idle connection that did least is shed (421 4.7.0) for a
+// new client; anvil.go keeps per-client connection and failed-AUTH rates
+// across sessions, in memory only.
 //
 // SMTP smuggling: go-smtp ends DATA only at CRLF.CRLF, and the bytes are
 // passed on unchanged, so "\n.\n", "\r.\r" and similar sequences stay

@@ -65,7 +65,9 @@ func (s *Server) rewriteReply(c *conn, b []byte) []byte {
 	if st == dsn.IdleTimeout && c.expired.Load() {
 		return []byte{} // the 421 has been sent already
 	}
-	if st == dsn.IdleTimeout && c.isKicked() {
+	if st == dsn.IdleTimeout && c.shed.Load() {
+		st = dsn.TooManyConns // stress.go: shed for a new client
+	} else if st == dsn.IdleTimeout && c.isKicked() {
 		st = dsn.ShuttingDown
 	}
 	if st.Code == 421 || st == dsn.LineTooLong {

@@ -28,6 +28,11 @@ type Server struct {
 	active   sync.WaitGroup // one per accepted connection until released
 
 	diverted atomic.Int64 // DATA contents read by the session itself (content)
+
+	// Defences under stress (stress.go, anvil.go).
+	anvil    *anvil      // per-client rates across sessions
+	shedding int         // connections shed but not yet closed; guarded by mu
+	stressOn atomic.Bool // stress mode; changed with mu held
 }
 
 // smtpListener pairs a configured listener with its socket and go-smtp server.
@@ -48,6 +53,7 @@ func New(cfg Config) (*Server, error) {
 		log:   c.Logger,
 		conns: map[*conn]struct{}{},
 		perIP: map[netip.Addr]int{},
+		anvil: newAnvil(c.RateTimeUnit, c.Now),
 	}, nil
 }
 
