@@ -38,7 +38,9 @@ FUZZ_TARGETS = \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
-	./hooks/luapat:FuzzMatch
+	./hooks/luapat:FuzzMatch \
+	./core/smtpd:FuzzInputEndOfData ./core/smtpd:FuzzInputLines \
+	./core/httpapi:FuzzParseInject
 FUZZTIME ?= 10s
 
 fuzz-short:

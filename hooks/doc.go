@@ -6,7 +6,8 @@
 // mta.on.
 //
 // Reads: every *.lua file in Config.Dir (not *_test.lua), in file-name
-// order; lookup table files through the "lookup" module.
+// order, or in Config.FS (the embedded default policy, read in place);
+// lookup table files through the "lookup" module.
 // Writes: nothing but log records.
 //
 // Generations. A reload (fsnotify on the folder, debounced, or Reload)

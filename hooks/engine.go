@@ -3,6 +3,7 @@ package hooks
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -18,6 +19,12 @@ import (
 type Config struct {
 	Dir    string       // scripts folder: every *.lua except *_test.lua is loaded
 	Logger *slog.Logger // nil: slog.Default()
+
+	// FS, when set, is where the scripts are read instead of Dir (the
+	// default policy embedded in the binary); Dir may then be empty and
+	// only names the folder relative lookup tables start from. An FS is
+	// not watched: Reload reads it again.
+	FS fs.FS
 
 	// CallTimeout bounds one hook call, all handlers included (250ms).
 	CallTimeout time.Duration
@@ -152,14 +159,20 @@ type Engine struct {
 // the daemon must not run with no policy or a half policy.
 func New(cfg Config) (*Engine, error) {
 	cfg.setDefaults()
-	if cfg.Dir == "" {
+	tables := cfg.Dir
+	switch {
+	case cfg.Dir == "" && cfg.FS == nil:
 		return nil, errors.New("hooks: no scripts folder")
+	case cfg.FS != nil && cfg.Watch:
+		return nil, errors.New("hooks: embedded scripts cannot be watched")
+	case cfg.Dir == "":
+		tables = noTables
 	}
 	e := &Engine{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "hooks"),
 		kv:      kv.New(kv.Limits{MaxKeys: cfg.KVMaxKeys, MaxBytes: cfg.KVMaxBytes}, nil),
-		tables:  lookup.NewRegistry(cfg.Dir, cfg.TableDirs),
+		tables:  lookup.NewRegistry(tables, cfg.TableDirs),
 		changed: make(chan struct{}),
 		stop:    make(chan struct{}),
 	}

@@ -107,7 +107,7 @@ func syntaxError(name string, err error) error {
 // build compiles and loads the scripts into a first state and runs the
 // selftests there. Only a generation that passed all of it is returned.
 func (e *Engine) build(n int) (*generation, error) {
-	scripts, err := compileDir(e.cfg.Dir)
+	scripts, err := e.compile()
 	if err != nil {
 		return nil, err
 	}

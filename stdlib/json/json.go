@@ -67,10 +67,9 @@ var errDepth = errors.New("json: nested too deep (or cyclic)")
 // MaxOutput bounds what Encode writes (the engine's default max_string).
 // Depth alone does not bound it: a table that holds the same subtable
 // twice, nested 60 deep, encodes to 2^60 values. Every value writes at
-// least one byte, so this bounds the time spent too.
-const MaxOutput = 16 << 20
-
-var errTooLong = fmt.Errorf("json: encoding longer than %d bytes", MaxOutput)
+// least one byte, so this bounds the time spent too. A variable only so
+// that tests can reach the bound quickly.
+var MaxOutput = 16 << 20
 
 // Encode writes v as JSON.
 func Encode(buf *bytes.Buffer, v lua.LValue, depth int) error {
@@ -95,7 +94,7 @@ func (e *encoder) encode(v lua.LValue, depth int) error {
 		return errDepth
 	}
 	if buf.Len() > MaxOutput {
-		return errTooLong
+		return fmt.Errorf("json: encoding longer than %d bytes", MaxOutput)
 	}
 	if e.n++; e.done != nil && e.n%pollEvery == 0 {
 		select {
