@@ -161,7 +161,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 		ErrorSleepTime: sleepOrNone(cfg.SMTPD.ErrorSleepTime.D()), SoftErrorLimit: cfg.SMTPD.SoftErrorLimit,
 		HardErrorLimit: cfg.SMTPD.HardErrorLimit, AuthFailureLimit: cfg.SMTPD.AuthFailureLimit,
 		QueueMinFree: cfg.SMTPD.QueueMinFree, FreeSpace: smtpd.SpoolFreeSpace(cfg.SpoolDir),
-		PostmasterDomain: postmasterDomain(cfg),
+		PostmasterDomain:  postmasterDomain(cfg),
 		StressIdleTimeout: cfg.SMTPD.StressIdleTimeout.D(), StressSessionTimeout: cfg.SMTPD.StressSessionTimeout.D(),
 		ConnectionRateLimit: cfg.SMTPD.ConnRateLimit, AuthFailureRateLimit: cfg.SMTPD.AuthFailRateLimit,
 		RateTimeUnit: cfg.SMTPD.RateTimeUnit.D(), LimitExceptions: cfg.LimitExceptions(),
