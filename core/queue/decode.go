@@ -22,7 +22,7 @@ func decodeEnvelope(br *bufio.Reader, off *int64, p *parsed) error {
 		if err != nil {
 			return err
 		}
-		if kind != 'R' && seen[kind] {
+		if kind != 'R' && kind != 'V' && seen[kind] {
 			return fmt.Errorf("duplicate record %c", kind)
 		}
 		seen[kind] = true
@@ -85,6 +85,8 @@ func envelopeRecord(e *Envelope, kind byte, f []string) error {
 			return errors.New("too many recipients")
 		}
 		e.Recipients = append(e.Recipients, Recipient{Addr: f[0], ORcpt: f[1], Notify: f[2], State: Pending})
+	case 'V':
+		return metaRecord(e, f)
 	default:
 		return optionalRecord(e, kind, f)
 	}

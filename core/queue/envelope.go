@@ -80,6 +80,11 @@ type Envelope struct {
 	// name for a missing From: (-F).
 	ExtractRcpts bool
 	FullName     string
+	// Meta is the policy's metadata for the message (Lua msg:set_meta
+	// and the session's s:set_meta), string keys to string values,
+	// bounded by CheckMeta. It is stored in the queue file and shown to
+	// the transport hook and the delivery events.
+	Meta map[string]string
 }
 
 // Pending returns the indexes of recipients that still need delivery.

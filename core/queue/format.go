@@ -157,6 +157,9 @@ func encodeEnvelope(e *Envelope) (buf []byte, sizeOff int) {
 	if e.FullName != "" {
 		add('P', e.FullName)
 	}
+	for _, k := range metaKeys(e.Meta) {
+		add('V', k, e.Meta[k])
+	}
 	b = append(b, "M "...)
 	sizeOff = len(b)
 	b = append(b, fmt.Sprintf("%0*d\n", sizeDigits, e.Size)...)

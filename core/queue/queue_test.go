@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -332,6 +333,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add(append(append([]byte{}, head...), "abcD 0\t250 ok\nA 1\t5\nQ 1\t451 x\n"...))
 	f.Add(append(append([]byte{}, head...), "abcZ      \nD 0\t250 ok\nZ x\n"...))
 	f.Add([]byte(magic))
+	env.Meta = map[string]string{"tenant": "acme", "x": "a\tb"}
+	head, off = encodeEnvelope(env)
+	copy(head[off:], "00000000000000000000")
+	f.Add(head)
 	f.Add([]byte("moonpost-queue 1\nI %ZZ\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := decode(bytes.NewReader(data))
@@ -349,7 +354,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded envelope does not parse: %v", err)
 		}
-		if q.env.Sender != p.env.Sender || len(q.env.Recipients) != len(p.env.Recipients) {
+		if q.env.Sender != p.env.Sender || len(q.env.Recipients) != len(p.env.Recipients) || !maps.Equal(q.env.Meta, p.env.Meta) {
 			t.Fatalf("round trip changed envelope")
 		}
 	})
