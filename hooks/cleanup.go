@@ -50,6 +50,7 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 	if m.Envelope != nil {
 		m.Envelope.Sender = h.env.Sender
 		m.Envelope.Recipients = h.env.Recipients
+		m.Envelope.Meta = h.env.Meta
 	}
 	return cleanupVerdict(decided), nil
 }

@@ -32,12 +32,13 @@ func (e *Engine) event(ctx context.Context, name string, ev policy.Event) {
 }
 
 func eventTable(L *lua.LState, ev policy.Event) *lua.LTable {
-	t := L.CreateTable(0, 6)
+	t := L.CreateTable(0, 7)
 	t.RawSetString("queue_id", lua.LString(ev.QueueID))
 	t.RawSetString("sender", lua.LString(ev.Sender))
 	t.RawSetString("recipient", lua.LString(ev.Recipient))
 	t.RawSetString("relay", lua.LString(ev.Relay))
 	t.RawSetString("attempts", lua.LNumber(ev.Attempts))
+	t.RawSetString("meta", metaTable(L, ev.Meta))
 	if ev.Status != nil {
 		st := L.CreateTable(0, 3)
 		st.RawSetString("code", lua.LNumber(ev.Status.Code))

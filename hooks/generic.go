@@ -38,6 +38,15 @@ func (e *Engine) Call(ctx context.Context, event string, args []any) (any, error
 				buf = append(buf, sessionTable(L, s))
 				continue
 			}
+			if s, ok := a.(testSession); ok {
+				t, _ := luaconv.ToLua(L, s.fields).(*lua.LTable)
+				if t == nil {
+					t = L.NewTable()
+				}
+				sessionMeta(L, t, s.meta)
+				buf = append(buf, t)
+				continue
+			}
 			buf = append(buf, luaconv.ToLua(L, a))
 		}
 		return buf
@@ -97,7 +106,10 @@ func (e *Engine) NewState() *lua.LState {
 // luaCall is hooks.call(event, ...). For "cleanup" the argument is a
 // table {id=, sender=, recipients={...}, headers={{name, value}, ...}}
 // and the result is {action=, code=, enhanced=, text=, reason=,
-// sender=, recipients=, headers=} after the handlers ran.
+// sender=, recipients=, headers=, meta=} after the handlers ran; its
+// meta field, if any, is the message's metadata. For an SMTP phase a
+// table session's meta field is the connection's metadata, updated in
+// place by the call.
 func (e *Engine) luaCall(L *lua.LState) int {
 	event := L.CheckString(1)
 	ctx := L.Context()
@@ -111,13 +123,46 @@ func (e *Engine) luaCall(L *lua.LState) int {
 	for i := 2; i <= L.GetTop(); i++ {
 		args = append(args, luaconv.FromLua(L.Get(i)))
 	}
+	ts, session := asTestSession(L, event)
+	if session != nil {
+		args[0] = ts
+	}
 	res, err := e.Call(ctx, event, args)
+	if session != nil {
+		session.RawSetString("meta", metaTable(L, ts.meta))
+	}
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}
 	L.Push(luaconv.ToLua(L, res))
 	return 1
 }
+
+// testSession is a session table given to hooks.call: its fields are
+// passed through as they are, and s:meta/s:set_meta work on meta, which
+// starts as the table's "meta" field and is written back to it after
+// the call, so a test can carry it from phase to phase.
+type testSession struct {
+	fields any
+	meta   map[string]string
+}
+
+// asTestSession makes the first argument of an SMTP-phase hooks.call a
+// testSession when it is a table.
+func asTestSession(L *lua.LState, event string) (testSession, *lua.LTable) {
+	t, ok := L.Get(2).(*lua.LTable)
+	if !ok || !smtpPhases[event] {
+		return testSession{}, nil
+	}
+	meta := map[string]string{}
+	if mt, ok := t.RawGetString("meta").(*lua.LTable); ok {
+		mt.ForEach(func(k, v lua.LValue) { meta[k.String()] = v.String() })
+	}
+	return testSession{fields: luaconv.FromLua(t), meta: meta}, t
+}
+
+// smtpPhases are the events whose first argument is the session.
+var smtpPhases = map[string]bool{"connect": true, "helo": true, "mail": true, "rcpt": true, "data": true}
 
 func (e *Engine) luaCleanup(L *lua.LState, ctx context.Context) int {
 	t := L.CheckTable(2)
@@ -128,6 +173,10 @@ func (e *Engine) luaCleanup(L *lua.LState, ctx context.Context) int {
 		rs.ForEach(func(_, v lua.LValue) {
 			m.Envelope.Recipients = append(m.Envelope.Recipients, queue.Recipient{Addr: v.String(), State: queue.Pending})
 		})
+	}
+	if mt, ok := t.RawGetString("meta").(*lua.LTable); ok {
+		m.Envelope.Meta = map[string]string{}
+		mt.ForEach(func(k, v lua.LValue) { m.Envelope.Meta[k.String()] = v.String() })
 	}
 	if hs, ok := t.RawGetString("headers").(*lua.LTable); ok {
 		// Given top to bottom; Add prepends, so add bottom-up.
@@ -169,5 +218,6 @@ func cleanupResult(L *lua.LState, v policy.Verdict, m *policy.Message) *lua.LTab
 		hdrs.Append(pair)
 	}
 	out.RawSetString("headers", hdrs)
+	out.RawSetString("meta", metaTable(L, m.Envelope.Meta))
 	return out
 }

@@ -38,6 +38,7 @@ func newMsgHandle(hdr *textproto.Header, env *queue.Envelope) *msgHandle {
 	if env != nil {
 		h.env = *env
 		h.env.Recipients = append([]queue.Recipient(nil), env.Recipients...)
+		h.env.Meta = queue.CloneMeta(env.Meta)
 	}
 	return h
 }
@@ -186,6 +187,15 @@ var msgMethods = map[string]lua.LGFunction{
 	"redirect": func(L *lua.LState) int {
 		h := checkMsg(L, true)
 		h.env.Recipients = []queue.Recipient{{Addr: checkAddr(L, 2, false), State: queue.Pending}}
+		return 0
+	},
+	"meta": func(L *lua.LState) int { return getMeta(L, checkMsg(L, false).env.Meta) },
+	"set_meta": func(L *lua.LState) int {
+		h := checkMsg(L, true)
+		if h.env.Meta == nil {
+			h.env.Meta = map[string]string{}
+		}
+		setMeta(L, h.env.Meta)
 		return 0
 	},
 	"reject": func(L *lua.LState) int {

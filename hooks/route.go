@@ -192,7 +192,7 @@ func (e *Engine) defaultRoute(rcpt string) (policy.Route, error) {
 }
 
 func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
-	t := L.CreateTable(0, 4)
+	t := L.CreateTable(0, 5)
 	if env == nil {
 		return t
 	}
@@ -200,6 +200,7 @@ func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
 	t.RawSetString("id", lua.LString(env.ID))
 	t.RawSetString("size", lua.LNumber(env.Size))
 	t.RawSetString("client", clientTable(L, env.Client))
+	t.RawSetString("meta", metaTable(L, env.Meta))
 	return t
 }
 

@@ -22,7 +22,7 @@ func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
 	if s == nil {
 		return lua.LNil
 	}
-	t := L.CreateTable(0, 11)
+	t := L.CreateTable(0, 14)
 	t.RawSetString("id", lua.LString(s.ID))
 	t.RawSetString("listener", lua.LString(s.Listener))
 	if s.ClientAddr.IsValid() {
@@ -42,6 +42,7 @@ func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
 		rcpts.Append(lua.LString(r))
 	}
 	t.RawSetString("recipients", rcpts)
+	sessionMeta(L, t, s.Meta)
 	return t
 }
 

@@ -27,6 +27,12 @@ type Session struct {
 	// recipient limits can refuse at RCPT instead of bouncing later.
 	Size       int64
 	Recipients []string
+	// Meta is the exception to "a snapshot": the connection's metadata,
+	// shared by every Session of the connection, which a policy may
+	// change (Lua s:set_meta, bounded by queue.CheckMeta). Each message
+	// the connection queues starts with a copy of it (Envelope.Meta).
+	// Nil where no connection keeps it.
+	Meta map[string]string
 }
 
 // SMTP decides at each SMTP phase. A nil Status accepts; a 4xx or 5xx
@@ -127,6 +133,7 @@ type Event struct {
 	Status    *dsn.Status
 	Relay     string
 	Attempts  int
+	Meta      map[string]string // the message's Envelope.Meta; read-only
 }
 
 // Events receives delivery outcomes for accounting or webhooks. They are

@@ -37,6 +37,10 @@ type conn struct {
 	id       string // session ID for policy and logs, unique per process
 	name     string // client host name for logs and Received: ("unknown": no reverse DNS yet)
 	start    time.Time
+	// meta is the policy's metadata for the connection (Lua s:set_meta),
+	// shared with every policy.Session of it and copied into each
+	// message it queues. Only the session's goroutine touches it.
+	meta map[string]string
 
 	mu     sync.Mutex // guards kicked and readStart against concurrent deadline setting
 	kicked bool       // shutdown asked this connection to go

@@ -222,7 +222,10 @@ func (s *session) proto() string {
 
 // policySession is the snapshot policy sees.
 func (s *session) policySession() *policy.Session {
-	ps := &policy.Session{
+	if s.c.meta == nil {
+		s.c.meta = map[string]string{}
+	}
+	ps := &policy.Session{Meta: s.c.meta,
 		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
 		Helo: s.gc.Hostname(), TLS: s.isTLS(), AuthUser: s.authUser,
 		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
