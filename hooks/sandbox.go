@@ -127,6 +127,7 @@ func (e *Engine) preload(L *lua.LState, logMod *stdlog.Module, st *state) {
 	L.PreloadModule("lookup", e.tables.Loader)
 	L.PreloadModule("config", config.Loader(e.cfg.Config))
 	mta := newMTAModule(L, st)
+	mta.RawSetString("domain_class", L.NewFunction(newDomainClasses(e.cfg.Config).luaDomainClass))
 	L.PreloadModule("mta", func(L *lua.LState) int { L.Push(mta); return 1 })
 	L.SetGlobal("mta", mta)
 }

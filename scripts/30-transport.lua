@@ -5,12 +5,10 @@
 local config = require("config")
 
 local relayhost = config.relayhost or ""
-local mydestination = {}
-for _, d in ipairs(config.mydestination or {}) do mydestination[d:lower()] = true end
 
 local function route(rcpt)
   local domain = (rcpt:match("@([^@]*)$") or ""):lower():gsub("%.$", "")
-  if domain == "" or mydestination[domain] then
+  if mta.domain_class(domain) == "local" then
     return {transport = "local", nexthop = domain}
   end
   if relayhost ~= "" then return {transport = "smtp", nexthop = relayhost} end
@@ -23,5 +21,5 @@ mta.selftest(function()
   local r = route("u@remote.invalid")
   assert(r.transport == "smtp", "remote mail goes out over SMTP")
   assert(route("u").transport == "local", "a bare name is local")
-  for d in pairs(mydestination) do assert(route("u@" .. d:upper()).transport == "local") end
+  for _, d in ipairs(config.mydestination or {}) do assert(route("u@" .. d:upper()).transport == "local") end
 end)

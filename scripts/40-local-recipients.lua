@@ -38,8 +38,6 @@ if listed == 0 then return end -- local_recipient_maps = []: the check is off
 if use_passwd then sources[#sources + 1] = {table = lookup.passwd(), full = false} end
 
 local delimiters = (config["local"] or {}).recipient_delimiter or "+"
-local mydestination = {}
-for _, d in ipairs(config.mydestination or {}) do mydestination[d:lower()] = true end
 
 -- split returns the local part and the domain (lower case, no trailing
 -- dot) of an address; the domain is after the last "@", so a quoted
@@ -81,7 +79,7 @@ local function known(local_part, domain)
   return false
 end
 
-local function is_local(domain) return domain == "" or mydestination[domain] == true end
+local function is_local(domain) return mta.domain_class(domain) == "local" end
 
 local function check(rcpt)
   local local_part, domain = split(rcpt)
@@ -93,7 +91,7 @@ mta.on("rcpt", function(s, rcpt) return check(rcpt) end)
 
 mta.selftest(function()
   assert(check("x@remote.invalid") == nil, "remote recipients are not checked here")
-  for d in pairs(mydestination) do
+  for _, d in ipairs(config.mydestination or {}) do
     assert(check("PostMaster@" .. d) == nil, "postmaster is always known")
     assert(check('"v3@example.net"@' .. d) ~= nil, "a quoted local part is not a user")
   end

@@ -1,16 +1,12 @@
 -- Refuse at RCPT the recipients of our domains that are not in "users".
 -- The table is re-read when the file changes.
-local config = require("config")
 local lookup = require("lookup")
 local address = require("address")
 
 local users = lookup.file("users")
-local mydestination = {}
-for _, d in ipairs(config.mydestination) do mydestination[d] = true end
-
 local function is_local(rcpt)
   local _, domain = address.split(rcpt)
-  return domain ~= nil and mydestination[domain:lower()] == true
+  return domain ~= nil and mta.domain_class(domain) == "local"
 end
 
 mta.on("rcpt", function(s, rcpt)

@@ -2,20 +2,16 @@
 --   tables/transport     recipient address or domain -> transport(5) string
 --   tables/sender_relay  envelope sender -> smarthost
 -- then local delivery for mydestination, then the MX of the domain.
-local config = require("config")
 local lookup = require("lookup")
 local address = require("address")
 
 local transport = lookup.file("tables/transport")
 local sender_relay = lookup.file("tables/sender_relay")
 
-local mydestination = {}
-for _, d in ipairs(config.mydestination) do mydestination[d] = true end
-
 local function route(rcpt, sender)
   local _, domain = address.split(rcpt)
   domain = (domain or ""):lower()
-  if domain == "" or mydestination[domain] then
+  if mta.domain_class(domain) == "local" then
     local r = transport:get(rcpt)   -- one local address may go elsewhere
     return r or {transport = "local", nexthop = domain}
   end
