@@ -75,7 +75,7 @@ func TestMetaBoundsAreScriptErrors(t *testing.T) {
 	for to, want := range map[string]string{
 		"big@x":    "longer than 4096 bytes",
 		"table@x":  "meta values are strings",
-		"badkey@x": "only letters, digits",
+		"badkey@x": "only printable ASCII",
 	} {
 		_, err := e.Rcpt(c, &policy.Session{Meta: map[string]string{}}, to)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "10-meta.lua:") {

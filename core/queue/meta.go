@@ -16,17 +16,17 @@ const (
 )
 
 // CheckMeta says whether meta may hold key set to value, given what it
-// holds already: the key is 1 to MaxMetaKeyLen bytes of letters, digits,
-// '_', '-', '.' or ':'; the value at most MaxMetaValueLen bytes; at most
-// MaxMetaEntries keys in all.
+// holds already: the key is 1 to MaxMetaKeyLen bytes of printable ASCII
+// without spaces (so an address can be part of it); the value at most
+// MaxMetaValueLen bytes; at most MaxMetaEntries keys in all.
 func CheckMeta(meta map[string]string, key, value string) error {
 	if key == "" || len(key) > MaxMetaKeyLen {
 		return fmt.Errorf("meta key must be 1 to %d bytes long", MaxMetaKeyLen)
 	}
 	for i := 0; i < len(key); i++ {
 		c := key[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
-			return fmt.Errorf("meta key %q: only letters, digits, '_', '-', '.' and ':' are allowed", key)
+		if c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("meta key %q: only printable ASCII without spaces is allowed", key)
 		}
 	}
 	if len(value) > MaxMetaValueLen {

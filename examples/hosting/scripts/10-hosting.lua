@@ -1,6 +1,9 @@
--- The hosting tables and what they mean, shared by the other scripts
--- through the global "hosting" (every script runs in the same Lua state,
--- in file-name order, so this one comes first).
+-- The hosting policy: the tables and what they mean, then the rcpt,
+-- cleanup and transport hooks. It is one file so the helpers stay local
+-- (no global shared between files, nothing that depends on file order);
+-- what a hook decides for a later one travels as metadata: the rcpt hook
+-- keeps each recipient's expansion with the connection (s:set_meta) and
+-- cleanup uses it instead of expanding again.
 --
 --   tables/domains    domain -> customer
 --   tables/customers  customer -> size limit in bytes
@@ -24,7 +27,7 @@ local root = (config["local"].mailbox_dirs or {})[1]
 -- At most this many alias levels; deeper is taken for a loop.
 local max_depth = 8
 
-hosting = {}
+local hosting = {}
 
 -- domain returns the lower-cased domain of addr ("" for a bare name).
 function hosting.domain(addr)
@@ -96,6 +99,90 @@ function hosting.expand(addr)
     return uniq
   end
 end
+
+-- The rcpt hook keeps the expansion of each accepted recipient under
+-- this key prefix; cleanup reads it and drops it from the message.
+local targets_key = "targets:"
+
+-- remember keeps rcpt's expansion with the connection for cleanup. A
+-- connection past the metadata bound just does not keep it: cleanup
+-- then expands again.
+local function remember(s, rcpt, targets)
+  pcall(s.set_meta, s, targets_key .. rcpt:lower(), table.concat(targets, ","))
+end
+
+-- SMTP-time policy for hosted domains: refuse what would bounce later,
+-- while the client is still connected, so no bounce ever goes to a
+-- forged sender. Relay control (non-hosted domains) is the engine's.
+mta.on("mail", function(s, from)
+  -- A new transaction: forget the last one's expansions.
+  for k in pairs(s:meta()) do
+    if k:sub(1, #targets_key) == targets_key then s:set_meta(k, nil) end
+  end
+end)
+
+mta.on("rcpt", function(s, rcpt)
+  local domain = hosting.domain(rcpt)
+  if not hosting.hosted(domain) then return nil end
+  local targets = hosting.expand(rcpt)
+  if not targets then
+    return mta.reject(550, "5.1.1", "<" .. rcpt .. ">: Recipient address rejected: User unknown in virtual mailbox table")
+  end
+  -- s.size is the SIZE= of MAIL FROM (0 if undeclared). The limit is
+  -- the smallest of the customers the mail ends up with: 552 5.2.3, a
+  -- per-mailbox limit (5.3.4 is the server's own message_size_limit).
+  for _, t in ipairs(targets) do
+    local limit = hosting.size_limit(hosting.domain(t))
+    if limit and s.size > limit then
+      return mta.reject(552, "5.2.3", "<" .. rcpt .. ">: Message size exceeds the recipient's limit of " .. limit .. " bytes")
+    end
+  end
+  remember(s, rcpt, targets)
+end)
+
+-- Virtual alias expansion, in cleanup as Postfix does it: the queued
+-- message carries the final mailbox addresses, so the transport hook
+-- and the queue see one recipient per mailbox (each with its own
+-- options), and an alias naming two mailboxes stores the message once.
+-- The expansion is the rcpt hook's when it kept one; mail that did not
+-- come through the rcpt check (sendmail's) is expanded here. Unknown
+-- addresses are left alone; the transport hook refuses them.
+local function targets_of(msg, rcpt)
+  local kept = msg:meta(targets_key .. rcpt:lower())
+  if kept then
+    msg:set_meta(targets_key .. rcpt:lower(), nil) -- not worth a place in the queue file
+    local out = {}
+    for t in kept:gmatch("[^,]+") do out[#out + 1] = t end
+    return out
+  end
+  return hosting.hosted(hosting.domain(rcpt)) and hosting.expand(rcpt)
+end
+
+mta.on("cleanup", function(msg)
+  for _, rcpt in ipairs(msg:recipients()) do
+    local targets = targets_of(msg, rcpt)
+    if targets and not (#targets == 1 and targets[1] == rcpt) then
+      msg:remove_recipient(rcpt)
+      for _, t in ipairs(targets) do msg:add_recipient(t) end
+    end
+  end
+end)
+
+-- Transport: hosted mailboxes go to the local agent with their Maildir
+-- and the customer's size limit as options; the server's own names go
+-- to the local mailboxes of moonpost.toml; the rest to the MX (nil).
+mta.on("transport", function(rcpt)
+  local domain = hosting.domain(rcpt)
+  if hosting.hosted(domain) then
+    local box = hosting.mailbox(rcpt)
+    if not box then return "error:5.1.1 User unknown in virtual mailbox table" end
+    return {transport = "local", nexthop = domain,
+            options = {mailbox = box, size_limit = hosting.size_limit(domain)}}
+  end
+  if mta.domain_class(domain) == "local" then
+    return {transport = "local", nexthop = domain}
+  end
+end)
 
 mta.selftest(function()
   assert(root, "local.mailbox_dirs must name the mail root")

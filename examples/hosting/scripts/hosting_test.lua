@@ -37,3 +37,18 @@ function Test_transport(t)
   t:eq(hooks.call("transport", "postmaster@mx.hosting.test", {}), {transport = "local", nexthop = "mx.hosting.test"})
   t:eq(hooks.call("transport", "x@elsewhere.example", {}), nil)
 end
+
+function Test_rcpt_expansion_reaches_cleanup(t)
+  local s = {size = 0}
+  t:eq(hooks.call("rcpt", s, "Sales@shop.example"), nil)
+  t:eq(s.meta["targets:sales@shop.example"], "alice@shop.example,bob@shop.example")
+  -- Cleanup takes what the rcpt hook kept rather than expanding again,
+  -- and keeps none of it in the queue file.
+  local r = hooks.call("cleanup", {sender = "", recipients = {"Sales@shop.example"},
+    meta = {["targets:sales@shop.example"] = "bob@shop.example"}})
+  t:eq(r.recipients, {"bob@shop.example"})
+  t:eq(r.meta, {})
+  -- The next transaction starts with none.
+  t:eq(hooks.call("mail", s, "x@remote.example"), nil)
+  t:eq(s.meta, {})
+end
