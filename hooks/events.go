@@ -33,7 +33,8 @@ func (e *Engine) event(ctx context.Context, name string, ev policy.Event) {
 
 func eventTable(L *lua.LState, ev policy.Event) *lua.LTable {
 	t := L.CreateTable(0, 7)
-	t.RawSetString("queue_id", lua.LString(ev.QueueID))
+	t.RawSetString("id", lua.LString(ev.QueueID))
+	t.RawSetString("queue_id", lua.LString(ev.QueueID)) // deprecated spelling
 	t.RawSetString("sender", lua.LString(ev.Sender))
 	t.RawSetString("recipient", lua.LString(ev.Recipient))
 	t.RawSetString("relay", lua.LString(ev.Relay))

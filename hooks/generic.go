@@ -44,6 +44,7 @@ func (e *Engine) Call(ctx context.Context, event string, args []any) (any, error
 					t = L.NewTable()
 				}
 				sessionMeta(L, t, s.meta)
+				clientAliases(L, t)
 				buf = append(buf, t)
 				continue
 			}
@@ -159,6 +160,28 @@ func asTestSession(L *lua.LState, event string) (testSession, *lua.LTable) {
 		mt.ForEach(func(k, v lua.LValue) { meta[k.String()] = v.String() })
 	}
 	return testSession{fields: luaconv.FromLua(t), meta: meta}, t
+}
+
+// clientAliases gives a test's session table both spellings of the
+// client, s.client.addr and the deprecated s.client_addr (and _name),
+// from whichever the test wrote.
+func clientAliases(L *lua.LState, t *lua.LTable) {
+	c, ok := t.RawGetString("client").(*lua.LTable)
+	if !ok {
+		c = L.NewTable()
+		c.RawSetString("addr", t.RawGetString("client_addr"))
+		c.RawSetString("name", t.RawGetString("client_name"))
+		c.RawSetString("helo", t.RawGetString("helo"))
+		c.RawSetString("auth_user", t.RawGetString("auth_user"))
+		t.RawSetString("client", c)
+		return
+	}
+	if t.RawGetString("client_addr") == lua.LNil {
+		t.RawSetString("client_addr", c.RawGetString("addr"))
+	}
+	if t.RawGetString("client_name") == lua.LNil {
+		t.RawSetString("client_name", c.RawGetString("name"))
+	}
 }
 
 // smtpPhases are the events whose first argument is the session.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
 )
 
 var (
@@ -31,6 +32,10 @@ func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
 		t.RawSetString("client_addr", lua.LString(""))
 	}
 	t.RawSetString("client_name", lua.LString(s.ClientName))
+	// client is the one spelling, as msg.client in cleanup; client_addr
+	// and client_name are the deprecated ones.
+	t.RawSetString("client", clientTable(L, queue.Client{Name: s.ClientName,
+		Addr: lua.LVAsString(t.RawGetString("client_addr")), Helo: s.Helo, AuthUser: s.AuthUser}))
 	t.RawSetString("helo", lua.LString(s.Helo))
 	t.RawSetString("tls", lua.LBool(s.TLS))
 	t.RawSetString("auth_user", lua.LString(s.AuthUser))

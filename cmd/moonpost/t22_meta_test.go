@@ -71,3 +71,28 @@ func TestT22MetaSurvivesRestart(t *testing.T) {
 		t.Errorf("the delivery event did not log the meta:\n%s", logs)
 	}
 }
+
+// Scenario 22b: moonpost check warns, with file and line, about each use
+// of an old Lua name, and the scripts still pass.
+func TestT22CheckWarnsAboutOldNames(t *testing.T) {
+	d := newDaemon(t, "[hooks]\ndir = \"scripts\"")
+	if err := os.MkdirAll(filepath.Join(d.dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := "mta.on(\"rcpt\", function(s, to)\n  if s.client_addr == \"\" then return mta.tempfail(\"later\") end\nend)\n"
+	if err := os.WriteFile(filepath.Join(d.dir, "scripts", "10-old.lua"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := d.run("", "check")
+	if code != 0 {
+		t.Fatalf("check: %d %s", code, out)
+	}
+	for _, want := range []string{
+		"warning: 10-old.lua:2: mta.tempfail is deprecated; use mta.defer",
+		"warning: 10-old.lua:2: s.client_addr is deprecated; use s.client.addr",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -34,6 +34,7 @@ func checkScripts(cfg *config.Config) int {
 		return exConfig
 	}
 	done()
+	warnDeprecated(dir)
 	fmt.Printf("moonpost: scripts in %s: OK\n", shownDir(dir))
 	return exOK
 }
@@ -86,4 +87,20 @@ func scriptsCmd(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "moonpost: set hooks.dir = %q in moonpost.toml to run these scripts\n", fs.Arg(0))
 	return exOK
+}
+
+// warnDeprecated prints a warning, with file and line, for each use of
+// an old name of the Lua API; the scripts still work.
+func warnDeprecated(dir string) {
+	fsys := scripts.FS()
+	if dir != "" {
+		fsys = os.DirFS(dir)
+	}
+	warnings, err := hooks.Deprecated(fsys)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shownDir(dir), err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(os.Stderr, "moonpost: warning: %s\n", w)
+	}
 }

@@ -15,7 +15,7 @@ end)
 
 mta.on("cleanup", function(msg)
   msg:add_header("X-Policy", "seen")
-  if msg:header("Subject") == "hold me" then msg:hold("asked for it") end
+  if msg:header("Subject") == "hold me" then return mta.hold("asked for it") end
 end)
 
 mta.on("transport", function(rcpt)
