@@ -8,7 +8,9 @@
 // dot-file that readers skip and recovery deletes (no 250 was ever given for
 // it). Directory fsyncs are group-committed: concurrent commits share one.
 //
-// The file holds the envelope records, then the content, then an
+// The file holds the envelope records (among them the policy's metadata,
+// one "V key value" record per key, bounded by CheckMeta; a file without
+// them decodes with none), then the content, then an
 // append-only journal of per-recipient outcomes (delivered, failed,
 // deferred with reason), attempt counts and notices. Appending a record and
 // fsyncing it is how a delivery is marked done, so after a crash nobody
