@@ -31,6 +31,12 @@
 // bounded by Config.MaxString; the memory watch cancels a call once the
 // heap has grown by Config.MemoryLimit since it began (memory.go).
 //
+// Metadata (meta.go). s:set_meta writes into the connection's map
+// (policy.Session.Meta), msg:set_meta into the message's copy
+// (queue.Envelope.Meta, stored in the queue file); the transport hook and
+// the delivery events read the message's. Old Lua names still work;
+// Deprecated lists their uses for moonpost check (deprecated.go).
+//
 // Failure. Any Lua error, timeout or undecodable return value makes the
 // method return a *HookError, logged with the event, handler position,
 // generation and queue ID (at most one line per Config.ErrorLogInterval
