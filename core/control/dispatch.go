@@ -24,6 +24,8 @@ func (s *Server) serve(ctx context.Context, sess *session, req *Request) Respons
 		return Response{Candidates: sess.complete(req.Prefix)}
 	case "status":
 		return result(s.Status(ctx))
+	case "reload":
+		return result(s.reload(ctx))
 	case "queue":
 		cctx, cancel := context.WithTimeout(ctx, s.ChunkTimeout)
 		defer cancel()

@@ -25,6 +25,7 @@ func SocketPath(spoolDir string) string { return filepath.Join(spoolDir, "privat
 //	complete  Prefix: names that complete a dotted Lua name
 //	queue     Action, IDs or Filter, Text, DryRun: a queue command
 //	status    the daemon's status
+//	reload    re-read moonpost.toml and the scripts (ReloadResult)
 type Request struct {
 	Op     string `json:"op"`
 	Code   string `json:"code,omitempty"`

@@ -38,6 +38,7 @@ type Server struct {
 	Started   time.Time
 	Listeners func() []string
 	Counters  func() map[string]int // delivery counters since start
+	Reload    Reloader              // the "reload" op; nil refuses it
 
 	MaxConns     int           // sessions served at once (8)
 	ChunkTimeout time.Duration // bound on one eval (10s)

@@ -91,6 +91,7 @@ type Manager struct {
 	toSettle []*activeMsg
 	flush    chan chan int  // deliver deferred mail now; replies with a count
 	admin    chan *adminReq // operator actions, see admin.go
+	reconf   chan Config    // new settings from a reload, see reconfigure.go
 	results  chan *job      // finished deliveries
 	active   map[queue.ID]*activeMsg
 	dests    map[string]*destination
@@ -151,6 +152,7 @@ func (m *Manager) Init() {
 	m.waitingSet = map[queue.ID]bool{}
 	m.flush = make(chan chan int)
 	m.admin = make(chan *adminReq)
+	m.reconf = make(chan Config)
 	m.results = make(chan *job, 64)
 	m.handoff.ready = make(chan struct{}, 1)
 	m.active = map[queue.ID]*activeMsg{}
@@ -241,6 +243,8 @@ func (m *Manager) Run(ctx context.Context) error {
 			reply <- m.flushDeferred()
 		case req := <-m.admin:
 			req.reply <- m.doAdmin(req)
+		case c := <-m.reconf:
+			m.applyConfig(c, tick)
 		}
 	}
 }

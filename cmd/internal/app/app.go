@@ -55,6 +55,8 @@ func Main(args []string) int {
 		return passwd(rest)
 	case "status":
 		return status(rest)
+	case "reload":
+		return reloadCmd(rest)
 	case "scripts":
 		return scriptsCmd(rest)
 	case "sendmail", "mailq", "newaliases":
@@ -82,6 +84,8 @@ func usage() {
   moonpost queue stats [--json]        counts per queue, top deferred domains
   moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
   moonpost status [--json]             uptime, listeners, scripts, queue counts
+  moonpost reload [--json]             re-read moonpost.toml and the scripts in the
+                                       daemon; says what needs a restart (also SIGHUP)
   moonpost passwd USER < password      print a smtpd.password_file line
   moonpost scripts export [--force] DIR
                                        write the embedded default scripts to DIR

@@ -31,6 +31,8 @@ type services struct {
 	clean  *cleanup.Cleanup
 	engine *hooks.Engine // the Lua policy, for the REPL's hooks module
 	closer func()        // releases what policy holds
+	// reloader re-reads the configuration (reload.go); set by run.
+	reloader *reloader
 }
 
 // policies are the operator decisions the engine calls.

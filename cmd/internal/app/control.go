@@ -49,6 +49,7 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Log:       log,
 		Started:   time.Now(),
 		Listeners: func() []string { return listenerNames(svc) },
+		Reload:    reloadFunc(svc),
 		Counters: func() map[string]int {
 			s := svc.qmgr.Stats()
 			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired}
@@ -101,6 +102,14 @@ func listenLater(ctx context.Context, srv *control.Server, store *queue.Store, l
 			return true
 		}
 	}
+}
+
+// reloadFunc is the control socket's "reload" op.
+func reloadFunc(svc *services) control.Reloader {
+	if svc.reloader == nil {
+		return nil
+	}
+	return svc.reloader.served
 }
 
 func listenerNames(svc *services) []string {

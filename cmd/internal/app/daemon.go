@@ -39,7 +39,7 @@ func daemon(args []string) int {
 		if *spool != "" {
 			c.SpoolDir = *spool
 		}
-	})
+	}) // and again at each reload, see configSource below
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
@@ -53,26 +53,34 @@ func daemon(args []string) int {
 		defer stopProfile()
 	}
 	tuneGC()
-	log := newLogger(cfg)
+	src := configSource{path: *cfgPath, override: func(c *config.Config) {
+		if *spool != "" {
+			c.SpoolDir = *spool
+		}
+	}, level: new(slog.LevelVar)}
+	log := newLogger(cfg, src.level)
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, log, hup); err != nil {
+	if err := run(ctx, cfg, src, log, hup); err != nil {
 		log.Error("moonpost: fatal", "err", err)
 		return exSoftware
 	}
 	return exOK
 }
 
-func newLogger(cfg *config.Config) *slog.Logger {
+// newLogger makes the daemon's logger; level is set to log_level here
+// and again by each reload.
+func newLogger(cfg *config.Config, level *slog.LevelVar) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: lvl}
+	level.Set(lvl)
+	opts := &slog.HandlerOptions{Level: level}
 	switch cfg.LogFormat {
 	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	case "syslog":
-		return slog.New(newSyslogHandler(os.Stderr, lvl, cfg.Hostname, os.Getpid()))
+		return slog.New(newSyslogHandler(os.Stderr, level, cfg.Hostname, os.Getpid()))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
@@ -111,12 +119,12 @@ func chooseSync(store *queue.Store, mode string, log *slog.Logger) error {
 
 // run assembles the services and runs them until ctx ends, then shuts
 // them down in order: stop accepting mail, then let deliveries finish.
-// A signal on hup reloads the policy scripts.
+// A signal on hup reloads the configuration and the policy scripts.
 //
 // Starting writes nothing into the spool but what mail needs (recovery's
 // renames, the control socket): a daemon that crashed on a full disk
 // must come back and deliver the queued mail, which frees the space.
-func run(ctx context.Context, cfg *config.Config, log *slog.Logger, hup <-chan os.Signal) error {
+func run(ctx context.Context, cfg *config.Config, src configSource, log *slog.Logger, hup <-chan os.Signal) error {
 	store, err := queue.Open(cfg.SpoolDir, log)
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
@@ -148,26 +156,25 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, hup <-chan o
 	for _, a := range svc.smtpd.Addrs() {
 		log.Info("moonpost: listening", "addr", a.String())
 	}
+	svc.reloader = &reloader{src: src, started: cfg, current: cfg, svc: svc, log: log}
 	ctl, stopControl, err := startControl(ctx, cfg, store, svc, log)
 	if err != nil {
 		return err
 	}
 	defer stopControl()
-	stopHTTP, err := startHTTP(ctx, cfg, store, svc, ctl, log)
-	if err != nil {
+	if err := svc.reloader.startHTTP(ctx, store, ctl); err != nil {
 		return err
 	}
-	defer stopHTTP()
+	defer svc.reloader.stopHTTP()
 	stopHup := svc.reloadOn(hup, log)
 	defer stopHup()
 	log.Info("moonpost: started", "spool", cfg.SpoolDir, "hostname", cfg.Hostname, "pid", os.Getpid())
 	return svc.run(ctx, log)
 }
 
-// reloadOn reloads the policy scripts at every signal on hup, as a
-// change in a watched scripts folder does, and logs one line saying
-// what came of it. Re-reading moonpost.toml is not part of it. The
-// returned function stops the goroutine.
+// reloadOn reloads the configuration and the policy scripts at every
+// signal on hup (reload.go) and logs what came of it. The returned
+// function stops the goroutine.
 func (s *services) reloadOn(hup <-chan os.Signal, log *slog.Logger) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -187,6 +194,10 @@ func (s *services) reloadOn(hup <-chan os.Signal, log *slog.Logger) (stop func()
 }
 
 func (s *services) reload(log *slog.Logger) {
+	if s.reloader != nil {
+		s.reloader.signalled(log)
+		return
+	}
 	if s.engine == nil {
 		log.Info("moonpost: SIGHUP: no policy scripts to reload")
 		return
