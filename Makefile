@@ -3,7 +3,7 @@ GO ?= go
 # Two cores: run two test binaries at a time.
 TESTFLAGS ?= -race -p 2 -timeout 30m
 
-.PHONY: run test build fuzz fuzz-short bench
+.PHONY: run test build fuzz fuzz-short bench install
 
 run:
 	$(GO) run ./cmd/moonpost
@@ -46,3 +46,25 @@ fuzz-short:
 		echo "== $${t%%:*} $${t##*:}"; \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -parallel 2 "$${t%%:*}"; \
 	done
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries, the
+# sendmail/mailq/newaliases entry points, a default configuration (kept
+# when one exists), the docs and the systemd unit (docs/operations.md,
+# "Installing"). It starts nothing.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= $(PREFIX)/etc
+DOCDIR ?= $(PREFIX)/share/doc/moonpost
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/moonpost $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 bin/moonpost bin/mailq bin/newaliases $(DESTDIR)$(BINDIR)/
+	install -m 0755 bin/sendmail $(DESTDIR)$(SBINDIR)/sendmail
+	[ -e $(DESTDIR)$(SYSCONFDIR)/moonpost/moonpost.toml ] || \
+		install -m 0644 examples/systemd/moonpost.toml $(DESTDIR)$(SYSCONFDIR)/moonpost/moonpost.toml
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		examples/systemd/moonpost.service.in > $(DESTDIR)$(UNITDIR)/moonpost.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/moonpost.service

@@ -169,6 +169,7 @@ func run(ctx context.Context, cfg *config.Config, src configSource, log *slog.Lo
 	stopHup := svc.reloadOn(hup, log)
 	defer stopHup()
 	log.Info("moonpost: started", "spool", cfg.SpoolDir, "hostname", cfg.Hostname, "pid", os.Getpid())
+	notify(log, "READY=1", "STATUS=accepting mail", fmt.Sprintf("MAINPID=%d", os.Getpid())) // Type=notify (sdnotify.go)
 	return svc.run(ctx, log)
 }
 
@@ -231,6 +232,7 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	case first = <-errc: // a service died: shut everything down
 	}
 	log.Info("moonpost: shutting down")
+	notify(log, "STOPPING=1")
 	stopIn()
 	inputs.Wait()
 	stopQ()

@@ -116,6 +116,8 @@ func tokenOf(cfg *config.Config) string {
 func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	notify(r.log, "RELOADING=1", "MONOTONIC_USEC="+monotonicUsec())
+	defer notify(r.log, "READY=1")
 	cfg, err := loadConfigWith(r.src.path, r.src.override)
 	if err != nil {
 		return nil, fmt.Errorf("configuration rejected, the running one stays: %w", err)
