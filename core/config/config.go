@@ -57,6 +57,8 @@ type Config struct {
 	// 1730 in that group. Default "": the maildrop is 1733 and every
 	// local user's sendmail may write it without any privilege.
 	SetgidGroup string `toml:"setgid_group"`
+	// webhook: sinks of delivery events, see webhook.go.
+	Webhooks []Webhook `toml:"webhook"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.

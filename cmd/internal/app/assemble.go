@@ -86,7 +86,13 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	}
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
 		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: role(log, "pickup")}
-	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close}, nil
+	sinks, err := startWebhooks(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	mgr.Events = withSinks(pol.events, sinks)
+	closer := func() { closeSinks(sinks); pol.close() }
+	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: closer}, nil
 }
 
 func qmgrConfig(cfg *config.Config) qmgr.Config {
