@@ -57,6 +57,8 @@ func Main(args []string) int {
 		return status(rest)
 	case "reload":
 		return reloadCmd(rest)
+	case "top":
+		return topCmd(rest)
 	case "scripts":
 		return scriptsCmd(rest)
 	case "sendmail", "mailq", "newaliases":
@@ -84,6 +86,8 @@ func usage() {
   moonpost queue stats [--json]        counts per queue, top deferred domains
   moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
   moonpost status [--json]             uptime, listeners, scripts, queue counts
+  moonpost top [--interval 1s] [--once]
+                                       live view: rates, queue sizes, busiest destinations
   moonpost reload [--json]             re-read moonpost.toml and the scripts in the
                                        daemon; says what needs a restart (also SIGHUP)
   moonpost passwd USER < password      print a smtpd.password_file line

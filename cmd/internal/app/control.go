@@ -52,7 +52,12 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Reload:    reloadFunc(svc),
 		Counters: func() map[string]int {
 			s := svc.qmgr.Stats()
-			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired}
+			received := 0
+			for _, n := range svc.clean.Received() {
+				received += int(n)
+			}
+			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired,
+				"received": received, "in_flight": s.InFlight}
 		},
 	}
 	lerr := srv.Listen() // at once when it can: a client may connect right after start
