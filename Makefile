@@ -5,8 +5,10 @@ TESTFLAGS ?= -race -p 2 -timeout 30m
 
 .PHONY: run test build fuzz fuzz-short bench install
 
+# make run ARGS="--listen 127.0.0.1:2526" (or ARGS="-c my.toml") passes
+# its arguments to the daemon.
 run:
-	$(GO) run ./cmd/moonpost
+	$(GO) run ./cmd/moonpost $(ARGS)
 
 # The whole suite, then the allocation checks (which the race detector's
 # sync.Pool defeats) without -race, then every fuzz target for a few

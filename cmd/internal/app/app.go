@@ -74,7 +74,8 @@ func Main(args []string) int {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  moonpost [-c moonpost.toml]          start the daemon (embedded default without -c)
+  moonpost [-c moonpost.toml] [--listen ADDR] [--spool DIR]
+                                       start the daemon (embedded default without -c)
   moonpost check [-c file]             validate the configuration and scripts
   moonpost route ADDRESS [--sender S]  show what the policy scripts decide for ADDRESS
   moonpost queue list [--json]         list the queue, like mailq

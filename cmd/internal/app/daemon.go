@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -31,15 +32,20 @@ func daemon(args []string) int {
 	fs := flag.NewFlagSet("moonpost", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file (default: $MOONPOST_CONFIG, ./moonpost.toml, or the embedded default)")
 	spool := fs.String("spool", "", "spool directory (overrides spool_dir)")
+	listen := fs.String("listen", "", "SMTP listener host:port, comma-separated for several (overrides smtpd.listen)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until shutdown (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
-	cfg, err := loadConfigWith(*cfgPath, func(c *config.Config) {
+	src := configSource{path: *cfgPath, override: func(c *config.Config) {
 		if *spool != "" {
 			c.SpoolDir = *spool
 		}
-	}) // and again at each reload, see configSource below
+		if *listen != "" {
+			c.SMTPD.Listen = strings.Split(*listen, ",")
+		}
+	}, level: new(slog.LevelVar)}
+	cfg, err := loadConfigWith(*cfgPath, src.override) // and again at each reload
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
@@ -53,11 +59,7 @@ func daemon(args []string) int {
 		defer stopProfile()
 	}
 	tuneGC()
-	src := configSource{path: *cfgPath, override: func(c *config.Config) {
-		if *spool != "" {
-			c.SpoolDir = *spool
-		}
-	}, level: new(slog.LevelVar)}
+
 	log := newLogger(cfg, src.level)
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
