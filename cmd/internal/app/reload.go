@@ -122,9 +122,6 @@ func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuration rejected, the running one stays: %w", err)
 	}
-	if err := validLevel(cfg.LogLevel); err != nil {
-		return nil, fmt.Errorf("configuration rejected, the running one stays: %w", err)
-	}
 	res := &control.ReloadResult{Config: configPath(r.src.path), Applied: []string{}, Restart: []string{}}
 	for _, k := range changedKeys(r.started, cfg) {
 		if !liveKey(k) {
@@ -241,14 +238,6 @@ func flatten(prefix string, m map[string]any, out map[string]string) {
 		}
 		out[prefix+k] = fmt.Sprint(v)
 	}
-}
-
-func validLevel(s string) error {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return fmt.Errorf("log_level %q: want debug, info, warn or error", s)
-	}
-	return nil
 }
 
 // configPath names the file a reload reads, as loadConfig finds it.
