@@ -107,6 +107,9 @@ func (s *Sink) Close() {
 	s.wg.Wait()
 }
 
+// Name is the sink's name (config "name").
+func (s *Sink) Name() string { return s.cfg.Name }
+
 // Stats returns the counters and the spool's size.
 func (s *Sink) Stats() Stats {
 	st := Stats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load()}

@@ -35,6 +35,9 @@ func exported(t *testing.T) map[string]bool {
 		Store:      store,
 		Generation: func() (int, bool) { return 1, false },
 		Started:    time.Now(),
+		Webhooks: func() map[string]metrics.WebhookFigures {
+			return map[string]metrics.WebhookFigures{"w": {Sent: 1}}
+		},
 	}
 	rec := httptest.NewRecorder()
 	metrics.Handler(src).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

@@ -20,6 +20,7 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
 	"github.com/moonpost/moonpost/core/smtpd"
+	"github.com/moonpost/moonpost/core/webhook"
 	"github.com/moonpost/moonpost/hooks"
 )
 
@@ -33,6 +34,7 @@ type services struct {
 	closer func()        // releases what policy holds
 	// reloader re-reads the configuration (reload.go); set by run.
 	reloader *reloader
+	sinks    []*webhook.Sink // [[webhook]] sinks, for /metrics
 }
 
 // policies are the operator decisions the engine calls.
@@ -92,7 +94,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	}
 	mgr.Events = withSinks(pol.events, sinks)
 	closer := func() { closeSinks(sinks); pol.close() }
-	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: closer}, nil
+	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: closer, sinks: sinks}, nil
 }
 
 func qmgrConfig(cfg *config.Config) qmgr.Config {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/moonpost/moonpost/core/config"
 	"github.com/moonpost/moonpost/core/httpapi"
+	"github.com/moonpost/moonpost/core/metrics"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/webhook"
 )
@@ -82,5 +83,20 @@ func (t teeEvents) Deferred(ctx context.Context, ev policy.Event) {
 func (t teeEvents) Bounced(ctx context.Context, ev policy.Event) {
 	for _, e := range t {
 		e.Bounced(ctx, ev)
+	}
+}
+
+// webhookFigures feeds the sinks' counters to /metrics.
+func webhookFigures(sinks []*webhook.Sink) func() map[string]metrics.WebhookFigures {
+	if len(sinks) == 0 {
+		return nil
+	}
+	return func() map[string]metrics.WebhookFigures {
+		out := make(map[string]metrics.WebhookFigures, len(sinks))
+		for _, s := range sinks {
+			st := s.Stats()
+			out[s.Name()] = metrics.WebhookFigures{Sent: st.Sent, Dropped: st.Dropped, Failed: st.Failed, Batches: st.Batches, Bytes: st.Bytes}
+		}
+		return out
 	}
 }
