@@ -37,6 +37,9 @@ type Cleanup struct {
 	Now     func() time.Time
 	// received counts committed messages: SMTP, local, HTTP (Received).
 	received [3]atomic.Int64
+
+	// Filter, when set, filters content before the policy (milters).
+	Filter Filter
 }
 
 // Handoff is the queue manager's side of committing straight into
@@ -84,12 +87,20 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 		return env.ID, st
 	}
 	env.ExtractRcpts, env.FullName = false, "" // maildrop-only fields
+	body, filtered, err := c.filter(ctx, env, &h, first, br)
+	if err != nil {
+		c.log().Error("content filter failed", "queue_id", env.ID, "err", err)
+		return env.ID, dsn.TempPolicy
+	}
+	if filtered.Action == policy.Reject || filtered.Action == policy.Discard {
+		return c.finish(env, &h, filtered, nil, body)
+	}
 	verdict, err := c.policy(ctx, env, &h)
 	if err != nil {
 		c.log().Error("cleanup policy failed", "queue_id", env.ID, "err", err)
 		return env.ID, dsn.TempPolicy
 	}
-	return c.finish(env, &h, verdict, first, br)
+	return c.finish(env, &h, combine(filtered, verdict), nil, body)
 }
 
 // prepare checks hops, rewrites addresses and adds missing headers.

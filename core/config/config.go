@@ -57,6 +57,9 @@ type Config struct {
 	// 1730 in that group. Default "": the maildrop is 1733 and every
 	// local user's sendmail may write it without any privilege.
 	SetgidGroup string `toml:"setgid_group"`
+	// milter: the content filters, one [[milter]] table each, called in
+	// file order (core/config/milter.go).
+	Milters []Milter `toml:"milter"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.

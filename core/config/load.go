@@ -115,6 +115,7 @@ func (c *Config) validate() error {
 	c.validateQueue(&p)
 	c.validateFiles(&p)
 	c.validateHTTP(&p)
+	c.validateMilters(&p)
 	return errors.Join(p...)
 }
 

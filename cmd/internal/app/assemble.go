@@ -66,6 +66,9 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr.Init()
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
 		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup")}
+	if clean.Filter, err = buildMilters(cfg, pol, log); err != nil {
+		return nil, err
+	}
 	agents, err := buildAgents(cfg, pol, clean, log)
 	if err != nil {
 		return nil, err
