@@ -100,3 +100,9 @@ func failure(name string, def DefaultAction, err error) *Result {
 	}
 	return r
 }
+
+// AddHeader is the edit that appends a header field, for a Judge that
+// tags a message.
+func AddHeader(name, value string) gomilter.ModifyAction {
+	return gomilter.ModifyAction{Code: gomilter.ActAddHeader, HeaderName: name, HeaderValue: value}
+}
