@@ -9,7 +9,8 @@ import (
 )
 
 // buildMilters returns cleanup's content filter: the [[milter]] tables,
-// or nil when there are none.
+// or nil when there are none. The Lua "milter" handlers judge each
+// milter's answer.
 func buildMilters(cfg *config.Config, pol *policies, log *slog.Logger) (cleanup.Filter, error) {
 	if len(cfg.Milters) == 0 {
 		return nil, nil
@@ -19,6 +20,8 @@ func buildMilters(cfg *config.Config, pol *policies, log *slog.Logger) (cleanup.
 		return nil, err
 	}
 	f.MaxSize = cfg.SMTPD.MessageSizeLimit
-	_ = pol
+	if pol.engine != nil {
+		f.Judge = pol.engine // the Lua "milter" event
+	}
 	return f, nil
 }
