@@ -39,6 +39,7 @@ FUZZ_TARGETS = \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
 	./core/httpapi:FuzzParseInject
+FUZZ_TARGETS += ./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite
 FUZZTIME ?= 10s
 
 fuzz-short:

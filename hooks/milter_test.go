@@ -102,3 +102,16 @@ end)`})
 		}
 	}
 }
+
+// TestDnsblModule: scripts can require the dnsbl module.
+func TestDnsblModule(t *testing.T) {
+	e := newEngine(t, map[string]string{"main.lua": `
+local dnsbl = require("dnsbl")
+mta.on("milter", function(result, msg)
+  if dnsbl.reverse("192.0.2.1") == "1.2.0.192" then return mta.hold("dnsbl loaded") end
+end)`})
+	r := judge(t, e, &milter.Result{Milter: "m", Action: "accept"}, "a@x", "b@x")
+	if r.Quarantine != "dnsbl loaded" {
+		t.Errorf("%+v", r)
+	}
+}

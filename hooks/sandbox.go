@@ -7,6 +7,7 @@ import (
 	"github.com/moonpost/moonpost/stdlib/address"
 	"github.com/moonpost/moonpost/stdlib/config"
 	"github.com/moonpost/moonpost/stdlib/dns"
+	"github.com/moonpost/moonpost/stdlib/dnsbl"
 	"github.com/moonpost/moonpost/stdlib/json"
 	stdlog "github.com/moonpost/moonpost/stdlib/log"
 	"github.com/moonpost/moonpost/stdlib/regex"
@@ -123,6 +124,7 @@ func (e *Engine) preload(L *lua.LState, logMod *stdlog.Module, st *state) {
 	L.PreloadModule("time", stdtime.Loader)
 	L.PreloadModule("log", logMod.Loader)
 	L.PreloadModule("dns", (&dns.Module{Resolver: e.cfg.Resolver}).Loader)
+	L.PreloadModule("dnsbl", (&dnsbl.Module{Resolver: e.cfg.Resolver}).Loader)
 	L.PreloadModule("kv", e.kv.Loader)
 	L.PreloadModule("lookup", e.tables.Loader)
 	L.PreloadModule("config", config.Loader(e.cfg.Config))
