@@ -8,6 +8,7 @@ import (
 	"github.com/moonpost/moonpost/stdlib/config"
 	"github.com/moonpost/moonpost/stdlib/dns"
 	"github.com/moonpost/moonpost/stdlib/dnsbl"
+	"github.com/moonpost/moonpost/stdlib/greylist"
 	"github.com/moonpost/moonpost/stdlib/json"
 	stdlog "github.com/moonpost/moonpost/stdlib/log"
 	"github.com/moonpost/moonpost/stdlib/regex"
@@ -125,6 +126,7 @@ func (e *Engine) preload(L *lua.LState, logMod *stdlog.Module, st *state) {
 	L.PreloadModule("log", logMod.Loader)
 	L.PreloadModule("dns", (&dns.Module{Resolver: e.cfg.Resolver}).Loader)
 	L.PreloadModule("dnsbl", (&dnsbl.Module{Resolver: e.cfg.Resolver}).Loader)
+	L.PreloadModule("greylist", greylist.Loader)
 	L.PreloadModule("kv", e.kv.Loader)
 	L.PreloadModule("lookup", e.tables.Loader)
 	L.PreloadModule("config", config.Loader(e.cfg.Config))
