@@ -6,7 +6,8 @@
 // end-of-data variant can smuggle a second message past a relay), parses the
 // header leniently (the first line that is not a header starts the body),
 // extracts recipients from To/Cc/Bcc for sendmail -t, calls the address
-// rewriter on envelope and header addresses and the cleanup policy (hold,
+// rewriter on envelope and header addresses, the content filter (milters,
+// core/milter) and the cleanup policy (hold,
 // discard, reject, header edits), adds a missing Message-ID, Date and From,
 // drops Bcc, and streams the result into a queue file. Submit returns only
 // after the file is committed (fsync); its error is a *dsn.Status for the
