@@ -65,3 +65,26 @@ func parseHeader(b *testing.B, s string) *textproto.Header {
 	}
 	return &h
 }
+
+// BenchmarkRspamdCall is the same through Debian's rspamd (milter proxy,
+// self-scan, no network look-ups): the cost of scanning at DATA.
+//
+//	go test -run '^$' -bench BenchmarkRspamdCall -benchtime 200x ./core/milter
+func BenchmarkRspamdCall(b *testing.B) {
+	addr, _ := startRspamd(b)
+	f, err := New([]Config{{Name: "rspamd", Address: addr, Smtpd: true}}, "mx.example.com", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := strings.Repeat("Lunch is at noon in the usual place; bring the quarterly figures.\r\n", 64)
+	hdr := "Subject: lunch\r\nFrom: alice@example.org\r\nTo: bob@example.com\r\nMessage-ID: <l@example.org>\r\n\r\n"
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		env := smtpEnv("bob@example.com")
+		env.ID = "BENCH"
+		_, v, err := f.Filter(context.Background(), env, parseHeader(b, hdr), strings.NewReader(body))
+		if err != nil || v.Action != 0 {
+			b.Fatalf("%v %+v", err, v)
+		}
+	}
+}

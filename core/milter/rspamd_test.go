@@ -52,7 +52,7 @@ var rspamdOff = []string{"rbl", "fuzzy_check", "asn", "emails", "dmarc", "spf", 
 // startRspamd runs Debian's rspamd on a free loopback port and returns
 // the milter address and a function that stops it; it skips the test
 // when rspamd is not installed.
-func startRspamd(t *testing.T) (string, func()) {
+func startRspamd(t testing.TB) (string, func()) {
 	t.Helper()
 	bin, err := exec.LookPath("rspamd")
 	if err != nil {
@@ -119,14 +119,14 @@ func tail(s string) string {
 	return s
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
