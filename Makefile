@@ -38,6 +38,7 @@ FUZZ_TARGETS = \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData
+FUZZ_TARGETS += ./core/throttle:FuzzParseRate
 FUZZTIME ?= 10s
 
 fuzz-short:

@@ -42,6 +42,12 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
+
+	// Shared policy state (shared.go): the Redis server throttles and
+	// scripts use, how throttles fail, and named SQL databases.
+	Redis    Redis    `toml:"redis"`
+	Throttle Throttle `toml:"throttle"`
+	SQL      []SQL    `toml:"sql"`
 }
 
 // Pipe is one pipe(8)-style transport.
