@@ -57,8 +57,10 @@ func NewRedisClient(c config.Redis) redis.UniversalClient {
 		Addrs: c.Addresses, Username: c.Username, Password: c.Password, DB: c.Database,
 		MasterName: c.MasterName, PoolSize: c.PoolSize,
 		DialTimeout: c.DialTimeout.D(), ReadTimeout: c.ReadTimeout.D(), WriteTimeout: c.WriteTimeout.D(),
-		// A dead server should cost one timeout per call, not several.
-		MaxRetries: -1,
+		// One quick retry: after a Redis restart every pooled connection
+		// is dead, and each would otherwise fail one call. A dead server
+		// still costs at most the caller's deadline.
+		MaxRetries: 1, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 10 * time.Millisecond,
 		// Honour the caller's context deadline over the read/write
 		// timeouts: a hook's deadline bounds every call.
 		ContextTimeoutEnabled: true,
