@@ -9,9 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/moonpost/moonpost/core/throttle"
 	"github.com/moonpost/moonpost/stdlib/dns"
 	"github.com/moonpost/moonpost/stdlib/kv"
 	"github.com/moonpost/moonpost/stdlib/lookup"
+	stdsql "github.com/moonpost/moonpost/stdlib/sql"
 )
 
 // Config configures an Engine. Zero values take the defaults noted.
@@ -57,6 +61,13 @@ type Config struct {
 	Debounce time.Duration
 	// KVMaxKeys bounds the shared "kv" store (100000).
 	KVMaxKeys int
+
+	// Shared policy state for the "throttle", "redis" and "sql" modules
+	// and the lookup.redis and lookup.sql tables. A nil Throttle keeps
+	// every limit in the node; a nil Redis or SQL makes those calls fail.
+	Throttle *throttle.Limiter
+	Redis    goredis.UniversalClient
+	SQL      *stdsql.DBs
 }
 
 func (c *Config) setDefaults() {
@@ -127,7 +138,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "hooks"),
 		kv:      kv.New(cfg.KVMaxKeys, 0, nil),
-		tables:  lookup.NewRegistry(cfg.Dir, cfg.TableDirs),
+		tables:  lookup.NewRegistry(cfg.Dir, cfg.TableDirs).WithShared(cfg.Redis, cfg.SQL),
 		changed: make(chan struct{}),
 		stop:    make(chan struct{}),
 	}
