@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	core "github.com/moonpost/moonpost/core/throttle"
 	"github.com/moonpost/moonpost/core/config"
 	"github.com/moonpost/moonpost/core/testserver"
+	core "github.com/moonpost/moonpost/core/throttle"
 	"github.com/moonpost/moonpost/hooks"
 	"github.com/moonpost/moonpost/hooks/luatest"
 )
