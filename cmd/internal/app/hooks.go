@@ -77,10 +77,19 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 		tables = append(tables, absPath(cfg.Local.Aliases))
 	}
 	res := coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
-	return hooks.New(hooks.Config{
+	sh, err := openShared(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := hooks.New(hooks.Config{
 		Dir: dir, Logger: log, CallTimeout: cfg.Hooks.CallTimeout.D(),
 		Config: scriptConfig(cfg, dir), Resolver: dnsAdapter{res}, TableDirs: tables, Watch: watch,
+		Throttle: sh.throttle, Redis: sh.redis, SQL: sh.sql,
 	})
+	if err != nil {
+		sh.Close()
+	}
+	return eng, err
 }
 
 // scriptPolicies are the operator decisions, all made by the Lua scripts.
