@@ -51,7 +51,7 @@ func TestHostingCluster(t *testing.T) {
 	sink := e2e.NewSink(t, false)
 	var nodes []*e2e.Daemon
 	for i := 0; i < 2; i++ {
-		d := e2e.Setup(t, ".", "127.0.0.1:6379", redis.Addr, "]:2626", "]:" + sink.Addr[strings.LastIndexByte(sink.Addr, ':')+1:],
+		d := e2e.Setup(t, ".", "127.0.0.1:6379", redis.Addr, "]:2626", "]:"+sink.Addr[strings.LastIndexByte(sink.Addr, ':')+1:],
 			"out1.hosting.test", fmt.Sprintf("out%d.hosting.test", i+1))
 		makeDB(t, d.Dir)
 		nodes = append(nodes, d)
