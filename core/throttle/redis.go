@@ -17,7 +17,8 @@ const keyPrefix = "moonpost:throttle:"
 // ARGV[1] is the emission interval, ARGV[2] the period. It returns
 // {1, 0} when allowed, {0, wait} when not. The TAT is written with
 // %.0f: Redis would format a plain number with 14 digits and lose the
-// microseconds. The key expires when its bucket is full again.
+// microseconds. The key expires when its bucket is full again (at
+// least 1ms: a rate above 1000/s may leave less).
 var gcraScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -30,7 +31,7 @@ local allow_at = new - period
 if now < allow_at then
   return {0, allow_at - now}
 end
-redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', math.ceil((new - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', math.max(1, math.ceil((new - now) / 1000)))
 return {1, 0}
 `)
 
@@ -66,4 +67,11 @@ func NewRedisClient(c config.Redis) redis.UniversalClient {
 		ContextTimeoutEnabled: true,
 	}
 	return redis.NewUniversalClient(o)
+}
+
+// NewRedisClientForBench is a client with the defaults of [redis], for
+// benchmarks and tests outside the daemon.
+func NewRedisClientForBench(addr string) redis.UniversalClient {
+	return NewRedisClient(config.Redis{Addresses: []string{addr},
+		DialTimeout: config.Duration(time.Second), ReadTimeout: config.Duration(time.Second), WriteTimeout: config.Duration(time.Second)})
 }

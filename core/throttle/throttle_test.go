@@ -116,6 +116,9 @@ func TestSharedAcrossNodes(t *testing.T) {
 	if err != nil || !res.Shared || res.Allowed || res.RetryAfter < 80*time.Second || res.RetryAfter > 90*time.Second {
 		t.Fatalf("after the burst: %+v %v; want refused with about 90s", res, err)
 	}
+	if n := count(t, a, "fast", "1000000/s", 10); n != 10 {
+		t.Fatalf("%d of 10 passed at 1000000/s", n)
+	}
 	if count(t, a, "local:x", "3/h", 5) != 3 || count(t, b, "local:x", "3/h", 5) != 3 {
 		t.Fatal("local: keys are not per node")
 	}

@@ -22,7 +22,9 @@ var schema = []string{
 	`INSERT INTO tenants VALUES ('acme', '500/h', 500, NULL), ('globex', '20/min', 20, 'trial')`,
 }
 
-func openDBs(t *testing.T) *stdsql.DBs {
+func openDBs(t *testing.T) *stdsql.DBs { return openDBsB(t) }
+
+func openDBsB(t testing.TB) *stdsql.DBs {
 	t.Helper()
 	pg := testserver.StartPostgres(t)
 	dbs, err := stdsql.Open([]config.SQL{
