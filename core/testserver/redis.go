@@ -16,19 +16,21 @@ type Redis struct {
 	Addr string // host:port on 127.0.0.1
 	t    testing.TB
 	dir  string
+	args []string // extra redis-server arguments
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
 }
 
 // StartRedis starts a redis-server with no persistence; Stop (also run
-// at cleanup) ends it.
-func StartRedis(t testing.TB) *Redis {
+// at cleanup) ends it. args are extra server arguments ("--cluster-enabled",
+// "yes", ...).
+func StartRedis(t testing.TB, args ...string) *Redis {
 	t.Helper()
 	bin := findBinary("redis-server", "/usr/bin/redis-server", "/usr/local/bin/redis-server")
 	if bin == "" {
 		t.Skip("SKIP: redis-server not installed (apt-get install redis-server; see .ci/install-deps) — Redis tests NOT RUN")
 	}
-	r := &Redis{t: t, dir: t.TempDir(), Addr: freePort(t)}
+	r := &Redis{t: t, dir: t.TempDir(), Addr: freePort(t), args: args}
 	r.Start()
 	t.Cleanup(r.Stop)
 	return r
@@ -40,8 +42,9 @@ func (r *Redis) Start() {
 	r.t.Helper()
 	_, port, _ := net.SplitHostPort(r.Addr)
 	bin := findBinary("redis-server", "/usr/bin/redis-server", "/usr/local/bin/redis-server")
-	r.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", r.dir, "--daemonize", "no", "--protected-mode", "yes")
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--daemonize", "no", "--protected-mode", "yes"}, r.args...)
+	r.cmd = exec.Command(bin, args...)
 	log, err := os.Create(r.dir + "/redis.log")
 	if err != nil {
 		r.t.Fatal(err)

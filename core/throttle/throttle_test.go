@@ -219,3 +219,32 @@ func TestRedisSlow(t *testing.T) {
 		t.Fatalf("check took %v with a 100ms timeout", d)
 	}
 }
+
+// TestCluster: several addresses make a Cluster client; the script
+// touches one key, so it runs on whichever node owns the key's slot.
+// The Cluster here is one node holding every slot, named twice.
+func TestCluster(t *testing.T) {
+	srv := testserver.StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer admin.Close()
+	if err := admin.Do(ctx(t), "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(admin.ClusterInfo(ctx(t)).Val(), "cluster_state:ok") {
+		if time.Now().After(deadline) {
+			t.Fatal("cluster not ready after 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	c := NewRedisClient(config.Redis{Addresses: []string{srv.Addr, "localhost:" + port}})
+	defer c.Close()
+	if _, ok := c.(*redis.ClusterClient); !ok {
+		t.Fatalf("two addresses gave a %T, want a *redis.ClusterClient", c)
+	}
+	l := New(Options{Redis: c})
+	if n := count(t, l, "tenant:c", "4/h", 6); n != 4 {
+		t.Fatalf("%d of 6 passed 4/h on the Cluster", n)
+	}
+}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -20,7 +22,17 @@ type shared struct {
 	sql      *stdsql.DBs
 }
 
+// redisLog sends go-redis's own messages (one per failed dial, say) to
+// the daemon's log at debug level: the throttle's rate-limited warning
+// is what operators see, not a line per connection attempt on stderr.
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.Debug(fmt.Sprintf(format, v...), "component", "redis")
+}
+
 func openShared(cfg *config.Config, log *slog.Logger) (*shared, error) {
+	goredis.SetLogger(redisLog{log})
 	s := &shared{redis: throttle.NewRedisClient(cfg.Redis)}
 	s.throttle = throttle.New(throttle.Options{
 		Redis: s.redis, FailOpen: cfg.Throttle.OnRedisError == "fail_open",
