@@ -17,6 +17,7 @@ type Redis struct {
 	t    testing.TB
 	dir  string
 	args []string // extra redis-server arguments
+	conf string   // sentinel: its configuration file, the first argument
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
 }
@@ -36,14 +37,34 @@ func StartRedis(t testing.TB, args ...string) *Redis {
 	return r
 }
 
+// StartSentinel starts a Sentinel monitoring master under name.
+func StartSentinel(t testing.TB, master *Redis, name string) *Redis {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(master.Addr)
+	s := &Redis{t: t, dir: t.TempDir(), Addr: freePort(t)}
+	s.conf = s.dir + "/sentinel.conf"
+	conf := fmt.Sprintf("sentinel monitor %s %s %s 1\nsentinel down-after-milliseconds %s 5000\n", name, host, port, name)
+	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // Start (re)starts the server on the same address, with empty data:
 // what a restart without persistence looks like to clients.
 func (r *Redis) Start() {
 	r.t.Helper()
 	_, port, _ := net.SplitHostPort(r.Addr)
 	bin := findBinary("redis-server", "/usr/bin/redis-server", "/usr/local/bin/redis-server")
-	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--daemonize", "no", "--protected-mode", "yes"}, r.args...)
+	var args []string
+	if r.conf != "" {
+		args = []string{r.conf, "--sentinel"}
+	}
+	args = append(args, []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--daemonize", "no", "--protected-mode", "yes"}...)
+	args = append(args, r.args...)
 	r.cmd = exec.Command(bin, args...)
 	log, err := os.Create(r.dir + "/redis.log")
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // real Redis on loopback, from several goroutines as smtpd would.
 func BenchmarkRedisCheck(b *testing.B) {
 	srv := testserver.StartRedis(b)
-	c := NewRedisClientForBench(srv.Addr)
+	c := newClient(b, srv.Addr)
 	defer c.Close()
 	l := New(Options{Redis: c, Timeout: time.Second})
 	r := Rate{N: 1_000_000_000, Per: time.Second}

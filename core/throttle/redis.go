@@ -69,9 +69,3 @@ func NewRedisClient(c config.Redis) redis.UniversalClient {
 	return redis.NewUniversalClient(o)
 }
 
-// NewRedisClientForBench is a client with the defaults of [redis], for
-// benchmarks and tests outside the daemon.
-func NewRedisClientForBench(addr string) redis.UniversalClient {
-	return NewRedisClient(config.Redis{Addresses: []string{addr},
-		DialTimeout: config.Duration(time.Second), ReadTimeout: config.Duration(time.Second), WriteTimeout: config.Duration(time.Second)})
-}

@@ -82,7 +82,7 @@ func TestLocalKeyBound(t *testing.T) {
 	}
 }
 
-func newClient(t *testing.T, addr string) redis.UniversalClient {
+func newClient(t testing.TB, addr string) redis.UniversalClient {
 	c := NewRedisClient(config.Redis{Addresses: []string{addr},
 		DialTimeout: config.Duration(time.Second), ReadTimeout: config.Duration(time.Second), WriteTimeout: config.Duration(time.Second)})
 	t.Cleanup(func() { c.Close() })
@@ -246,5 +246,22 @@ func TestCluster(t *testing.T) {
 	l := New(Options{Redis: c})
 	if n := count(t, l, "tenant:c", "4/h", 6); n != 4 {
 		t.Fatalf("%d of 6 passed 4/h on the Cluster", n)
+	}
+}
+
+// TestSentinel: with master_name the addresses are Sentinels, which
+// tell the client where the master is.
+func TestSentinel(t *testing.T) {
+	master := testserver.StartRedis(t)
+	sentinel := testserver.StartSentinel(t, master, "mymaster")
+	c := NewRedisClient(config.Redis{Addresses: []string{sentinel.Addr}, MasterName: "mymaster"})
+	defer c.Close()
+	l := New(Options{Redis: c, Timeout: 2 * time.Second})
+	if n := count(t, l, "tenant:s", "4/h", 6); n != 4 {
+		t.Fatalf("%d of 6 passed 4/h through Sentinel", n)
+	}
+	direct := newClient(t, master.Addr)
+	if direct.Exists(ctx(t), keyPrefix+"tenant:s").Val() != 1 {
+		t.Fatal("the key is not on the master")
 	}
 }
