@@ -68,4 +68,3 @@ func NewRedisClient(c config.Redis) redis.UniversalClient {
 	}
 	return redis.NewUniversalClient(o)
 }
-
