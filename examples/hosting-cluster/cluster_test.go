@@ -18,15 +18,15 @@ import (
 
 func TestMain(m *testing.M) { e2e.Main(m) }
 
-// makeDB runs tenants.sql into dir/tenants.db, as the README's sqlite3
+// makeDB runs tenants.sql into a database, as the README's sqlite3
 // command does.
-func makeDB(t *testing.T, dir string) {
+func makeDB(t *testing.T, driver, dsn string) {
 	t.Helper()
 	src, err := os.ReadFile("tenants.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbs, err := stdsql.Open([]config.SQL{{Name: "t", Driver: "sqlite", DSN: dir + "/tenants.db", MaxOpen: 1, MaxIdle: 1}})
+	dbs, err := stdsql.Open([]config.SQL{{Name: "t", Driver: driver, DSN: dsn, MaxOpen: 1, MaxIdle: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,13 +47,27 @@ func makeDB(t *testing.T, dir string) {
 // Redis (3/min) hold across both nodes, unknown domains are refused,
 // and what was accepted reaches the smarthost.
 func TestHostingCluster(t *testing.T) {
+	runCluster(t, nil, func(d *e2e.Daemon) { makeDB(t, "sqlite", d.Dir+"/tenants.db") })
+}
+
+// TestHostingClusterPostgres is the same with the tenant tables in one
+// PostgreSQL both nodes share: the scripts' $1 placeholders suit both.
+func TestHostingClusterPostgres(t *testing.T) {
+	pg := testserver.StartPostgres(t)
+	makeDB(t, "postgres", pg.DSN)
+	runCluster(t, []string{`driver = "sqlite"`, `driver = "postgres"`,
+		`dsn = "file:tenants.db?mode=ro"`, fmt.Sprintf("dsn = %q", pg.DSN)}, func(*e2e.Daemon) {})
+}
+
+func runCluster(t *testing.T, repl []string, prepare func(*e2e.Daemon)) {
 	redis := testserver.StartRedis(t)
 	sink := e2e.NewSink(t, false)
 	var nodes []*e2e.Daemon
 	for i := 0; i < 2; i++ {
-		d := e2e.Setup(t, ".", "127.0.0.1:6379", redis.Addr, "]:2626", "]:"+sink.Addr[strings.LastIndexByte(sink.Addr, ':')+1:],
-			"out1.hosting.test", fmt.Sprintf("out%d.hosting.test", i+1))
-		makeDB(t, d.Dir)
+		d := e2e.Setup(t, ".", append([]string{"127.0.0.1:6379", redis.Addr,
+			"]:2626", "]:" + sink.Addr[strings.LastIndexByte(sink.Addr, ':')+1:],
+			"out1.hosting.test", fmt.Sprintf("out%d.hosting.test", i+1)}, repl...)...)
+		prepare(d)
 		nodes = append(nodes, d)
 	}
 	// Provisioning sets acme's override; globex keeps its plan's rate.

@@ -8,9 +8,9 @@ local lookup = require("lookup")
 local throttle = require("throttle")
 
 local tenant_of = lookup.sql{db = "tenants", ttl = 30, negative_ttl = 10,
-  query = "SELECT tenant FROM domains WHERE domain = ?"}
+  query = "SELECT tenant FROM domains WHERE domain = $1"}
 local plan_rate = lookup.sql{db = "tenants", ttl = 30, negative_ttl = 10,
-  query = "SELECT p.rate FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.name = ?"}
+  query = "SELECT p.rate FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.name = $1"}
 local override = lookup.redis{prefix = "limit:", ttl = 5, negative_ttl = 5}
 
 -- A tenant with neither gets this.
