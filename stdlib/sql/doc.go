@@ -9,7 +9,7 @@
 //	local n = sql.exec("tenants", "UPDATE tenants SET seen = ? WHERE name = ?", os.time(), t)
 //
 // Placeholders are the driver's own: ? (or ?NNN, $NNN) for SQLite, $1,
-// $2 ... for PostgreSQL; values are passed separately, never built into
+// $2 ... for PostgreSQL, so $1, $2 ... suit both; values are passed separately, never built into
 // the SQL text. Each distinct query text is prepared once per database
 // and reused. Rows are tables keyed by column name; a NULL column is
 // absent. A query may return at most MaxRows rows. Every call is bounded
