@@ -37,7 +37,8 @@ FUZZ_TARGETS = \
 	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/smtp:FuzzDotWriter ./core/deliver/lmtp:FuzzParseNexthop \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
-	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData
+	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
+	./core/auth:FuzzParseTags ./core/auth:FuzzParseKey
 FUZZTIME ?= 10s
 
 fuzz-short:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
+	"github.com/moonpost/moonpost/core/auth"
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/internal/bufpool"
 	"github.com/moonpost/moonpost/core/policy"
@@ -32,8 +33,12 @@ type Cleanup struct {
 	// Handoff, when set, may take new mail into the queue manager's
 	// active set as it is committed, skipping incoming/.
 	Handoff Handoff
-	Log     *slog.Logger
-	Now     func() time.Time
+	// DKIM signs mail after the cleanup policy (nil: never).
+	DKIM *auth.Signer
+	// Verify checks inbound mail before the cleanup policy (nil: never).
+	Verify Verifier
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // Handoff is the queue manager's side of committing straight into
@@ -43,6 +48,16 @@ type Handoff interface {
 	Reserve() bool
 	Unreserve()
 	Adopt(*queue.Message)
+}
+
+// Verifier checks the authentication of inbound mail (core/auth).
+// Applies says whether a message is checked at all; Check reads the
+// content after the header and never fails (problems are results);
+// Stamp writes the results into the header.
+type Verifier interface {
+	Applies(env *queue.Envelope) bool
+	Check(ctx context.Context, env *queue.Envelope, h *textproto.Header, body io.Reader) *policy.AuthResults
+	Stamp(h *textproto.Header, res *policy.AuthResults)
 }
 
 // Options change how one submission is handled.
@@ -81,12 +96,25 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 		return env.ID, st
 	}
 	env.ExtractRcpts, env.FullName = false, "" // maildrop-only fields
-	verdict, err := c.policy(ctx, env, &h)
+	ct := &content{first: first, r: br}
+	defer func() { ct.sp.Close() }()
+	m := &policy.Message{Envelope: env, Header: &h}
+	var st *dsn.Status
+	if m.Auth, st = c.verify(ctx, env, &h, ct); st != nil {
+		return env.ID, st
+	}
+	verdict, err := c.policy(ctx, m)
 	if err != nil {
 		c.log().Error("cleanup policy failed", "queue_id", env.ID, "err", err)
 		return env.ID, dsn.TempPolicy
 	}
-	return c.finish(env, &h, verdict, first, br)
+	if verdict.Action == policy.Accept || verdict.Action == policy.Hold {
+		if st := c.sign(ctx, env, &h, m.DKIM, ct); st != nil {
+			return env.ID, st
+		}
+	}
+	first, body := ct.parts()
+	return c.finish(env, &h, verdict, first, body)
 }
 
 // prepare checks hops, rewrites addresses and adds missing headers.
@@ -106,11 +134,11 @@ func (c *Cleanup) prepare(ctx context.Context, env *queue.Envelope, h *textproto
 	return nil
 }
 
-func (c *Cleanup) policy(ctx context.Context, env *queue.Envelope, h *textproto.Header) (policy.Verdict, error) {
+func (c *Cleanup) policy(ctx context.Context, m *policy.Message) (policy.Verdict, error) {
 	if c.Policy == nil {
 		return policy.Verdict{Action: policy.Accept}, nil
 	}
-	v, err := c.Policy.Cleanup(ctx, &policy.Message{Envelope: env, Header: h})
+	v, err := c.Policy.Cleanup(ctx, m)
 	if err != nil {
 		return v, err
 	}

@@ -42,6 +42,8 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
+	DKIM  DKIM            `toml:"dkim"` // signing keys, see auth.go
+	Auth  Auth            `toml:"auth"` // inbound SPF, DKIM, DMARC
 }
 
 // Pipe is one pipe(8)-style transport.
@@ -172,5 +174,6 @@ func Default() *Config {
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},
+		Auth:   Auth{Verify: true, MaxSignatures: 5, MaxLookups: 20, Timeout: Duration(15e9)},
 	}
 }

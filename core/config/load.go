@@ -86,6 +86,7 @@ func (c *Config) finish() error {
 	}
 	c.Destinations = lowerAll(c.Destinations)
 	c.RelayDomains = lowerAll(c.RelayDomains)
+	c.finishAuth()
 	return c.validate()
 }
 
@@ -110,6 +111,7 @@ func (c *Config) validate() error {
 	c.validateSMTPD(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
+	c.validateAuth(&p)
 	return errors.Join(p...)
 }
 

@@ -59,8 +59,13 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: log, Config: qmgrConfig(cfg),
 		Flow: qmgr.NewFlow(inFlowLimit*cfg.Queue.MaxDeliveries, cfg.Queue.InFlowDelay.D())}
 	mgr.Init()
+	signer, err := buildSigner(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
-		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: log}
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: log,
+		DKIM: signer}
 	agents, err := buildAgents(cfg, pol, clean, log)
 	if err != nil {
 		return nil, err

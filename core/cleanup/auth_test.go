@@ -1,0 +1,132 @@
+package cleanup
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/moonpost/moonpost/core/auth"
+	"github.com/moonpost/moonpost/core/config"
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// withSigner gives c a keyring with one ed25519 key for example.com and
+// returns the TXT record that publishes it.
+func withSigner(t *testing.T, c *Cleanup) map[string]string {
+	t.Helper()
+	key, pem, err := auth.GenerateKey("ed25519", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "example.com.s1.pem")
+	os.WriteFile(path, pem, 0o600)
+	kr, err := auth.NewKeyring([]config.DKIMSign{{Domain: "example.com", Selector: "s1", Key: path}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.DKIM = &auth.Signer{Keys: kr}
+	rec, _ := auth.PublicRecord(key.Public())
+	return map[string]string{"s1._domainkey.example.com": rec}
+}
+
+func verifyStored(t *testing.T, content string, records map[string]string) []*dkim.Verification {
+	t.Helper()
+	vs, err := dkim.VerifyWithOptions(strings.NewReader(content), &dkim.VerifyOptions{
+		LookupTXT: func(name string) ([]string, error) {
+			if r, ok := records[name]; ok {
+				return []string{r}, nil
+			}
+			return nil, fmt.Errorf("no record %s", name)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
+}
+
+func TestSubmitSignsOriginatingMail(t *testing.T) {
+	c, _ := setup(t)
+	c.Policy = subjectPolicy{} // signing comes after, so covers its edit
+	recs := withSigner(t, c)
+	big := strings.Repeat("a line of body text that goes on\r\n", (spillMem/34)+100) // spills to a file
+	for name, body := range map[string]string{"small": "hello\r\n", "spilled": big} {
+		e := env("bob@example.net")
+		e.Client = queue.Client{Proto: "LOCAL"}
+		id, err := c.Submit(context.Background(), e, strings.NewReader("From: Joe <joe@example.com>\r\nSubject: hi\r\n\r\n"+body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, content := stored(t, c, queue.Incoming, id)
+		if !strings.HasPrefix(content, "DKIM-Signature:") {
+			t.Fatalf("%s: not signed on top:\n%.300s", name, content)
+		}
+		vs := verifyStored(t, content, recs)
+		if len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != "example.com" {
+			t.Fatalf("%s: %+v", name, vs[0])
+		}
+		if !strings.Contains(content, "Subject: [tagged] hi\r\n") {
+			t.Errorf("%s: the policy's edit is missing", name)
+		}
+		if !strings.HasSuffix(content, body) {
+			t.Errorf("%s: body changed", name)
+		}
+	}
+}
+
+func TestSubmitLeavesRelayedMailUnsigned(t *testing.T) {
+	c, _ := setup(t)
+	withSigner(t, c)
+	e := env("bob@example.net")
+	e.Client = queue.Client{Proto: "ESMTP", Addr: "203.0.113.5"}
+	id, err := c.Submit(context.Background(), e, strings.NewReader("From: joe@example.com\r\n\r\nhi\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, content := stored(t, c, queue.Incoming, id); strings.Contains(content, "DKIM-Signature") {
+		t.Fatalf("relayed mail signed:\n%s", content)
+	}
+}
+
+type subjectPolicy struct{}
+
+func (subjectPolicy) Cleanup(_ context.Context, m *policy.Message) (policy.Verdict, error) {
+	m.Header.Set("Subject", "[tagged] "+m.Header.Get("Subject"))
+	return policy.Verdict{Action: policy.Accept}, nil
+}
+
+// choosingPolicy asks for signatures like msg:dkim_sign does.
+type choosingPolicy struct{ choice *policy.DKIMChoice }
+
+func (p choosingPolicy) Cleanup(_ context.Context, m *policy.Message) (policy.Verdict, error) {
+	m.DKIM = p.choice
+	return policy.Verdict{Action: policy.Accept}, nil
+}
+
+func TestSubmitSignsWhatPolicyChose(t *testing.T) {
+	c, _ := setup(t)
+	recs := withSigner(t, c)
+	c.Policy = choosingPolicy{&policy.DKIMChoice{Requests: []policy.SignRequest{{Domain: "example.com"}}}}
+	e := env("bob@example.net")
+	e.Client = queue.Client{Proto: "ESMTP", Addr: "203.0.113.5"} // relayed, yet chosen
+	id, err := c.Submit(context.Background(), e, strings.NewReader("From: other@example.org\r\n\r\nhi\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, content := stored(t, c, queue.Incoming, id)
+	if vs := verifyStored(t, content, recs); len(vs) != 1 || vs[0].Err != nil {
+		t.Fatalf("%+v", vs)
+	}
+
+	c.Policy = choosingPolicy{&policy.DKIMChoice{Requests: []policy.SignRequest{{Domain: "nokey.example"}}}}
+	_, err = c.Submit(context.Background(), env("bob@example.net"), strings.NewReader("From: a@nokey.example\r\n\r\nhi\r\n"))
+	if dsn.FromError(err) != dsn.TempPolicy {
+		t.Fatalf("a signature that cannot be made: %v", err)
+	}
+}
