@@ -3,6 +3,7 @@ module github.com/moonpost/moonpost
 go 1.26.0
 
 require (
+	blitiri.com.ar/go/spf v1.6.0
 	github.com/BurntSushi/toml v1.6.0
 	github.com/chzyer/readline v1.5.1
 	github.com/emersion/go-message v0.18.2

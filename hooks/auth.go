@@ -62,7 +62,8 @@ func msgDKIMSign(L *lua.LState) int {
 }
 
 // authTable is msg.auth: nil when the message was not checked, else
-// {spf=, dkim={{domain=, selector=, result=}...}, dmarc={result=, policy=, domain=}}.
+// {spf=, dkim={{domain=, selector=, result=}...},
+// dmarc={result=, policy=, disposition=, domain=}}.
 func authTable(L *lua.LState, a *policy.AuthResults) lua.LValue {
 	if a == nil {
 		return lua.LNil
@@ -78,9 +79,10 @@ func authTable(L *lua.LState, a *policy.AuthResults) lua.LValue {
 		dk.Append(e)
 	}
 	t.RawSetString("dkim", dk)
-	dm := L.CreateTable(0, 3)
+	dm := L.CreateTable(0, 4)
 	dm.RawSetString("result", lua.LString(a.DMARC.Result))
 	dm.RawSetString("policy", lua.LString(a.DMARC.Policy))
+	dm.RawSetString("disposition", lua.LString(a.DMARC.Disposition))
 	dm.RawSetString("domain", lua.LString(a.DMARC.Domain))
 	t.RawSetString("dmarc", dm)
 	return t

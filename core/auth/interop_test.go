@@ -3,6 +3,9 @@ package auth
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,4 +119,46 @@ func writeFile(t *testing.T, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func TestWeVerifyDkimpySignatures(t *testing.T) {
+	needDkimpy(t)
+	f := newFixture(t, "v=DMARC1; p=reject")
+	rsaKey, _, _ := GenerateKey("rsa", 2048)
+	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey.(*rsa.PrivateKey))})
+	f.ns.Add(t, zoneTXT("py._domainkey.football.example.com", record(t, rsaKey)))
+	edFile := writeFile(t, "ed.key", []byte(rfc8463Seed+"\n")) // dkimpy reads the base64 seed
+	rsaFile := writeFile(t, "rsa.pem", pkcs1)
+	msg := exampleHeader + "\r\n" + exampleBody
+	for _, c := range []struct{ sel, file, alg string }{{"py", rsaFile, "rsa-sha256"}, {"brisbane", edFile, "ed25519-sha256"}} {
+		out := dkimpySign(t, msg, c.sel, "football.example.com", c.file, c.alg)
+		out = strings.ReplaceAll(strings.ReplaceAll(out, "\r\n", "\n"), "\n", "\r\n")
+		res, _ := f.check(t, "203.0.113.9", "joe@football.example.com", out)
+		if len(res.DKIM) != 1 || res.DKIM[0].Result != "pass" || res.DKIM[0].Selector != c.sel || res.DMARC.Result != "pass" {
+			t.Fatalf("%s: %+v\n%s", c.alg, res, out)
+		}
+		res, _ = f.check(t, "203.0.113.9", "joe@football.example.com", strings.Replace(out, "hungry", "angry", 1))
+		if res.DKIM[0].Result != "fail" {
+			t.Fatalf("%s tampered: %+v", c.alg, res)
+		}
+	}
+}
+
+// The RFC 8463 appendix A.3 message, signed by its authors with
+// ed25519-sha256 and rsa-sha256 (the RSA key is RFC 6376's example and
+// not published here): the ed25519 signature verifies as published.
+func TestVerifyRFC8463Example(t *testing.T) {
+	f := newFixture(t, "")
+	msg := "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n" +
+		" d=football.example.com; i=@football.example.com;\r\n" +
+		" q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n" +
+		" subject : date : message-id : from : subject : date;\r\n" +
+		" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n" +
+		" b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n" +
+		" Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n" +
+		exampleHeader + "\r\n" + exampleBody
+	res, _ := f.check(t, "203.0.113.9", "joe@football.example.com", msg)
+	if len(res.DKIM) != 1 || res.DKIM[0].Result != "pass" || res.DKIM[0].Selector != "brisbane" {
+		t.Fatalf("%+v", res)
+	}
 }

@@ -3,11 +3,13 @@ package cleanup
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/moonpost/moonpost/core/auth"
@@ -128,5 +130,63 @@ func TestSubmitSignsWhatPolicyChose(t *testing.T) {
 	_, err = c.Submit(context.Background(), env("bob@example.net"), strings.NewReader("From: a@nokey.example\r\n\r\nhi\r\n"))
 	if dsn.FromError(err) != dsn.TempPolicy {
 		t.Fatalf("a signature that cannot be made: %v", err)
+	}
+}
+
+// fakeVerifier records what it was given and returns fixed results.
+type fakeVerifier struct {
+	body string
+}
+
+func (f *fakeVerifier) Applies(env *queue.Envelope) bool { return env.Client.Proto != "LOCAL" }
+
+func (f *fakeVerifier) Check(_ context.Context, _ *queue.Envelope, _ *textproto.Header, body io.Reader) *policy.AuthResults {
+	b, _ := io.ReadAll(body)
+	f.body = string(b)
+	return &policy.AuthResults{SPF: "fail", DMARC: policy.DMARCResult{Result: "fail", Policy: "reject", Disposition: "reject", Domain: "example.org"}}
+}
+
+func (f *fakeVerifier) Stamp(h *textproto.Header, res *policy.AuthResults) {
+	h.Add("Authentication-Results", "mx.example.com; spf="+res.SPF)
+}
+
+// seeingPolicy keeps what the policy saw.
+type seeingPolicy struct {
+	auth *policy.AuthResults
+	ar   string
+}
+
+func (p *seeingPolicy) Cleanup(_ context.Context, m *policy.Message) (policy.Verdict, error) {
+	p.auth, p.ar = m.Auth, m.Header.Get("Authentication-Results")
+	return policy.Verdict{Action: policy.Accept}, nil
+}
+
+func TestSubmitVerifiesBeforePolicy(t *testing.T) {
+	c, _ := setup(t)
+	fv, sp := &fakeVerifier{}, &seeingPolicy{}
+	c.Verify, c.Policy = fv, sp
+	e := env("bob@example.net")
+	e.Client = queue.Client{Proto: "ESMTP", Addr: "203.0.113.5"}
+	id, err := c.Submit(context.Background(), e, strings.NewReader("From: a@example.org\r\n\r\nthe body\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fv.body != "the body\r\n" || sp.auth == nil || sp.auth.DMARC.Policy != "reject" || sp.ar != "mx.example.com; spf=fail" {
+		t.Fatalf("verifier saw %q; policy saw %+v %q", fv.body, sp.auth, sp.ar)
+	}
+	if _, content := stored(t, c, queue.Incoming, id); !strings.HasPrefix(content, "Authentication-Results: mx.example.com; spf=fail\r\n") ||
+		!strings.HasSuffix(content, "\r\n\r\nthe body\r\n") {
+		t.Fatalf("stored:\n%s", content)
+	}
+
+	// Local mail is not checked; the policy sees no results.
+	e = env("bob@example.net")
+	e.Client = queue.Client{Proto: "LOCAL"}
+	fv.body = ""
+	if _, err := c.Submit(context.Background(), e, strings.NewReader("From: a@example.org\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if fv.body != "" || sp.auth != nil {
+		t.Fatalf("local mail checked: %q %+v", fv.body, sp.auth)
 	}
 }

@@ -20,9 +20,12 @@ type DKIMChoice struct {
 // policy to read: a nil *AuthResults means the message was not checked
 // (it originates here, or verification is off).
 type AuthResults struct {
-	SPF   string       // pass, fail, softfail, neutral, none, temperror, permerror
-	DKIM  []DKIMResult // one per signature, in header order
-	DMARC DMARCResult
+	SPF string // pass, fail, softfail, neutral, none, temperror, permerror
+	// SPFDomain is the domain SPF checked: the MAIL FROM domain, or the
+	// HELO name for the null sender.
+	SPFDomain string
+	DKIM      []DKIMResult // one per signature, in header order
+	DMARC     DMARCResult
 }
 
 // DKIMResult is the outcome of one DKIM-Signature.
@@ -35,6 +38,9 @@ type DKIMResult struct {
 // DMARCResult is the DMARC evaluation of the From domain.
 type DMARCResult struct {
 	Result string // pass, fail, none, temperror, permerror
-	Policy string // the disposition asked for: none, quarantine, reject ("" without a record)
-	Domain string // the RFC5322.From domain evaluated
+	Policy string // the domain's policy (p=, or sp= for a subdomain): none, quarantine, reject
+	// Disposition is what the policy asks for this message: the policy
+	// for a failure (one step milder outside pct=), none for a pass.
+	Disposition string
+	Domain      string // the RFC5322.From domain evaluated
 }

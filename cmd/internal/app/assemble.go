@@ -63,10 +63,12 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, err
 	}
+	// One resolver, one cache: outbound MX lookups and inbound checks.
+	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
 		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: log,
-		DKIM: signer}
-	agents, err := buildAgents(cfg, pol, clean, log)
+		DKIM: signer, Verify: buildVerifier(cfg, res, log)}
+	agents, err := buildAgents(cfg, pol, clean, res, log)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func qmgrConfig(cfg *config.Config) qmgr.Config {
 	}
 }
 
-func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *slog.Logger) (map[string]deliver.Agent, error) {
+func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, res dns.Resolver, log *slog.Logger) (map[string]deliver.Agent, error) {
 	loc, err := local.New(local.Config{
 		Aliases: pol.aliases, Forwarder: cleanup.Forwarder{Cleanup: clean}, Mailbox: cfg.Local.Mailbox,
 		LocalDomains: cfg.Destinations, RecipientDelimiter: cfg.Local.RecipientDelimiter,
@@ -124,7 +126,7 @@ func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log 
 		}
 		agents[name] = a
 	}
-	if err := addNetworkAgents(agents, cfg, log); err != nil {
+	if err := addNetworkAgents(agents, cfg, res, log); err != nil {
 		return nil, err
 	}
 	return agents, nil
@@ -162,8 +164,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 
 // addNetworkAgents adds the smtp and lmtp clients, sharing one resolver
 // (and its cache).
-func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *slog.Logger) error {
-	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res dns.Resolver, log *slog.Logger) error {
 	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),

@@ -4,7 +4,9 @@ import (
 	"log/slog"
 
 	"github.com/moonpost/moonpost/core/auth"
+	"github.com/moonpost/moonpost/core/cleanup"
 	"github.com/moonpost/moonpost/core/config"
+	"github.com/moonpost/moonpost/core/dns"
 )
 
 // buildSigner loads the [[dkim.sign]] keys; a key that does not load is
@@ -15,4 +17,13 @@ func buildSigner(cfg *config.Config, log *slog.Logger) (*auth.Signer, error) {
 		return nil, err
 	}
 	return &auth.Signer{Keys: keys, Networks: cfg.Networks(), Headers: cfg.DKIM.Headers}, nil
+}
+
+// buildVerifier checks inbound mail unless auth.verify is off.
+func buildVerifier(cfg *config.Config, res dns.Resolver, log *slog.Logger) cleanup.Verifier {
+	if !cfg.Auth.Verify {
+		return nil
+	}
+	return &auth.Verifier{Resolver: res, AuthservID: cfg.Auth.AuthservID, Networks: cfg.Networks(),
+		MaxSignatures: cfg.Auth.MaxSignatures, MaxLookups: cfg.Auth.MaxLookups, Timeout: cfg.Auth.Timeout.D(), Log: log}
 }
