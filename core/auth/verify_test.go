@@ -155,3 +155,28 @@ func TestOriginatingMailIsNotVerified(t *testing.T) {
 		t.Fatal("authenticated submission checked")
 	}
 }
+
+func TestVerifyGarbageRecords(t *testing.T) {
+	f := newFixture(t, "v=DMARC1; p=bogus")
+	f.ns.Add(t, zoneTXT("nob64._domainkey.football.example.com", "v=DKIM1; k=ed25519; p=!!!not-base64"),
+		zoneTXT("revoked._domainkey.football.example.com", "v=DKIM1; k=ed25519; p="),
+		zoneTXT("huge._domainkey.football.example.com", strings.Repeat("x=y; ", 60)),
+		zoneTXT("wrongk._domainkey.football.example.com", "v=DKIM1; k=dsa; p=AAAA"))
+	for _, sel := range []string{"nob64", "revoked", "huge", "wrongk"} {
+		k := &Key{Domain: "football.example.com", Selector: sel, Signer: f.key.Signer}
+		res, _ := f.check(t, "192.0.2.9", "joe@football.example.com", signed(t, &Signer{}, []*Key{k}))
+		if res.DKIM[0].Result != "permerror" && res.DKIM[0].Result != "fail" {
+			t.Errorf("%s: %+v", sel, res.DKIM[0])
+		}
+		if res.DMARC.Result != "permerror" {
+			t.Errorf("%s: broken DMARC record: %+v", sel, res.DMARC)
+		}
+	}
+	// A broken signature field and a huge one: results, not errors.
+	msg := "DKIM-Signature: v=1; a=rsa-sha256; d=football.example.com; s=brisbane; h=from; bh=@@@; b=@@@\r\n" +
+		"DKIM-Signature: v=1; " + strings.Repeat("z=1; ", 5000) + "\r\n" + exampleHeader + "\r\n" + exampleBody
+	res, _ := f.check(t, "192.0.2.9", "joe@football.example.com", msg)
+	if len(res.DKIM) != 2 || res.DKIM[0].Result != "permerror" || res.DKIM[1].Result != "permerror" {
+		t.Fatalf("%+v", res.DKIM)
+	}
+}
