@@ -190,3 +190,15 @@ func TestSubmitVerifiesBeforePolicy(t *testing.T) {
 		t.Fatalf("local mail checked: %q %+v", fv.body, sp.auth)
 	}
 }
+
+func TestSubmitSignedTooBig(t *testing.T) {
+	c, _ := setup(t)
+	withSigner(t, c)
+	c.SizeLimit = 1000
+	e := env("bob@example.net")
+	e.Client = queue.Client{Proto: "LOCAL"}
+	_, err := c.Submit(context.Background(), e, strings.NewReader("From: joe@example.com\r\n\r\n"+strings.Repeat("x", spillMem+5000)))
+	if dsn.FromError(err) != dsn.MessageTooBig {
+		t.Fatalf("err = %v", err)
+	}
+}
