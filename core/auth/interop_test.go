@@ -162,3 +162,30 @@ func TestVerifyRFC8463Example(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// opendkim-testmsg (OpenDKIM's library, no daemon) signs with rsa-sha1
+// only: moonpost reads its signature and refuses the algorithm, as RFC
+// 8301 requires, with permerror.
+func TestOpenDKIMSignatureRSASHA1IsRefused(t *testing.T) {
+	if _, err := exec.LookPath("opendkim-testmsg"); err != nil {
+		t.Skip("SKIP: opendkim-testmsg (Debian opendkim-tools) is not installed; run .ci/install-deps")
+	}
+	f := newFixture(t, "")
+	rsaKey, _, _ := GenerateKey("rsa", 2048)
+	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey.(*rsa.PrivateKey))})
+	f.ns.Add(t, zoneTXT("od._domainkey.football.example.com", record(t, rsaKey)))
+	cmd := exec.Command("opendkim-testmsg", "-C", "-d", "football.example.com", "-s", "od", "-k", writeFile(t, "od.pem", pkcs1), "-t", t.TempDir())
+	cmd.Stdin = strings.NewReader(exampleHeader + "\r\n" + exampleBody)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("opendkim-testmsg: %v\n%s", err, out)
+	}
+	msg := strings.ReplaceAll(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n", "\r\n")
+	if !strings.Contains(msg, "a=rsa-sha1") {
+		t.Skipf("SKIP: this opendkim-testmsg signs with another algorithm:\n%s", msg)
+	}
+	res, _ := f.check(t, "203.0.113.9", "joe@football.example.com", msg)
+	if len(res.DKIM) != 1 || res.DKIM[0].Result != "permerror" || res.DKIM[0].Selector != "od" || res.DKIM[0].Domain != "football.example.com" {
+		t.Fatalf("%+v\n%s", res.DKIM, msg)
+	}
+}
