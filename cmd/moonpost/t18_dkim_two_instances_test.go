@@ -80,13 +80,30 @@ authserv_id = "mx-b.test"
 	}
 	send.waitLog("dkim signed", 2)
 
+	// A key file broken in place is reported at once and the previous
+	// key goes on signing.
+	os.WriteFile(keyFile, []byte("not a key any more"), 0o600)
+	send.waitLog("key file changed and does not load; the previous key stays", 1)
+	if code, out := send.run("From: joe@example.com\nSubject: after\n\nstill signed\n", "sendmail", "-f", "joe@example.com", "bob@remote.test"); code != 0 {
+		t.Fatalf("sendmail: %d %s", code, out)
+	}
+	after := ""
+	for _, m := range recv.WaitMaildir(filepath.Join("spool", "mail", "bob"), 2) {
+		if strings.Contains(m, "Subject: after") {
+			after = m
+		}
+	}
+	if !strings.Contains(strings.Join(headerValues(after, "Authentication-Results"), ""), "dkim=pass header.d=example.com header.s=s1") {
+		t.Fatalf("not signed with the previous key:\n%s", after)
+	}
+
 	// An unsigned spoof straight to the receiver: dmarc=fail, delivered.
 	c := dial(t, recv.addr)
 	c.expect("EHLO spoofer.test", 250)
 	if code, text := c.message("x@spoof.test", []string{"bob@remote.test"}, "From: ceo@example.com\r\nSubject: spoof\r\n\r\npay now"); code != 250 {
 		t.Fatalf("spoof refused by the default policy: %d %s", code, text)
 	}
-	msgs := recv.WaitMaildir(filepath.Join("spool", "mail", "bob"), 2)
+	msgs := recv.WaitMaildir(filepath.Join("spool", "mail", "bob"), 3)
 	for _, m := range msgs {
 		if strings.Contains(m, "Subject: spoof") {
 			ar := strings.Join(headerValues(m, "Authentication-Results"), "\n")

@@ -7,8 +7,9 @@
 // covered and every delivery attempt sends the same signed bytes. Keys
 // come from the [[dkim.sign]] table (Keyring) or from a script
 // (msg:dkim_sign); they are PEM files (PKCS#8 RSA or Ed25519, PKCS#1 RSA)
-// read once and read again when the file changes; a key that stops
-// parsing is logged and the previous one stays in force.
+// read once and read again when the file changes (Keyring.Watch, and a
+// stat on use); a key that stops parsing is logged and the previous one
+// stays in force.
 //
 // Verification (Verifier) runs in cleanup before the cleanup policy, so
 // scripts see the results (msg.auth). Every DNS question goes through

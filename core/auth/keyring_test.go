@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"context"
 	"crypto"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,4 +87,65 @@ func mustKey(t *testing.T, k *Keyring) equaler {
 		t.Fatalf("keys: %v %v", keys, err)
 	}
 	return keys[0].Signer.Public().(equaler)
+}
+
+// logSink collects log messages for tests.
+type logSink struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (s *logSink) Enabled(context.Context, slog.Level) bool { return true }
+func (s *logSink) Handle(_ context.Context, r slog.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = append(s.msgs, r.Message)
+	return nil
+}
+func (s *logSink) WithAttrs([]slog.Attr) slog.Handler { return s }
+func (s *logSink) WithGroup(string) slog.Handler      { return s }
+func (s *logSink) has(sub string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.msgs {
+		if strings.Contains(m, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestKeyringWatchReportsABrokenKeyAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.pem")
+	writeKey(t, path, "ed25519")
+	sink := &logSink{}
+	k, err := NewKeyring([]config.DKIMSign{{Domain: "example.com", Selector: "s1", Key: path}}, slog.New(sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := mustKey(t, k)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { k.Watch(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// The watch may not be in place yet: rewrite (after a quiet second,
+	// longer than the debounce) until it reports.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; !sink.has("does not load"); i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("a broken key file was never reported")
+		}
+		if i%20 == 0 {
+			os.WriteFile(path, []byte("broken "+time.Now().String()), 0o600)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := mustKey(t, k); !got.Equal(first) {
+		t.Fatal("the broken file replaced the key")
+	}
+	if bad := k.Refresh(); bad != 1 {
+		t.Fatalf("Refresh counts %d bad files", bad)
+	}
 }
