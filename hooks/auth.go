@@ -68,8 +68,11 @@ func authTable(L *lua.LState, a *policy.AuthResults) lua.LValue {
 	if a == nil {
 		return lua.LNil
 	}
-	t := L.CreateTable(0, 3)
+	t := L.CreateTable(0, 4)
 	t.RawSetString("spf", lua.LString(a.SPF))
+	if a.SPFHelo != "" {
+		t.RawSetString("spf_helo", lua.LString(a.SPFHelo))
+	}
 	dk := L.CreateTable(len(a.DKIM), 0)
 	for _, d := range a.DKIM {
 		e := L.CreateTable(0, 3)

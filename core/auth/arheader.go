@@ -49,6 +49,9 @@ func FormatResults(id string, res *policy.AuthResults) string {
 	if res.SPF != "" {
 		rs = append(rs, &authres.SPFResult{Value: authres.ResultValue(res.SPF), From: res.SPFDomain})
 	}
+	if res.SPFHelo != "" {
+		rs = append(rs, &authres.SPFResult{Value: authres.ResultValue(res.SPFHelo), Helo: res.Helo})
+	}
 	if len(res.DKIM) == 0 {
 		rs = append(rs, &authres.DKIMResult{Value: authres.ResultNone})
 	}

@@ -50,6 +50,7 @@ func (v *Verifier) Check(ctx context.Context, env *queue.Envelope, h *textproto.
 	l := newLookups(v.Resolver, orInt(v.MaxLookups, 20))
 	res := &policy.AuthResults{}
 	res.SPF, res.SPFDomain = v.checkSPF(ctx, l, env)
+	res.SPFHelo, res.Helo = v.checkHelo(ctx, l, env)
 	res.DKIM = v.checkDKIM(ctx, l, h, body)
 	res.DMARC = v.checkDMARC(ctx, l, h, res)
 	v.log().Info("authentication", "queue_id", env.ID, "spf", res.SPF, "dkim", dkimSummary(res.DKIM),
@@ -74,6 +75,19 @@ func (v *Verifier) checkSPF(ctx context.Context, l *lookups, env *queue.Envelope
 		v.log().Debug("spf", "queue_id", env.ID, "result", string(r), "err", err)
 	}
 	return string(r), domain
+}
+
+// checkHelo evaluates the HELO identity on its own when MAIL FROM was
+// not null (for the null sender it is the MAIL FROM check already) and
+// HELO names a domain, not an address literal.
+func (v *Verifier) checkHelo(ctx context.Context, l *lookups, env *queue.Envelope) (string, string) {
+	helo := strings.ToLower(strings.TrimSuffix(env.Client.Helo, "."))
+	ip := net.ParseIP(env.Client.Addr)
+	if env.Sender == "" || ip == nil || !strings.Contains(helo, ".") || !validDomain(helo) {
+		return "", ""
+	}
+	r, _ := spf.CheckHostWithSender(ip, helo, "postmaster@"+helo, spf.WithContext(ctx), spf.WithResolver(l))
+	return string(r), helo
 }
 
 func domainPart(addr string) string {

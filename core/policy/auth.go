@@ -24,8 +24,12 @@ type AuthResults struct {
 	// SPFDomain is the domain SPF checked: the MAIL FROM domain, or the
 	// HELO name for the null sender.
 	SPFDomain string
-	DKIM      []DKIMResult // one per signature, in header order
-	DMARC     DMARCResult
+	// SPFHelo is SPF of the HELO name on its own (RFC 7208 2.3), when the
+	// sender is not null and HELO is a domain; "" when not checked.
+	SPFHelo string
+	Helo    string       // the HELO name SPFHelo is about
+	DKIM    []DKIMResult // one per signature, in header order
+	DMARC   DMARCResult
 }
 
 // DKIMResult is the outcome of one DKIM-Signature.
