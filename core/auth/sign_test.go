@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/netip"
@@ -197,3 +199,29 @@ func TestPlan(t *testing.T) {
 }
 
 func bufioReader(s string) *bufioR { return newBufioR(io.Reader(strings.NewReader(s))) }
+
+// RFC 6376 section 3.4.5: the canonicalisation example. Its relaxed body
+// is " C\r\nD E\r\n"; a signature made here carries that body's hash, and
+// still verifies after the whitespace changes relaxed header
+// canonicalisation forgives ("A: X" and "a:X" are the same field).
+func TestRelaxedCanonicalisationRFC6376Example(t *testing.T) {
+	header := "A: X\r\nB : Y\t\r\n\tZ  \r\nFrom: joe@football.example.com\r\n"
+	body := " C \r\nD \t E\r\n\r\n\r\n"
+	sum := sha256.Sum256([]byte(" C\r\nD E\r\n"))
+	wantBH := "bh=" + base64.StdEncoding.EncodeToString(sum[:])
+	key := &Key{Domain: "football.example.com", Selector: "brisbane", Signer: rfc8463Key(t)}
+	s := &Signer{Headers: []string{"A", "B", "From"}}
+	h := parseHeader(t, header)
+	sigs, err := s.Sign(context.Background(), []*Key{key}, h, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sigs[0], wantBH) {
+		t.Fatalf("relaxed body hash: want %s in\n%s", wantBH, sigs[0])
+	}
+	msg := sigs[0] + "a:X\r\nb:Y Z\r\nFrom: joe@football.example.com\r\n\r\n" + body
+	vs := verifyWith(t, msg, map[string]string{"brisbane._domainkey.football.example.com": record(t, key.Signer)})
+	if vs[0].Err != nil {
+		t.Fatalf("relaxed header canonicalisation: %v\n%s", vs[0].Err, msg)
+	}
+}
