@@ -38,7 +38,7 @@ FUZZ_TARGETS = \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
-	./core/auth:FuzzParseTags ./core/auth:FuzzParseKey ./core/auth:FuzzDMARC ./core/auth:FuzzServID ./core/auth:FuzzVerify
+	./core/auth:FuzzParseTags ./core/auth:FuzzParseKey ./core/auth:FuzzDMARC ./core/auth:FuzzServID ./core/auth:FuzzVerify ./core/auth:FuzzBodyHasher
 FUZZTIME ?= 10s
 
 fuzz-short:

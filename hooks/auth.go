@@ -88,5 +88,6 @@ func authTable(L *lua.LState, a *policy.AuthResults) lua.LValue {
 	dm.RawSetString("disposition", lua.LString(a.DMARC.Disposition))
 	dm.RawSetString("domain", lua.LString(a.DMARC.Domain))
 	t.RawSetString("dmarc", dm)
+	t.RawSetString("arc", lua.LString(a.ARC))
 	return t
 }

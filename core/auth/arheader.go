@@ -65,6 +65,9 @@ func FormatResults(id string, res *policy.AuthResults) string {
 		}
 		rs = append(rs, &authres.GenericResult{Method: "dkim", Value: authres.ResultValue(d.Result), Params: p})
 	}
+	if res.ARC != "" && res.ARC != "none" {
+		rs = append(rs, &authres.GenericResult{Method: "arc", Value: authres.ResultValue(res.ARC), Params: map[string]string{}})
+	}
 	if res.DMARC.Result != "" {
 		rs = append(rs, &authres.DMARCResult{Value: authres.ResultValue(res.DMARC.Result), From: res.DMARC.Domain})
 	}

@@ -51,10 +51,21 @@ func (v *Verifier) Check(ctx context.Context, env *queue.Envelope, h *textproto.
 	res := &policy.AuthResults{}
 	res.SPF, res.SPFDomain = v.checkSPF(ctx, l, env)
 	res.SPFHelo, res.Helo = v.checkHelo(ctx, l, env)
+	var bh *bodyHasher
+	if h.Has("ARC-Seal") { // the ARC checks need the body hashes too
+		bh = newBodyHasher()
+		body = io.TeeReader(body, bh)
+	}
 	res.DKIM = v.checkDKIM(ctx, l, h, body)
+	res.ARC = "none"
+	if bh != nil {
+		io.Copy(io.Discard, body) // DKIM may stop reading early
+		simple, relaxed := bh.sums()
+		res.ARC = checkARC(ctx, l, h, simple, relaxed)
+	}
 	res.DMARC = v.checkDMARC(ctx, l, h, res)
 	v.log().Info("authentication", "queue_id", env.ID, "spf", res.SPF, "dkim", dkimSummary(res.DKIM),
-		"dmarc", res.DMARC.Result, "dmarc_policy", res.DMARC.Policy, "from_domain", res.DMARC.Domain)
+		"dmarc", res.DMARC.Result, "dmarc_policy", res.DMARC.Policy, "arc", res.ARC, "from_domain", res.DMARC.Domain)
 	return res
 }
 

@@ -30,6 +30,8 @@ type AuthResults struct {
 	Helo    string       // the HELO name SPFHelo is about
 	DKIM    []DKIMResult // one per signature, in header order
 	DMARC   DMARCResult
+	// ARC is the ARC chain validation (RFC 8617): none, pass or fail.
+	ARC string
 }
 
 // DKIMResult is the outcome of one DKIM-Signature.
