@@ -106,3 +106,8 @@ func (b *bodyHasher) emptySimple() bool {
 	empty := sha256.New().Sum(nil)
 	return string(b.simple.Sum(nil)) == string(empty)
 }
+
+func sha256Sum(data string) []byte {
+	sum := sha256.Sum256([]byte(data))
+	return sum[:]
+}

@@ -16,8 +16,9 @@
 // the daemon's resolver (core/dns) and its cache, bounded in count per
 // message and in time; a lookup that times out is a temperror, never a
 // fail. DKIM and SPF come from emersion/go-msgauth and blitiri.com.ar/go/
-// spf; DMARC alignment and policy evaluation (dmarc.go) and ARC chain
-// validation (arc.go, canon.go; no sealing) are written here.
+// spf; DMARC alignment and policy evaluation (dmarc.go), ARC chain
+// validation (arc.go, canon.go) and ARC sealing of forwarded mail
+// (arcseal.go) are written here.
 //
 // How it fails: a signing error (a key that cannot sign) is a temporary
 // failure of the submission (451 4.3.0), never unsigned mail sent as if

@@ -255,3 +255,50 @@ func dropField(msg, prefix string) string {
 	}
 	return msg[:i] + msg[j+2:]
 }
+
+// dkimpyARCVerify prints dkimpy's chain validation status.
+const dkimpyARCVerify = `
+import sys, dkim, dns.resolver
+r = dns.resolver.Resolver(configure=False)
+r.nameservers = ['127.0.0.1']
+r.port = int(sys.argv[1])
+def txt(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    try:
+        a = r.resolve(name, 'TXT', lifetime=timeout)
+    except Exception:
+        return None
+    return b''.join(a[0].strings)
+cv, results, reason = dkim.arc_verify(sys.stdin.buffer.read(), dnsfunc=txt)
+print(cv.decode())
+print(reason, file=sys.stderr)
+`
+
+// dkimpy validates the ARC chains moonpost seals (RSA: dkimpy's ARC
+// verifier reads RSA keys only).
+func TestDkimpyValidatesOurARCSeals(t *testing.T) {
+	needDkimpy(t)
+	if err := exec.Command(python, "-c", "import authres").Run(); err != nil {
+		t.Skip("SKIP: python3-authres (needed by dkimpy's ARC code) is not installed; run .ci/install-deps")
+	}
+	f := newFixture(t, "")
+	msg := "Authentication-Results: mx1.test; spf=pass smtp.mailfrom=football.example.com\r\n" + exampleHeader + "\r\n" + exampleBody
+	hop1 := seal(t, sealer(t, f, "mx1.test", "rsa", "mx1.test"), msg)
+	hop2 := seal(t, sealer(t, f, "mx2.test", "rsa", "mx2.test"), "Authentication-Results: mx2.test; arc=pass\r\n"+hop1)
+	port := f.ns.Addr[strings.LastIndexByte(f.ns.Addr, ':')+1:]
+	for name, c := range map[string]struct{ msg, want string }{
+		"one hop": {hop1, "pass"}, "two hops": {hop2, "pass"}, "changed": {strings.Replace(hop2, "hungry", "angry", 1), "fail"},
+	} {
+		cmd := exec.Command(python, "-c", dkimpyARCVerify, port)
+		cmd.Stdin = strings.NewReader(c.msg)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, stderr.String())
+		}
+		if got := strings.TrimSpace(string(out)); got != c.want {
+			t.Errorf("%s: dkimpy says %s (%s)\n%s", name, got, strings.TrimSpace(stderr.String()), c.msg)
+		}
+	}
+}

@@ -36,6 +36,10 @@ type Signer struct {
 	Networks []netip.Prefix
 	// Headers overrides DefaultHeaders (dkim.headers).
 	Headers []string
+	// ARCDomain and ARCSelector name the [[dkim.sign]] key that seals
+	// forwarded mail (dkim.arc_domain, dkim.arc_selector; "" for none);
+	// AuthservID is ours, whose Authentication-Results the seal records.
+	ARCDomain, ARCSelector, AuthservID string
 }
 
 // Originating reports whether mail with this envelope starts its journey

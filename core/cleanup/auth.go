@@ -55,10 +55,37 @@ func (c *Cleanup) verify(ctx context.Context, env *queue.Envelope, h *textproto.
 
 // sign adds the DKIM signatures the policy (or the default) asks for, on
 // top of the final header, so the signed bytes are the queued bytes.
-func (c *Cleanup) sign(ctx context.Context, env *queue.Envelope, h *textproto.Header, choice *policy.DKIMChoice, ct *content) *dsn.Status {
+func (c *Cleanup) sign(ctx context.Context, env *queue.Envelope, h *textproto.Header, choice *policy.DKIMChoice, ct *content, forward bool) *dsn.Status {
 	if c.DKIM == nil {
 		return nil
 	}
+	if st := c.signDKIM(ctx, env, h, choice, ct); st != nil {
+		return st
+	}
+	if forward && c.DKIM.SealsARC() {
+		return c.seal(env, h, ct)
+	}
+	return nil
+}
+
+// seal adds an ARC set to a forwarded message. Sealing is best effort:
+// a message that cannot be sealed is forwarded as it is, with a
+// warning; only a failure to buffer the body (whose reader is then
+// spent) fails the submission.
+func (c *Cleanup) seal(env *queue.Envelope, h *textproto.Header, ct *content) *dsn.Status {
+	if err := c.buffer(ct); err != nil {
+		return c.storeError(env, err).(*dsn.Status)
+	}
+	if err := c.DKIM.Seal(h, ct.sp.Reader()); err != nil {
+		c.log().Warn("arc: not sealed", "queue_id", env.ID, "err", err)
+		return nil
+	}
+	c.log().Info("arc sealed", "queue_id", env.ID, "domain", c.DKIM.ARCDomain, "selector", c.DKIM.ARCSelector)
+	return nil
+}
+
+// signDKIM makes the DKIM signatures the policy or the default asks for.
+func (c *Cleanup) signDKIM(ctx context.Context, env *queue.Envelope, h *textproto.Header, choice *policy.DKIMChoice, ct *content) *dsn.Status {
 	keys, err := c.DKIM.Plan(env, h, choice)
 	if err != nil {
 		c.log().Error("dkim signing failed", "queue_id", env.ID, "err", err)

@@ -202,3 +202,23 @@ func TestSubmitSignedTooBig(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestForwardIsSealedWithARC(t *testing.T) {
+	c, _ := setup(t)
+	withSigner(t, c)
+	c.DKIM.ARCDomain, c.DKIM.ARCSelector, c.DKIM.AuthservID = "example.com", "s1", "mx.example.com"
+	for _, forward := range []bool{true, false} {
+		e := env("bob@example.net")
+		e.Client = queue.Client{Proto: "LOCAL"}
+		id, err := c.SubmitWith(context.Background(), e, strings.NewReader("Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=example.org\r\n"+
+			"From: a@example.org\r\nSubject: fwd\r\n\r\nforwarded\r\n"), Options{Forward: forward})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, content := stored(t, c, queue.Incoming, id)
+		sealed := strings.HasPrefix(content, "ARC-Seal: i=1;") && strings.Contains(content, "ARC-Authentication-Results: i=1; mx.example.com; spf=pass")
+		if sealed != forward {
+			t.Fatalf("forward=%v, sealed=%v:\n%s", forward, sealed, content)
+		}
+	}
+}

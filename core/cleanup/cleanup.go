@@ -65,6 +65,9 @@ type Options struct {
 	// Extract takes the recipients from To, Cc and Bcc (sendmail -t);
 	// envelope recipients given as well are added to them.
 	Extract bool
+	// Forward marks an alias expansion resent to its targets: it is
+	// sealed with ARC when the signer is set up for it.
+	Forward bool
 }
 
 // Submit implements smtpd.Submitter.
@@ -109,7 +112,7 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 		return env.ID, dsn.TempPolicy
 	}
 	if verdict.Action == policy.Accept || verdict.Action == policy.Hold {
-		if st := c.sign(ctx, env, &h, m.DKIM, ct); st != nil {
+		if st := c.sign(ctx, env, &h, m.DKIM, ct, opt.Forward); st != nil {
 			return env.ID, st
 		}
 	}

@@ -14,6 +14,11 @@ type DKIM struct {
 	// headers: the header fields to sign when present; default
 	// auth.DefaultHeaders. From is always signed, and oversigned.
 	Headers []string `toml:"headers"`
+	// arc_domain, arc_selector: the [[dkim.sign]] key that seals mail
+	// forwarded by an alias to a remote address with an ARC set; "" (the
+	// default) seals nothing.
+	ARCDomain   string `toml:"arc_domain"`
+	ARCSelector string `toml:"arc_selector"`
 }
 
 // DKIMSign is one [[dkim.sign]] table.
@@ -67,6 +72,9 @@ func (c *Config) validateAuth(p *problems) {
 		case s.Domain != "*" && (s.Key == "" || s.KeyDir != ""):
 			p.bad(key+".key", "domain %q takes a key file, not key_dir", s.Domain)
 		}
+	}
+	if (c.DKIM.ARCDomain == "") != (c.DKIM.ARCSelector == "") {
+		p.bad("dkim.arc_domain", "arc_domain and arc_selector go together")
 	}
 	if c.Auth.MaxSignatures <= 0 || c.Auth.MaxLookups <= 0 || c.Auth.Timeout <= 0 {
 		p.bad("auth", "max_signatures, max_lookups and timeout must be positive")

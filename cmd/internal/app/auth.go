@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/moonpost/moonpost/core/auth"
@@ -16,7 +17,14 @@ func buildSigner(cfg *config.Config, log *slog.Logger) (*auth.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &auth.Signer{Keys: keys, Networks: cfg.Networks(), Headers: cfg.DKIM.Headers}, nil
+	s := &auth.Signer{Keys: keys, Networks: cfg.Networks(), Headers: cfg.DKIM.Headers,
+		ARCDomain: cfg.DKIM.ARCDomain, ARCSelector: cfg.DKIM.ARCSelector, AuthservID: cfg.Auth.AuthservID}
+	if s.SealsARC() {
+		if k, err := keys.Keys(s.ARCDomain, s.ARCSelector); err != nil || len(k) == 0 {
+			return nil, fmt.Errorf("dkim.arc_domain: no [[dkim.sign]] key for %s selector %s", s.ARCDomain, s.ARCSelector)
+		}
+	}
+	return s, nil
 }
 
 // buildVerifier checks inbound mail unless auth.verify is off.
