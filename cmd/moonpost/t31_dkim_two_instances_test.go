@@ -11,14 +11,14 @@ import (
 	"github.com/moonpost/moonpost/core/dns/dnstest"
 )
 
-// Scenario 18: two moonposts on loopback. The first signs mail from
+// Scenario 31: two moonposts on loopback. The first signs mail from
 // example.com (a key made by "moonpost dkim keygen") and relays it to the
 // second, which checks SPF, DKIM and DMARC against a DNS server serving
 // the published records and writes one Authentication-Results header
 // into the delivered Maildir file, after dropping a forged one. An
 // unsigned spoof of example.com is marked dmarc=fail and, by the shipped
 // policy, still delivered.
-func TestT18SignOnOneVerifyOnTheOther(t *testing.T) {
+func TestT31SignOnOneVerifyOnTheOther(t *testing.T) {
 	ns := dnstest.NewServer(t)
 	recv := newDaemon(t, "")
 	os.WriteFile(recv.cfg, []byte(fmt.Sprintf(`myhostname = "mx-b.test"
@@ -52,7 +52,7 @@ authserv_id = "mx-b.test"
 			t.Fatal(err)
 		}
 		rec, _ := auth.PublicRecord(k.Public())
-		ns.Add(t, txtRR(sel+"._domainkey.example.com", rec))
+		ns.Add(t, dkimTXT(sel+"._domainkey.example.com", rec))
 	}
 	ns.Add(t, `example.com. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"`,
 		`_dmarc.example.com. 300 IN TXT "v=DMARC1; p=reject"`)
@@ -65,7 +65,7 @@ authserv_id = "mx-b.test"
 		t.Fatalf("sendmail: %d %s", code, out)
 	}
 	got := recv.WaitMaildir(filepath.Join("spool", "mail", "bob"), 1)[0]
-	ar := headerValues(got, "Authentication-Results")
+	ar := dkimHeaderValues(got, "Authentication-Results")
 	if len(ar) != 1 {
 		t.Fatalf("%d Authentication-Results headers (the forged one must go):\n%s", len(ar), got)
 	}
@@ -93,7 +93,7 @@ authserv_id = "mx-b.test"
 			after = m
 		}
 	}
-	if !strings.Contains(strings.Join(headerValues(after, "Authentication-Results"), ""), "dkim=pass header.d=example.com header.s=s1") {
+	if !strings.Contains(strings.Join(dkimHeaderValues(after, "Authentication-Results"), ""), "dkim=pass header.d=example.com header.s=s1") {
 		t.Fatalf("not signed with the previous key:\n%s", after)
 	}
 
@@ -106,7 +106,7 @@ authserv_id = "mx-b.test"
 	msgs := recv.WaitMaildir(filepath.Join("spool", "mail", "bob"), 3)
 	for _, m := range msgs {
 		if strings.Contains(m, "Subject: spoof") {
-			ar := strings.Join(headerValues(m, "Authentication-Results"), "\n")
+			ar := strings.Join(dkimHeaderValues(m, "Authentication-Results"), "\n")
 			if !strings.Contains(ar, "dkim=none") || !strings.Contains(ar, "dmarc=fail header.from=example.com") {
 				t.Fatalf("spoof's results:\n%s", m)
 			}
@@ -116,9 +116,9 @@ authserv_id = "mx-b.test"
 	t.Fatal("spoof not delivered")
 }
 
-// headerValues returns the unfolded values of a field in a message
+// dkimHeaderValues returns the unfolded values of a field in a message
 // (LF or CRLF line ends).
-func headerValues(msg, name string) []string {
+func dkimHeaderValues(msg, name string) []string {
 	head, _, _ := strings.Cut(strings.ReplaceAll(msg, "\r\n", "\n"), "\n\n")
 	var out []string
 	for _, f := range strings.Split(strings.ReplaceAll(strings.ReplaceAll(head, "\n ", " "), "\n\t", " "), "\n") {

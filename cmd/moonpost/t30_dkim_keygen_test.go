@@ -11,8 +11,8 @@ import (
 	"github.com/moonpost/moonpost/core/dns/dnstest"
 )
 
-// txtRR is a zone-file TXT record with value split into 255-byte strings.
-func txtRR(name, value string) string {
+// dkimTXT is a zone-file TXT record with value split into 255-byte strings.
+func dkimTXT(name, value string) string {
 	var parts []string
 	for len(value) > 255 {
 		parts, value = append(parts, `"`+value[:255]+`"`), value[255:]
@@ -21,10 +21,10 @@ func txtRR(name, value string) string {
 	return name + ". 300 IN TXT " + strings.Join(parts, " ")
 }
 
-// Scenario 17: "moonpost dkim keygen" writes a private key only its owner
+// Scenario 30: "moonpost dkim keygen" writes a private key only its owner
 // can read and prints the record; "moonpost dkim check" finds the record
 // in DNS and says whether it matches the key, by the configured table.
-func TestT17DKIMKeygenAndCheck(t *testing.T) {
+func TestT30DKIMKeygenAndCheck(t *testing.T) {
 	ns := dnstest.NewServer(t)
 	d := newDaemon(t, "")
 	for _, c := range []struct{ typ, sel string }{{"rsa", "s1"}, {"ed25519", "s2"}} {
@@ -50,11 +50,11 @@ func TestT17DKIMKeygenAndCheck(t *testing.T) {
 		if code, out := d.run("", "dkim", "keygen", "example.com", c.sel, "--out", keyPath); code == 0 {
 			t.Fatalf("keygen overwrote an existing key: %s", out)
 		}
-		ns.Add(t, txtRR(c.sel+"._domainkey.example.com", rec))
+		ns.Add(t, dkimTXT(c.sel+"._domainkey.example.com", rec))
 	}
 	other, _, _ := auth.GenerateKey("ed25519", 0)
 	otherRec, _ := auth.PublicRecord(other.Public())
-	ns.Add(t, txtRR("s3._domainkey.example.com", otherRec))
+	ns.Add(t, dkimTXT("s3._domainkey.example.com", otherRec))
 
 	os.WriteFile(d.cfg, []byte(baseConfig(d, fmt.Sprintf(`
 [dns]
