@@ -101,23 +101,32 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 	env.ExtractRcpts, env.FullName = false, "" // maildrop-only fields
 	ct := &content{first: first, r: br}
 	defer func() { ct.sp.Close() }()
-	m := &policy.Message{Envelope: env, Header: &h}
-	var st *dsn.Status
-	if m.Auth, st = c.verify(ctx, env, &h, ct); st != nil {
+	verdict, st := c.decide(ctx, env, &h, ct, opt)
+	if st != nil {
 		return env.ID, st
+	}
+	first, body := ct.parts()
+	return c.finish(env, &h, verdict, first, body)
+}
+
+// decide checks inbound authentication, runs the cleanup policy, then
+// signs what will be queued: the policy sees the results, the signature
+// covers the policy's edits.
+func (c *Cleanup) decide(ctx context.Context, env *queue.Envelope, h *textproto.Header, ct *content, opt Options) (policy.Verdict, *dsn.Status) {
+	m := &policy.Message{Envelope: env, Header: h}
+	var st *dsn.Status
+	if m.Auth, st = c.verify(ctx, env, h, ct); st != nil {
+		return policy.Verdict{}, st
 	}
 	verdict, err := c.policy(ctx, m)
 	if err != nil {
 		c.log().Error("cleanup policy failed", "queue_id", env.ID, "err", err)
-		return env.ID, dsn.TempPolicy
+		return verdict, dsn.TempPolicy
 	}
 	if verdict.Action == policy.Accept || verdict.Action == policy.Hold {
-		if st := c.sign(ctx, env, &h, m.DKIM, ct, opt.Forward); st != nil {
-			return env.ID, st
-		}
+		st = c.sign(ctx, env, h, m.DKIM, ct, opt.Forward)
 	}
-	first, body := ct.parts()
-	return c.finish(env, &h, verdict, first, body)
+	return verdict, st
 }
 
 // prepare checks hops, rewrites addresses and adds missing headers.
