@@ -68,8 +68,9 @@ key = %q
 		t.Fatalf("%d %s", code, text)
 	}
 	got := waitSink(t, d, s, 1)[0]
-	if got.To[0] != "far@far.test" || !strings.Contains(got.Data, "ARC-Seal: i=1; a=rsa-sha256; cv=none; d=remote.test; s=arc") ||
-		!strings.Contains(got.Data, "ARC-Authentication-Results: i=1; mx-b.test; spf=pass smtp.mailfrom=example.com") {
+	unfolded := strings.NewReplacer("\r\n\t", " ", "\r\n ", " ").Replace(got.Data)
+	if got.To[0] != "far@far.test" || !strings.Contains(unfolded, "ARC-Seal: i=1; a=rsa-sha256; cv=none; d=remote.test; s=arc") ||
+		!strings.Contains(unfolded, "ARC-Authentication-Results: i=1; mx-b.test; spf=pass smtp.mailfrom=example.com") {
 		t.Fatalf("forward not sealed:\n%s", got.Data)
 	}
 	d.waitLog("arc sealed", 1)

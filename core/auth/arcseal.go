@@ -56,7 +56,8 @@ func (s *Signer) Seal(h *textproto.Header, body io.Reader) error {
 		return err
 	}
 	_, relaxed := bh.sums()
-	aar := fmt.Sprintf("ARC-Authentication-Results: i=%d; %s\r\n", i, ourAR)
+	// One result a line: many results must not make a line over 998.
+	aar := fmt.Sprintf("ARC-Authentication-Results: i=%d; %s\r\n", i, strings.ReplaceAll(ourAR, "; ", ";\r\n\t"))
 	ams, err := s.arcMessageSignature(h, key, i, relaxed)
 	if err != nil {
 		return err

@@ -71,5 +71,6 @@ func FormatResults(id string, res *policy.AuthResults) string {
 	if res.DMARC.Result != "" {
 		rs = append(rs, &authres.DMARCResult{Value: authres.ResultValue(res.DMARC.Result), From: res.DMARC.Domain})
 	}
-	return authres.Format(id, rs)
+	// Format leaves a space after a result without properties.
+	return strings.TrimSpace(strings.ReplaceAll(authres.Format(id, rs), " ;", ";"))
 }

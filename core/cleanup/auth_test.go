@@ -216,7 +216,8 @@ func TestForwardIsSealedWithARC(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, content := stored(t, c, queue.Incoming, id)
-		sealed := strings.HasPrefix(content, "ARC-Seal: i=1;") && strings.Contains(content, "ARC-Authentication-Results: i=1; mx.example.com; spf=pass")
+		sealed := strings.HasPrefix(content, "ARC-Seal: i=1;") &&
+			strings.Contains(strings.ReplaceAll(content, "\r\n\t", " "), "ARC-Authentication-Results: i=1; mx.example.com; spf=pass")
 		if sealed != forward {
 			t.Fatalf("forward=%v, sealed=%v:\n%s", forward, sealed, content)
 		}

@@ -35,7 +35,8 @@ func TestDMARCRejectAndQuarantine(t *testing.T) {
 	}
 	c.Cmd("QUIT")
 	m := d.WaitMaildir("spool/mail/alice", 1)[0]
-	if !strings.Contains(m, "Subject: aligned") || !strings.Contains(m, "dmarc=pass header.from=good.test") {
+	unfolded := strings.NewReplacer("\r\n ", " ", "\n ", " ").Replace(m)
+	if !strings.Contains(m, "Subject: aligned") || !strings.Contains(unfolded, "dmarc=pass header.from=good.test") {
 		t.Errorf("delivered:\n%s", m)
 	}
 	if held := d.Queued("hold"); len(held) != 1 {
