@@ -123,6 +123,9 @@ type SMTP struct {
 	// (smtp_data_done_timeout); default 600s.
 	DataTimeout Duration `toml:"data_timeout"`
 	Port        int      `toml:"port"` // default 25
+	// line_length_limit: longer content lines are broken with CRLF
+	// SPACE (Postfix smtp_line_length_limit); default 998, 0 disables.
+	LineLengthLimit int `toml:"line_length_limit"`
 }
 
 // DNS configures the resolver.
@@ -168,7 +171,8 @@ func Default() *Config {
 		},
 		Local: Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
 		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
-			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25},
+			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25,
+			LineLengthLimit: 998},
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},

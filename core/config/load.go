@@ -131,6 +131,9 @@ func (c *Config) validateTop(p *problems) {
 	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
 		p.bad("smtp.port", "%d out of range", c.SMTP.Port)
 	}
+	if c.SMTP.LineLengthLimit != 0 && c.SMTP.LineLengthLimit < 80 {
+		p.bad("smtp.line_length_limit", "%d: want 0 (off) or at least 80", c.SMTP.LineLengthLimit)
+	}
 	if !strings.Contains(c.Local.Mailbox, "{user}") && !strings.Contains(c.Local.Mailbox, "{local}") {
 		p.bad("local.mailbox", "%q must contain {user} or {local}", c.Local.Mailbox)
 	}

@@ -163,7 +163,8 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
-		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log})
+		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
+		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
@@ -174,4 +175,13 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 	}
 	agents["smtp"], agents["lmtp"] = sc, lc
 	return nil
+}
+
+// lineLimit maps smtp.line_length_limit (0 off) to the agent's setting
+// (negative off, 0 the default).
+func lineLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

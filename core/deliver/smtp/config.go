@@ -77,6 +77,11 @@ type Config struct {
 	// MaxAddresses bounds the addresses tried per delivery over all MX
 	// hosts (default 5, Postfix's smtp_mx_address_limit).
 	MaxAddresses int
+	// LineLengthLimit is the longest line of content sent, CRLF not
+	// counted; longer header and body lines are broken with CRLF SPACE
+	// (default DefaultLineLengthLimit, Postfix's smtp_line_length_limit;
+	// negative sends lines as they are).
+	LineLengthLimit int
 	// MaxCached bounds idle connections kept for reuse, over all next
 	// hops (default 100, as many as the queue manager's default
 	// deliveries at once: fewer made concurrent deliveries to one busy
@@ -116,6 +121,9 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.MaxIdle, 5*time.Second)
 	if c.MaxAddresses <= 0 {
 		c.MaxAddresses = 5
+	}
+	if c.LineLengthLimit == 0 {
+		c.LineLengthLimit = DefaultLineLengthLimit
 	}
 	if c.MaxCached == 0 {
 		c.MaxCached = 100

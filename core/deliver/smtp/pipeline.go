@@ -147,7 +147,11 @@ func replyToStatus(code int, msg string) *dsn.Status {
 func (a *Agent) pipelinedData(s *session, req *deliver.Request, res []deliver.Result, accepted []int) bool {
 	s.conn.SetWriteDeadline(time.Now().Add(a.cfg.DataTimeout))
 	dw := &dotWriter{w: s.tp.Writer.W}
-	_, err := bufpool.Copy(dw, req.Content.Open())
+	fw := foldLines(dw, a.cfg.LineLengthLimit)
+	_, err := bufpool.Copy(fw, req.Content.Open())
+	if err == nil {
+		err = flushFolder(fw)
+	}
 	if err == nil {
 		err = dw.Close()
 	}

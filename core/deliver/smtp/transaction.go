@@ -146,7 +146,11 @@ func (a *Agent) data(s *session, req *deliver.Request, res []deliver.Result, acc
 	// go-smtp sets no deadline while the body is written; without one a
 	// peer that stops reading would hold us until ctx ends.
 	_ = s.raw.SetDeadline(time.Now().Add(a.cfg.DataTimeout))
-	_, err = bufpool.Copy(w, req.Content.Open())
+	fw := foldLines(w, a.cfg.LineLengthLimit)
+	_, err = bufpool.Copy(fw, req.Content.Open())
+	if err == nil {
+		err = flushFolder(fw)
+	}
 	_ = s.raw.SetDeadline(time.Time{})
 	if err != nil {
 		return a.dataFailed(s, res, accepted, "sending message body", err)
