@@ -126,6 +126,16 @@ type SMTP struct {
 	// line_length_limit: longer content lines are broken with CRLF
 	// SPACE (Postfix smtp_line_length_limit); default 998, 0 disables.
 	LineLengthLimit int `toml:"line_length_limit"`
+	// mx_session_limit: sessions per delivery that reach a transaction;
+	// a 4xx moves the deferred recipients on to the next MX host while
+	// this allows (Postfix smtp_mx_session_limit); default 2, 0 no limit.
+	MXSessionLimit int `toml:"mx_session_limit"`
+	// mx_address_limit: addresses tried per delivery over all MX hosts
+	// (Postfix smtp_mx_address_limit); default 5, 0 no limit.
+	MXAddressLimit int `toml:"mx_address_limit"`
+	// lmtp_tls: the lmtp agent's STARTTLS policy (Postfix
+	// lmtp_tls_security_level): none (default), may, encrypt.
+	LMTPTLS string `toml:"lmtp_tls"`
 }
 
 // DNS configures the resolver.
@@ -172,7 +182,7 @@ func Default() *Config {
 		Local: Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
 		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
 			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25,
-			LineLengthLimit: 998},
+			LineLengthLimit: 998, MXSessionLimit: 2, MXAddressLimit: 5, LMTPTLS: "none"},
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},

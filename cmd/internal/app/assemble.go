@@ -164,12 +164,14 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
 		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
-		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
+		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit),
+		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30)})
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
 	lc, err := lmtp.New(lmtp.Config{Lhlo: cfg.SMTP.HeloName, ConnectTimeout: cfg.SMTP.ConnectTimeout.D(),
-		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log})
+		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log,
+		TLS: cfg.SMTP.LMTPTLS, MaxCached: cfg.Queue.MaxDeliveries, LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
 	if err != nil {
 		return fmt.Errorf("lmtp client: %w", err)
 	}
@@ -182,6 +184,14 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *
 func lineLimit(n int) int {
 	if n == 0 {
 		return -1
+	}
+	return n
+}
+
+// noLimit maps a Postfix-style 0 ("no limit") to the agent's spelling.
+func noLimit(n, unlimited int) int {
+	if n == 0 {
+		return unlimited
 	}
 	return n
 }
