@@ -1,16 +1,19 @@
 package lmtp
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,4 +199,52 @@ func TestConnectionReuseOverLMTP(t *testing.T) {
 	if n := ln.count(); n != 3 {
 		t.Errorf("%d connections in all, want 3", n)
 	}
+}
+
+// rawLMTP answers LHLO (with PIPELINING), MAIL, RCPT and DATA, then
+// after the final dot gives only the first recipient's reply and hangs
+// up.
+func rawLMTP(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		fmt.Fprint(c, "220 lmtp.test LMTP\r\n")
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch {
+			case strings.HasPrefix(line, "LHLO"):
+				fmt.Fprint(c, "250-lmtp.test\r\n250 PIPELINING\r\n")
+			case strings.HasPrefix(line, "DATA"):
+				fmt.Fprint(c, "354 go ahead\r\n")
+			case line == ".\r\n":
+				fmt.Fprint(c, "250 2.0.0 <a@x.test> saved\r\n")
+				return
+			case strings.HasPrefix(line, "MAIL") || strings.HasPrefix(line, "RCPT"):
+				fmt.Fprint(c, "250 2.1.0 ok\r\n")
+			}
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return "inet:" + ln.Addr().String()
+}
+
+func TestLostAfterDotDefersTheRest(t *testing.T) {
+	hop := rawLMTP(t)
+	res := agentWith(t, nil).Deliver(context.Background(), request(hop, "a@x.test", "b@x.test", "c@x.test"))
+	want(t, res, 0, 250, "2.0.0")
+	want(t, res, 1, 451, "4.4.2")
+	want(t, res, 2, 451, "4.4.2")
 }
