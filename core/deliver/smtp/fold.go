@@ -31,6 +31,11 @@ type lineFolder struct {
 var foldBreak = []byte("\r\n ")
 
 func (f *lineFolder) Write(p []byte) (int, error) {
+	if col, ok := f.fits(p); ok { // the usual case: nothing to break
+		n, err := f.w.Write(p)
+		f.col = col
+		return n, err
+	}
 	n := len(p)
 	for len(p) > 0 {
 		if f.cr {
@@ -67,6 +72,31 @@ func (f *lineFolder) Write(p []byte) (int, error) {
 		p = p[i+1:]
 	}
 	return n, nil
+}
+
+// fits reports whether p goes out unchanged, and the column after it.
+// A CR at the end of p takes the slow path, which holds it back.
+func (f *lineFolder) fits(p []byte) (int, bool) {
+	if f.cr || len(p) > 0 && p[len(p)-1] == '\r' {
+		return 0, false
+	}
+	col := f.col
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			col += len(p)
+			return col, col <= f.limit
+		}
+		text := i
+		if text > 0 && p[text-1] == '\r' {
+			text--
+		}
+		if col+text > f.limit {
+			return 0, false
+		}
+		col, p = 0, p[i+1:]
+	}
+	return col, true
 }
 
 // Flush ends the content: a CR held back at the very end is taken as

@@ -1,8 +1,10 @@
 package smtp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -116,5 +118,25 @@ func TestLongLinesFoldedToRealPeer(t *testing.T) {
 		if !strings.Contains(got, "\r\n"+strings.Repeat("y", 998)+"\r\n") {
 			t.Errorf("a line of exactly 998 octets was folded")
 		}
+	}
+}
+
+// BenchmarkContentPath measures the content path of DATA, folding on
+// and off, over a 20 KiB message of 76-octet lines.
+func BenchmarkContentPath(b *testing.B) {
+	line := strings.Repeat("x", 74) + "\r\n"
+	body := strings.Repeat(line, 20<<10/len(line))
+	for _, limit := range []int{DefaultLineLengthLimit, -1} {
+		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
+			bw := bufio.NewWriterSize(io.Discard, writeBufSize)
+			b.SetBytes(int64(len(body)))
+			for i := 0; i < b.N; i++ {
+				dw := &dotWriter{w: bw}
+				fw := foldLines(dw, limit)
+				io.Copy(fw, strings.NewReader(body))
+				flushFolder(fw)
+				dw.Close()
+			}
+		})
 	}
 }
