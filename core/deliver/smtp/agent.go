@@ -125,7 +125,7 @@ func (a *Agent) tryCached(ctx context.Context, key string, w *walk) bool {
 		reusable, err := a.transact(ctx, s, t)
 		if err == nil {
 			w.sessions++
-			w.record(t, s)
+			a.record(w, t, s)
 			a.release(key, s, reusable)
 			return w.done(a.cfg, ctx)
 		}
@@ -215,6 +215,15 @@ func (a *Agent) tryTarget(ctx context.Context, key string, t target, w *walk) {
 		s.close()
 		return
 	}
-	w.record(tx, s)
+	a.record(w, tx, s)
 	a.release(key, s, reusable)
+}
+
+// record takes a transaction's results into the walk, and logs the
+// deferrals another server may still take.
+func (a *Agent) record(w *walk, t *tx, s *session) {
+	w.record(t, s)
+	if n := len(w.pending); n > 0 {
+		a.log.Info("server deferred recipients", "queue_id", w.req.QueueID, "relay", s.relay, "recipients", n)
+	}
 }
