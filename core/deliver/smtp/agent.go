@@ -72,7 +72,7 @@ func (a *Agent) deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 	}
 	w := a.newWalk(req)
 	key := nh.String()
-	if !a.tryCached(ctx, key, w) {
+	if len(w.pending) > 0 && !a.tryCached(ctx, key, w) {
 		a.tryHosts(ctx, key, nh, w)
 	}
 	return w.final()
@@ -96,7 +96,7 @@ func (a *Agent) DeliverTo(ctx context.Context, req *deliver.Request, key string,
 		return nil
 	}
 	w := a.newWalk(req)
-	if a.tryCached(ctx, key, w) {
+	if len(w.pending) == 0 || a.tryCached(ctx, key, w) {
 		return w.final()
 	}
 	for _, t := range targets {

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"context"
+	"strings"
 
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
@@ -36,9 +37,28 @@ type attempt struct {
 func (a *Agent) newWalk(req *deliver.Request) *walk {
 	w := &walk{req: req, res: make([]deliver.Result, len(req.Recipients)),
 		tried: map[string]bool{}, last: attempt{st: dsn.ConnectFailed, relay: "none"}}
-	w.pending = indexes(0, len(req.Recipients))
+	for i, r := range req.Recipients {
+		switch {
+		case badAddr(req.Sender):
+			w.res[i] = deliver.Result{Status: badSender, Relay: "none"}
+		case badAddr(r.Addr):
+			w.res[i] = deliver.Result{Status: badRecipient, Relay: "none"}
+		default:
+			w.pending = append(w.pending, i)
+		}
+	}
 	return w
 }
+
+// Addresses that cannot go on the wire: a CR, LF or NUL would end the
+// command early and let the rest be read as another command. smtpd
+// never accepts one; a script's rewrite or new recipient might make one.
+var (
+	badSender    = dsn.New(553, "5.1.7", "sender address cannot be sent: control character in it")
+	badRecipient = dsn.New(553, "5.1.3", "recipient address cannot be sent: control character in it")
+)
+
+func badAddr(s string) bool { return strings.ContainsAny(s, "\r\n\x00") }
 
 func (w *walk) fail(st *dsn.Status, relay string) {
 	w.last.st, w.last.relay = st, relay
