@@ -37,7 +37,10 @@ FUZZ_TARGETS = \
 	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/smtp:FuzzDotWriter ./core/deliver/smtp:FuzzLineFolder ./core/deliver/smtp:FuzzReply ./core/deliver/lmtp:FuzzParseNexthop \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
-	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData
+	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
+	./hooks/luapat:FuzzMatch \
+	./core/smtpd:FuzzInputEndOfData ./core/smtpd:FuzzInputLines \
+	./core/httpapi:FuzzParseInject
 FUZZTIME ?= 10s
 
 fuzz-short:

@@ -86,6 +86,9 @@ func (c *Config) finish() error {
 	}
 	c.Destinations = lowerAll(c.Destinations)
 	c.RelayDomains = lowerAll(c.RelayDomains)
+	if err := c.finishLocalAccess(); err != nil {
+		return err
+	}
 	return c.validate()
 }
 
@@ -108,8 +111,10 @@ func (c *Config) validate() error {
 	var p problems
 	c.validateTop(&p)
 	c.validateSMTPD(&p)
+	c.validateStress(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
+	c.validateHTTP(&p)
 	return errors.Join(p...)
 }
 
@@ -125,7 +130,7 @@ func (c *Config) validateTop(p *problems) {
 	oneOf(p, "smtp.tls", c.SMTP.TLS, "none", "may", "encrypt")
 	oneOf(p, "smtp.lmtp_tls", c.SMTP.LMTPTLS, "none", "may", "encrypt")
 	oneOf(p, "log_level", c.LogLevel, "debug", "info", "warn", "error")
-	oneOf(p, "log_format", c.LogFormat, "text", "json")
+	oneOf(p, "log_format", c.LogFormat, "text", "json", "syslog")
 	if c.RelayHost != "" && !strings.HasPrefix(c.RelayHost, "[") && strings.Contains(c.RelayHost, "/") {
 		p.bad("relayhost", "%q is not a next hop", c.RelayHost)
 	}
@@ -152,6 +157,13 @@ func oneOf(p *problems, key, v string, allowed ...string) {
 	p.bad(key, "%q: use %s", v, strings.Join(allowed, ", "))
 }
 
+func (c *Config) validateHTTP(p *problems) {
+	checkAddrs(p.bad, "http.listen", c.HTTP.Listen)
+	if c.HTTP.TokenFile != "" && len(c.HTTP.Listen) == 0 {
+		p.bad("http.token_file", "set, but http.listen is empty")
+	}
+}
+
 func (c *Config) validateSMTPD(p *problems) {
 	checkAddrs(p.bad, "smtpd.listen", c.SMTPD.Listen)
 	checkAddrs(p.bad, "smtpd.submission_listen", c.SMTPD.SubmissionListen)
@@ -168,6 +180,13 @@ func (c *Config) validateSMTPD(p *problems) {
 	})
 	if c.SMTPD.LineLengthLimit > 0 && c.SMTPD.LineLengthLimit < 512 {
 		p.bad("smtpd.line_length_limit", "must be at least 512 (RFC 5321)")
+	}
+	positive(p, map[string]int64{
+		"smtpd.soft_error_limit": int64(c.SMTPD.SoftErrorLimit), "smtpd.hard_error_limit": int64(c.SMTPD.HardErrorLimit),
+		"smtpd.auth_failure_limit": int64(c.SMTPD.AuthFailureLimit),
+	})
+	if c.SMTPD.ErrorSleepTime < 0 {
+		p.bad("smtpd.error_sleep_time", "must not be negative")
 	}
 }
 
