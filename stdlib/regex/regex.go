@@ -132,8 +132,8 @@ func find(L *lua.LState, re *regexp.Regexp, base int) int {
 // Bounds of gsub, which runs in one Go call that the VM's deadline check
 // cannot interrupt: a replacement repeated for every match of "." could
 // otherwise build gigabytes. It also looks at the context between
-// matches.
-const (
+// matches. Variables only so that tests can reach the bounds quickly.
+var (
 	maxMatches = 1 << 16  // matches one gsub may replace
 	maxResult  = 16 << 20 // bytes of its result, the engine's default max_string
 )
