@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-message/textproto"
@@ -39,6 +40,8 @@ type Cleanup struct {
 	Verify Verifier
 	Log    *slog.Logger
 	Now    func() time.Time
+	// received counts committed messages: SMTP, local, HTTP (Received).
+	received [3]atomic.Int64
 }
 
 // Handoff is the queue manager's side of committing straight into
@@ -240,7 +243,21 @@ func (c *Cleanup) storeError(env *queue.Envelope, err error) error {
 	return dsn.TempLocal
 }
 
+// Received counts the messages committed since start, by client protocol
+// class: "smtp" (any SMTP variant), "local" (sendmail, notices), "http".
+func (c *Cleanup) Received() map[string]int64 {
+	return map[string]int64{"smtp": c.received[0].Load(), "local": c.received[1].Load(), "http": c.received[2].Load()}
+}
+
 func (c *Cleanup) logQueued(env *queue.Envelope, state queue.State) {
+	switch p := env.Client.Proto; {
+	case p == "HTTP":
+		c.received[2].Add(1)
+	case strings.Contains(p, "SMTP"):
+		c.received[0].Add(1)
+	default:
+		c.received[1].Add(1)
+	}
 	if !c.log().Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
