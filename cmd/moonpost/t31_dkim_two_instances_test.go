@@ -23,6 +23,7 @@ func TestT31SignOnOneVerifyOnTheOther(t *testing.T) {
 	recv := newDaemon(t, "")
 	os.WriteFile(recv.cfg, []byte(fmt.Sprintf(`myhostname = "mx-b.test"
 mydestination = ["remote.test"]
+local_recipient_maps = []
 mynetworks = ["192.0.2.0/24"]
 spool_dir = %q
 [smtpd]

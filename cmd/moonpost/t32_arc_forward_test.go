@@ -35,6 +35,7 @@ func TestT32AliasForwardIsARCSealed(t *testing.T) {
 	}
 	os.WriteFile(d.cfg, []byte(fmt.Sprintf(`myhostname = "mx-b.test"
 mydestination = ["remote.test"]
+local_recipient_maps = []
 mynetworks = ["192.0.2.0/24"]
 relayhost = "[127.0.0.1]:%s"
 spool_dir = %q
