@@ -1,6 +1,7 @@
 -- Tests of the default policy, run by scripts_test.go with
--- myorigin = "example.org", mydestination = {"example.org", "localhost"}
--- and the aliases file testdata/aliases.
+-- myorigin = "example.org", mydestination = {"example.org", "localhost"},
+-- the aliases file testdata/aliases and local_recipient_maps =
+-- {"passwd", "aliases", testdata/users}.
 
 function Test_bare_names_get_myorigin(t)
   t:eq(hooks.call("rewrite", "alice", {role = "sender", where = "envelope"}), "alice@example.org")
@@ -29,8 +30,36 @@ function Test_other_domains_go_to_their_mx(t)
 end
 
 function Test_smtp_phases_have_no_opinion(t)
-  t:eq(hooks.call("rcpt", {client_addr = "192.0.2.1"}, "anyone@example.org"), nil)
+  t:eq(hooks.call("rcpt", {client_addr = "192.0.2.1"}, "anyone@remote.example"), nil, "relay control is the engine's")
   t:eq(hooks.call("auth", "alice", "secret"), nil, "the password file decides")
+end
+
+local function rejected(t, rcpt)
+  local v = hooks.call("rcpt", {client_addr = "192.0.2.1"}, rcpt)
+  t:ok(v ~= nil and v.action == "reject" and v.code == 550 and v.enhanced == "5.1.1", rcpt .. " is refused")
+  if v then t:eq(v.text, "<" .. rcpt .. ">: Recipient address rejected: User unknown in local recipient table") end
+end
+
+function Test_unknown_local_users_are_refused(t)
+  for _, rcpt in ipairs({"v1%example.net@example.org", "example.net!v2@example.org", '"v3@example.net"@example.org',
+      "nobody-here@example.org", "nobody-here@LOCALHOST.", '"alice@example.org"@example.org', '"carol"@localhost'}) do
+    rejected(t, rcpt)
+  end
+end
+
+function Test_known_local_users_pass(t)
+  local s = {client_addr = "192.0.2.1"}
+  t:eq(hooks.call("rcpt", s, "alice@example.org"), nil, "listed in the users table")
+  t:eq(hooks.call("rcpt", s, "Alice+Tag@localhost"), nil, "case and extension")
+  t:eq(hooks.call("rcpt", s, "carol@example.org"), nil, "a full-address key")
+  t:eq(hooks.call("rcpt", s, "root@example.org"), nil, "an account in passwd")
+  t:eq(hooks.call("rcpt", s, "PostMaster@example.org"), nil, "postmaster is always known")
+  t:eq(hooks.call("rcpt", s, "team+x@localhost"), nil, "an alias")
+  t:eq(hooks.call("rcpt", s, "postmaster"), nil, "bare postmaster")
+end
+
+function Test_full_address_keys_match_their_domain_only(t)
+  rejected(t, "carol@localhost")
 end
 
 function Test_cleanup_leaves_messages_alone(t)

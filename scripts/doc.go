@@ -3,14 +3,16 @@
 // install: myorigin is appended to bare user names, local recipients
 // are expanded through the aliases file (local.aliases), mydestination
 // domains are delivered locally, everything else goes to the relayhost
-// or to the recipient domain's MX. SMTP phases have no handler (the
-// engine's relay control decides), nor does auth (the password file
-// decides).
+// or to the recipient domain's MX, and local recipients that no alias,
+// account or local_recipient_maps table knows are refused at RCPT with
+// 550 5.1.1. The other SMTP phases have no handler (the engine's relay
+// control decides), nor does auth (the password file decides).
 //
-// When hooks.dir is not configured, the daemon writes these scripts into
-// SPOOL/scripts at every start (see Install) and loads them from there;
-// an operator who wants to change the policy copies them to a folder of
-// their own and sets hooks.dir, which is then watched and hot-reloaded.
+// When hooks.dir is not configured, the daemon loads these scripts
+// straight from the binary (see FS) and writes nothing for them, so it
+// starts on a full disk; an operator who wants to change the policy
+// writes them out with `moonpost scripts export DIR` (see Export), sets
+// hooks.dir to DIR, which is then watched and hot-reloaded.
 //
 // The *_test.lua files run under `go test` through hooks/luatest.
 package scripts

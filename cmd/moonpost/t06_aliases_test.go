@@ -46,3 +46,28 @@ team: bob,
 	}
 	t.Errorf("the |command target never ran\n%s", d.logs())
 }
+
+// :include: lists are read from [local] include_dirs, and refused elsewhere.
+func TestT06IncludeFromConfiguredDir(t *testing.T) {
+	dir := t.TempDir()
+	lists := filepath.Join(dir, "lists")
+	os.Mkdir(lists, 0o755)
+	os.WriteFile(filepath.Join(lists, "staff"), []byte("# the staff\ndave, erin\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "outside"), []byte("frank\n"), 0o644)
+	aliases := filepath.Join(dir, "aliases")
+	os.WriteFile(aliases, []byte(fmt.Sprintf("staff: :include:%s\nstray: :include:%s\n",
+		filepath.Join(lists, "staff"), filepath.Join(dir, "outside"))), 0o644)
+	d := newDaemon(t, fmt.Sprintf("[local]\naliases = %q\ninclude_dirs = [%q]", aliases, lists))
+	d.start()
+	for _, rcpt := range []string{"staff@local.test", "stray@local.test"} {
+		if code, o := d.run("Subject: hi\n\nhello staff\n", "sendmail", "-f", "alice@example.org", rcpt); code != 0 {
+			t.Fatalf("sendmail %d %s", code, o)
+		}
+	}
+	d.WaitMaildir(filepath.Join("spool", "mail", "dave"), 1)
+	d.WaitMaildir(filepath.Join("spool", "mail", "erin"), 1)
+	d.waitLog("to=<stray@local.test>", 1)
+	if !strings.Contains(d.logs(), "status=bounced") || len(d.mailbox("frank")) != 0 {
+		t.Errorf("an :include: outside include_dirs was not refused\n%s", d.logs())
+	}
+}

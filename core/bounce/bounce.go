@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/moonpost/moonpost/core/dsn"
@@ -48,7 +49,8 @@ func (s *Service) Notify(ctx context.Context, m *queue.Message, kind qmgr.Notice
 	}
 	n := dsn.Notification{
 		Kind: k, ReportingMTA: s.Hostname, QueueID: string(m.ID), Arrival: m.Arrival,
-		From: "MAILER-DAEMON@" + s.Hostname, To: to, Double: double, EnvID: m.EnvID, Ret: m.Ret,
+		// From is left to dsn's default, MAILER-DAEMON@host (Mail Delivery System).
+		To: to, Double: double, EnvID: m.EnvID, Ret: m.Ret,
 		Recipients: reports, Original: m.Open(), SizeLimit: s.SizeLimit, Now: s.now(), Postmaster: s.Postmaster,
 	}
 	body, err := dsn.Compose(n)
@@ -87,14 +89,27 @@ func (s *Service) reports(m *queue.Message, k dsn.Kind, idx []int) []dsn.RcptRep
 		if !ok {
 			st = fallback(k)
 		}
-		rep := dsn.RcptReport{Final: r.Addr, ORcpt: r.ORcpt, Status: st, Action: action(k),
-			DiagnosticCode: "smtp; " + st.Error(), LastAttempt: s.now()}
+		rep := dsn.RcptReport{Final: r.Addr, ORcpt: r.ORcpt, Status: st, Action: action(k), LastAttempt: s.now()}
+		rep.RemoteMTA, rep.DiagnosticCode = diagnostic(r.Relay, st)
 		if k == dsn.Delay {
 			rep.WillRetryUntil = m.Arrival.Add(s.RetryFor)
 		}
 		out = append(out, rep)
 	}
 	return out
+}
+
+// diagnostic returns the Remote-MTA and Diagnostic-Code of one report.
+// A reply from a remote SMTP or LMTP server (relay "host[addr]:port") is
+// "smtp; <reply>" from "dns; host"; an outcome of a local agent or of the
+// queue itself (relay "local", "pipe", "none", or unknown) has no remote
+// MTA and the private type "x-moonpost", as Postfix writes "X-Postfix".
+func diagnostic(relay string, st *dsn.Status) (remoteMTA, code string) {
+	host, _, remote := strings.Cut(relay, "[")
+	if !remote || host == "" {
+		return "", "x-moonpost; " + st.Error()
+	}
+	return "dns; " + host, "smtp; " + st.Error()
 }
 
 func action(k dsn.Kind) string {

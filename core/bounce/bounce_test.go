@@ -134,3 +134,37 @@ func TestDelayNoticeRespectsNotify(t *testing.T) {
 		t.Fatalf("report %+v", rep.Recipients)
 	}
 }
+
+// The notice comes from MAILER-DAEMON with the "Mail Delivery System"
+// comment; a remote failure names its Remote-MTA with an smtp diagnostic,
+// a local one has neither.
+func TestBounceNamesRemoteMTAAndDiagnosticType(t *testing.T) {
+	s, st := setup(t)
+	m := original(t, s, st, "alice@example.org",
+		queue.Recipient{Addr: "bob@remote.test", State: queue.Failed},
+		queue.Recipient{Addr: "nobody@example.com", State: queue.Failed})
+	m.Recipients[0].Reason, m.Recipients[0].Relay = "550 5.1.1 no such user", "mx1.remote.test[192.0.2.7]:25"
+	m.Recipients[1].Reason, m.Recipients[1].Relay = "550 5.1.1 unknown user", "local"
+	if err := s.Notify(context.Background(), m, qmgr.NoticeFailure, []int{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	ns := notices(t, st, m.ID)
+	if len(ns) != 1 {
+		t.Fatalf("%d notices", len(ns))
+	}
+	body, _ := io.ReadAll(ns[0].Open())
+	text := string(body)
+	for _, want := range []string{
+		"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\r\n",
+		"Remote-MTA: dns; mx1.remote.test\r\n",
+		"Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n",
+		"Diagnostic-Code: x-moonpost; 550 5.1.1 unknown user\r\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("notice lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Count(text, "Remote-MTA:") != 1 || strings.Contains(text, "smtp; 550 5.1.1 unknown user") {
+		t.Errorf("local failure reported as remote:\n%s", text)
+	}
+}

@@ -23,11 +23,11 @@ func (s *Server) serve(ctx context.Context, sess *session, req *Request) Respons
 	case "complete":
 		return Response{Candidates: sess.complete(req.Prefix)}
 	case "status":
-		return result(s.status(ctx))
+		return result(s.Status(ctx))
 	case "queue":
 		cctx, cancel := context.WithTimeout(ctx, s.ChunkTimeout)
 		defer cancel()
-		return result(s.queueCommand(cctx, req))
+		return result(s.QueueCommand(cctx, req))
 	}
 	return Response{Error: "unknown op " + quote(req.Op)}
 }
@@ -43,8 +43,10 @@ func result(v any, err error) Response {
 	return Response{Result: b}
 }
 
-// queueCommand runs the CLI's queue actions.
-func (s *Server) queueCommand(ctx context.Context, req *Request) (any, error) {
+// QueueCommand runs a queue action of the CLI (req.Action and its
+// fields): the one implementation behind the CLI, the REPL's queue module
+// and the HTTP API.
+func (s *Server) QueueCommand(ctx context.Context, req *Request) (any, error) {
 	var spec admin.Spec
 	if req.Filter != nil {
 		spec = *req.Filter
@@ -88,9 +90,11 @@ type Status struct {
 	Queue      map[string]admin.Count `json:"queue"`
 	Counters   map[string]int         `json:"counters,omitempty"`
 	Sessions   int                    `json:"sessions"` // control sessions open, this one included
+	Breakers   map[string]string      `json:"breakers,omitempty"`
 }
 
-func (s *Server) status(ctx context.Context) (*Status, error) {
+// Status is what "moonpost status" and GET /api/status show.
+func (s *Server) Status(ctx context.Context) (*Status, error) {
 	st := &Status{PID: os.Getpid(), Started: s.Started, Uptime: time.Since(s.Started).Truncate(time.Second).String(),
 		Queue: map[string]admin.Count{}, Sessions: len(s.sem)}
 	if s.Listeners != nil {
@@ -105,6 +109,10 @@ func (s *Server) status(ctx context.Context) (*Status, error) {
 		st.Generation, st.LoadedAt = s.Hooks.Generation()
 		if err := s.Hooks.LastError(); err != nil {
 			st.LastError = err.Error()
+		}
+		// Event → circuit breaker state, when the engine reports them.
+		if b, ok := s.Hooks.(interface{ BreakerStates() map[string]string }); ok {
+			st.Breakers = b.BreakerStates()
 		}
 	}
 	for _, q := range append(admin.ListStates, queue.Corrupt) {

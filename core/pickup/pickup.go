@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -61,9 +60,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Scan picks up every committed maildrop file.
+// Scan picks up every committed maildrop file. Entries that are not
+// (a symlink, a directory, a FIFO planted by a local user, a name that
+// is not a queue ID) are never opened: the daemon's store moves them to
+// corrupt/ or logs them once as it lists (queue.Store.SweepStrays).
 func (s *Service) Scan(ctx context.Context) {
-	s.quarantineStrays()
 	ents, err := s.Store.List(queue.Maildrop)
 	if err != nil {
 		s.log().Error("pickup: cannot list maildrop", "err", err)
@@ -74,22 +75,6 @@ func (s *Service) Scan(ctx context.Context) {
 			return
 		}
 		s.Pick(ctx, e.ID)
-	}
-}
-
-// quarantineStrays moves maildrop entries named like queue files that
-// are not regular files (a symlink, a directory, a FIFO planted by a
-// local user) to corrupt/. Store.List skips them, so without this they
-// would sit in maildrop/ unseen forever; they are never opened.
-func (s *Service) quarantineStrays() {
-	des, err := os.ReadDir(filepath.Join(s.Store.Root(), string(queue.Maildrop)))
-	if err != nil {
-		return // Scan's List reports it
-	}
-	for _, de := range des {
-		if queue.Valid(de.Name()) && !de.Type().IsRegular() {
-			s.quarantine(queue.ID(de.Name()), fmt.Errorf("not a regular file (%v)", de.Type()))
-		}
 	}
 }
 
@@ -110,7 +95,12 @@ func (s *Service) Pick(ctx context.Context, id queue.ID) {
 		s.quarantine(id, err)
 		return
 	}
-	env := s.envelope(m)
+	uid, err := m.Owner()
+	if err != nil {
+		s.log().Warn("pickup: cannot tell the file's owner; retried", "maildrop_id", id, "err", err)
+		return
+	}
+	env := s.envelope(m, uid)
 	if s.Flow != nil {
 		s.Flow.Wait(ctx)
 	}
@@ -119,7 +109,7 @@ func (s *Service) Pick(ctx context.Context, id queue.ID) {
 		s.reject(m, st)
 		return
 	}
-	s.log().Info(fmt.Sprintf("%s: uid=%s from=<%s> (maildrop %s)", newID, m.Client.AuthUser, m.Sender, id),
+	s.log().Info(fmt.Sprintf("%s: uid=%d user=%s from=<%s> (maildrop %s)", newID, uid, env.Client.AuthUser, m.Sender, id),
 		"queue_id", newID, "maildrop_id", id)
 	if err := s.Store.Remove(queue.Maildrop, id); err != nil {
 		s.log().Error("pickup: cannot remove maildrop file", "maildrop_id", id, "err", err)
@@ -137,12 +127,18 @@ func (s *Service) reject(m *queue.Message, st *dsn.Status) {
 	s.quarantine(m.ID, fmt.Errorf("refused by cleanup: %s", st.Error()))
 }
 
-func (s *Service) envelope(m *queue.Message) *queue.Envelope {
+// envelope is what cleanup gets from a maildrop file written by the
+// user uid. Any local user can write such a file, so nothing in it that
+// says who sent it is believed: the client is always the local host,
+// proto LOCAL, and auth_user is the name of the file's owner (LocalClient),
+// whatever the file claims. Only what sendmail lets every user choose is
+// kept (sender, recipients, DSN options, full name); the arrival time and
+// recipient states are cleanup's.
+func (s *Service) envelope(m *queue.Message, uid uint32) *queue.Envelope {
 	env := &queue.Envelope{
-		Sender: m.Sender, Client: m.Client, FullName: m.FullName,
+		Sender: m.Sender, Client: LocalClient(uid), FullName: m.FullName,
 		EnvID: m.EnvID, Ret: m.Ret, BodyType: m.BodyType, SMTPUTF8: m.SMTPUTF8,
 	}
-	env.Client.Proto = "LOCAL"
 	for _, r := range m.Recipients {
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r.Addr, ORcpt: r.ORcpt, Notify: r.Notify, State: queue.Pending})
 	}

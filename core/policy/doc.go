@@ -3,9 +3,8 @@
 // alias expansion and transport selection, plus the delivery events.
 //
 // The engine (smtpd, cleanup, resolve, local, qmgr) calls these interfaces;
-// package hooks implements them with Lua scripts, and package defaults
-// below (Static) gives the Postfix-like behaviour used when no script
-// handles an event. Every method takes a context whose deadline bounds the
+// package hooks implements them with Lua scripts, and resolve.Static
+// gives the Postfix-like routing used when no script handles an event. Every method takes a context whose deadline bounds the
 // decision. An error return is an internal fault: the caller fails the
 // message temporarily (451 4.3.0 at SMTP time, deferred in the queue) and
 // never accepts silently.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,12 +23,16 @@ func resultFor(st *dsn.Status, relay string) deliver.Result {
 // raises the event. A 2xx marks it delivered, a 5xx failed (to bounce),
 // a 4xx keeps it pending with the reason.
 func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *resolve.Destination) {
-	m.recordAs(msg, i, res, true)
+	transport := "none"
+	if dest != nil {
+		transport = dest.Transport
+	}
+	m.recordAs(msg, i, res, transport, true)
 }
 
 // recordAs is record with a choice: durable appends and fsyncs the
 // outcome; otherwise it is only noted in memory (see job.whole).
-func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durable bool) {
+func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transport string, durable bool) {
 	st := res.Status
 	var rec queue.Record
 	status := "deferred"
@@ -39,6 +44,7 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durabl
 	default:
 		rec = queue.RcptDeferred(i, st.Error())
 	}
+	rec = rec.Via(res.Relay)
 	write := msg.Append
 	if !durable {
 		write = msg.Note
@@ -48,12 +54,12 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, durabl
 		// again later, which is the safe direction.
 		m.Log.Error("qmgr: cannot record outcome", "queue_id", msg.ID, "err", err)
 	}
+	m.countOutcome(transport, status)
 	m.logOutcome(msg, i, res, status)
 	m.event(msg, i, res, status)
 }
 
 func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, status string) {
-	m.countOutcome(status)
 	if !m.Log.Enabled(context.Background(), slog.LevelInfo) {
 		return // the line costs more to format than the rest of the outcome
 	}
@@ -61,27 +67,44 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 	to := msg.Recipients[i].Addr
 	orcpt := msg.Recipients[i].ORcpt
 	msg.Unlock()
-	delay := m.Clock.Now().Sub(msg.Arrival).Seconds()
-	line := fmt.Sprintf("%s: to=<%s>, relay=%s, delay=%.2g, dsn=%s, status=%s (%s)",
+	delay := formatDelay(m.Clock.Now().Sub(msg.Arrival))
+	line := fmt.Sprintf("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 		msg.ID, to, res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	if orcpt != "" {
-		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%.2g, dsn=%s, status=%s (%s)",
+		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	}
 	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
 }
 
+// formatDelay writes a delay in seconds with two fixed decimals, as log
+// summarisers such as pflogsumm expect ("delay=102.37", never "1e+02").
+func formatDelay(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64)
+}
+
 // countOutcome adds one recipient's outcome to the statistics.
-func (m *Manager) countOutcome(status string) {
+func (m *Manager) countOutcome(transport, status string) {
 	m.count(func(s *Stats) {
+		if s.ByTransport == nil {
+			s.ByTransport = map[string]Outcomes{}
+		}
+		t := s.ByTransport[transport]
 		switch status {
 		case "sent":
 			s.Delivered++
+			t.Delivered++
 		case "bounced":
 			s.Bounced++
+			t.Bounced++
 		default:
 			s.Deferred++
+			t.Deferred++
 		}
+		s.ByTransport[transport] = t
 	})
 }
 
@@ -106,6 +129,7 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 // complete handles a finished delivery in the manager's goroutine.
 func (m *Manager) complete(j *job) {
 	if j.skipped {
+		m.inFlight.Add(-1)
 		m.running-- // a suspended destination's deferral: no feedback
 	} else if d := m.dests[j.dest.Key()]; d != nil {
 		m.feedback(d, j)

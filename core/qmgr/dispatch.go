@@ -92,6 +92,7 @@ func (m *Manager) serve(d *destination) bool {
 		j.skipped = true
 		j.results = deliver.AllResults(len(j.rcpts), d.lastErr.WithText("delivery temporarily suspended: "+d.lastErr.Text), "none")
 		m.running++
+		m.inFlight.Add(1)
 		m.wg.Add(1)
 		go m.deliver(j)
 		return true
@@ -103,6 +104,7 @@ func (m *Manager) serve(d *destination) bool {
 	d.jobs = d.jobs[1:]
 	d.active++
 	m.running++
+	m.inFlight.Add(1)
 	m.wg.Add(1)
 	go m.deliver(j)
 	return true
@@ -147,7 +149,7 @@ func (m *Manager) deliver(j *job) {
 	j.results = m.callAgent(req, j.dest.Transport)
 	durable := !(j.whole && allOK(j.results))
 	for k, i := range j.rcpts {
-		m.recordAs(msg, i, j.results[k], durable)
+		m.recordAs(msg, i, j.results[k], j.dest.Transport, durable)
 	}
 	m.results <- j
 }
@@ -188,6 +190,7 @@ func (m *Manager) callAgent(req *deliver.Request, transport string) (res []deliv
 func (m *Manager) feedback(d *destination, j *job) {
 	d.active--
 	m.running--
+	m.inFlight.Add(-1)
 	if !unreachable(j.results) {
 		d.failures = 0
 		d.successes++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moonpost/moonpost/core/deliver"
@@ -100,19 +101,36 @@ type Manager struct {
 	ctx      context.Context // deliveries' parent; cancelled on shutdown timeout
 	stats    Stats
 	statsMu  sync.Mutex
-	handoff  handoff // new mail committed straight into active/ (handoff.go)
+	inFlight atomic.Int64 // m.running, readable off the manager's goroutine
+	handoff  handoff      // new mail committed straight into active/ (handoff.go)
 }
 
 // Stats counts outcomes since start.
 type Stats struct {
 	Delivered, Deferred, Bounced, Expired int
+	// ByTransport splits the recipient outcomes by the transport that
+	// gave them ("none" for the queue's own, such as an unknown transport).
+	ByTransport map[string]Outcomes
+	// InFlight is the number of deliveries running now.
+	InFlight int
+}
+
+// Outcomes counts recipient outcomes of one kind of delivery.
+type Outcomes struct {
+	Delivered, Deferred, Bounced int
 }
 
 // Stats returns a snapshot of the counters.
 func (m *Manager) Stats() Stats {
 	m.statsMu.Lock()
 	defer m.statsMu.Unlock()
-	return m.stats
+	s := m.stats
+	s.ByTransport = make(map[string]Outcomes, len(m.stats.ByTransport))
+	for k, v := range m.stats.ByTransport {
+		s.ByTransport[k] = v
+	}
+	s.InFlight = int(m.inFlight.Load())
+	return s
 }
 
 func (m *Manager) count(f func(*Stats)) {

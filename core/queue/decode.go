@@ -196,11 +196,19 @@ func journalRecord(e *Envelope, kind byte, f []string) error {
 }
 
 func rcptJournal(e *Envelope, kind byte, f []string) error {
-	r, err := rcptIndex(e, kind, f, 2)
+	n := 2
+	if len(f) == 3 {
+		n = 3 // with the relay (Record.Via)
+	}
+	r, err := rcptIndex(e, kind, f, n)
 	if err != nil {
 		return err
 	}
 	r.Reason = f[1]
+	r.Relay = ""
+	if n == 3 {
+		r.Relay = f[2]
+	}
 	switch kind {
 	case 'D':
 		r.State = Delivered

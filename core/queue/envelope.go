@@ -37,6 +37,9 @@ type Recipient struct {
 	Notify string    // RFC 3461 NOTIFY: "" (default), "NEVER" or a comma list of SUCCESS,FAILURE,DELAY
 	State  RcptState // see RcptState
 	Reason string    // last status text ("451 4.4.1 ..."), for deferred and failed
+	// Relay names who gave the last outcome, as in the delivery log line
+	// ("mx.example.com[192.0.2.1]:25", "local"); "" when unknown.
+	Relay string
 	// Reported is set once a bounce or a delay warning covered this
 	// recipient's failure, so a restart does not notify twice.
 	Reported bool

@@ -60,6 +60,17 @@ func rcptRecord(kind byte, idx int, reason string) Record {
 	return Record{kind, []string{strconv.Itoa(idx), reason}}
 }
 
+// Via adds to an outcome record (RcptDelivered, RcptFailed, RcptDeferred)
+// the relay that gave it, Postfix style ("mx.example.com[192.0.2.1]:25",
+// "local"), so a bounce can name the Remote-MTA. An empty relay adds
+// nothing; files written before the field existed decode as they did.
+func (r Record) Via(relay string) Record {
+	if relay == "" || (r.kind != 'D' && r.kind != 'F' && r.kind != 'Q') || len(r.fields) != 2 {
+		return r
+	}
+	return Record{r.kind, append(r.fields[:2:2], relay)}
+}
+
 func (r Record) appendTo(b []byte) []byte {
 	b = append(b, r.kind)
 	for i, f := range r.fields {

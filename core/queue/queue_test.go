@@ -388,3 +388,42 @@ func TestSyncfsGroupCommit(t *testing.T) {
 		t.Fatalf("%d syncfs calls for %d commits and %d appends", s.fs.started, n, n)
 	}
 }
+
+// An outcome record with its relay decodes with Relay set; one without
+// (as files written before the field existed) leaves it empty.
+func TestOutcomeRecordCarriesRelay(t *testing.T) {
+	st, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	env := &Envelope{Sender: "a@x", Recipients: []Recipient{{Addr: "b@y"}, {Addr: "c@y"}}}
+	w, err := st.Create(Incoming, env, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("Subject: x\r\n\r\nbody\r\n"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	id := env.ID
+	m, err := st.Read(Incoming, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Append(RcptFailed(0, "550 5.1.1 no").Via("mx[192.0.2.1]:25"), RcptDeferred(1, "451 4.4.1 later")); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	m, err = st.Read(Incoming, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if r := m.Recipients[0]; r.Relay != "mx[192.0.2.1]:25" || r.Reason != "550 5.1.1 no" || r.State != Failed {
+		t.Errorf("recipient 0 = %+v", r)
+	}
+	if r := m.Recipients[1]; r.Relay != "" || r.Reason != "451 4.4.1 later" {
+		t.Errorf("recipient 1 = %+v", r)
+	}
+}

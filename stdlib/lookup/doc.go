@@ -7,6 +7,7 @@
 //	local aliases = lookup.aliases("aliases")      -- aliases(5): "name: a, b, |cmd"
 //	local checks  = lookup.regexp("header_checks") -- regexp_table(5): "/pattern/flags result"
 //	local access  = lookup.cidr("client_access")   -- cidr_table(5): "192.0.2.0/24 REJECT"
+//	local users   = lookup.passwd()                -- the system's accounts (getpwnam)
 //	virtual:get("info@example.com")                -- value or nil
 //	aliases:get("postmaster")                      -- {"root"} or nil
 //
@@ -18,6 +19,11 @@
 // the previous contents; a file that is broken from the start is an
 // error when the script opens it, normally at load time, which rejects
 // the script generation.
+//
+// lookup.passwd() answers a user name with that name when the system's
+// account database has it (Postfix's unix:passwd.byname), and always
+// for the user the daemon runs as; names outside the portable user-name
+// set (letters, digits, ".", "_", "-") are never looked up.
 //
 // Keys of file and aliases tables are matched case-insensitively, like
 // Postfix's hash tables. Regexp tables use Go's RE2 syntax (no

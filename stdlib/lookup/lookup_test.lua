@@ -41,3 +41,13 @@ function Test_paths_are_confined(t)
   t:ok(not pcall(lookup.file, "../../go.mod"), "relative escape")
   t:ok(not pcall(lookup.file, "testdata/missing"), "missing file")
 end
+
+function Test_passwd(t)
+  local pw = lookup.passwd()
+  t:eq(pw:get("root"), "root", "root is in every passwd database")
+  t:eq(pw:get("ROOT"), "root", "names are matched case-insensitively")
+  t:eq(pw:get("no-such-user-moonpost"), nil)
+  for _, hostile in ipairs({"v1%example.net", "example.net!v2", '"v3@example.net"', "root:x", "", "-root", "a/b"}) do
+    t:eq(pw:get(hostile), nil, hostile)
+  end
+end

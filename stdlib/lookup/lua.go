@@ -18,6 +18,7 @@ func (r *Registry) Loader(L *lua.LState) int {
 		"aliases": r.opener("aliases"),
 		"regexp":  r.opener("regexp"),
 		"cidr":    r.opener("cidr"),
+		"passwd":  r.passwdOpener,
 	})
 	r.registerRemote(L, mod)
 	L.Push(mod)
@@ -38,6 +39,15 @@ func (r *Registry) opener(kind string) lua.LGFunction {
 		L.Push(ud)
 		return 1
 	}
+}
+
+// passwdOpener gives lookup.passwd(), the account database.
+func (r *Registry) passwdOpener(L *lua.LState) int {
+	ud := L.NewUserData()
+	ud.Value = r.Passwd()
+	L.SetMetatable(ud, L.GetTypeMetatable(typeName))
+	L.Push(ud)
+	return 1
 }
 
 func checkTable(L *lua.LState) *Table {

@@ -168,6 +168,9 @@ func (t *Table) Err() error {
 }
 
 func (t *Table) refresh() {
+	if t.path == "" { // not read from a file (passwd)
+		return
+	}
 	t.mu.Lock()
 	if t.now().Sub(t.checked) < checkEvery {
 		t.mu.Unlock()

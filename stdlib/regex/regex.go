@@ -129,13 +129,49 @@ func find(L *lua.LState, re *regexp.Regexp, base int) int {
 	return 2
 }
 
+// Bounds of gsub, which runs in one Go call that the VM's deadline check
+// cannot interrupt: a replacement repeated for every match of "." could
+// otherwise build gigabytes. It also looks at the context between
+// matches. Variables only so that tests can reach the bounds quickly.
+var (
+	maxMatches = 1 << 16  // matches one gsub may replace
+	maxResult  = 16 << 20 // bytes of its result, the engine's default max_string
+)
+
 // gsub replaces every match; repl may use $1 / ${name}. It also returns
-// the number of replacements, like string.gsub.
+// the number of replacements, like string.gsub. More than maxMatches
+// matches or a result over maxResult bytes is an error.
 func gsub(L *lua.LState, re *regexp.Regexp, base int) int {
 	s := L.CheckString(base)
 	repl := L.CheckString(base + 1)
-	n := len(re.FindAllStringIndex(s, -1))
-	L.Push(lua.LString(re.ReplaceAllString(s, repl)))
-	L.Push(lua.LNumber(n))
+	matches := re.FindAllStringSubmatchIndex(s, maxMatches+1)
+	if len(matches) > maxMatches {
+		L.RaiseError("regex.gsub: more than %d matches", maxMatches)
+	}
+	var done <-chan struct{}
+	if ctx := L.Context(); ctx != nil {
+		done = ctx.Done()
+	}
+	var out []byte
+	last := 0
+	for _, m := range matches {
+		select { // a long replacement makes each expansion slow
+		case <-done:
+			L.RaiseError("%s", L.Context().Err().Error())
+		default:
+		}
+		out = append(out, s[last:m[0]]...)
+		out = re.ExpandString(out, repl, s, m)
+		last = m[1]
+		if len(out) > maxResult {
+			L.RaiseError("regex.gsub: result longer than %d bytes", maxResult)
+		}
+	}
+	out = append(out, s[last:]...)
+	if len(out) > maxResult {
+		L.RaiseError("regex.gsub: result longer than %d bytes", maxResult)
+	}
+	L.Push(lua.LString(out))
+	L.Push(lua.LNumber(len(matches)))
 	return 2
 }

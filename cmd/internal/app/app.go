@@ -33,10 +33,13 @@ func Main(args []string) int {
 	case "newaliases":
 		return newaliases(args[1:])
 	}
-	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+	global, words := leadingConfigFlags(args[1:])
+	if len(words) == 0 || strings.HasPrefix(words[0], "-") && !isHelp(words[0]) {
 		return daemon(args[1:])
 	}
-	cmd, rest := args[1], args[2:]
+	// A configuration flag given before the subcommand belongs to it:
+	// "moonpost -c FILE route X" runs route with -c FILE.
+	cmd, rest := words[0], append(global, words[1:]...)
 	switch cmd {
 	case "run", "start":
 		return daemon(rest)
@@ -52,9 +55,13 @@ func Main(args []string) int {
 		return passwd(rest)
 	case "status":
 		return status(rest)
+	case "dkim":
+		return dkimCmd(rest)
+	case "scripts":
+		return scriptsCmd(rest)
 	case "sendmail", "mailq", "newaliases":
 		return Main(append([]string{cmd}, rest...))
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
 		usage()
 		return exOK
 	}
@@ -78,6 +85,13 @@ func usage() {
   moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
   moonpost status [--json]             uptime, listeners, scripts, queue counts
   moonpost passwd USER < password      print a smtpd.password_file line
+  moonpost dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--out FILE]
+                                       write a DKIM key, print its DNS record
+  moonpost dkim check DOMAIN SELECTOR [--key FILE]
+                                       compare the published record with the key
+  moonpost scripts export [--force] DIR
+                                       write the embedded default scripts to DIR
+                                       (then set hooks.dir = DIR to edit them)
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
   moonpost mailq                       same as "queue list"
   moonpost newaliases                  check the aliases file
@@ -85,6 +99,27 @@ The configuration file is -c FILE, else $MOONPOST_CONFIG, else ./moonpost.toml
 if present, else the embedded default (spool in ./spool, SMTP on 127.0.0.1:2525).
 `)
 }
+
+// leadingConfigFlags splits off the "-c FILE" / "--config=FILE" flags
+// that stand before the first other word, so a subcommand after them is
+// still recognised.
+func leadingConfigFlags(args []string) (flags, rest []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case (a == "-c" || a == "--config" || a == "-C") && i+1 < len(args):
+			flags = append(flags, a, args[i+1])
+			i++
+		case strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-c="):
+			flags = append(flags, a)
+		default:
+			return flags, args[i:]
+		}
+	}
+	return flags, nil
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
 
 // loadConfig finds and loads the configuration as usage describes.
 func loadConfig(explicit string) (*config.Config, error) { return loadConfigWith(explicit, nil) }
@@ -115,6 +150,8 @@ func configFlag(args []string) (path string, rest []string, err error) {
 			i++
 		case strings.HasPrefix(a, "--config="):
 			path = strings.TrimPrefix(a, "--config=")
+		case strings.HasPrefix(a, "-c="):
+			path = strings.TrimPrefix(a, "-c=")
 		default:
 			rest = append(rest, a)
 		}

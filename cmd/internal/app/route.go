@@ -35,7 +35,7 @@ func routeCmd(args []string) int {
 	}
 	eng, dir, done, err := loadScripts(cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shown(cfg, dir), err)
+		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shownDir(dir), err)
 		return exConfig
 	}
 	defer done()
