@@ -64,14 +64,27 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 	// Likewise each local_recipient_maps table, file by file.
 	tables = append(tables, cfg.RecipientTables()...)
 	res := coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+	sh, err := openShared(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	hc := hooks.Config{
 		Dir: dir, Logger: log, CallTimeout: cfg.Hooks.CallTimeout.D(),
 		Config: scriptConfig(cfg, dir), Resolver: dnsAdapter{res}, TableDirs: tables, Watch: watch,
+		MemoryLimit: cfg.Hooks.MemoryLimit, MaxString: cfg.Hooks.MaxString,
+		KVMaxKeys: cfg.Hooks.KVMaxKeys, KVMaxBytes: cfg.Hooks.KVMaxBytes,
+		BreakerThreshold: cfg.Hooks.BreakerThreshold, BreakerCooldown: cfg.Hooks.BreakerCooldown.D(),
+		BreakerFallback: cfg.Hooks.BreakerFallback, ErrorLogInterval: cfg.Hooks.ErrorLogInterval.D(),
+		Throttle: sh.throttle, Redis: sh.redis, SQL: sh.sql,
 	}
 	if dir == "" {
 		hc.FS = scripts.FS()
 	}
-	return hooks.New(hc)
+	eng, err := hooks.New(hc)
+	if err != nil {
+		sh.Close()
+	}
+	return eng, err
 }
 
 // scriptPolicies are the operator decisions, all made by the Lua scripts.
