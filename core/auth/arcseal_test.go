@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/emersion/go-message/textproto"
-
-	"github.com/moonpost/moonpost/core/config"
 )
 
 // sealer is a Signer whose keyring holds one key for domain/selector.
@@ -15,7 +13,7 @@ func sealer(t *testing.T, f *fixture, domain, typ, servID string) *Signer {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), domain+".pem")
 	writeKey(t, path, typ)
-	kr, err := NewKeyring([]config.DKIMSign{{Domain: domain, Selector: "arc", Key: path}}, nil)
+	kr, err := NewKeyring([]KeySpec{{Domain: domain, Selector: "arc", Key: path}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,17 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/moonpost/moonpost/core/config"
 )
+
+// KeySpec is one signing key as configured ([[dkim.sign]], which
+// core/config declares as this type): a From domain, or "*" with KeyDir
+// for every domain that has a key file KEY_DIR/<domain>/<selector>.pem.
+type KeySpec struct {
+	Domain   string `toml:"domain"`
+	Selector string `toml:"selector"` // s=
+	Key      string `toml:"key"`      // PEM private key file
+	KeyDir   string `toml:"key_dir"`  // with domain = "*"
+}
 
 // recheck is how often a key file is stat'ed for changes at most: a
 // changed key takes effect within this time, without a watcher.
@@ -24,7 +32,7 @@ const recheck = time.Second
 // its size or modification time changes; a file that no longer parses is
 // logged and its previous key stays in force. Safe for concurrent use.
 type Keyring struct {
-	entries []config.DKIMSign
+	entries []KeySpec
 	log     *slog.Logger
 	now     func() time.Time
 
@@ -44,7 +52,7 @@ type keyFile struct {
 // NewKeyring loads every key the table names (for domain "*", every
 // KEY_DIR/<domain>/<selector>.pem present). All bad keys are reported
 // together; the keyring is returned anyway with the good ones.
-func NewKeyring(entries []config.DKIMSign, log *slog.Logger) (*Keyring, error) {
+func NewKeyring(entries []KeySpec, log *slog.Logger) (*Keyring, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -64,7 +72,7 @@ func NewKeyring(entries []config.DKIMSign, log *slog.Logger) (*Keyring, error) {
 
 // entryFiles lists the key files of one entry: its key, or the files of
 // its key_dir.
-func (k *Keyring) entryFiles(e config.DKIMSign) []string {
+func (k *Keyring) entryFiles(e KeySpec) []string {
 	if e.Domain != "*" {
 		return []string{e.Key}
 	}

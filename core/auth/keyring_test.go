@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/moonpost/moonpost/core/config"
 )
 
 func TestKeyringExactAndWildcard(t *testing.T) {
@@ -19,7 +17,7 @@ func TestKeyringExactAndWildcard(t *testing.T) {
 	exact := filepath.Join(dir, "example.com.s1.pem")
 	writeKey(t, exact, "ed25519")
 	writeKey(t, filepath.Join(dir, "keys", "hosted.example", "s2.pem"), "ed25519")
-	k, err := NewKeyring([]config.DKIMSign{
+	k, err := NewKeyring([]KeySpec{
 		{Domain: "example.com", Selector: "s1", Key: exact},
 		{Domain: "*", Selector: "s2", KeyDir: filepath.Join(dir, "keys")},
 	}, nil)
@@ -45,7 +43,7 @@ func TestKeyringBadKeyIsAnError(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.pem")
 	os.WriteFile(bad, []byte("nonsense"), 0o600)
-	_, err := NewKeyring([]config.DKIMSign{{Domain: "example.com", Selector: "s1", Key: bad},
+	_, err := NewKeyring([]KeySpec{{Domain: "example.com", Selector: "s1", Key: bad},
 		{Domain: "example.org", Selector: "s1", Key: filepath.Join(dir, "missing.pem")}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "example.com") || !strings.Contains(err.Error(), "example.org") {
 		t.Fatalf("err = %v", err)
@@ -56,7 +54,7 @@ func TestKeyringReloadKeepsPreviousKeyOnError(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "k.pem")
 	writeKey(t, path, "ed25519")
-	k, err := NewKeyring([]config.DKIMSign{{Domain: "example.com", Selector: "s1", Key: path}}, nil)
+	k, err := NewKeyring([]KeySpec{{Domain: "example.com", Selector: "s1", Key: path}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +118,7 @@ func TestKeyringWatchReportsABrokenKeyAtOnce(t *testing.T) {
 	path := filepath.Join(dir, "k.pem")
 	writeKey(t, path, "ed25519")
 	sink := &logSink{}
-	k, err := NewKeyring([]config.DKIMSign{{Domain: "example.com", Selector: "s1", Key: path}}, slog.New(sink))
+	k, err := NewKeyring([]KeySpec{{Domain: "example.com", Selector: "s1", Key: path}}, slog.New(sink))
 	if err != nil {
 		t.Fatal(err)
 	}

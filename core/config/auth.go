@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/moonpost/moonpost/core/auth"
 )
 
 // DKIM configures signing ([dkim] and its [[dkim.sign]] tables).
@@ -21,15 +23,10 @@ type DKIM struct {
 	ARCSelector string `toml:"arc_selector"`
 }
 
-// DKIMSign is one [[dkim.sign]] table.
-type DKIMSign struct {
-	// domain: the From domain this key signs for (and its d=), or "*"
-	// for every domain that has a key file KEY_DIR/<domain>/<selector>.pem.
-	Domain   string `toml:"domain"`
-	Selector string `toml:"selector"` // s=
-	Key      string `toml:"key"`      // PEM private key file
-	KeyDir   string `toml:"key_dir"`  // with domain = "*"
-}
+// DKIMSign is one [[dkim.sign]] table: domain (the From domain and d=, or
+// "*" for every domain with a key file KEY_DIR/<domain>/<selector>.pem),
+// selector, key (a PEM file) and key_dir. core/auth owns the type.
+type DKIMSign = auth.KeySpec
 
 // Auth configures inbound authentication ([auth]).
 type Auth struct {
