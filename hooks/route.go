@@ -152,12 +152,13 @@ func decodeTargets(ret lua.LValue) ([]string, error) {
 // decision gives Config.DefaultTransport.
 func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
 	var route policy.Route // Transport is set once a handler decided
+	var reads policy.EnvFields
 	c := &call{event: "transport"}
 	if env != nil {
 		c.queueID = string(env.ID)
 	}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
-		return append(buf, lua.LString(rcpt), msgInfo(L, env))
+		return append(buf, lua.LString(rcpt), watchedInfo(L, msgInfo(L, env), &reads))
 	}
 	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
@@ -174,9 +175,38 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 		return policy.Route{}, err
 	}
 	if route.Transport == "" {
-		return e.defaultRoute(rcpt)
+		route, err := e.defaultRoute(rcpt)
+		route.Reads = reads
+		return route, err
 	}
+	route.Reads = reads
 	return route, nil
+}
+
+// watchedInfo hands a handler the message facts through an empty table
+// whose __index notes each field read, so that the decision can be cached
+// for mail that agrees on those fields (policy.Route.Reads). The price: the
+// table cannot be walked with pairs(); handlers read it by field.
+func watchedInfo(L *lua.LState, info lua.LValue, reads *policy.EnvFields) lua.LValue {
+	facts, ok := info.(*lua.LTable)
+	if !ok {
+		return info
+	}
+	proxy, mt := L.CreateTable(0, 0), L.CreateTable(0, 1)
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		k := L.CheckString(2)
+		*reads |= infoField[k]
+		L.Push(facts.RawGetString(k))
+		return 1
+	}))
+	L.SetMetatable(proxy, mt)
+	return proxy
+}
+
+// infoField maps the transport handler's message facts to the envelope
+// fields they come from.
+var infoField = map[string]policy.EnvFields{
+	"sender": policy.ReadsSender, "id": policy.ReadsID, "size": policy.ReadsSize, "client": policy.ReadsClient,
 }
 
 // defaultRoute is Config.DefaultTransport for rcpt; "smtp" without a

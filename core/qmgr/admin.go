@@ -214,7 +214,7 @@ func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
 	case am.op == req.op:
 		return Marked
 	case am.op != 0:
-		m.Log.Warn(errMarkConflict.Error(), "queue_id", am.msg.ID, "pending", am.op, "asked", req.op)
+		m.Log.Warn(errMarkConflict.Error(), "queue_id", am.id, "pending", am.op, "asked", req.op)
 		return Unchanged
 	}
 	am.op, am.text = req.op, req.text
@@ -223,7 +223,7 @@ func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
 	} else {
 		m.dropJobs(am)
 	}
-	m.Log.Info(fmt.Sprintf("%s: %s by operator, after deliveries in progress", am.msg.ID, req.op), "queue_id", am.msg.ID)
+	m.Log.Info(fmt.Sprintf("%s: %s by operator, after deliveries in progress", am.id, req.op), "queue_id", am.id)
 	if am.jobsLeft == 0 {
 		// Nothing in flight: settle now, in this goroutine, so the
 		// operator sees the result.

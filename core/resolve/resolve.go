@@ -45,14 +45,32 @@ type Resolver struct {
 	// Transports lists the agents that exist; a route to anything else
 	// defers the recipient.
 	Transports map[string]bool
+	// Cache, when set, remembers checked decisions (see Cache); only for
+	// a Router that fills policy.Route.Reads truthfully.
+	Cache *Cache
 }
 
-// Resolve decides the destination of rcpt.
+// Resolve decides the destination of rcpt. It may run in many goroutines
+// at once.
 func (r *Resolver) Resolve(ctx context.Context, rcpt string, env *queue.Envelope) (Destination, error) {
+	if r.Cache != nil {
+		if d, ok := r.Cache.get(rcpt, env); ok {
+			return d, nil
+		}
+	}
 	route, err := r.Router.Route(ctx, rcpt, env)
 	if err != nil {
 		return Destination{}, err
 	}
+	d, err := r.check(rcpt, route)
+	if err == nil && r.Cache != nil {
+		r.Cache.put(rcpt, env, route.Reads, d)
+	}
+	return d, err
+}
+
+// check normalises and checks one decision of the router.
+func (r *Resolver) check(rcpt string, route policy.Route) (Destination, error) {
 	d := Destination{Transport: strings.ToLower(route.Transport), Nexthop: route.Nexthop, Options: route.Options}
 	if d.Transport == "relay" {
 		d.Transport = "smtp"

@@ -70,7 +70,8 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		transports[name] = true
 	}
 	mgr.Agents = agents
-	mgr.Resolver = &resolve.Resolver{Router: pol.router, Transports: transports}
+	mgr.Resolver = &resolve.Resolver{Router: pol.router, Transports: transports,
+		Cache: &resolve.Cache{Generation: func() int { n, _ := pol.engine.Generation(); return n }}}
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: log}
 	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, log)
