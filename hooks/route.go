@@ -149,7 +149,8 @@ func decodeTargets(ret lua.LValue) ([]string, error) {
 
 // Route runs "transport" handlers: handler(rcpt, {sender=, id=, size=,
 // client=}) returning a route table, a transport(5) string or nil. No
-// decision gives Config.DefaultTransport.
+// decision gives a route without a transport, so that the engine's Go
+// default (resolve.Static: mydestination, relayhost) applies.
 func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
 	var route policy.Route // Transport is set once a handler decided
 	var reads policy.EnvFields
@@ -173,11 +174,6 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return policy.Route{}, err
-	}
-	if route.Transport == "" {
-		route, err := e.defaultRoute(rcpt)
-		route.Reads = reads
-		return route, err
 	}
 	route.Reads = reads
 	return route, nil
@@ -207,18 +203,6 @@ func watchedInfo(L *lua.LState, info lua.LValue, reads *policy.EnvFields) lua.LV
 // fields they come from.
 var infoField = map[string]policy.EnvFields{
 	"sender": policy.ReadsSender, "id": policy.ReadsID, "size": policy.ReadsSize, "client": policy.ReadsClient,
-}
-
-// defaultRoute is Config.DefaultTransport for rcpt; "smtp" without a
-// next hop means the MX of the recipient's domain, as documented.
-func (e *Engine) defaultRoute(rcpt string) (policy.Route, error) {
-	r, err := parseRoute(e.cfg.DefaultTransport)
-	if err == nil && r.Nexthop == "" && r.Transport == "smtp" {
-		if at := strings.LastIndexByte(rcpt, '@'); at >= 0 {
-			r.Nexthop = strings.ToLower(strings.TrimSuffix(rcpt[at+1:], "."))
-		}
-	}
-	return r, err
 }
 
 func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {

@@ -29,21 +29,6 @@ func TestLua(t *testing.T) {
 	})
 }
 
-// TestRelayhost checks the other branch of the transport script.
-func TestRelayhost(t *testing.T) {
-	eng, err := hooks.New(hooks.Config{Dir: ".", Config: map[string]any{
-		"myorigin": "example.org", "mydestination": []string{"example.org"}, "relayhost": "[relay.example]:587",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	r, err := eng.Route(t.Context(), "u@remote.example", nil)
-	if err != nil || r.Transport != "smtp" || r.Nexthop != "[relay.example]:587" {
-		t.Fatalf("route %+v, %v", r, err)
-	}
-}
-
 func TestInstall(t *testing.T) {
 	dir := t.TempDir()
 	stale := filepath.Join(dir, "99-old.lua")

@@ -42,8 +42,8 @@ func (j *journal) all() []string {
 }
 
 func (j *journal) Delivered(_ context.Context, ev policy.Event) { j.add("delivered " + ev.Recipient) }
-func (j *journal) Deferred(context.Context, policy.Event)      {}
-func (j *journal) Bounced(context.Context, policy.Event)       {}
+func (j *journal) Deferred(context.Context, policy.Event)       {}
+func (j *journal) Bounced(context.Context, policy.Event)        {}
 
 // slowRouter is a transport hook that takes at least 500 ms for
 // slow.test: it returns once the other domains' mail is delivered, or

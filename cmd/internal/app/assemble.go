@@ -52,7 +52,8 @@ type policies struct {
 const inFlowLimit = 2
 
 func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*services, error) {
-	pol, err := scriptPolicies(cfg, log)
+	res := newResolver(cfg, log) // the one DNS resolver and cache
+	pol, err := scriptPolicies(cfg, res, log)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr.Init()
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
 		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: log}
-	agents, err := buildAgents(cfg, pol, clean, log)
+	agents, err := buildAgents(cfg, pol, clean, res, log)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +71,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		transports[name] = true
 	}
 	mgr.Agents = agents
-	mgr.Resolver = &resolve.Resolver{Router: pol.router, Transports: transports,
-		Cache: &resolve.Cache{Generation: func() int { n, _ := pol.engine.Generation(); return n }}}
+	mgr.Resolver = newRecipientResolver(cfg, pol, transports)
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: log}
 	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, log)
@@ -81,6 +81,15 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
 		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: log}
 	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close}, nil
+}
+
+// newRecipientResolver is the trivial-rewrite role: the transport
+// scripts, then the Go default (mydestination, relayhost) for what they
+// leave undecided, checked, and cached per script generation.
+func newRecipientResolver(cfg *config.Config, pol *policies, transports map[string]bool) *resolve.Resolver {
+	return &resolve.Resolver{Router: pol.router, Transports: transports,
+		Default: resolve.Static{IsLocal: cfg.IsLocal, RelayHost: cfg.RelayHost},
+		Cache:   &resolve.Cache{Generation: func() int { n, _ := pol.engine.Generation(); return n }}}
 }
 
 func qmgrConfig(cfg *config.Config) qmgr.Config {
@@ -94,7 +103,7 @@ func qmgrConfig(cfg *config.Config) qmgr.Config {
 	}
 }
 
-func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *slog.Logger) (map[string]deliver.Agent, error) {
+func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, res dns.Resolver, log *slog.Logger) (map[string]deliver.Agent, error) {
 	loc, err := local.New(local.Config{
 		Aliases: pol.aliases, Forwarder: cleanup.Forwarder{Cleanup: clean}, Mailbox: cfg.Local.Mailbox,
 		LocalDomains: cfg.Destinations, RecipientDelimiter: cfg.Local.RecipientDelimiter,
@@ -120,7 +129,7 @@ func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log 
 		}
 		agents[name] = a
 	}
-	if err := addNetworkAgents(agents, cfg, log); err != nil {
+	if err := addNetworkAgents(agents, cfg, res, log); err != nil {
 		return nil, err
 	}
 	return agents, nil
@@ -156,10 +165,9 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 	})
 }
 
-// addNetworkAgents adds the smtp and lmtp clients, sharing one resolver
-// (and its cache).
-func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *slog.Logger) error {
-	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+// addNetworkAgents adds the smtp and lmtp clients; smtp's MX lookups go
+// through res, the resolver (and cache) the scripts use too.
+func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res dns.Resolver, log *slog.Logger) error {
 	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),

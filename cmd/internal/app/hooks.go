@@ -43,6 +43,12 @@ func scriptsDir(cfg *config.Config, forDaemon bool) (dir string, watch bool, don
 	return dir, false, done, nil
 }
 
+// newResolver is the DNS resolver (and cache) of one process: the daemon
+// builds one and gives it to the scripts and to the smtp client alike.
+func newResolver(cfg *config.Config, log *slog.Logger) coredns.Resolver {
+	return coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+}
+
 // scriptConfig is the "config" module: the settings scripts need to make
 // the decisions the configuration describes, keyed as in moonpost.toml.
 func scriptConfig(cfg *config.Config, dir string) map[string]any {
@@ -71,8 +77,9 @@ func scriptConfig(cfg *config.Config, dir string) map[string]any {
 	}
 }
 
-// newEngine loads the scripts in dir for cfg.
-func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*hooks.Engine, error) {
+// newEngine loads the scripts in dir for cfg; their "dns" module asks
+// res, the daemon's one resolver and cache.
+func newEngine(cfg *config.Config, dir string, watch bool, res coredns.Resolver, log *slog.Logger) (*hooks.Engine, error) {
 	tables := append([]string(nil), cfg.Hooks.TablesDir...)
 	if cfg.Local.Aliases != "" {
 		// The aliases file alone, not its folder (often /etc).
@@ -80,7 +87,6 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 	}
 	// Likewise each local_recipient_maps table, file by file.
 	tables = append(tables, cfg.RecipientTables()...)
-	res := coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
 	return hooks.New(hooks.Config{
 		Dir: dir, Logger: log, CallTimeout: cfg.Hooks.CallTimeout.D(),
 		Config: scriptConfig(cfg, dir), Resolver: dnsAdapter{res}, TableDirs: tables, Watch: watch,
@@ -90,12 +96,12 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 // scriptPolicies are the operator decisions, all made by the Lua scripts.
 // The engine's own rules (relay control, size and rate limits, header
 // fixes in cleanup) stay in Go.
-func scriptPolicies(cfg *config.Config, log *slog.Logger) (*policies, error) {
+func scriptPolicies(cfg *config.Config, res coredns.Resolver, log *slog.Logger) (*policies, error) {
 	dir, watch, _, err := scriptsDir(cfg, true)
 	if err != nil {
 		return nil, fmt.Errorf("hooks: %w", err)
 	}
-	eng, err := newEngine(cfg, dir, watch, log)
+	eng, err := newEngine(cfg, dir, watch, res, log)
 	if err != nil {
 		return nil, err
 	}

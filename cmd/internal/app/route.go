@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moonpost/moonpost/core/config"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
@@ -39,7 +40,7 @@ func routeCmd(args []string) int {
 		return exConfig
 	}
 	defer done()
-	r := router{eng: eng, out: os.Stdout}
+	r := router{eng: eng, res: routeResolver(cfg, eng), out: os.Stdout}
 	if err := r.show(addr, sender); err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exTempFail
@@ -71,7 +72,17 @@ func routeArgs(args []string) (addr, sender string, ok bool) {
 // router prints decisions of one engine.
 type router struct {
 	eng *hooks.Engine
+	res *resolve.Resolver // the engine's routes, the Go default and the checks
 	out io.Writer
+}
+
+// routeResolver resolves as the daemon does, for the agents cfg defines.
+func routeResolver(cfg *config.Config, eng *hooks.Engine) *resolve.Resolver {
+	transports := map[string]bool{"smtp": true, "lmtp": true, "local": true, "pipe": true, "discard": true, "error": true}
+	for name := range cfg.Pipes {
+		transports[name] = true
+	}
+	return newRecipientResolver(cfg, &policies{router: eng, engine: eng}, transports)
 }
 
 func (r router) show(addr, sender string) error {
@@ -99,7 +110,7 @@ func (r router) recipient(ctx context.Context, env *queue.Envelope, addr, indent
 		return err
 	}
 	fmt.Fprintf(r.out, "%srecipient: %s\n", indent, arrow(addr, rw))
-	route, err := r.eng.Route(ctx, rw, env)
+	route, err := r.res.Resolve(ctx, rw, env)
 	if err != nil {
 		return err
 	}
@@ -146,7 +157,7 @@ func arrow(from, to string) string {
 }
 
 // nexthop explains a next hop the way the agents read it.
-func nexthop(rt policy.Route, rcpt string) string {
+func nexthop(rt resolve.Destination, rcpt string) string {
 	if rt.Transport == "smtp" && rt.Nexthop != "" && !strings.HasPrefix(rt.Nexthop, "[") {
 		return rt.Nexthop + " (MX lookup)"
 	}

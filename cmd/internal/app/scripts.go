@@ -20,7 +20,7 @@ func loadScripts(cfg *config.Config) (eng *hooks.Engine, dir string, done func()
 		return nil, "", nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err = newEngine(cfg, dir, false, quiet)
+	eng, err = newEngine(cfg, dir, false, newResolver(cfg, quiet), quiet)
 	if err != nil {
 		rm()
 		return nil, dir, nil, err
