@@ -42,12 +42,38 @@ func (e *Engine) Rewrite(ctx context.Context, addr string, ac policy.AddrContext
 			return false, "", fmt.Errorf("rewrite handler returned %s", err)
 		}
 		out = string(s)
+		policy.TraceOf(ctx).Add("rewrite", where, addr+" -> "+out)
 		return true, out, nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return "", err
 	}
 	return out, nil
+}
+
+// traceRecipients notes, for a traced call (moonpost route), a cleanup
+// handler that changed the recipients, with its position.
+func traceRecipients(ctx context.Context, where string, before *string, env *queue.Envelope) {
+	t := policy.TraceOf(ctx)
+	if t == nil {
+		return
+	}
+	if now := rcptList(ctx, env); now != *before {
+		t.Add("cleanup", where, "recipients "+*before+" -> "+now)
+		*before = now
+	}
+}
+
+// rcptList is env's recipients in one string, for a traced call only.
+func rcptList(ctx context.Context, env *queue.Envelope) string {
+	if policy.TraceOf(ctx) == nil {
+		return ""
+	}
+	list := make([]string, len(env.Recipients))
+	for i, r := range env.Recipients {
+		list[i] = r.Addr
+	}
+	return strings.Join(list, ", ")
 }
 
 // The words of policy.AddrContext's Role and Where, made Lua values once:
@@ -101,6 +127,7 @@ func (e *Engine) ExpandAlias(ctx context.Context, local, domain string) ([]strin
 			return false, "", err
 		}
 		targets = list
+		policy.TraceOf(ctx).Add("alias", where, strings.Join(list, ", "))
 		return true, strings.Join(list, ", "), nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
@@ -170,6 +197,7 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 			return false, "", err
 		}
 		route = r
+		policy.TraceOf(ctx).Add("transport", where, r.Transport+":"+r.Nexthop)
 		return true, r.Transport + ":" + r.Nexthop, nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {

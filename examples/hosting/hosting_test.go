@@ -1,6 +1,7 @@
 package hosting
 
 import (
+	"sort"
 	"strings"
 	"testing"
 
@@ -78,4 +79,69 @@ func TestHosting(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "option: mailbox="+d.Path("mail", "shop.example", "bob")+"/") {
 		t.Errorf("route: %d\n%s", code, out)
 	}
+}
+
+// TestRouteAnswersWhatDeliveryDoes: for every address the example is
+// tested with, the mailboxes `moonpost route` names — through the
+// running daemon, then standalone — are the ones real mail lands in,
+// virtual aliases and the catch-all included.
+func TestRouteAnswersWhatDeliveryDoes(t *testing.T) {
+	d := e2e.Setup(t, ".")
+	d.Start()
+	addrs := []string{"alice@shop.example", "sales@shop.example", "whoever@shop.example", "info@blog.example"}
+	live := map[string]string{}
+	for _, a := range addrs {
+		code, out := d.Run("route", a, "--sender", "s@remote.example")
+		if code != 0 || strings.Contains(out, "not running") {
+			t.Fatalf("route %s through the daemon: %d\n%s", a, code, out)
+		}
+		live[a] = out
+	}
+	c := e2e.Dial(t, d.Addr)
+	c.Expect("EHLO client.test", 250)
+	for _, a := range addrs {
+		if code, text := c.Send("s@remote.example", []string{a}, "Subject: probe "+a+"\n\nhello\n"); code != 250 {
+			t.Fatalf("%s: %d %s", a, code, text)
+		}
+	}
+	c.Cmd("QUIT")
+	// alice: direct, sales, catch-all; bob: sales; carol: info.
+	got := map[string][]string{}
+	for box, n := range map[string]int{"shop.example/alice": 3, "shop.example/bob": 1, "blog.example/carol": 1} {
+		for _, m := range d.WaitMaildir("mail/"+box, n) {
+			for _, a := range addrs {
+				if strings.Contains(m, "Subject: probe "+a+"\r\n") || strings.Contains(m, "Subject: probe "+a+"\n") {
+					got[a] = append(got[a], d.Path("mail", box)+"/")
+				}
+			}
+		}
+	}
+	d.Stop()
+	for _, a := range addrs {
+		want := mailboxes(live[a])
+		if strings.Join(sorted(got[a]), " ") != strings.Join(want, " ") {
+			t.Errorf("%s: route says %q, delivery went to %q\n%s", a, want, sorted(got[a]), live[a])
+		}
+		code, out := d.Run("route", a, "--sender", "s@remote.example")
+		if code != 0 || !strings.Contains(out, "not running") || !strings.HasSuffix(out, live[a]) {
+			t.Errorf("standalone route %s differs from the daemon's:\n%s\nvs\n%s", a, out, live[a])
+		}
+	}
+}
+
+// mailboxes lists the "option: mailbox=" paths of route output, sorted.
+func mailboxes(out string) []string {
+	var boxes []string
+	for _, line := range strings.Split(out, "\n") {
+		if _, box, ok := strings.Cut(strings.TrimSpace(line), "option: mailbox="); ok {
+			boxes = append(boxes, box)
+		}
+	}
+	return sorted(boxes)
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }

@@ -29,8 +29,9 @@ type services struct {
 	pickup *pickup.Service
 	qmgr   *qmgr.Manager
 	clean  *cleanup.Cleanup
-	engine *hooks.Engine // the Lua policy, for the REPL's hooks module
-	closer func()        // releases what policy holds
+	engine *hooks.Engine      // the Lua policy, for the REPL's hooks module
+	route  *resolve.Explainer // moonpost route over the control socket
+	closer func()             // releases what policy holds
 }
 
 // policies are the operator decisions the engine calls.
@@ -71,7 +72,8 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		transports[name] = true
 	}
 	mgr.Agents = agents
-	mgr.Resolver = newRecipientResolver(cfg, pol, transports)
+	rcpts := newRecipientResolver(cfg, pol, transports)
+	mgr.Resolver = rcpts
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: log}
 	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, log)
@@ -80,7 +82,8 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	}
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
 		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: log}
-	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close}, nil
+	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close,
+		route: newExplainer(cfg, clean, rcpts, pol.engine)}, nil
 }
 
 // newRecipientResolver is the trivial-rewrite role: the transport

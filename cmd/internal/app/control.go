@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Log:       log,
 		Started:   time.Now(),
 		Listeners: func() []string { return listenerNames(svc) },
+		Route: func(ctx context.Context, w io.Writer, addr, sender string, header []string) error {
+			return explainRoute(ctx, w, svc.engine, svc.route, addr, sender, header)
+		},
 		Counters: func() map[string]int {
 			s := svc.qmgr.Stats()
 			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired}
