@@ -47,12 +47,17 @@ func (x *Explainer) Explain(ctx context.Context, w io.Writer, addr, sender strin
 func (x *Explainer) explain(ctx context.Context, w io.Writer, addr, sender string, header []string, indent string) error {
 	ctx, trace := policy.WithTrace(ctx)
 	env := &queue.Envelope{Sender: sender, Recipients: []queue.Recipient{{Addr: addr}}}
-	fmt.Fprintf(w, "%srecipient: %s\n", indent, addr)
 	msg := strings.Join(header, "\r\n")
 	if msg != "" {
 		msg += "\r\n"
 	}
 	v, err := x.Cleanup.Simulate(ctx, env, strings.NewReader(msg+"\r\n"))
+	one := err == nil && len(env.Recipients) == 1
+	if one && env.Recipients[0].Addr != addr {
+		fmt.Fprintf(w, "%srecipient: %s -> %s\n", indent, addr, env.Recipients[0].Addr)
+	} else {
+		fmt.Fprintf(w, "%srecipient: %s\n", indent, addr)
+	}
 	printSteps(w, indent+"  ", trace.Take())
 	if err != nil {
 		fmt.Fprintf(w, "%s  refused: %v\n", indent, err)
@@ -67,9 +72,8 @@ func (x *Explainer) explain(ctx context.Context, w io.Writer, addr, sender strin
 			return nil
 		}
 	}
-	changed := len(env.Recipients) != 1 || env.Recipients[0].Addr != addr
 	for _, r := range env.Recipients {
-		if changed {
+		if !one {
 			fmt.Fprintf(w, "%s  queued: %s\n", indent, r.Addr)
 		}
 		if err := x.route(ctx, trace, w, env, r.Addr, indent+"  "); err != nil {
