@@ -4,8 +4,8 @@ import (
 	"context"
 	"io"
 
-	"github.com/moonpost/moonpost/core/internal/bufpool"
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/internal/bufpool"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
