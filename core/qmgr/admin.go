@@ -91,6 +91,7 @@ func (m *Manager) Apply(ctx context.Context, id queue.ID, op Op, text string) (q
 
 // doAdmin runs in the manager's goroutine.
 func (m *Manager) doAdmin(req *adminReq) adminReply {
+	m.awaitResolved(req.id)
 	m.awaitSettled(req.id)
 	if am := m.active[req.id]; am != nil {
 		return adminReply{from: queue.Active, out: m.mark(am, req)}
@@ -296,6 +297,20 @@ func (m *Manager) parkMarked(am *activeMsg) bool {
 		return true
 	}
 	return false
+}
+
+// awaitResolved waits while message id is being read and resolved by a
+// resolve worker (bounded by the hook deadline), handling other answers
+// meanwhile, so an operator action meets the message with its jobs
+// queued, as if resolution were instant.
+func (m *Manager) awaitResolved(id queue.ID) {
+	for {
+		am := m.active[id]
+		if am == nil || am.msg != nil {
+			return
+		}
+		m.resolved(<-m.prepared)
+	}
 }
 
 // awaitSettled waits while message id is being settled (its notices,
