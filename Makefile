@@ -38,7 +38,8 @@ FUZZ_TARGETS = \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
-	./core/httpapi:FuzzParseInject
+	./core/httpapi:FuzzParseInject \
+	./core/resolve:FuzzParseSamples
 FUZZTIME ?= 10s
 
 fuzz-short:

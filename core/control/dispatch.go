@@ -31,8 +31,29 @@ func (s *Server) serve(ctx context.Context, sess *session, req *Request) Respons
 		return result(s.QueueCommand(cctx, req))
 	case "route":
 		return s.route(ctx, req)
+	case "policy_diff":
+		return s.policyDiff(ctx, req)
 	}
 	return Response{Error: "unknown op " + quote(req.Op)}
+}
+
+// policyDiffTimeout bounds a policy_diff, which may walk the whole queue.
+const policyDiffTimeout = 2 * time.Minute
+
+func (s *Server) policyDiff(ctx context.Context, req *Request) Response {
+	if s.PolicyDiff == nil {
+		return Response{Error: "policy diff: no policy loaded"}
+	}
+	if req.Dir == "" {
+		return Response{Error: "policy diff: no folder"}
+	}
+	cctx, cancel := context.WithTimeout(ctx, policyDiffTimeout)
+	defer cancel()
+	var out strings.Builder
+	if err := s.PolicyDiff(cctx, &out, req.Dir, req.Samples); err != nil {
+		return Response{Output: out.String(), Error: err.Error()}
+	}
+	return Response{Output: out.String()}
 }
 
 // route runs Server.Route under the chunk deadline; its printed lines

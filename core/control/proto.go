@@ -40,6 +40,10 @@ type Request struct {
 	Addr   string   `json:"addr,omitempty"`
 	Sender string   `json:"sender,omitempty"`
 	Header []string `json:"header,omitempty"`
+	// policy_diff: the candidate scripts folder and sample envelope lines
+	// (none: the queue).
+	Dir     string   `json:"dir,omitempty"`
+	Samples []string `json:"samples,omitempty"`
 }
 
 // Response answers one Request (or greets a connection).

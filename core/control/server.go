@@ -42,6 +42,9 @@ type Server struct {
 	// Route prints what the live generation does with mail to an
 	// address (`moonpost route`); nil: the op is refused.
 	Route func(ctx context.Context, w io.Writer, addr, sender string, header []string) error
+	// PolicyDiff prints what the scripts in dir would decide differently
+	// from the live generation (`moonpost policy diff`); nil: refused.
+	PolicyDiff func(ctx context.Context, w io.Writer, dir string, samples []string) error
 
 	MaxConns     int           // sessions served at once (8)
 	ChunkTimeout time.Duration // bound on one eval (10s)

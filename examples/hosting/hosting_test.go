@@ -1,6 +1,8 @@
 package hosting
 
 import (
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -144,4 +146,50 @@ func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+// TestPolicyDiff: a candidate folder that points the catch-all at bob
+// changes exactly the catch-all's recipient, standalone and through the
+// daemon alike; a candidate whose selftest fails is refused.
+func TestPolicyDiff(t *testing.T) {
+	d := e2e.Setup(t, ".")
+	cand := t.TempDir()
+	if err := os.CopyFS(cand, os.DirFS("scripts")); err != nil {
+		t.Fatal(err)
+	}
+	virtual := filepath.Join(cand, "tables", "virtual")
+	b, err := os.ReadFile(virtual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), "@shop.example           alice@shop.example", "@shop.example           bob@shop.example", 1)
+	if edited == string(b) {
+		t.Fatal("catch-all line not found")
+	}
+	if err := os.WriteFile(virtual, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sample := filepath.Join(t.TempDir(), "sample")
+	os.WriteFile(sample, []byte("# sender recipients\ns@remote.example alice@shop.example whoever@shop.example\n<> info@blog.example\n"), 0o644)
+	check := func(how string) string {
+		t.Helper()
+		code, out := d.Run("policy", "diff", cand, "--sample", sample)
+		if code != 0 || !strings.Contains(out, "checked: 3 recipients of 2 messages\nchanged: 1\n") ||
+			!strings.Contains(out, "sample-2 whoever@shop.example\n  live:      alice@shop.example local:shop.example") ||
+			!strings.Contains(out, "  candidate: bob@shop.example local:shop.example") {
+			t.Errorf("%s: %d\n%s", how, code, out)
+		}
+		_, rest, _ := strings.Cut(out, "checked:")
+		return rest
+	}
+	alone := check("standalone")
+	d.Start()
+	if live := check("through the daemon"); live != alone {
+		t.Errorf("the daemon's answer differs:\n%s\nvs\n%s", live, alone)
+	}
+	domains := filepath.Join(cand, "tables", "domains")
+	os.WriteFile(domains, []byte("shop.example acme\nnew.example acme\n"), 0o644)
+	if code, out := d.Run("policy", "diff", cand, "--sample", sample); code == 0 || !strings.Contains(out, ".lua:") {
+		t.Errorf("a candidate failing its selftest: %d\n%s", code, out)
+	}
 }

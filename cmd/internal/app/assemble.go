@@ -31,6 +31,7 @@ type services struct {
 	clean  *cleanup.Cleanup
 	engine *hooks.Engine      // the Lua policy, for the REPL's hooks module
 	route  *resolve.Explainer // moonpost route over the control socket
+	dns    dns.Resolver       // the one resolver, for candidate scripts too
 	closer func()             // releases what policy holds
 }
 
@@ -83,7 +84,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
 		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: log}
 	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close,
-		route: newExplainer(cfg, clean, rcpts, pol.engine)}, nil
+		route: newExplainer(cfg, clean, rcpts, pol.engine), dns: res}, nil
 }
 
 // newRecipientResolver is the trivial-rewrite role: the transport

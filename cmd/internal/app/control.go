@@ -40,6 +40,9 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Route: func(ctx context.Context, w io.Writer, addr, sender string, header []string) error {
 			return explainRoute(ctx, w, svc.engine, svc.route, addr, sender, header)
 		},
+		PolicyDiff: func(ctx context.Context, w io.Writer, dir string, samples []string) error {
+			return policyDiff(ctx, w, cfg, svc.route, svc.dns, &admin.Admin{Store: store, Manager: svc.qmgr}, dir, samples)
+		},
 		Counters: func() map[string]int {
 			s := svc.qmgr.Stats()
 			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -98,10 +97,7 @@ func routeStandalone(cfg *config.Config, q routeQuery) int {
 		return exConfig
 	}
 	defer done()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clean := &cleanup.Cleanup{Hostname: cfg.Hostname, HeaderLimit: cfg.SMTPD.HeaderSizeLimit,
-		Policy: eng, Rewriter: eng, Log: quiet}
-	x := newExplainer(cfg, clean, routeResolver(cfg, eng), eng)
+	x := newExplainer(cfg, simCleanup(cfg, eng), routeResolver(cfg, eng), eng)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	fmt.Println("daemon: not running; scripts loaded here")
