@@ -51,3 +51,23 @@ func TestSimulateRunsCleanupWithoutQueueing(t *testing.T) {
 		t.Errorf("rewrite: %+v, %v", e.Recipients, err)
 	}
 }
+
+type upperDomain struct{}
+
+func (upperDomain) Rewrite(_ context.Context, addr string, _ policy.AddrContext) (string, error) {
+	if l, d, ok := strings.Cut(addr, "@"); ok {
+		return l + "@" + strings.ToUpper(d), nil
+	}
+	return addr, nil
+}
+
+// TestChainAppendsOriginFirst: the scripts see the qualified address, as
+// Postfix's canonical maps see it after append_at_myorigin.
+func TestChainAppendsOriginFirst(t *testing.T) {
+	c := Chain{AppendOrigin{Origin: "example.com"}, upperDomain{}}
+	for in, want := range map[string]string{"bob": "bob@EXAMPLE.COM", "bob@x.org": "bob@X.ORG", "": ""} {
+		if got, err := c.Rewrite(context.Background(), in, policy.AddrContext{}); err != nil || got != want {
+			t.Errorf("%q -> %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		Flow: qmgr.NewFlow(inFlowLimit*cfg.Queue.MaxDeliveries, cfg.Queue.InFlowDelay.D())}
 	mgr.Init()
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
-		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: log}
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), Notify: mgr.Wake, Handoff: mgr, Log: log}
 	agents, err := buildAgents(cfg, pol, clean, res, log)
 	if err != nil {
 		return nil, err
@@ -94,6 +94,12 @@ func newRecipientResolver(cfg *config.Config, pol *policies, transports map[stri
 	return &resolve.Resolver{Router: pol.router, Transports: transports,
 		Default: resolve.Static{IsLocal: cfg.IsLocal, RelayHost: cfg.RelayHost},
 		Cache:   &resolve.Cache{Generation: func() int { n, _ := pol.engine.Generation(); return n }}}
+}
+
+// rewriter is the address rewriting of cleanup: myorigin for bare names
+// (the Go default, Postfix's append_at_myorigin), then the scripts.
+func rewriter(cfg *config.Config, scripts policy.Rewriter) policy.Rewriter {
+	return cleanup.Chain{cleanup.AppendOrigin{Origin: cfg.Origin}, scripts}
 }
 
 func qmgrConfig(cfg *config.Config) qmgr.Config {

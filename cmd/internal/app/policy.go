@@ -116,7 +116,7 @@ func policyDiffStandalone(cfg *config.Config, dir string, lines []string) int {
 func simCleanup(cfg *config.Config, eng *hooks.Engine) *cleanup.Cleanup {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return &cleanup.Cleanup{Hostname: cfg.Hostname, HeaderLimit: cfg.SMTPD.HeaderSizeLimit,
-		Policy: eng, Rewriter: eng, Log: quiet}
+		Policy: eng, Rewriter: rewriter(cfg, eng), Log: quiet}
 }
 
 // policyDiff loads the candidate in dir and compares it with live over
