@@ -21,6 +21,7 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 		return cleanupVerdict(nil), nil // nothing to copy, change or decide
 	}
 	h := newMsgHandle(m.Header, m.Envelope)
+	h.auth = m.Auth
 	defer h.invalidate()
 	var decided *verdict
 	rcpts := rcptList(ctx, &h.env) // for traceRecipients
@@ -52,6 +53,9 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 	if m.Envelope != nil {
 		m.Envelope.Sender = h.env.Sender
 		m.Envelope.Recipients = h.env.Recipients
+	}
+	if h.dkim != nil {
+		m.DKIM = h.dkim
 	}
 	return cleanupVerdict(decided), nil
 }

@@ -10,10 +10,11 @@
 // transport (resolve.Static delivers mydestination domains locally and
 // everything else to the relayhost or the recipient domain's MX).
 //
-// When hooks.dir is not configured, the daemon writes these scripts into
-// SPOOL/scripts at every start (see Install) and loads them from there;
-// an operator who wants to change the policy copies them to a folder of
-// their own and sets hooks.dir, which is then watched and hot-reloaded.
+// When hooks.dir is not configured, the daemon loads these scripts
+// straight from the binary (see FS) and writes nothing for them, so it
+// starts on a full disk; an operator who wants to change the policy
+// writes them out with `moonpost scripts export DIR` (see Export), sets
+// hooks.dir to DIR, which is then watched and hot-reloaded.
 //
 // The *_test.lua files run under `go test` through hooks/luatest.
 package scripts

@@ -33,34 +33,46 @@ func isScript(name string) bool {
 	return strings.HasSuffix(name, ".lua") && !strings.HasSuffix(name, "_test.lua")
 }
 
-// Install writes the shipped scripts into dir, creating it, and removes
-// other *.lua files there, so dir holds exactly this binary's policy.
-// Each file is written to a temporary name and renamed, so a reader
-// never sees half a script.
-func Install(dir string) error {
+// FS is the shipped scripts (and their tests) as a file system, for
+// hooks.Config.FS: the daemon loads its default policy straight from the
+// binary and writes nothing for it.
+func FS() fs.FS { return files }
+
+// Export writes the shipped scripts into dir, creating it, for an
+// operator who wants to edit them (and then sets hooks.dir to dir). A
+// script that is already there is an error unless overwrite is set;
+// nothing else in dir is touched. Each file is written to a temporary
+// name and renamed, so a watching daemon never sees half a script.
+// It returns the paths written.
+func Export(dir string, overwrite bool) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("scripts: %w", err)
+		return nil, fmt.Errorf("scripts: %w", err)
 	}
-	want := map[string]bool{}
-	for _, n := range Names() {
-		want[n] = true
+	names := Names()
+	if !overwrite {
+		for _, n := range names {
+			if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+				return nil, fmt.Errorf("scripts: %s already exists", filepath.Join(dir, n))
+			}
+		}
+	}
+	var out []string
+	for _, n := range names {
 		src, err := Source(n)
 		if err != nil {
-			return err
+			return out, err
 		}
+		dst := filepath.Join(dir, n)
 		tmp := filepath.Join(dir, "."+n+".tmp")
 		if err := os.WriteFile(tmp, src, 0o644); err != nil {
-			return fmt.Errorf("scripts: %w", err)
+			os.Remove(tmp)
+			return out, fmt.Errorf("scripts: %w", err)
 		}
-		if err := os.Rename(tmp, filepath.Join(dir, n)); err != nil {
-			return fmt.Errorf("scripts: %w", err)
+		if err := os.Rename(tmp, dst); err != nil {
+			os.Remove(tmp)
+			return out, fmt.Errorf("scripts: %w", err)
 		}
+		out = append(out, dst)
 	}
-	old, _ := filepath.Glob(filepath.Join(dir, "*.lua"))
-	for _, p := range old {
-		if !want[filepath.Base(p)] {
-			os.Remove(p)
-		}
-	}
-	return nil
+	return out, nil
 }

@@ -29,24 +29,58 @@ func TestLua(t *testing.T) {
 	})
 }
 
-func TestInstall(t *testing.T) {
+// TestExport writes the shipped scripts out for editing: they load from
+// the folder, nothing else there is touched, and an existing script is
+// not overwritten without asking.
+func TestExport(t *testing.T) {
 	dir := t.TempDir()
-	stale := filepath.Join(dir, "99-old.lua")
-	if err := writeFile(stale); err != nil {
+	other := filepath.Join(dir, "99-mine.lua")
+	if err := writeFile(other); err != nil {
 		t.Fatal(err)
 	}
-	if err := Install(dir); err != nil {
+	got, err := Export(dir, false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := filepath.Glob(filepath.Join(dir, "*.lua"))
 	if len(got) != len(Names()) || len(got) == 0 {
-		t.Errorf("installed %v, want %v", got, Names())
+		t.Errorf("exported %v, want %v", got, Names())
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("export removed a script of the operator's: %v", err)
 	}
 	eng, err := hooks.New(hooks.Config{Dir: dir, Config: map[string]any{"myorigin": "x.example"}})
 	if err != nil {
-		t.Fatalf("installed scripts do not load: %v", err)
+		t.Fatalf("exported scripts do not load: %v", err)
 	}
 	eng.Close()
+	if _, err := Export(dir, false); err == nil {
+		t.Error("a second export overwrote the scripts without being asked")
+	}
+	if _, err := Export(dir, true); err != nil {
+		t.Errorf("export with overwrite: %v", err)
+	}
+}
+
+// TestLoadEmbedded loads the default policy straight from the binary,
+// as the daemon does without hooks.dir: no folder, nothing written.
+func TestLoadEmbedded(t *testing.T) {
+	eng, err := hooks.New(hooks.Config{FS: FS(), Config: map[string]any{
+		"myorigin": "example.org", "mydestination": []string{"example.org"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	r, err := eng.Route(t.Context(), "u@example.org", nil)
+	if err != nil || r.Transport != "local" {
+		t.Fatalf("route %+v, %v", r, err)
+	}
+	if err := eng.Reload(); err != nil {
+		t.Fatalf("reloading the embedded scripts: %v", err)
+	}
+	if n, _ := eng.Generation(); n != 2 {
+		t.Errorf("generation %d after a reload, want 2", n)
+	}
 }
 
 func writeFile(p string) error { return os.WriteFile(p, []byte("-- stale\n"), 0o644) }

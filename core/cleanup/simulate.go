@@ -29,7 +29,7 @@ func (c *Cleanup) Simulate(ctx context.Context, env *queue.Envelope, r io.Reader
 	if st := c.prepare(ctx, env, &h); st != nil {
 		return policy.Verdict{}, st
 	}
-	v, err := c.policy(ctx, env, &h)
+	v, err := c.policy(ctx, &policy.Message{Envelope: env, Header: &h})
 	if err != nil {
 		return policy.Verdict{}, err
 	}

@@ -132,6 +132,7 @@ type Status struct {
 	Queue      map[string]admin.Count `json:"queue"`
 	Counters   map[string]int         `json:"counters,omitempty"`
 	Sessions   int                    `json:"sessions"` // control sessions open, this one included
+	Breakers   map[string]string      `json:"breakers,omitempty"`
 }
 
 // Status is what "moonpost status" and GET /api/status show.
@@ -150,6 +151,10 @@ func (s *Server) Status(ctx context.Context) (*Status, error) {
 		st.Generation, st.LoadedAt = s.Hooks.Generation()
 		if err := s.Hooks.LastError(); err != nil {
 			st.LastError = err.Error()
+		}
+		// Event → circuit breaker state, when the engine reports them.
+		if b, ok := s.Hooks.(interface{ BreakerStates() map[string]string }); ok {
+			st.Breakers = b.BreakerStates()
 		}
 	}
 	for _, q := range append(admin.ListStates, queue.Corrupt) {

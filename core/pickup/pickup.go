@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -61,9 +60,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Scan picks up every committed maildrop file.
+// Scan picks up every committed maildrop file. Entries that are not
+// (a symlink, a directory, a FIFO planted by a local user, a name that
+// is not a queue ID) are never opened: the daemon's store moves them to
+// corrupt/ or logs them once as it lists (queue.Store.SweepStrays).
 func (s *Service) Scan(ctx context.Context) {
-	s.quarantineStrays()
 	ents, err := s.Store.List(queue.Maildrop)
 	if err != nil {
 		s.log().Error("pickup: cannot list maildrop", "err", err)
@@ -74,22 +75,6 @@ func (s *Service) Scan(ctx context.Context) {
 			return
 		}
 		s.Pick(ctx, e.ID)
-	}
-}
-
-// quarantineStrays moves maildrop entries named like queue files that
-// are not regular files (a symlink, a directory, a FIFO planted by a
-// local user) to corrupt/. Store.List skips them, so without this they
-// would sit in maildrop/ unseen forever; they are never opened.
-func (s *Service) quarantineStrays() {
-	des, err := os.ReadDir(filepath.Join(s.Store.Root(), string(queue.Maildrop)))
-	if err != nil {
-		return // Scan's List reports it
-	}
-	for _, de := range des {
-		if queue.Valid(de.Name()) && !de.Type().IsRegular() {
-			s.quarantine(queue.ID(de.Name()), fmt.Errorf("not a regular file (%v)", de.Type()))
-		}
 	}
 }
 

@@ -3,13 +3,18 @@ package pickup
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/moonpost/moonpost/core/cleanup"
+	"github.com/moonpost/moonpost/core/internal/testlog"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -20,6 +25,7 @@ func setup(t testing.TB) (*Service, chan queue.ID) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	st.SweepStrays() // as the daemon does
 	ids := make(chan queue.ID, 16)
 	cl := &cleanup.Cleanup{Store: st, Hostname: "host.example", Rewriter: cleanup.AppendOrigin{Origin: "example.com"},
 		Notify: func(id queue.ID) { ids <- id }}
@@ -155,6 +161,70 @@ func TestNonRegularMaildropEntriesQuarantined(t *testing.T) {
 		if _, err := os.Lstat(s.Store.Path(queue.Corrupt, id)); err != nil {
 			t.Errorf("%s not in corrupt/: %v", id, err)
 		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != "not mail" {
+		t.Errorf("symlink target changed: %q", b)
+	}
+}
+
+// TestOddMaildropEntriesOnce: every kind of entry that is not a regular
+// file, under a queue-ID name, leaves maildrop/ for corrupt/ with one
+// log line and is never opened; a name that is not a queue ID is logged
+// once, however many scans meet it. Mail beside them is picked up.
+func TestOddMaildropEntriesOnce(t *testing.T) {
+	log, buf := testlog.New(slog.LevelInfo)
+	st, err := queue.Open(t.TempDir(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.SweepStrays()
+	ids := make(chan queue.ID, 16)
+	s := &Service{Store: st, Log: log, Cleanup: &cleanup.Cleanup{Store: st, Hostname: "host.example",
+		Rewriter: cleanup.AppendOrigin{Origin: "example.com"}, Notify: func(id queue.ID) { ids <- id }}}
+	target := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(target, []byte("not mail"), 0o600)
+	kinds := map[string]func(string) error{
+		"symlink":   func(p string) error { return os.Symlink(target, p) },
+		"fifo":      func(p string) error { return syscall.Mkfifo(p, 0o622) },
+		"directory": func(p string) error { return os.Mkdir(p, 0o700) },
+		"device":    func(p string) error { return unix.Mknod(p, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))) },
+	}
+	planted := map[queue.ID]string{}
+	for kind, mk := range kinds {
+		id := queue.NewID(time.Now())
+		if err := mk(st.Path(queue.Maildrop, id)); err != nil {
+			if kind == "device" {
+				t.Logf("SKIP part: cannot make a device node (%v); run as root to cover devices", err)
+				continue
+			}
+			t.Fatal(err)
+		}
+		planted[id] = kind
+	}
+	os.WriteFile(filepath.Join(st.Root(), "maildrop", "notes.txt"), nil, 0o600)
+	mail := post(t, s, &queue.Envelope{Sender: "a", Recipients: []queue.Recipient{{Addr: "b"}}}, "x")
+	for i := 0; i < 3; i++ {
+		s.Scan(context.Background())
+	}
+	select {
+	case <-ids: // the positive signal: the scans picked up real mail
+	case <-time.After(10 * time.Second):
+		t.Fatal("the mail beside the odd entries was not picked up")
+	}
+	if _, err := os.Stat(st.Path(queue.Maildrop, mail)); !os.IsNotExist(err) {
+		t.Errorf("maildrop file %s not picked up: %v", mail, err)
+	}
+	for id, kind := range planted {
+		if _, err := os.Lstat(st.Path(queue.Corrupt, id)); err != nil {
+			t.Errorf("%s not in corrupt/: %v", kind, err)
+		}
+		if n := buf.Count("moved to corrupt/", "queue_id="+string(id)); n != 1 {
+			t.Errorf("%s: %d log lines, want 1:\n%s", kind, n, buf)
+		}
+	}
+	if n := buf.Count("unexpected name", "name=notes.txt"); n != 1 {
+		t.Errorf("notes.txt logged %d times over 3 scans, want 1:\n%s", n, buf)
 	}
 	if b, _ := os.ReadFile(target); string(b) != "not mail" {
 		t.Errorf("symlink target changed: %q", b)

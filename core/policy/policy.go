@@ -77,6 +77,10 @@ type Verdict struct {
 type Message struct {
 	Envelope *queue.Envelope   // Sender and Recipients may be changed
 	Header   *textproto.Header // may be changed
+	// Auth holds the inbound authentication results (nil: not checked).
+	Auth *AuthResults
+	// DKIM, when the policy set it, replaces the default signing choice.
+	DKIM *DKIMChoice
 }
 
 // Cleanup applies content rules (header checks, hold, discard, reject).

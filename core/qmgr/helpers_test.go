@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -130,7 +131,14 @@ type harness struct {
 
 func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	t.Helper()
-	store, err := queue.Open(t.TempDir(), nil)
+	return newHarnessLog(t, nil, tweak)
+}
+
+// newHarnessLog is newHarness with the store and the manager logging to
+// log (nil: slog.Default()).
+func newHarnessLog(t *testing.T, log *slog.Logger, tweak func(*Config)) *harness {
+	t.Helper()
+	store, err := queue.Open(t.TempDir(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +152,7 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 		tweak(&cfg)
 	}
 	agents := map[string]deliver.Agent{"smtp": h.agent, "local": h.agent}
-	h.mgr = &Manager{Store: store, Agents: agents, Notifier: h.notes, Clock: h.clock, Config: cfg,
+	h.mgr = &Manager{Store: store, Agents: agents, Notifier: h.notes, Clock: h.clock, Config: cfg, Log: log,
 		Resolver: &resolve.Resolver{Router: resolve.Static{IsLocal: func(d string) bool { return d == "local.test" }},
 			Transports: map[string]bool{"smtp": true, "local": true}}}
 	h.mgr.Init()

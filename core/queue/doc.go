@@ -16,7 +16,11 @@
 //
 // Start-up recovery moves active/ back to incoming/ and removes
 // uncommitted temp files. A file that cannot be parsed is moved to
-// corrupt/ and logged, never deleted. Deferred files carry their next
+// corrupt/ and logged, never deleted. An entry under a queue-ID name that
+// is not a regular file (symlink, FIFO, device, socket, directory) is
+// never opened or followed: the daemon's listings move it to corrupt/
+// with one log line, and log a name that is not a queue ID once (see
+// strays.go). Deferred files carry their next
 // attempt time as their modification time, so a deferred scan needs only a
 // stat per file, as in Postfix.
 package queue

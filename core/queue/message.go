@@ -48,10 +48,23 @@ func (s *Store) Read(st State, id ID) (*Message, error) {
 }
 
 func (s *Store) readPath(st State, path string) (*Message, error) {
+	if st == Maildrop {
+		// Anyone can drop entries here: look before opening, so a device
+		// node is never opened (opening one can have effects). Elsewhere
+		// only the daemon writes, and listings go by the entry's type.
+		if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: not a regular file (%s)", ErrCorrupt, typeName(fi.Mode()))
+		}
+	}
 	f, err := openFile(path, syscall.O_RDWR|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
+		}
+		if notRegular(err) {
+			// The file's fault, not a passing one: retrying would meet
+			// it again at every scan.
+			return nil, fmt.Errorf("%w: not a regular file: %v", ErrCorrupt, err)
 		}
 		return nil, err
 	}
@@ -68,6 +81,12 @@ func (s *Store) readPath(st State, path string) (*Message, error) {
 	m := &Message{Envelope: p.env, State: st, store: s, path: path, f: f, refs: 1, off: p.contentOff, end: p.goodEnd}
 	m.torn = info.Size() > p.goodEnd
 	return m, nil
+}
+
+// notRegular tells the open errors of a queue name that is not a
+// regular file: a symlink (O_NOFOLLOW), a directory, a socket.
+func notRegular(err error) bool {
+	return errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENXIO)
 }
 
 // Note applies records to the in-memory envelope only. The queue

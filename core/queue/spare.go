@@ -73,6 +73,10 @@ func (s *Store) KeepSpares(n int) error {
 	return nil
 }
 
+// DropSpares unlinks the spare files kept for reuse, for a caller that
+// needs a new inode or blocks on a full spool (the control socket, say).
+func (s *Store) DropSpares() { s.dropSpares() }
+
 // dropSpares unlinks the spares in the pool: a full disk needs their
 // blocks more than the next commits need their inodes.
 func (s *Store) dropSpares() {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +33,9 @@ type Store struct {
 	// spares, when set, holds files of finished messages for reuse
 	// (see KeepSpares).
 	spares *spares
+	// strays, when set, makes listings move strays to corrupt/ (see
+	// SweepStrays).
+	strays *strays
 }
 
 // ErrNotFound is returned when no file has the given ID in that state.
@@ -243,17 +245,15 @@ type Entry struct {
 }
 
 // List returns the committed messages in st, sorted by ID (arrival).
-// Temp files and names that are not IDs are skipped.
+// Temp files, names that are not IDs and entries that are not regular
+// files are skipped (and swept, see SweepStrays).
 func (s *Store) List(st State) ([]Entry, error) {
-	des, err := os.ReadDir(filepath.Join(s.root, string(st)))
+	des, err := s.entries(st)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Entry, 0, len(des))
 	for _, de := range des {
-		if !Valid(de.Name()) || !de.Type().IsRegular() {
-			continue
-		}
 		info, err := de.Info()
 		if err != nil {
 			continue // moved away meanwhile
@@ -265,22 +265,15 @@ func (s *Store) List(st State) ([]Entry, error) {
 }
 
 // IDs returns the committed messages in st, sorted by ID, without the
-// per-file stat that List does.
+// per-file stat that List does: the directory entries' types suffice.
 func (s *Store) IDs(st State) ([]ID, error) {
-	f, err := os.Open(filepath.Join(s.root, string(st)))
+	des, err := s.entries(st)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ID, 0, len(names))
-	for _, n := range names {
-		if Valid(n) {
-			out = append(out, ID(n))
-		}
+	out := make([]ID, 0, len(des))
+	for _, de := range des {
+		out = append(out, ID(de.Name()))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
@@ -293,18 +286,30 @@ func (s *Store) SetNextAttempt(st State, id ID, t time.Time) error {
 }
 
 // Quarantine moves an unreadable file to corrupt/ and logs why. It never
-// deletes: a human decides.
+// deletes: a human decides. Nor does it replace what corrupt/ holds under
+// the same name (a local user may drop a file named after one there): the
+// file then lands beside it as ID.1 and so on.
 func (s *Store) Quarantine(st State, id ID, why error) {
-	if err := s.Move(id, st, Corrupt); err != nil {
+	if !Valid(string(id)) {
+		s.log.Error("cannot quarantine queue file", "queue_id", id, "state", st, "err", "invalid ID")
+		return
+	}
+	to, err := s.moveToCorrupt(st, string(id))
+	if err == nil {
+		err = s.SyncDir(Corrupt)
+	}
+	if err != nil {
 		s.log.Error("cannot quarantine queue file", "queue_id", id, "state", st, "err", err)
 		return
 	}
-	s.log.Error("queue file moved to corrupt/", "queue_id", id, "state", st, "reason", why)
+	s.log.Error("queue file moved to corrupt/", "queue_id", id, "state", st, "moved_to", to, "reason", why)
 }
 
 // Recover runs at start-up, before anything else uses the spool: files
 // left in active/ by a crash go back to incoming/, and uncommitted temp
 // files and spare files (never acknowledged to anyone) are removed.
+// A store that sweeps strays moves them out of every queue but the
+// maildrop (pickup's) on the way.
 func (s *Store) Recover() (requeued int, err error) {
 	for _, st := range States {
 		s.removeTemps(st)
@@ -329,8 +334,11 @@ func (s *Store) removeTemps(st State) {
 	}
 	des, _ := os.ReadDir(filepath.Join(s.root, string(st)))
 	for _, de := range des {
-		if strings.HasPrefix(de.Name(), ".") && strings.HasSuffix(de.Name(), ".tmp") {
+		switch {
+		case isTemp(de.Name()):
 			os.Remove(filepath.Join(s.root, string(st), de.Name()))
+		case !Valid(de.Name()) || !de.Type().IsRegular():
+			s.stray(st, de)
 		}
 	}
 }

@@ -34,7 +34,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 				l.srv.log.Info("connect from "+c.client(), "listener", l.cfg.Name)
 			}
 			if l.cfg.ImplicitTLS {
-				return tls.Server(c, l.srv.cfg.TLSConfig), nil
+				c.tl.conn = tls.Server(raw, l.srv.cfg.TLSConfig) // handshake at the banner
 			}
 			return c, nil
 		}
@@ -54,26 +54,33 @@ func (l *limitListener) refuse(raw net.Conn, st *dsn.Status) {
 	_ = raw.Close()
 }
 
-// admit counts the connection in, or says why not.
+// admit counts the connection in, or says why not. The per-client
+// limits come first (a client over them never sheds anyone), then the
+// overall limit, where stress mode may shed an idle connection instead
+// of refusing (stress.go).
 func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
 	ip := addrOf(raw)
+	now := time.Now()
+	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now, in: input{limit: s.cfg.MaxLineLength},
+		deadline: now.Add(s.cfg.SessionTimeout)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.draining:
 		return nil, dsn.ShuttingDown
-	case len(s.conns) >= s.cfg.MaxConnections:
-		return nil, dsn.TooManyConns
-	case s.perIP[ip] >= s.cfg.MaxConnectionsPerIP:
+	case s.perIP[ip] >= s.cfg.MaxConnectionsPerIP && !s.exempt(ip):
+		s.overConnectionRate(c) // an attempt all the same
 		return nil, dsn.TooManyFromHost
+	case s.overConnectionRate(c):
+		return nil, dsn.TooManyFromHost
+	case s.full() && !s.shedOne(now):
+		return nil, dsn.TooManyConns
 	}
-	now := time.Now()
-	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now, guard: lineGuard{limit: s.cfg.MaxLineLength},
-		id:       fmt.Sprintf("%x-%d", now.UnixMicro(), sessionSeq.Add(1)),
-		deadline: now.Add(s.cfg.SessionTimeout)}
+	c.id = fmt.Sprintf("%x-%d", now.UnixMicro(), sessionSeq.Add(1))
 	s.conns[c] = struct{}{}
 	s.perIP[ip]++
 	s.active.Add(1)
+	s.noteLoad()
 	return c, nil
 }
 
@@ -86,6 +93,10 @@ func (s *Server) release(c *conn) {
 	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
 		delete(s.perIP, c.ip)
 	}
+	if c.shed.Load() {
+		s.shedding--
+	}
+	s.noteLoad()
 	s.mu.Unlock()
 	s.active.Done()
 }

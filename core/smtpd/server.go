@@ -28,6 +28,11 @@ type Server struct {
 	active   sync.WaitGroup // one per accepted connection until released
 
 	diverted atomic.Int64 // DATA contents read by the session itself (content)
+
+	// Defences under stress (stress.go, anvil.go).
+	anvil    *anvil      // per-client rates across sessions
+	shedding int         // connections shed but not yet closed; guarded by mu
+	stressOn atomic.Bool // stress mode; changed with mu held
 }
 
 // smtpListener pairs a configured listener with its socket and go-smtp server.
@@ -48,6 +53,7 @@ func New(cfg Config) (*Server, error) {
 		log:   c.Logger,
 		conns: map[*conn]struct{}{},
 		perIP: map[netip.Addr]int{},
+		anvil: newAnvil(c.RateTimeUnit, c.Now),
 	}, nil
 }
 
@@ -96,17 +102,17 @@ func (s *Server) goSMTP(l *Listener) *smtp.Server {
 	gs.Domain = s.cfg.Hostname
 	gs.MaxMessageBytes = s.cfg.MaxMessageBytes
 	gs.MaxRecipients = s.cfg.MaxRecipients
-	// Our conn's lineGuard limits command lines; go-smtp's own limit
+	// Our conn's input limits command lines; go-smtp's own limit
 	// would also cut message lines.
 	gs.MaxLineLength = 0
-	gs.AllowInsecureAuth = false // AUTH only under TLS, checked by go-smtp too
+	// TLS is our conn's (tls.go), so go-smtp sees every connection as
+	// plaintext: it has no TLSConfig, and the session, not go-smtp,
+	// refuses AUTH without TLS.
+	gs.AllowInsecureAuth = true
 	gs.EnableSMTPUTF8 = true
 	gs.EnableDSN = true
 	// ReadTimeout stays 0: conn.Read sets the deadlines. WriteTimeout too:
 	// conn.Write does.
-	if !l.ImplicitTLS {
-		gs.TLSConfig = s.cfg.TLSConfig // enables STARTTLS
-	}
 	gs.ErrorLog = slogPrinter{s.log.With("listener", l.Name)}
 	return gs
 }

@@ -1,6 +1,7 @@
 package quickstart
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -75,3 +76,34 @@ func TestAdminCommands(t *testing.T) {
 }
 
 func port(hostport string) string { return hostport[strings.LastIndex(hostport, ":")+1:] }
+
+// TestMakeItYours follows the README's "Make it yours": the embedded
+// scripts are exported, hooks.dir names the copy, and the daemon runs
+// it, watching it for edits. Nothing was ever written into the spool.
+func TestMakeItYours(t *testing.T) {
+	d := e2e.Setup(t, ".")
+	if code, out := d.Run("scripts", "export", "my-policy"); code != 0 || !strings.Contains(out, "10-rewrite.lua") {
+		t.Fatalf("scripts export: %d %s", code, out)
+	}
+	if code, out := d.Run("scripts", "export", "my-policy"); code == 0 {
+		t.Errorf("a second export overwrote the copy: %s", out)
+	}
+	f, err := os.OpenFile(d.Path("moonpost.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n[hooks]\ndir = \"my-policy\"\n")
+	f.Close()
+	if code, out := d.Run("check"); code != 0 || !strings.Contains(out, "scripts in my-policy: OK") {
+		t.Fatalf("check on the exported scripts: %d %s", code, out)
+	}
+	d.Start()
+	d.WaitLog(`msg="policy scripts loaded" dir=my-policy generation=1 watch=true`, 1)
+	if err := os.WriteFile(d.Path("my-policy", "40-mine.lua"), []byte("-- mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.WaitLog(`msg="scripts loaded" component=hooks generation=2`, 1)
+	if _, err := os.Stat(d.Path("spool", "scripts")); !os.IsNotExist(err) {
+		t.Errorf("the daemon wrote scripts into the spool: %v", err)
+	}
+}

@@ -57,6 +57,10 @@ func Main(args []string) int {
 		return passwd(rest)
 	case "status":
 		return status(rest)
+	case "dkim":
+		return dkimCmd(rest)
+	case "scripts":
+		return scriptsCmd(rest)
 	case "sendmail", "mailq", "newaliases":
 		return Main(append([]string{cmd}, rest...))
 	case "help", "-h", "--help", "-help":
@@ -84,6 +88,13 @@ func usage() {
   moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
   moonpost status [--json]             uptime, listeners, scripts, queue counts
   moonpost passwd USER < password      print a smtpd.password_file line
+  moonpost dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--out FILE]
+                                       write a DKIM key, print its DNS record
+  moonpost dkim check DOMAIN SELECTOR [--key FILE]
+                                       compare the published record with the key
+  moonpost scripts export [--force] DIR
+                                       write the embedded default scripts to DIR
+                                       (then set hooks.dir = DIR to edit them)
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
   moonpost mailq                       same as "queue list"
   moonpost newaliases                  check the aliases file

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/moonpost/moonpost/core/bounce"
 	"github.com/moonpost/moonpost/core/cleanup"
@@ -48,6 +49,11 @@ type policies struct {
 	close    func()
 }
 
+// role names the service a logger's lines come from ("smtpd", "qmgr"):
+// the syslog format writes it as moonpost/ROLE[pid], as Postfix's
+// daemons do, and the other formats carry it as the "service" attribute.
+func role(log *slog.Logger, name string) *slog.Logger { return log.With(slog.String("service", name)) }
+
 // inFlowLimit × queue.max_deliveries is how many messages the queue
 // manager may hold before new mail is paced (qmgr.Flow): a full pipeline
 // for every delivery slot, twice over.
@@ -59,11 +65,16 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, err
 	}
-	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: log, Config: qmgrConfig(cfg),
+	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: role(log, "qmgr"), Config: qmgrConfig(cfg),
 		Flow: qmgr.NewFlow(inFlowLimit*cfg.Queue.MaxDeliveries, cfg.Queue.InFlowDelay.D())}
 	mgr.Init()
+	signer, err := buildSigner(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
-		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), Notify: mgr.Wake, Handoff: mgr, Log: log}
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup"),
+		DKIM: signer, Verify: buildVerifier(cfg, res, log)}
 	agents, err := buildAgents(cfg, pol, clean, res, log)
 	if err != nil {
 		return nil, err
@@ -76,13 +87,13 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	rcpts := newRecipientResolver(cfg, pol, transports)
 	mgr.Resolver = rcpts
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
-		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: log}
-	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, log)
+		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: role(log, "bounce")}
+	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, role(log, "smtpd"))
 	if err != nil {
 		return nil, err
 	}
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
-		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: log}
+		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: role(log, "pickup")}
 	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close,
 		route: newExplainer(cfg, clean, rcpts, pol.engine), dns: res}, nil
 }
@@ -172,7 +183,32 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 		MaxConnections: cfg.SMTPD.MaxConnections, MaxConnectionsPerIP: cfg.SMTPD.MaxPerClient,
 		IdleTimeout: cfg.SMTPD.IdleTimeout.D(), SessionTimeout: cfg.SMTPD.SessionTimeout.D(),
 		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Logger: log,
+		ErrorSleepTime: sleepOrNone(cfg.SMTPD.ErrorSleepTime.D()), SoftErrorLimit: cfg.SMTPD.SoftErrorLimit,
+		HardErrorLimit: cfg.SMTPD.HardErrorLimit, AuthFailureLimit: cfg.SMTPD.AuthFailureLimit,
+		QueueMinFree: cfg.SMTPD.QueueMinFree, FreeSpace: smtpd.SpoolFreeSpace(cfg.SpoolDir),
+		PostmasterDomain:  postmasterDomain(cfg),
+		StressIdleTimeout: cfg.SMTPD.StressIdleTimeout.D(), StressSessionTimeout: cfg.SMTPD.StressSessionTimeout.D(),
+		ConnectionRateLimit: cfg.SMTPD.ConnRateLimit, AuthFailureRateLimit: cfg.SMTPD.AuthFailRateLimit,
+		RateTimeUnit: cfg.SMTPD.RateTimeUnit.D(), LimitExceptions: cfg.LimitExceptions(),
 	})
+}
+
+// sleepOrNone maps the configured "0" (no pause) to smtpd's negative.
+func sleepOrNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// postmasterDomain completes a bare RCPT TO:<postmaster>, as Postfix
+// appends myorigin: myhostname when it is local, else the first local
+// domain, so the mail stays here.
+func postmasterDomain(cfg *config.Config) string {
+	if cfg.IsLocal(cfg.Hostname) || len(cfg.Destinations) == 0 {
+		return cfg.Hostname
+	}
+	return cfg.Destinations[0]
 }
 
 // addNetworkAgents adds the smtp and lmtp clients; smtp's MX lookups go
@@ -182,15 +218,35 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res d
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
-		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log})
+		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
+		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit),
+		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30)})
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
 	lc, err := lmtp.New(lmtp.Config{Lhlo: cfg.SMTP.HeloName, ConnectTimeout: cfg.SMTP.ConnectTimeout.D(),
-		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log})
+		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log,
+		TLS: cfg.SMTP.LMTPTLS, MaxCached: cfg.Queue.MaxDeliveries, LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
 	if err != nil {
 		return fmt.Errorf("lmtp client: %w", err)
 	}
 	agents["smtp"], agents["lmtp"] = sc, lc
 	return nil
+}
+
+// lineLimit maps smtp.line_length_limit (0 off) to the agent's setting
+// (negative off, 0 the default).
+func lineLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// noLimit maps a Postfix-style 0 ("no limit") to the agent's spelling.
+func noLimit(n, unlimited int) int {
+	if n == 0 {
+		return unlimited
+	}
+	return n
 }

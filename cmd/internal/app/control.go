@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"errors"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -26,8 +28,19 @@ func controlHooks(svc *services) control.Hooks {
 	return svc.engine
 }
 
+// controlRetry is how often a control socket that could not be created
+// is tried again.
+const controlRetry = 2 * time.Second
+
 // startControl opens the control socket and serves it in a goroutine.
 // The returned stop closes every session and waits for them.
+//
+// A socket that cannot be created for want of space (a full disk has no
+// room for its inode or directory entry) does not stop the daemon: mail
+// is served without it, the failure is logged once, and the socket is
+// tried again every controlRetry until it works. Any other failure is
+// fatal as before, above all a live socket: another daemon runs on this
+// spool.
 func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, svc *services, log *slog.Logger) (srv *control.Server, stop func(), err error) {
 	srv = &control.Server{
 		Path:      control.SocketPath(cfg.SpoolDir),
@@ -48,20 +61,53 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired}
 		},
 	}
-	if err := srv.Listen(); err != nil {
-		return nil, nil, err
+	lerr := srv.Listen() // at once when it can: a client may connect right after start
+	if lerr != nil && !noSpace(lerr) {
+		return nil, nil, lerr
+	} else if lerr != nil {
+		log.Warn("moonpost: control socket unavailable; serving mail without it, retrying", "path", srv.Path, "err", lerr, "every", controlRetry)
+	} else {
+		log.Info("moonpost: control socket ready", "path", srv.Path)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if lerr != nil && !listenLater(ctx, srv, store, log) {
+			return
+		}
 		if err := srv.Serve(ctx); err != nil {
 			log.Error("control socket failed", "err", err)
 		}
 	}()
-	log.Info("moonpost: control socket ready", "path", srv.Path)
 	return srv, func() { cancel(); wg.Wait() }, nil
+}
+
+// noSpace tells a failure for want of disk space or inodes.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// listenLater retries creating the control socket until it works (true)
+// or ctx ends (false). Before each try the spool's spare files are
+// dropped: on a file system out of inodes they hold the ones delivered
+// mail gave back.
+func listenLater(ctx context.Context, srv *control.Server, store *queue.Store, log *slog.Logger) bool {
+	t := time.NewTicker(controlRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		store.DropSpares()
+		if srv.Listen() == nil {
+			log.Info("moonpost: control socket ready", "path", srv.Path)
+			return true
+		}
+	}
 }
 
 func listenerNames(svc *services) []string {

@@ -19,8 +19,15 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 )
 
-// daemon starts the MTA and runs until SIGINT or SIGTERM.
+// daemon starts the MTA and runs until SIGINT or SIGTERM; SIGHUP
+// reloads the policy scripts.
 func daemon(args []string) int {
+	// SIGHUP is taken first of all: its default action kills the
+	// process, and an admin's reload must never be a shutdown. One that
+	// comes during the start is a reload once started.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fs := flag.NewFlagSet("moonpost", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file (default: $MOONPOST_CONFIG, ./moonpost.toml, or the embedded default)")
 	spool := fs.String("spool", "", "spool directory (overrides spool_dir)")
@@ -50,7 +57,7 @@ func daemon(args []string) int {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
+	if err := run(ctx, cfg, log, hup); err != nil {
 		log.Error("moonpost: fatal", "err", err)
 		return exSoftware
 	}
@@ -61,8 +68,11 @@ func newLogger(cfg *config.Config) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
-	if cfg.LogFormat == "json" {
+	switch cfg.LogFormat {
+	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	case "syslog":
+		return slog.New(newSyslogHandler(os.Stderr, lvl, cfg.Hostname, os.Getpid()))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
@@ -101,12 +111,18 @@ func chooseSync(store *queue.Store, mode string, log *slog.Logger) error {
 
 // run assembles the services and runs them until ctx ends, then shuts
 // them down in order: stop accepting mail, then let deliveries finish.
-func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// A signal on hup reloads the policy scripts.
+//
+// Starting writes nothing into the spool but what mail needs (recovery's
+// renames, the control socket): a daemon that crashed on a full disk
+// must come back and deliver the queued mail, which frees the space.
+func run(ctx context.Context, cfg *config.Config, log *slog.Logger, hup <-chan os.Signal) error {
 	store, err := queue.Open(cfg.SpoolDir, log)
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
 	}
 	defer store.Close()
+	store.SweepStrays() // the daemon owns the spool: odd entries go to corrupt/
 	if err := chooseSync(store, cfg.Queue.Sync, log); err != nil {
 		return fmt.Errorf("queue.sync: %w", err)
 	}
@@ -119,7 +135,8 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		log.Info("recovered messages from active/ to incoming/", "count", n)
 	}
 	if err := store.KeepSpares(spareFiles); err != nil {
-		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
+		// Only an optimisation: its folder may not fit on a full disk.
+		log.Warn("queue: running without spare files", "err", err)
 	}
 	svc, err := assemble(cfg, store, log)
 	if err != nil {
@@ -141,8 +158,46 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer stopHTTP()
+	stopHup := svc.reloadOn(hup, log)
+	defer stopHup()
 	log.Info("moonpost: started", "spool", cfg.SpoolDir, "hostname", cfg.Hostname, "pid", os.Getpid())
 	return svc.run(ctx, log)
+}
+
+// reloadOn reloads the policy scripts at every signal on hup, as a
+// change in a watched scripts folder does, and logs one line saying
+// what came of it. Re-reading moonpost.toml is not part of it. The
+// returned function stops the goroutine.
+func (s *services) reloadOn(hup <-chan os.Signal, log *slog.Logger) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				s.reload(log)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (s *services) reload(log *slog.Logger) {
+	if s.engine == nil {
+		log.Info("moonpost: SIGHUP: no policy scripts to reload")
+		return
+	}
+	if err := s.engine.Reload(); err != nil {
+		n, _ := s.engine.Generation()
+		log.Warn("moonpost: SIGHUP: scripts rejected, the running generation stays", "generation", n, "err", err)
+		return
+	}
+	n, _ := s.engine.Generation()
+	log.Info("moonpost: SIGHUP: policy scripts reloaded", "generation", n)
 }
 
 // run starts each service in its goroutine and waits for them. The mail
@@ -157,6 +212,10 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	inputs.Add(2)
 	go func() { defer inputs.Done(); errc <- s.smtpd.Serve(inCtx) }()
 	go func() { defer inputs.Done(); errc <- s.pickup.Run(inCtx) }()
+	if s.clean.DKIM != nil && s.clean.DKIM.Keys != nil {
+		inputs.Add(1) // DKIM key files: read again as they change
+		go func() { defer inputs.Done(); s.clean.DKIM.Keys.Watch(inCtx) }()
+	}
 	qm.Add(1)
 	go func() { defer qm.Done(); errc <- s.qmgr.Run(qCtx) }()
 	var first error

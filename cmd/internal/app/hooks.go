@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
 
 	"github.com/moonpost/moonpost/core/config"
@@ -16,31 +14,15 @@ import (
 	"github.com/moonpost/moonpost/stdlib/dns"
 )
 
-// scriptsDir says where the policy scripts are loaded from. An operator
-// folder (hooks.dir) is used as it is and watched. Without one, the
-// scripts shipped in the binary are written to SPOOL/scripts at every
-// daemon start, so the folder always matches the binary; it is not
-// watched, because edits there would be lost at the next start. The
-// administration commands that load scripts on their own (check, route,
-// status) write them to a temporary folder instead of touching the spool.
-func scriptsDir(cfg *config.Config, forDaemon bool) (dir string, watch bool, done func(), err error) {
-	if cfg.Hooks.Dir != "" {
-		return cfg.Hooks.Dir, true, func() {}, nil
-	}
-	if forDaemon {
-		dir = filepath.Join(cfg.SpoolDir, "scripts")
-		return dir, false, func() {}, scripts.Install(dir)
-	}
-	dir, err = os.MkdirTemp("", "moonpost-scripts")
-	if err != nil {
-		return "", false, nil, err
-	}
-	done = func() { os.RemoveAll(dir) }
-	if err := scripts.Install(dir); err != nil {
-		done()
-		return "", false, nil, err
-	}
-	return dir, false, done, nil
+// scriptsDir says where the policy scripts are loaded from: the
+// operator's folder (hooks.dir), used as it is and watched by the
+// daemon, or "" for the scripts shipped in the binary, which are read in
+// place (scripts.FS) and never written anywhere: a daemon start writes
+// nothing but mail into the spool, so it works on a full disk. The
+// embedded scripts are not watched (nothing can change them); SIGHUP
+// reloads them like any folder.
+func scriptsDir(cfg *config.Config) (dir string, watch bool) {
+	return cfg.Hooks.Dir, cfg.Hooks.Dir != ""
 }
 
 // newResolver is the DNS resolver (and cache) of one process: the daemon
@@ -77,8 +59,9 @@ func scriptConfig(cfg *config.Config, dir string) map[string]any {
 	}
 }
 
-// newEngine loads the scripts in dir for cfg; their "dns" module asks
-// res, the daemon's one resolver and cache.
+// newEngine loads the scripts in dir for cfg, or the embedded default
+// when dir is ""; their "dns" module asks res, the daemon's one resolver
+// and cache.
 func newEngine(cfg *config.Config, dir string, watch bool, res coredns.Resolver, log *slog.Logger) (*hooks.Engine, error) {
 	tables := append([]string(nil), cfg.Hooks.TablesDir...)
 	if cfg.Local.Aliases != "" {
@@ -87,26 +70,40 @@ func newEngine(cfg *config.Config, dir string, watch bool, res coredns.Resolver,
 	}
 	// Likewise each local_recipient_maps table, file by file.
 	tables = append(tables, cfg.RecipientTables()...)
-	return hooks.New(hooks.Config{
+	sh, err := openShared(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	hc := hooks.Config{
 		Dir: dir, Logger: log, CallTimeout: cfg.Hooks.CallTimeout.D(),
 		Config: scriptConfig(cfg, dir), Resolver: dnsAdapter{res}, TableDirs: tables, Watch: watch,
-	})
+		MemoryLimit: cfg.Hooks.MemoryLimit, MaxString: cfg.Hooks.MaxString,
+		KVMaxKeys: cfg.Hooks.KVMaxKeys, KVMaxBytes: cfg.Hooks.KVMaxBytes,
+		BreakerThreshold: cfg.Hooks.BreakerThreshold, BreakerCooldown: cfg.Hooks.BreakerCooldown.D(),
+		BreakerFallback: cfg.Hooks.BreakerFallback, ErrorLogInterval: cfg.Hooks.ErrorLogInterval.D(),
+		Throttle: sh.throttle, Redis: sh.redis, SQL: sh.sql,
+	}
+	if dir == "" {
+		hc.FS = scripts.FS()
+	}
+	eng, err := hooks.New(hc)
+	if err != nil {
+		sh.Close()
+	}
+	return eng, err
 }
 
 // scriptPolicies are the operator decisions, all made by the Lua scripts.
 // The engine's own rules (relay control, size and rate limits, header
 // fixes in cleanup) stay in Go.
 func scriptPolicies(cfg *config.Config, res coredns.Resolver, log *slog.Logger) (*policies, error) {
-	dir, watch, _, err := scriptsDir(cfg, true)
-	if err != nil {
-		return nil, fmt.Errorf("hooks: %w", err)
-	}
+	dir, watch := scriptsDir(cfg)
 	eng, err := newEngine(cfg, dir, watch, res, log)
 	if err != nil {
 		return nil, err
 	}
 	n, _ := eng.Generation()
-	log.Info("policy scripts loaded", "dir", dir, "generation", n, "watch", watch)
+	log.Info("policy scripts loaded", "dir", shownDir(dir), "generation", n, "watch", watch)
 	auth := &scriptAuth{eng: eng}
 	if cfg.SMTPD.PasswordFile != "" {
 		auth.file = &smtpd.PasswordFile{Path: cfg.SMTPD.PasswordFile}

@@ -97,7 +97,7 @@ func printResponse(resp *control.Response, err error) int {
 func policyDiffStandalone(cfg *config.Config, dir string, lines []string) int {
 	eng, live, done, err := loadScripts(cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shown(cfg, live), err)
+		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shownDir(live), err)
 		return exConfig
 	}
 	defer done()

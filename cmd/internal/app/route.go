@@ -93,7 +93,7 @@ func routeRemote(c *control.Client, q routeQuery) int {
 func routeStandalone(cfg *config.Config, q routeQuery) int {
 	eng, dir, done, err := loadScripts(cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shown(cfg, dir), err)
+		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shownDir(dir), err)
 		return exConfig
 	}
 	defer done()

@@ -1,31 +1,28 @@
 package app
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/moonpost/moonpost/core/config"
 	"github.com/moonpost/moonpost/hooks"
+	"github.com/moonpost/moonpost/scripts"
 )
 
 // loadScripts loads the configured policy scripts on their own, without
-// a daemon, for check, route and status. The returned function releases
-// the engine (and a temporary folder for the shipped scripts).
+// a daemon, for check, route and status. dir is "" for the embedded
+// default. The returned function releases the engine.
 func loadScripts(cfg *config.Config) (eng *hooks.Engine, dir string, done func(), err error) {
-	dir, _, rm, err := scriptsDir(cfg, false)
-	if err != nil {
-		return nil, "", nil, err
-	}
+	dir, _ = scriptsDir(cfg)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng, err = newEngine(cfg, dir, false, newResolver(cfg, quiet), quiet)
 	if err != nil {
-		rm()
 		return nil, dir, nil, err
 	}
-	return eng, dir, func() { eng.Close(); rm() }, nil
+	return eng, dir, func() { eng.Close() }, nil
 }
 
 // checkScripts compiles, loads and self-tests the scripts; an error is
@@ -33,19 +30,22 @@ func loadScripts(cfg *config.Config) (eng *hooks.Engine, dir string, done func()
 func checkScripts(cfg *config.Config) int {
 	_, dir, done, err := loadScripts(cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shown(cfg, dir), err)
+		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shownDir(dir), err)
 		return exConfig
 	}
 	done()
-	fmt.Printf("moonpost: scripts in %s: OK\n", shown(cfg, dir))
+	fmt.Printf("moonpost: scripts in %s: OK\n", shownDir(dir))
 	return exOK
 }
 
-// shown names the scripts folder for people: the shipped scripts live in
-// a temporary folder while an administration command runs.
-func shown(cfg *config.Config, dir string) string {
-	if cfg.Hooks.Dir == "" {
-		return filepath.Join(cfg.SpoolDir, "scripts") + " (the shipped default, written there by the daemon)"
+// embeddedName is how logs and commands name the default policy built
+// into the binary.
+const embeddedName = "the embedded default (moonpost scripts export DIR writes it out)"
+
+// shownDir names the scripts folder for people.
+func shownDir(dir string) string {
+	if dir == "" {
+		return embeddedName
 	}
 	return dir
 }
@@ -54,7 +54,7 @@ func shown(cfg *config.Config, dir string) string {
 // (the folder, the generation, the load error), for when no daemon runs.
 func scriptsStatus(cfg *config.Config) int {
 	eng, dir, done, err := loadScripts(cfg)
-	fmt.Printf("scripts:     %s\n", shown(cfg, dir))
+	fmt.Printf("scripts:     %s\n", shownDir(dir))
 	if err != nil {
 		fmt.Printf("generation:  none (the scripts do not load)\nlast error:  %v\n", err)
 		return exConfig
@@ -62,5 +62,28 @@ func scriptsStatus(cfg *config.Config) int {
 	defer done()
 	n, at := eng.Generation()
 	fmt.Printf("generation:  %d (loaded %s by this command)\nlast error:  none\n", n, at.Format("2006-01-02 15:04:05"))
+	return exOK
+}
+
+// scriptsCmd is "moonpost scripts export [--force] DIR": it writes the
+// default policy built into the binary into DIR, for an operator who
+// wants to edit it; hooks.dir = DIR then makes the daemon load (and
+// watch) that folder instead.
+func scriptsCmd(args []string) int {
+	fs := flag.NewFlagSet("moonpost scripts export", flag.ContinueOnError)
+	force := fs.Bool("force", false, "overwrite scripts already in DIR")
+	if len(args) == 0 || args[0] != "export" || fs.Parse(args[1:]) != nil || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: moonpost scripts export [--force] DIR")
+		return exUsage
+	}
+	written, err := scripts.Export(fs.Arg(0), *force)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return exIOErr
+	}
+	for _, p := range written {
+		fmt.Println(p)
+	}
+	fmt.Fprintf(os.Stderr, "moonpost: set hooks.dir = %q in moonpost.toml to run these scripts\n", fs.Arg(0))
 	return exOK
 }
