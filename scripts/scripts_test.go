@@ -71,9 +71,10 @@ func TestLoadEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	r, err := eng.Route(t.Context(), "u@example.org", nil)
-	if err != nil || r.Transport != "local" {
-		t.Fatalf("route %+v, %v", r, err)
+	// The shipped scripts leave routing to the Go default (resolve.Static);
+	// their alias handler answers from the embedded copy.
+	if r, err := eng.Route(t.Context(), "u@example.org", nil); err != nil || r.Transport != "" {
+		t.Fatalf("route %+v, %v: the shipped scripts should not decide it", r, err)
 	}
 	if err := eng.Reload(); err != nil {
 		t.Fatalf("reloading the embedded scripts: %v", err)
