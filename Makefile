@@ -43,7 +43,8 @@ FUZZ_TARGETS = \
 	./core/smtpd:FuzzInputEndOfData ./core/smtpd:FuzzInputLines \
 	./core/httpapi:FuzzParseInject \
 	./core/throttle:FuzzParseRate \
-	./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite
+	./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite \
+	./core/resolve:FuzzParseSamples
 FUZZTIME ?= 10s
 
 fuzz-short:

@@ -24,9 +24,11 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 	h.auth = m.Auth
 	defer h.invalidate()
 	var decided *verdict
+	rcpts := rcptList(ctx, &h.env) // for traceRecipients
 	c := &call{event: "cleanup", queueID: string(h.env.ID)}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue { return append(buf, h.userdata(L)) }
 	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
+		traceRecipients(ctx, where, &rcpts, &h.env)
 		if ret != lua.LNil {
 			v, ok := asVerdict(ret)
 			if !ok {

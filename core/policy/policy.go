@@ -116,7 +116,23 @@ type Route struct {
 	// "mailbox" and "size_limit"); the agent defers a route carrying
 	// one it does not know (deliver.CheckOptions).
 	Options map[string]string
+	// Reads lists the envelope fields the decision looked at, besides
+	// the recipient, so that it can be cached for other messages that
+	// agree on them (resolve.Cache). A router that cannot tell sets
+	// ReadsAll.
+	Reads EnvFields
 }
+
+// EnvFields is a set of envelope fields a routing decision read.
+type EnvFields uint8
+
+const (
+	ReadsSender EnvFields = 1 << iota
+	ReadsID
+	ReadsSize
+	ReadsClient
+	ReadsAll = ReadsSender | ReadsID | ReadsSize | ReadsClient
+)
 
 // Router picks the transport and next hop for a recipient.
 type Router interface {

@@ -49,6 +49,8 @@ func Main(args []string) int {
 		return queueCmd(rest)
 	case "route":
 		return routeCmd(rest)
+	case "policy":
+		return policyCmd(rest)
 	case "repl":
 		return repl(rest)
 	case "passwd":
@@ -74,7 +76,8 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   moonpost [-c moonpost.toml]          start the daemon (embedded default without -c)
   moonpost check [-c file]             validate the configuration and scripts
-  moonpost route ADDRESS [--sender S]  show what the policy scripts decide for ADDRESS
+  moonpost route ADDRESS [--sender S] [--header H]  show what happens to mail for ADDRESS
+  moonpost policy diff DIR [--sample FILE]  what the scripts in DIR would decide differently
   moonpost queue list [--json]         list the queue, like mailq
   moonpost queue show ID               print a queued message, like postcat
   moonpost queue hold|release|requeue|delete|bounce [--dry-run] [--reason TEXT]

@@ -30,8 +30,10 @@ type services struct {
 	pickup *pickup.Service
 	qmgr   *qmgr.Manager
 	clean  *cleanup.Cleanup
-	engine *hooks.Engine // the Lua policy, for the REPL's hooks module
-	closer func()        // releases what policy holds
+	engine *hooks.Engine      // the Lua policy, for the REPL's hooks module
+	route  *resolve.Explainer // moonpost route over the control socket
+	dns    dns.Resolver       // the one resolver, for candidate scripts too
+	closer func()             // releases what policy holds
 }
 
 // policies are the operator decisions the engine calls.
@@ -58,7 +60,8 @@ func role(log *slog.Logger, name string) *slog.Logger { return log.With(slog.Str
 const inFlowLimit = 2
 
 func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*services, error) {
-	pol, err := scriptPolicies(cfg, log)
+	res := newResolver(cfg, log) // the one DNS resolver and cache
+	pol, err := scriptPolicies(cfg, res, log)
 	if err != nil {
 		return nil, err
 	}
@@ -69,10 +72,8 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, err
 	}
-	// One resolver, one cache: outbound MX lookups and inbound checks.
-	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
-		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup"),
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup"),
 		DKIM: signer, Verify: buildVerifier(cfg, res, log)}
 	if clean.Filter, err = buildMilters(cfg, pol, log); err != nil {
 		return nil, err
@@ -86,7 +87,8 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		transports[name] = true
 	}
 	mgr.Agents = agents
-	mgr.Resolver = &resolve.Resolver{Router: pol.router, Transports: transports}
+	rcpts := newRecipientResolver(cfg, pol, transports)
+	mgr.Resolver = rcpts
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: role(log, "bounce")}
 	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, role(log, "smtpd"))
@@ -95,7 +97,23 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	}
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
 		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: role(log, "pickup")}
-	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close}, nil
+	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close,
+		route: newExplainer(cfg, clean, rcpts, pol.engine), dns: res}, nil
+}
+
+// newRecipientResolver is the trivial-rewrite role: the transport
+// scripts, then the Go default (mydestination, relayhost) for what they
+// leave undecided, checked, and cached per script generation.
+func newRecipientResolver(cfg *config.Config, pol *policies, transports map[string]bool) *resolve.Resolver {
+	return &resolve.Resolver{Router: pol.router, Transports: transports,
+		Default: resolve.Static{IsLocal: cfg.IsLocal, RelayHost: cfg.RelayHost},
+		Cache:   &resolve.Cache{Generation: func() int { n, _ := pol.engine.Generation(); return n }}}
+}
+
+// rewriter is the address rewriting of cleanup: myorigin for bare names
+// (the Go default, Postfix's append_at_myorigin), then the scripts.
+func rewriter(cfg *config.Config, scripts policy.Rewriter) policy.Rewriter {
+	return cleanup.Chain{cleanup.AppendOrigin{Origin: cfg.Origin}, scripts}
 }
 
 func qmgrConfig(cfg *config.Config) qmgr.Config {
@@ -196,8 +214,8 @@ func postmasterDomain(cfg *config.Config) string {
 	return cfg.Destinations[0]
 }
 
-// addNetworkAgents adds the smtp and lmtp clients, sharing one resolver
-// (and its cache).
+// addNetworkAgents adds the smtp and lmtp clients; smtp's MX lookups go
+// through res, the resolver (and cache) the scripts use too.
 func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res dns.Resolver, log *slog.Logger) error {
 	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
 	"errors"
 	"log/slog"
 	"sync"
@@ -49,6 +50,12 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Log:       log,
 		Started:   time.Now(),
 		Listeners: func() []string { return listenerNames(svc) },
+		Route: func(ctx context.Context, w io.Writer, addr, sender string, header []string) error {
+			return explainRoute(ctx, w, svc.engine, svc.route, addr, sender, header)
+		},
+		PolicyDiff: func(ctx context.Context, w io.Writer, dir string, samples []string) error {
+			return policyDiff(ctx, w, cfg, svc.route, svc.dns, &admin.Admin{Store: store, Manager: svc.qmgr}, dir, samples)
+		},
 		Counters: func() map[string]int {
 			s := svc.qmgr.Stats()
 			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired}
