@@ -36,11 +36,17 @@ fuzz:
 FUZZ_TARGETS = \
 	./core/queue:FuzzDecode ./core/cleanup:FuzzNormalizer \
 	./core/smtpd:FuzzParseAddress ./core/smtpd:FuzzSession ./core/smtpd:FuzzReadRawHeader ./core/smtpd:FuzzContentReader \
-	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/smtp:FuzzDotWriter ./core/deliver/lmtp:FuzzParseNexthop \
+	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/smtp:FuzzDotWriter ./core/deliver/smtp:FuzzLineFolder ./core/deliver/smtp:FuzzReply ./core/deliver/lmtp:FuzzParseNexthop \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \
 	./stdlib/lookup:FuzzParseTables ./bench/smtpsink:FuzzReadData \
-	./core/httpapi:FuzzParseInject
+	./core/auth:FuzzParseTags ./core/auth:FuzzParseKey ./core/auth:FuzzDMARC ./core/auth:FuzzServID ./core/auth:FuzzVerify ./core/auth:FuzzBodyHasher \
+	./hooks/luapat:FuzzMatch \
+	./core/smtpd:FuzzInputEndOfData ./core/smtpd:FuzzInputLines \
+	./core/httpapi:FuzzParseInject \
+	./core/throttle:FuzzParseRate \
+	./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite \
+	./core/resolve:FuzzParseSamples
 FUZZTIME ?= 10s
 
 fuzz-short:

@@ -18,7 +18,16 @@ type HookError struct {
 	Generation int
 	QueueID    string // "" when not known yet (SMTP phase)
 	Msg        string // Lua message with its own position, or the decoding problem
+	// held is set when the engine held back its log line for this error
+	// (one line per interval and event); see Quiet.
+	held bool
 }
+
+// Quiet reports that the engine did not log this error because it had
+// logged one of the same event recently: a caller that logs hook errors
+// too can skip it, so a failing hook costs one line per interval, not
+// one per call.
+func (e *HookError) Quiet() bool { return e.held }
 
 func (e *HookError) Error() string {
 	return fmt.Sprintf("hooks: %s handler at %s (generation %d): %s", e.Event, e.Where, e.Generation, e.Msg)
@@ -38,6 +47,9 @@ type call struct {
 	decide func(L *lua.LState, ret lua.LValue, where string) (stop bool, outcome string, err error)
 	// outcome is a short description of the decision, for the log.
 	outcome string
+	// br is the event's breaker in the generation the call runs on; its
+	// log limiter paces the call's error line.
+	br *breaker
 }
 
 // Handles reports whether the live scripts have handlers for event
@@ -58,6 +70,13 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 	if g.counts[c.event] == 0 {
 		return g.n, nil
 	}
+	c.br = g.breakers[c.event]
+	ok, probe := c.br.allow(e.clock())
+	if !ok {
+		return g.n, e.shortCircuit(c, g.n)
+	}
+	// Registered first, so it runs last and sees the final err.
+	defer func() { e.settle(c, g.n, probe, err != nil) }()
 	st, err := g.get()
 	if err != nil {
 		return g.n, e.fail(c, g.n, "(load)", err.Error())
@@ -147,12 +166,21 @@ func (e *Engine) describeLuaErr(ctx *callCtx, err error) string {
 	return text
 }
 
-// fail logs a failed call and builds its error.
+// fail logs a failed call, at most one line per ErrorLogInterval and
+// event (the next line counts the ones held back), and builds its error.
 func (e *Engine) fail(c *call, gen int, where, msg string) error {
 	herr := &HookError{Event: c.event, Where: where, Generation: gen, QueueID: c.queueID, Msg: msg}
+	suppressed := 0
+	if c.br != nil {
+		var ok bool
+		if ok, suppressed = c.br.log.allow(e.clock()); !ok {
+			herr.held = true
+			return herr
+		}
+	}
 	e.log.LogAttrs(context.Background(), slog.LevelError, "hook failed",
 		slog.String("event", c.event), slog.String("handler", where),
 		slog.Int("generation", gen), slog.String("queue_id", c.queueID),
-		slog.String("error", msg))
+		slog.String("error", msg), slog.Int("suppressed", suppressed))
 	return herr
 }

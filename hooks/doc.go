@@ -24,8 +24,18 @@
 // no io, no os beyond the clock, no debug, no file loading; require
 // finds only the stdlib modules.
 //
+// Bounds. The deadline holds inside library functions too: the pattern
+// functions run on luapat, which polls the context; table.sort and
+// table.concat poll it; every way to build a string (the .. operator,
+// compiled into a checked call, string.rep/format/gsub, table.concat) is
+// bounded by Config.MaxString; the memory watch cancels a call once the
+// heap has grown by Config.MemoryLimit since it began (memory.go).
+//
 // Failure. Any Lua error, timeout or undecodable return value makes the
 // method return a *HookError, logged with the event, handler position,
-// generation and queue ID; the caller fails the message temporarily
-// (451 4.3.0 or a deferral). Nothing is accepted because a script broke.
+// generation and queue ID (at most one line per Config.ErrorLogInterval
+// and event); the caller fails the message temporarily (451 4.3.0 or a
+// deferral). Nothing is accepted because a script broke. An event whose
+// calls keep failing opens its circuit breaker (breaker.go) and is
+// answered without running Lua until a probe call succeeds.
 package hooks

@@ -44,7 +44,7 @@ func compileFS(fsys fs.FS) ([]script, error) {
 		if err != nil {
 			return nil, fmt.Errorf("hooks: %w", err)
 		}
-		proto, err := compileChunk(bytes.NewReader(src), n)
+		proto, err := Compile(bytes.NewReader(src), n)
 		if err != nil {
 			return nil, err
 		}

@@ -10,9 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/moonpost/moonpost/core/throttle"
 	"github.com/moonpost/moonpost/stdlib/dns"
 	"github.com/moonpost/moonpost/stdlib/kv"
 	"github.com/moonpost/moonpost/stdlib/lookup"
+	stdsql "github.com/moonpost/moonpost/stdlib/sql"
 )
 
 // Config configures an Engine. Zero values take the defaults noted.
@@ -35,12 +39,13 @@ type Config struct {
 	// moments create more and close them after use (2×GOMAXPROCS).
 	PoolSize int
 
-	// MemoryLimit is the Go heap size, in bytes, above which calls in
-	// flight are cancelled (1 GiB; negative disables). See memory.go for
-	// why this is process-wide.
+	// MemoryLimit is how much, in bytes, the Go heap may grow while one
+	// call runs before that call is cancelled (512 MiB; negative
+	// disables). What the heap held before the call does not count; see
+	// memory.go for what does.
 	MemoryLimit int64
-	// MaxString bounds strings built by string.rep, string.format and
-	// table.concat (16 MiB).
+	// MaxString bounds every string a script builds: concatenation,
+	// string.rep, string.format, string.gsub, table.concat (16 MiB).
 	MaxString int
 	// CallStackSize bounds Lua call depth (200); RegistryMaxSize bounds
 	// the value stack of one state (256k slots).
@@ -62,8 +67,31 @@ type Config struct {
 	// time after the last change before a reload (100ms).
 	Watch    bool
 	Debounce time.Duration
-	// KVMaxKeys bounds the shared "kv" store (100000).
-	KVMaxKeys int
+	// KVMaxKeys and KVMaxBytes bound the shared "kv" store (100000
+	// keys, 64 MiB: keys, string values and 64 bytes per entry).
+	KVMaxKeys  int
+	KVMaxBytes int
+
+	// BreakerThreshold is how many failed calls of an event in a row
+	// open its circuit breaker (5; negative disables); BreakerCooldown is
+	// how long it stays open before one probe call may run (30s).
+	// BreakerFallback is what an open breaker answers: "tempfail" (the
+	// usual hook error: 451 4.3.0 or a deferral) or "skip" (as if no
+	// handler had decided). See breaker.go.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	BreakerFallback  string
+	// ErrorLogInterval is the least time between two log lines about
+	// failed calls of one event; the lines held back are counted in the
+	// next one (10s).
+	ErrorLogInterval time.Duration
+
+	// Shared policy state for the "throttle", "redis" and "sql" modules
+	// and the lookup.redis and lookup.sql tables. A nil Throttle keeps
+	// every limit in the node; a nil Redis or SQL makes those calls fail.
+	Throttle *throttle.Limiter
+	Redis    goredis.UniversalClient
+	SQL      *stdsql.DBs
 }
 
 func (c *Config) setDefaults() {
@@ -78,12 +106,26 @@ func (c *Config) setDefaults() {
 	setInt(&c.CallStackSize, 200)
 	setInt(&c.RegistryMaxSize, 256*1024)
 	if c.MemoryLimit == 0 {
-		c.MemoryLimit = 1 << 30
+		c.MemoryLimit = 512 << 20
 	}
 	if c.DefaultTransport == "" {
 		c.DefaultTransport = "smtp"
 	}
+	if c.BreakerThreshold == 0 {
+		c.BreakerThreshold = 5
+	}
+	setDur(&c.BreakerCooldown, 30*time.Second)
+	setDur(&c.ErrorLogInterval, 10*time.Second)
+	if c.BreakerFallback == "" {
+		c.BreakerFallback = FallbackTempfail
+	}
 }
+
+// The values of Config.BreakerFallback.
+const (
+	FallbackTempfail = "tempfail"
+	FallbackSkip     = "skip"
+)
 
 func setDur(d *time.Duration, def time.Duration) {
 	if *d <= 0 {
@@ -109,6 +151,7 @@ type Engine struct {
 	kv     *kv.Store                  // shared by all states and generations
 	tables *lookup.Registry           // shared table cache
 	mem    *memWatch
+	now    func() time.Time // the breakers' and log limiters' clock; tests set it
 
 	mu      sync.Mutex // serialises reloads; guards the fields below
 	lastGen int        // number of the last generation swapped in
@@ -139,10 +182,14 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "hooks"),
-		kv:      kv.New(cfg.KVMaxKeys, 0, nil),
-		tables:  lookup.NewRegistry(tables, cfg.TableDirs),
+		kv:      kv.New(kv.Limits{MaxKeys: cfg.KVMaxKeys, MaxBytes: cfg.KVMaxBytes}, nil),
+		tables:  lookup.NewRegistry(tables, cfg.TableDirs).WithShared(cfg.Redis, cfg.SQL),
 		changed: make(chan struct{}),
 		stop:    make(chan struct{}),
+	}
+	e.now = time.Now
+	if cfg.BreakerFallback != FallbackTempfail && cfg.BreakerFallback != FallbackSkip {
+		return nil, fmt.Errorf("hooks: breaker fallback %q: want %q or %q", cfg.BreakerFallback, FallbackTempfail, FallbackSkip)
 	}
 	if _, err := parseRoute(cfg.DefaultTransport); err != nil {
 		return nil, fmt.Errorf("hooks: default transport: %w", err)
@@ -151,8 +198,9 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.mem = newMemWatch(cfg.MemoryLimit)
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go e.mem.run(e.stop, &e.wg)
+	go func() { defer e.wg.Done(); e.kv.Run(e.stop) }()
 	if cfg.Watch {
 		if err := e.watch(); err != nil {
 			e.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -31,7 +30,10 @@ type generation struct {
 	// counts is the number of handlers per event, the same in every
 	// state (loading is deterministic); events without one skip the pool.
 	counts map[string]int
-	pool   chan *state // idle states; see get and put
+	// breakers has one per event in counts; the map is not changed
+	// after build.
+	breakers map[string]*breaker
+	pool     chan *state // idle states; see get and put
 }
 
 // state is one Lua state loaded with a generation's scripts. It is used
@@ -86,20 +88,7 @@ func compileFile(path, name string) (*lua.FunctionProto, error) {
 		return nil, fmt.Errorf("hooks: %w", err)
 	}
 	defer f.Close()
-	return compileChunk(f, name)
-}
-
-// compileChunk compiles one script's source.
-func compileChunk(src io.Reader, name string) (*lua.FunctionProto, error) {
-	chunk, err := parse.Parse(src, name)
-	if err != nil {
-		return nil, syntaxError(name, err)
-	}
-	proto, err := lua.Compile(chunk, name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
-	}
-	return proto, nil
+	return Compile(f, name)
 }
 
 // syntaxError reformats the parser's message as "file.lua:LINE: ...",
@@ -136,6 +125,7 @@ func (e *Engine) build(n int) (*generation, error) {
 	for ev, hs := range st.handlers {
 		g.counts[ev] = len(hs)
 	}
+	g.breakers = e.newBreakers(g.counts)
 	g.put(st)
 	return g, nil
 }

@@ -89,6 +89,7 @@ func (e *Engine) NewState() *lua.LState {
 		"errors": func(L *lua.LState) int {
 			return pushStrings(L, e.Errors())
 		},
+		"breakers": e.luaBreakers,
 	}))
 	return L
 }

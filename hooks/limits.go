@@ -6,11 +6,15 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// boundBuiltins replaces the library functions that can build a huge
-// string in one Go call, where the deadline cannot interrupt them:
-// string.rep, string.format (a field width of 1e9) and table.concat.
-// Growth step by step (s = s .. s in a loop, t[#t+1] = x) is stopped by
-// the deadline and the heap watchdog instead; see memory.go.
+// boundBuiltins replaces the library functions that could build a huge
+// string or run for long in one Go call, where the VM's check of the
+// deadline between instructions never comes: string.rep, string.format
+// (a field width of 1e9, or many large %s), table.concat and table.sort
+// here, the pattern functions in strlib.go, the concatenation operator
+// in concat.go. Each checks its result against Config.MaxString before
+// it allocates, and the long-running ones poll the state's context.
+// Growth step by step (t[#t+1] = x in a loop) is stopped by the
+// deadline and the memory watch instead; see memory.go.
 func (e *Engine) boundBuiltins(L *lua.LState) {
 	max := e.cfg.MaxString
 	str := L.GetGlobal("string").(*lua.LTable)
@@ -29,26 +33,29 @@ func (e *Engine) boundBuiltins(L *lua.LState) {
 	}))
 	origFormat := str.RawGetString("format")
 	str.RawSetString("format", L.NewFunction(func(L *lua.LState) int {
-		if !formatWidthsOK(L.CheckString(1)) {
+		f := L.CheckString(1)
+		if !formatWidthsOK(f) {
 			L.RaiseError("string.format: field width or precision over 99")
+		}
+		// Each directive adds at most its argument's text or, for a
+		// number, a hundred bytes (two-digit widths).
+		size := len(f)
+		for i := 2; i <= L.GetTop(); i++ {
+			size += 100
+			if s, ok := L.Get(i).(lua.LString); ok {
+				size += len(s)
+			}
+		}
+		if size > max {
+			L.RaiseError("string.format: result longer than %d bytes", max)
 		}
 		return callThrough(L, origFormat)
 	}))
+	e.installPatterns(L, str)
 	tbl := L.GetGlobal("table").(*lua.LTable)
-	origConcat := tbl.RawGetString("concat")
-	tbl.RawSetString("concat", L.NewFunction(func(L *lua.LState) int {
-		t := L.CheckTable(1)
-		sep, size := len(L.OptString(2, "")), 0
-		t.ForEach(func(_, v lua.LValue) {
-			if s, ok := v.(lua.LString); ok {
-				size += len(s) + sep
-			}
-		})
-		if size > max {
-			L.RaiseError("table.concat: result longer than %d bytes", max)
-		}
-		return callThrough(L, origConcat)
-	}))
+	tbl.RawSetString("concat", L.NewFunction(func(L *lua.LState) int { return tableConcat(L, max) }))
+	tbl.RawSetString("sort", L.NewFunction(tableSort))
+	e.installConcat(L)
 }
 
 // callThrough calls fn with this function's arguments and returns all

@@ -24,7 +24,7 @@ func NewStandaloneState(cfg Config) *lua.LState {
 		tables = "/nonexistent/moonpost-no-tables"
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger.With("component", "hooks"),
-		kv: kv.New(cfg.KVMaxKeys, 0, nil), tables: lookup.NewRegistry(tables, cfg.TableDirs)}
+		kv: kv.New(kv.Limits{MaxKeys: cfg.KVMaxKeys, MaxBytes: cfg.KVMaxBytes}, nil), tables: lookup.NewRegistry(tables, cfg.TableDirs)}
 	L := e.newSandbox(0, nil)
 	L.SetGlobal("hooks", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"call":       func(L *lua.LState) int { L.RaiseError("%s", ErrNoScripts); return 0 },

@@ -51,7 +51,11 @@ func waitDeferred(t *testing.T, d *daemon, n int) {
 // the control socket, which needs an inode, waits until there is one.
 func TestT13StartOnFullDisk(t *testing.T) {
 	_, closed, _ := net.SplitHostPort(freePort(t))
+	// queue_minfree = -1: a 2 MB spool is far below the default reserve
+	// (1.5 x message_size_limit), and the mail must be queued first.
 	d := newDaemon(t, fmt.Sprintf(`relayhost = "[127.0.0.1]:%s"
+[smtpd]
+queue_minfree = -1
 [smtp]
 tls = "none"
 connect_timeout = "1s"

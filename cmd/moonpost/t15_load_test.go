@@ -131,7 +131,7 @@ func TestT15Load(t *testing.T) {
 max_connections = %d
 max_connections_per_ip = %d
 idle_timeout = "2s"
-session_timeout = "5s"
+session_timeout = "10s"
 [smtp]
 tls = "none"`, s.port(), loadMaxConns, loadPerIP))
 	d.start()
@@ -156,10 +156,13 @@ tls = "none"`, s.port(), loadMaxConns, loadPerIP))
 	sessions := pick(1000, 5000)
 	kept, refused := storm(t, d.addr, sessions)
 	peakFDs := d.fds()
-	if len(kept)+20 > loadMaxConns || peakFDs > base+loadMaxConns+50 {
-		t.Errorf("admitted %d sessions (+20 slow), %d descriptors: limit %d not enforced", len(kept), peakFDs, loadMaxConns)
+	sent, shed := sendOnAll(t, kept)
+	// Stress mode may shed a session admitted early, idle past its grace
+	// on a slow machine, for a later one (421 4.7.0): it held a slot only
+	// until then.
+	if len(kept)-shed+20 > loadMaxConns || peakFDs > base+loadMaxConns+50 {
+		t.Errorf("admitted %d sessions (%d shed, +20 slow), %d descriptors: limit %d not enforced", len(kept), shed, peakFDs, loadMaxConns)
 	}
-	sent := sendOnAll(t, kept)
 
 	slow.Wait()
 	close(slowReplies)
@@ -179,13 +182,14 @@ tls = "none"`, s.port(), loadMaxConns, loadPerIP))
 	if hwm > 256<<10 {
 		t.Errorf("peak RSS %d kB", hwm)
 	}
-	t.Logf("FIGURES load: sessions=%d admitted=%d refused_421=%d messages=%d slow_cut_off=20 fds_base=%d fds_peak=%d peak_rss=%d kB",
-		sessions, len(kept), refused, sent, base, peakFDs, hwm)
+	t.Logf("FIGURES load: sessions=%d admitted=%d shed=%d refused_421=%d messages=%d slow_cut_off=20 fds_base=%d fds_peak=%d peak_rss=%d kB",
+		sessions, len(kept), shed, refused, sent, base, peakFDs, hwm)
 }
 
-// sendOnAll sends one 64 KB message on every admitted session at once.
-func sendOnAll(t *testing.T, conns []*quietConn) int {
-	var ok atomic.Int64
+// sendOnAll sends one 64 KB message on every admitted session at once;
+// it returns how many were queued and how many sessions had been shed.
+func sendOnAll(t *testing.T, conns []*quietConn) (sent, shed int) {
+	var ok, gone atomic.Int64
 	var wg sync.WaitGroup
 	body := "Subject: storm\r\n\r\n" + strings.Repeat(strings.Repeat("x", 62)+"\r\n", 1024)
 	for _, c := range conns {
@@ -194,7 +198,12 @@ func sendOnAll(t *testing.T, conns []*quietConn) int {
 			defer wg.Done()
 			defer c.Close()
 			for _, l := range []string{"EHLO storm.test", "MAIL FROM:<storm@example.org>", "RCPT TO:<sink@remote.test>", "DATA"} {
-				if _, err := c.cmd(l); err != nil {
+				code, err := c.cmd(l)
+				if code == 421 && l == "EHLO storm.test" {
+					gone.Add(1) // shed while it waited: not admitted any more
+					return
+				}
+				if err != nil {
 					t.Errorf("%s: %v", l, err)
 					return
 				}
@@ -207,5 +216,5 @@ func sendOnAll(t *testing.T, conns []*quietConn) int {
 		}()
 	}
 	wg.Wait()
-	return int(ok.Load())
+	return int(ok.Load()), int(gone.Load())
 }

@@ -43,7 +43,15 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
-	HTTP  HTTP            `toml:"http"`
+
+	// Shared policy state (shared.go): the Redis server throttles and
+	// scripts use, how throttles fail, and named SQL databases.
+	Redis    Redis    `toml:"redis"`
+	Throttle Throttle `toml:"throttle"`
+	SQL      []SQL    `toml:"sql"`
+	DKIM     DKIM     `toml:"dkim"` // signing keys, see auth.go
+	Auth     Auth     `toml:"auth"` // inbound SPF, DKIM, DMARC
+	HTTP     HTTP     `toml:"http"`
 	// local_recipient_maps: who counts as a known local recipient, so
 	// smtpd can refuse the others at RCPT with 550 5.1.1 (Postfix's
 	// local_recipient_maps). Each entry is "passwd" (the system's
@@ -59,6 +67,9 @@ type Config struct {
 	SetgidGroup string `toml:"setgid_group"`
 	// webhook: sinks of delivery events, see webhook.go.
 	Webhooks []Webhook `toml:"webhook"`
+	// milter: the content filters, one [[milter]] table each, called in
+	// file order (core/config/milter.go).
+	Milters []Milter `toml:"milter"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.
@@ -97,6 +108,12 @@ type SMTPD struct {
 	IdleTimeout      Duration `toml:"idle_timeout"`           // default 300s
 	SessionTimeout   Duration `toml:"session_timeout"`        // default 30m
 
+	// Clients that make errors, and a full spool (Postfix names).
+	ErrorSleepTime   Duration `toml:"error_sleep_time"`   // [smtpd_error_sleep_time] 1s, "0": no pause
+	SoftErrorLimit   int      `toml:"soft_error_limit"`   // [smtpd_soft_error_limit] 10
+	HardErrorLimit   int      `toml:"hard_error_limit"`   // [smtpd_hard_error_limit] 20
+	AuthFailureLimit int      `toml:"auth_failure_limit"` // failed AUTH per session, 3
+	QueueMinFree     int64    `toml:"queue_minfree"`      // [queue_minfree] bytes; 0: 1.5 × message_size_limit, -1: SIZE checks only
 	// Defences under stress, after Postfix's stress mode and anvil(8)
 	// (docs/smtpd.md "Under stress"); checked in stress.go.
 	StressIdleTimeout    Duration `toml:"stress_idle_timeout"`            // idle_timeout under stress, default 10s
@@ -164,6 +181,19 @@ type SMTP struct {
 	// (smtp_data_done_timeout); default 600s.
 	DataTimeout Duration `toml:"data_timeout"`
 	Port        int      `toml:"port"` // default 25
+	// line_length_limit: longer content lines are broken with CRLF
+	// SPACE (Postfix smtp_line_length_limit); default 998, 0 disables.
+	LineLengthLimit int `toml:"line_length_limit"`
+	// mx_session_limit: sessions per delivery that reach a transaction;
+	// a 4xx moves the deferred recipients on to the next MX host while
+	// this allows (Postfix smtp_mx_session_limit); default 2, 0 no limit.
+	MXSessionLimit int `toml:"mx_session_limit"`
+	// mx_address_limit: addresses tried per delivery over all MX hosts
+	// (Postfix smtp_mx_address_limit); default 5, 0 no limit.
+	MXAddressLimit int `toml:"mx_address_limit"`
+	// lmtp_tls: the lmtp agent's STARTTLS policy (Postfix
+	// lmtp_tls_security_level): none (default), may, encrypt.
+	LMTPTLS string `toml:"lmtp_tls"`
 }
 
 // DNS configures the resolver.
@@ -177,6 +207,17 @@ type Hooks struct {
 	Dir         string   `toml:"dir"`          // scripts folder; default: the shipped scripts/
 	TablesDir   []string `toml:"tables_dirs"`  // where lookup tables may be read
 	CallTimeout Duration `toml:"call_timeout"` // per hook call, default 1s
+
+	// Bounds for hostile or broken scripts; zero takes the engine's
+	// defaults (see hooks.Config).
+	MemoryLimit      int64    `toml:"memory_limit"`       // heap growth per call, bytes (512 MiB)
+	MaxString        int      `toml:"max_string"`         // longest string a script builds (16 MiB)
+	KVMaxKeys        int      `toml:"kv_max_keys"`        // kv store keys (100000)
+	KVMaxBytes       int      `toml:"kv_max_bytes"`       // kv store bytes (64 MiB)
+	BreakerThreshold int      `toml:"breaker_threshold"`  // failures in a row that open it (5; -1 off)
+	BreakerCooldown  Duration `toml:"breaker_cooldown"`   // open until a probe (30s)
+	BreakerFallback  string   `toml:"breaker_fallback"`   // "tempfail" or "skip"
+	ErrorLogInterval Duration `toml:"error_log_interval"` // one failure line per event per interval (10s)
 }
 
 // Pickup configures the maildrop reader.
@@ -200,6 +241,7 @@ func Default() *Config {
 			RecipientLimit: 1000, LineLengthLimit: 2048, HeaderSizeLimit: 102400,
 			MaxConnections: 100, MaxPerClient: 50,
 			IdleTimeout: Duration(300e9), SessionTimeout: Duration(1800e9),
+			ErrorSleepTime: Duration(1e9), SoftErrorLimit: 10, HardErrorLimit: 20, AuthFailureLimit: 3,
 			StressIdleTimeout: Duration(10e9), StressSessionTimeout: Duration(120e9), AuthFailRateLimit: 10, RateTimeUnit: Duration(60e9),
 		},
 		Queue: Queue{
@@ -210,9 +252,11 @@ func Default() *Config {
 		},
 		Local: Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
 		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
-			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25},
+			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25,
+			LineLengthLimit: 998, MXSessionLimit: 2, MXAddressLimit: 5, LMTPTLS: "none"},
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},
+		Auth:   Auth{Verify: true, MaxSignatures: 5, MaxLookups: 20, Timeout: Duration(15e9)},
 	}
 }

@@ -110,3 +110,30 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// The smtpd error and free-space knobs: Postfix's defaults, and bad
+// values named by key.
+func TestSMTPDErrorLimits(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.SMTPD
+	if s.ErrorSleepTime.D() != time.Second || s.SoftErrorLimit != 10 || s.HardErrorLimit != 20 ||
+		s.AuthFailureLimit != 3 || s.QueueMinFree != 0 {
+		t.Errorf("defaults: %+v", s)
+	}
+	c, err = Load(write(t, "[smtpd]\nerror_sleep_time = \"0\"\nqueue_minfree = -1\nhard_error_limit = 5"))
+	if err != nil || c.SMTPD.ErrorSleepTime != 0 || c.SMTPD.QueueMinFree != -1 || c.SMTPD.HardErrorLimit != 5 {
+		t.Errorf("overrides: %+v, %v", c.SMTPD, err)
+	}
+	for body, want := range map[string]string{
+		"[smtpd]\nhard_error_limit = 0":       "smtpd.hard_error_limit",
+		"[smtpd]\nauth_failure_limit = -1":    "smtpd.auth_failure_limit",
+		"[smtpd]\nerror_sleep_time = \"-1s\"": "smtpd.error_sleep_time",
+	} {
+		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want mention of %q", body, err, want)
+		}
+	}
+}

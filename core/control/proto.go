@@ -37,6 +37,14 @@ type Request struct {
 	Filter *admin.Spec `json:"filter,omitempty"`
 	Text   string      `json:"text,omitempty"` // hold reason, bounce text, or flush domain
 	DryRun bool        `json:"dry_run,omitempty"`
+	// route: the recipient, envelope sender and header lines to try.
+	Addr   string   `json:"addr,omitempty"`
+	Sender string   `json:"sender,omitempty"`
+	Header []string `json:"header,omitempty"`
+	// policy_diff: the candidate scripts folder and sample envelope lines
+	// (none: the queue).
+	Dir     string   `json:"dir,omitempty"`
+	Samples []string `json:"samples,omitempty"`
 }
 
 // Response answers one Request (or greets a connection).

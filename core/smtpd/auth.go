@@ -20,7 +20,7 @@ func (s *session) AuthMechanisms() []string {
 }
 
 func (s *session) authAllowed() bool {
-	return s.l.Submission && s.tls && s.srv.cfg.Auth != nil
+	return s.l.Submission && s.isTLS() && s.srv.cfg.Auth != nil
 }
 
 // Auth starts a SASL exchange. go-smtp already refuses AUTH without TLS
@@ -29,8 +29,10 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	switch {
 	case !s.l.Submission || s.srv.cfg.Auth == nil:
 		return nil, dsn.AuthDisabled.SMTPError()
-	case !s.tls:
+	case !s.isTLS():
 		return nil, dsn.AuthNeedsTLS.SMTPError()
+	case s.greetingDone() != nil:
+		return nil, s.greetingDone().SMTPError()
 	case s.mailSeen:
 		return nil, dsn.BadSequence.WithText("Error: MAIL transaction in progress").SMTPError()
 	}
@@ -71,9 +73,16 @@ func (s *session) authenticate(mech, user, pass string) error {
 	return nil
 }
 
+// authFailed answers a failed attempt, after a pause; the attempt that
+// reaches AuthFailureLimit ends the session (errlimit.go).
 func (s *session) authFailed(mech, user string, why error) error {
 	s.srv.noteAuthFailure(s.c) // anvil.go
 	s.srv.log.Warn("warning: "+s.c.client()+": SASL "+mech+" authentication failed", "sasl_username", sanitize(user), "why", why)
+	if s.c.authFailure() {
+		s.srv.log.Info("too many AUTH failures from "+s.c.client(), "listener", s.l.Name)
+		s.c.hangUp()
+		return tooManyErrors.SMTPError()
+	}
 	return dsn.AuthFailed.SMTPError()
 }
 

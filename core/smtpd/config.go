@@ -108,6 +108,26 @@ type Config struct {
 	// PolicyTimeout bounds each policy and authentication call.
 	PolicyTimeout time.Duration // default 30s
 
+	// Clients that make errors (Postfix's names; see errlimit.go). An
+	// error is a 4xx or 5xx reply.
+	ErrorSleepTime   time.Duration // pause before each error reply past SoftErrorLimit and after each failed AUTH; default 1s, negative: none (smtpd_error_sleep_time)
+	SoftErrorLimit   int           // errors before the pauses start, default 10 (smtpd_soft_error_limit)
+	HardErrorLimit   int           // errors that end the session with 421 4.7.0, default 20 (smtpd_hard_error_limit)
+	AuthFailureLimit int           // failed AUTH attempts that end the session with 421 4.7.0, default 3
+
+	// QueueMinFree is the free space the queue's file system must keep
+	// (queue_minfree): MAIL gets 452 4.3.1 when less is free, or when the
+	// declared SIZE does not fit (see diskspace.go). Default 1.5 ×
+	// MaxMessageBytes; negative: only the SIZE checks.
+	QueueMinFree int64
+	// FreeSpace reports the bytes free for the queue; nil: not checked.
+	// SpoolFreeSpace is the statfs(2) one.
+	FreeSpace func() (int64, error)
+	// PostmasterDomain completes a bare RCPT TO:<postmaster> (RFC 5321
+	// 4.5.1), which is delivered as postmaster@PostmasterDomain; default
+	// Hostname. It should be a local domain.
+	PostmasterDomain string
+
 	Policy    policy.SMTP          // nil: AllowAll
 	Auth      policy.Authenticator // nil: no AUTH anywhere
 	Submitter Submitter            // required
@@ -155,6 +175,23 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.SessionTimeout, 30*time.Minute)
 	setDefault(&c.ShutdownTimeout, 10*time.Second)
 	setDefault(&c.PolicyTimeout, 30*time.Second)
+	if c.ErrorSleepTime == 0 {
+		c.ErrorSleepTime = time.Second
+	}
+	setDefault(&c.SoftErrorLimit, 10)
+	setDefault(&c.HardErrorLimit, 20)
+	setDefault(&c.AuthFailureLimit, 3)
+	if c.QueueMinFree == 0 {
+		c.QueueMinFree = c.MaxMessageBytes / 2 * 3
+	}
+	if c.PostmasterDomain == "" {
+		c.PostmasterDomain = c.Hostname
+	}
+	pd, err := normDomain(c.PostmasterDomain, true)
+	if err != nil {
+		return c, fmt.Errorf("smtpd: bad PostmasterDomain %q", c.PostmasterDomain)
+	}
+	c.PostmasterDomain = pd
 	if c.Policy == nil {
 		c.Policy = AllowAll{}
 	}

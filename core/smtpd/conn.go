@@ -61,8 +61,10 @@ type conn struct {
 	ehlo atomic.Bool
 
 	counts    counts
+	errs      errCount // error replies and failed AUTH (errlimit.go)
 	closeOnce sync.Once
-	guard     lineGuard // command line length, outside message content
+	in        input    // command lines checked before go-smtp reads them (input.go)
+	tl        tlsState // TLS, run here rather than in go-smtp (tls.go)
 
 	outMu sync.Mutex // guards out: Close may come from another goroutine
 	out   []byte     // replies not yet written; see flush
@@ -72,7 +74,6 @@ type conn struct {
 	last   byte   // the last byte Read gave go-smtp
 	divert bool   // the next Read that would block returns errDivert
 	pend   []byte // the end-of-data line for go-smtp's DATA reader, alone
-	rest   []byte // what the client sent after the content, for go-smtp
 }
 
 // maxPending bounds the replies held back; more are written at once.
@@ -112,23 +113,9 @@ func (c *conn) Read(b []byte) (int, error) {
 		c.last = b[n-1]
 		return n, nil
 	}
-	if len(c.rest) > 0 {
-		n := copy(b, c.rest)
-		if c.rest = c.rest[n:]; len(c.rest) == 0 {
-			c.rest = nil
-		}
-		c.last = b[n-1]
-		if gerr := c.guard.scan(b[:n]); gerr != nil {
-			return 0, gerr
-		}
-		return n, nil
-	}
-	n, err := c.readRaw(b)
+	n, err := c.in.read(c, b)
 	if n > 0 {
 		c.last = b[n-1]
-	}
-	if gerr := c.guard.scan(b[:n]); gerr != nil {
-		return 0, gerr
 	}
 	return n, err
 }
@@ -152,6 +139,9 @@ func (c *conn) readRaw(b []byte) (int, error) {
 		c.divert = false
 		return 0, errDivert
 	}
+	if c.errs.hangup.Load() {
+		return 0, io.EOF // go-smtp closes quietly
+	}
 	c.mu.Lock()
 	// Real time, not cfg.Now: deadlines are the kernel's business.
 	c.readStart = time.Now()
@@ -160,7 +150,11 @@ func (c *conn) readRaw(b []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return c.Conn.Read(b)
+	t, err := c.transport()
+	if err != nil {
+		return 0, err
+	}
+	return t.Read(b)
 }
 
 // SetReadDeadline is ignored: Read owns the deadline (go-smtp sets its
@@ -171,11 +165,12 @@ func (c *conn) SetReadDeadline(time.Time) error { return nil }
 // written by the next Read, by Close, or at once when maxPending is
 // exceeded.
 func (c *conn) Write(b []byte) (int, error) {
-	c.guard.reply(b)
+	c.in.reply(b)
 	r := b
 	if rw := c.srv.rewriteReply(c, b); rw != nil {
 		r = rw
 	}
+	r = c.noteReply(r)
 	c.outMu.Lock()
 	c.out = append(c.out, r...)
 	full := len(c.out) > maxPending
@@ -199,7 +194,10 @@ func (c *conn) flush(timeout time.Duration) error {
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return err
 	}
-	_, err := c.Conn.Write(c.out)
+	t, err := c.transport()
+	if err == nil {
+		_, err = t.Write(c.out)
+	}
 	if cap(c.out) > 4*maxPending {
 		c.out = nil
 	} else {
@@ -234,6 +232,9 @@ func (c *conn) Close() error {
 	// A last reply (221, 421) goes out before the close, but a client
 	// that does not read does not hold the close up for long.
 	_ = c.flush(closeFlushTimeout)
+	if c.in.tooLong.Load() {
+		c.drainInput()
+	}
 	err := c.Conn.Close()
 	c.closeOnce.Do(func() {
 		c.srv.release(c)

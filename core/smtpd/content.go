@@ -33,14 +33,15 @@ const endOfData = ".\r\n"
 // reads on to the end of the content if the session stopped short, and
 // hands go-smtp's reader only the line ".\r\n", so that reader ends
 // exactly where the content did; whatever the client sent after it
-// (QUIT, the next MAIL) reaches go-smtp as usual.
+// (QUIT, the next MAIL) goes back to input, to reach go-smtp as command
+// lines. Under TLS too: conn reads the plaintext (tls.go).
 //
-// Otherwise — the content already began in go-smtp's buffer, TLS (whose
-// records go-smtp decrypts above this conn), or anything but a DATA
-// just answered 354 — the session reads r, go-smtp's own reader.
-func (c *conn) content(r io.Reader, tls bool) (io.Reader, func()) {
+// Otherwise — the content already began in go-smtp's buffer or in
+// input's, or anything but a DATA just answered 354 — the session reads
+// r, go-smtp's own reader.
+func (c *conn) content(r io.Reader) (io.Reader, func()) {
 	none := func() {}
-	if tls || !c.guard.data.Load() || c.last != '\n' || len(c.pend) > 0 || len(c.rest) > 0 {
+	if !c.in.data.Load() || c.last != '\n' || len(c.pend) > 0 || c.in.buffered() {
 		return r, none
 	}
 	// Probe go-smtp's reader for one byte with the divert armed: if its
@@ -72,8 +73,9 @@ func (c *conn) content(r io.Reader, tls bool) (io.Reader, func()) {
 	return cr, func() {
 		if cr.finish() {
 			c.pend = []byte(endOfData)
+			c.in.data.Store(false)
 			if cr.i < cr.j {
-				c.rest = append([]byte(nil), cr.buf[cr.i:cr.j]...)
+				c.in.unread(cr.buf[cr.i:cr.j])
 			}
 		}
 		cr.buf = nil

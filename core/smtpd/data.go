@@ -33,8 +33,7 @@ func (s *session) Data(r io.Reader) error {
 	defer s.logPanic(env.ID)
 	s.srv.log.Info(string(env.ID)+": client="+s.c.client()+s.saslLog(), "listener", s.l.Name)
 
-	_, tls := s.gc.TLSConnectionState()
-	r, done := s.c.content(r, tls)
+	r, done := s.c.content(r)
 	defer done()
 	cr := &countingReader{r: r}
 	body, st := s.checkHeader(cr)

@@ -6,6 +6,9 @@
 // emersion/go-smtp. ESMTP with PIPELINING, 8BITMIME, SIZE,
 // ENHANCEDSTATUSCODES, SMTPUTF8, DSN, CHUNKING, STARTTLS when a TLS config
 // is given, and AUTH PLAIN/LOGIN on submission listeners under TLS only.
+// TLS runs below go-smtp (tls.go), and every command line is checked
+// before go-smtp reads it (input.go, commands.go), so the same rules hold
+// in the clear and under TLS.
 // Relay control is engine-enforced and runs before policy.SMTP, which can
 // only add rejections: a recipient in LocalDomains or RelayDomains is
 // accepted from anyone, any other only from MyNetworks or an authenticated
@@ -26,11 +29,13 @@
 // Submit is 421 4.3.0 and that connection is closed while the server keeps
 // serving. Over a connection limit the banner is replaced by 421 4.7.0; an
 // idle or overlong session gets 421 4.4.2; Shutdown lets transactions in
-// progress finish, then idle clients get 421 4.3.2. Under connection
-// pressure (stress.go) the timeouts shrink and, at the limit, the idle
-// connection that did least is shed (421 4.7.0) for a new client;
-// anvil.go keeps per-client connection and failed-AUTH rates across
-// sessions, in memory only.
+// progress finish, then idle clients get 421 4.3.2. A client that makes
+// errors is slowed, then cut off with 421 4.7.0 (errlimit.go); MAIL gets
+// 452 4.3.1 when the queue's file system is too full (diskspace.go).
+// Under connection pressure (stress.go) the timeouts shrink and, at the
+// limit, the idle connection that did least is shed (421 4.7.0) for a
+// new client; anvil.go keeps per-client connection and failed-AUTH rates
+// across sessions, in memory only.
 //
 // SMTP smuggling: go-smtp ends DATA only at CRLF.CRLF, and the bytes are
 // passed on unchanged, so "\n.\n", "\r.\r" and similar sequences stay

@@ -25,6 +25,9 @@ func FuzzSession(f *testing.F) {
 		"EHLO x\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nSTARTTLS\r\nVRFY root\r\nEXPN all\r\nRSET\r\nNOOP\r\n",
 		"EHLO x\r\nMAIL FROM:<\"quoted\\\"@\"@b.example>\r\nRCPT TO:<@route:x@local.example>\r\n",
 		strings.Repeat("A", 3000) + "\r\n",
+		"HELO a\x00b\r\nEHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<PostMaster> NOTIFY=NEVER\r\nMAIL FROM:<b@c>\r\nDATA\r\n.\r\nBDAT\t3\r\n",
+		"EHLO x\r\nSTARTTLS\r\n\x16\x03\x01\x00\x05hello",
+		"HELO x\r\nMAIL FROM:<a@b.example> SIZE=1\r\nFROB\r\nFROB\r\nFROB\r\nFROB\r\nFROB\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -32,6 +35,7 @@ func FuzzSession(f *testing.F) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		c.MaxMessageBytes = 64 << 10
 		c.IdleTimeout = 2 * time.Second
+		c.TLSConfig = selfSigned(f) // STARTTLS then meets the fuzzer's bytes as a ClientHello
 	})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := net.Dial("tcp", ts.smtp)

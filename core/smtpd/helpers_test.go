@@ -80,6 +80,8 @@ func startServer(t testing.TB, mutate func(*Config)) *testServer {
 		Submitter:    ts.sub,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
 		IdleTimeout:  5 * time.Second,
+		// No error pauses unless a test asks for them.
+		ErrorSleepTime: -1,
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -211,7 +213,7 @@ func (cl *client) expectClosed() {
 	}
 }
 
-func selfSigned(t *testing.T) *tls.Config {
+func selfSigned(t testing.TB) *tls.Config {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

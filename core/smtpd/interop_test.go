@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os/exec"
 	"strings"
@@ -80,4 +81,55 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s: %v\n%s", name, err, out)
 	}
 	return string(out)
+}
+
+// Real clients over STARTTLS and AUTH, with TLS run by smtpd below
+// go-smtp (tls.go).
+func TestInteropStartTLSAuth(t *testing.T) {
+	ts := authServer(t)
+	host, port, _ := net.SplitHostPort(ts.subm)
+	swaks, err := exec.LookPath("swaks")
+	if err == nil {
+		if sup, _ := exec.Command(swaks, "--support").CombinedOutput(); !strings.Contains(string(sup), "=== TLS supported") {
+			err = errors.New("swaks has no TLS (Net::SSLeay)")
+		}
+	}
+	if err != nil {
+		t.Logf("SKIP part: %v; run .ci/install-deps — STARTTLS interop with swaks is NOT tested", err)
+	} else {
+		for _, mech := range []string{"PLAIN", "LOGIN"} {
+			out := run(t, swaks, "--server", host, "--port", port, "--from", "alice@local.example",
+				"--to", "u@remote.example", "--helo", "swaks.example", "--tls", "--auth", mech,
+				"--auth-user", "alice", "--auth-password", "secret", "--pipeline")
+			if !strings.Contains(out, "250 2.0.0 Ok: queued as ") || !strings.Contains(out, "235 ") {
+				t.Errorf("swaks STARTTLS AUTH %s:\n%s", mech, out)
+			}
+		}
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("SKIP: python3 not installed — smtplib STARTTLS interop is NOT tested")
+	}
+	script := `
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), local_hostname="py.example", timeout=10)
+s.ehlo(); assert s.has_extn("starttls") and not s.has_extn("auth"), s.esmtp_features
+s.starttls(context=ctx); s.ehlo(); assert "PLAIN" in s.esmtp_features["auth"], s.esmtp_features
+try:
+    s.login("alice", "wrong"); sys.exit("wrong password accepted")
+except smtplib.SMTPAuthenticationError as e:
+    assert e.smtp_code == 535, e
+s.login("alice", "secret")
+assert s.sendmail("alice@local.example", ["u@remote.example"], "Subject: py tls\r\n\r\nx\r\n") == {}
+s.quit()
+print("OK")
+`
+	if out := run(t, py, "-c", script, host, port); !strings.Contains(out, "OK") {
+		t.Fatalf("python smtplib:\n%s", out)
+	}
+	envs, _ := ts.sub.calls()
+	if n := len(envs); n == 0 || envs[n-1].Client.AuthUser != "alice" || envs[n-1].Client.Proto != "ESMTPSA" {
+		t.Fatalf("envelopes %+v", envs)
+	}
 }

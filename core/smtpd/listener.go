@@ -34,7 +34,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 				l.srv.log.Info("connect from "+c.client(), "listener", l.cfg.Name)
 			}
 			if l.cfg.ImplicitTLS {
-				return tls.Server(c, l.srv.cfg.TLSConfig), nil
+				c.tl.conn = tls.Server(raw, l.srv.cfg.TLSConfig) // handshake at the banner
 			}
 			return c, nil
 		}
@@ -61,7 +61,7 @@ func (l *limitListener) refuse(raw net.Conn, st *dsn.Status) {
 func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
 	ip := addrOf(raw)
 	now := time.Now()
-	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now, guard: lineGuard{limit: s.cfg.MaxLineLength},
+	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now, in: input{limit: s.cfg.MaxLineLength},
 		deadline: now.Add(s.cfg.SessionTimeout)}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -13,12 +13,8 @@ import (
 // without TLS). Rather than fork it, conn.Write swaps those exact reply
 // lines for ours. The table is keyed on go-smtp v0.25.1's texts and the
 // dialogue tests pin the result, so an upgrade that changes a text fails
-// loudly instead of leaking a wrong code.
-//
-// Known limit: once STARTTLS (or implicit TLS) is in effect, conn sits
-// below the TLS layer and sees only ciphertext, so go-smtp's own codes
-// show through for these few errors on encrypted connections. They are
-// still 5xx/4xx of the right class.
+// loudly instead of leaking a wrong code. TLS runs below go-smtp
+// (tls.go), so this holds on encrypted connections too.
 var goSMTPReplies = map[string]*dsn.Status{
 	"502 5.5.1 Please introduce yourself first.":                dsn.NeedHelo,
 	"502 5.5.1 Missing MAIL FROM command.":                      dsn.NeedMail,
@@ -34,6 +30,12 @@ var goSMTPReplies = map[string]*dsn.Status{
 	"500 5.5.4 Unknown RCPT TO argument":                        dsn.BadSyntax.WithText("Error: unknown RCPT parameter"),
 	"502 5.5.1 DATA not allowed for BINARYMIME messages":        dsn.BadSequence,
 	"501 5.5.2 Domain/address argument required for HELO":       dsn.BadSyntax.WithText("Syntax: HELO hostname"),
+	// go-smtp's own limit on unknown commands ends the session too.
+	"500 5.5.1 Too many errors. Quiting now": tooManyErrors,
+	// RFC 4954 4: a response that is not base64 is 501 5.5.2.
+	"454 4.7.0 Invalid base64 data":   badBase64,
+	"501 5.0.0 Negotiation cancelled": dsn.New(501, "5.7.0", "Authentication aborted"),
+	"502 5.5.4 Missing parameter":     dsn.BadSyntax.WithText("Syntax: AUTH mechanism"),
 }
 
 // unrecognizedPrefix starts go-smtp's unknown-command reply, which echoes
@@ -50,6 +52,9 @@ func (s *Server) rewriteReply(c *conn, b []byte) []byte {
 	}
 	l := string(line)
 	c.noteGreeting(l)
+	if l == "250-CHUNKING" && c.offerTLS() {
+		return []byte("250-CHUNKING\r\n250-STARTTLS\r\n") // go-smtp has no TLSConfig
+	}
 	st, found := goSMTPReplies[l]
 	if !found && strings.HasPrefix(l, unrecognizedPrefix) {
 		st, found = dsn.UnknownCommand, true

@@ -102,17 +102,17 @@ func (s *Server) goSMTP(l *Listener) *smtp.Server {
 	gs.Domain = s.cfg.Hostname
 	gs.MaxMessageBytes = s.cfg.MaxMessageBytes
 	gs.MaxRecipients = s.cfg.MaxRecipients
-	// Our conn's lineGuard limits command lines; go-smtp's own limit
+	// Our conn's input limits command lines; go-smtp's own limit
 	// would also cut message lines.
 	gs.MaxLineLength = 0
-	gs.AllowInsecureAuth = false // AUTH only under TLS, checked by go-smtp too
+	// TLS is our conn's (tls.go), so go-smtp sees every connection as
+	// plaintext: it has no TLSConfig, and the session, not go-smtp,
+	// refuses AUTH without TLS.
+	gs.AllowInsecureAuth = true
 	gs.EnableSMTPUTF8 = true
 	gs.EnableDSN = true
 	// ReadTimeout stays 0: conn.Read sets the deadlines. WriteTimeout too:
 	// conn.Write does.
-	if !l.ImplicitTLS {
-		gs.TLSConfig = s.cfg.TLSConfig // enables STARTTLS
-	}
 	gs.ErrorLog = slogPrinter{s.log.With("listener", l.Name)}
 	return gs
 }

@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"strings"
 
@@ -20,8 +19,10 @@ type session struct {
 	c        *conn
 	gc       *smtp.Conn
 	l        *Listener
-	tls      bool
 	authUser string
+	// greetReject is the connect or HELO policy's rejection of the
+	// greeting after STARTTLS, answered at MAIL and AUTH (tls.go).
+	greetReject *dsn.Status
 
 	// The transaction, cleared by Reset.
 	mailSeen bool
@@ -37,39 +38,64 @@ var _ smtp.AuthSession = (*session)(nil)
 // writes the banner before any backend code runs (Postfix's default
 // smtpd_delay_reject behaves alike: client checks answer a later command).
 func (s *Server) newSession(gc *smtp.Conn, l *Listener) (smtp.Session, error) {
-	c := connOf(gc)
-	_, isTLS := gc.TLSConnectionState()
-	ss := &session{srv: s, c: c, gc: gc, l: l, tls: isTLS}
-	c.counts.helo.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PolicyTimeout)
-	defer cancel()
-	ps := ss.policySession()
-	st, err := s.cfg.Policy.Connect(ctx, ps)
-	if err == nil && st == nil {
-		st, err = s.cfg.Policy.Helo(ctx, ps, gc.Hostname())
-	}
-	if rej := ss.verdict("HELO", st, err); rej != nil {
-		ss.logReject("CONNECT", rej, "")
+	c := gc.Conn().(*conn) // TLS is below it (tls.go)
+	ss := &session{srv: s, c: c, gc: gc, l: l}
+	if rej := ss.greet(); rej != nil {
 		return nil, rej.SMTPError()
 	}
 	return ss, nil
 }
 
-// connOf finds our conn under go-smtp's, which is a *tls.Conn after STARTTLS.
-func connOf(gc *smtp.Conn) *conn {
-	nc := gc.Conn()
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
+// greet runs the connect and HELO policy for a greeting.
+func (s *session) greet() *dsn.Status {
+	s.c.counts.helo.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	defer cancel()
+	ps := s.policySession()
+	st, err := s.srv.cfg.Policy.Connect(ctx, ps)
+	if err == nil && st == nil {
+		st, err = s.srv.cfg.Policy.Helo(ctx, ps, s.gc.Hostname())
 	}
-	return nc.(*conn)
+	rej := s.verdict("HELO", st, err)
+	if rej != nil {
+		s.logReject("CONNECT", rej, "")
+	}
+	return rej
+}
+
+// isTLS reports whether the session is encrypted.
+func (s *session) isTLS() bool { return s.c.isTLS() }
+
+// greetingDone refuses MAIL and AUTH until the client greeted again
+// after STARTTLS, and then with that greeting's policy rejection.
+func (s *session) greetingDone() *dsn.Status {
+	if s.c.tl.needHelo.Load() {
+		return dsn.NeedHelo
+	}
+	return s.greetReject
 }
 
 // Mail starts a transaction. Submission ports require AUTH first.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.c.counts.mail.Add(1)
+	if st := s.greetingDone(); st != nil {
+		return st.SMTPError()
+	}
+	if s.mailSeen {
+		// go-smtp would start over, keeping the first transaction's
+		// recipients for the second sender: refuse, change nothing.
+		return nestedMail.SMTPError()
+	}
+	if opt := mailOptionsAfterHelo(s, opts); opt != "" {
+		return optionAfterHelo.WithText(optionAfterHelo.Text + ": " + opt).SMTPError()
+	}
 	if s.l.Submission && s.authUser == "" {
 		s.logReject("MAIL", dsn.AuthRequired, "")
 		return dsn.AuthRequired.SMTPError()
+	}
+	if st := s.srv.checkStorage(opts.Size); st != nil {
+		s.logReject("MAIL", st, "")
+		return st.SMTPError()
 	}
 	canon := ""
 	if from != "" {
@@ -96,6 +122,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 // script can add rejections but never open the relay.
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.c.counts.rcpt.Add(1)
+	if opt := rcptOptionsAfterHelo(s, opts); opt != "" {
+		return optionAfterHelo.WithText(optionAfterHelo.Text + ": " + opt).SMTPError()
+	}
 	a, err := ParseAddress(to, s.mailOpts.UTF8)
 	if err != nil {
 		return dsn.BadRecipient.SMTPError()
@@ -130,9 +159,14 @@ func (s *session) mayRelayTo(a Address) bool {
 }
 
 // Reset ends the transaction; a draining server lets the client go now.
+// go-smtp also calls it for a greeting after the first: after STARTTLS
+// that greeting is checked like the first one.
 func (s *session) Reset() {
 	s.mailSeen, s.from, s.mailOpts, s.rcpts = false, "", smtp.MailOptions{}, nil
 	s.c.busy.Store(false)
+	if s.c.tl.greeting && s.c.tl.needHelo.Swap(false) {
+		s.greetReject = s.greet()
+	}
 	if s.srv.isDraining() {
 		s.c.kick()
 	}
@@ -148,7 +182,11 @@ func (s *session) Logout() error {
 // policy error is an internal fault: 451 4.3.0, logged, never an accept.
 func (s *session) verdict(stage string, st *dsn.Status, err error) *dsn.Status {
 	if err != nil {
-		s.srv.log.Error("NOQUEUE: policy error at "+stage+" from "+s.c.client(), "err", err)
+		// An error whose source held back its own log line (a hook that
+		// keeps failing) is not logged per call here either.
+		if q, ok := err.(interface{ Quiet() bool }); !ok || !q.Quiet() {
+			s.srv.log.Error("NOQUEUE: policy error at "+stage+" from "+s.c.client(), "err", err)
+		}
 		return dsn.TempPolicy
 	}
 	if st != nil && !st.OK() {
@@ -170,10 +208,10 @@ func (s *session) logReject(stage string, st *dsn.Status, to string) {
 // proto names the protocol as Received: and the logs do.
 func (s *session) proto() string {
 	p := "SMTP"
-	if s.c.ehlo.Load() || s.tls {
+	if s.c.ehlo.Load() || s.isTLS() {
 		p = "ESMTP"
 	}
-	if s.tls {
+	if s.isTLS() {
 		p += "S"
 	}
 	if s.authUser != "" {
@@ -186,7 +224,7 @@ func (s *session) proto() string {
 func (s *session) policySession() *policy.Session {
 	ps := &policy.Session{
 		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
-		Helo: s.gc.Hostname(), TLS: s.tls, AuthUser: s.authUser,
+		Helo: s.gc.Hostname(), TLS: s.isTLS(), AuthUser: s.authUser,
 		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
 	}
 	for _, r := range s.rcpts {

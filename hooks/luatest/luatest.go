@@ -28,7 +28,6 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/moonpost/moonpost/hooks"
 )
@@ -76,11 +75,7 @@ func load(L *lua.LState, path string) error {
 	if err != nil {
 		return err
 	}
-	chunk, err := parse.Parse(strings.NewReader(string(src)), filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	proto, err := lua.Compile(chunk, filepath.Base(path))
+	proto, err := hooks.Compile(strings.NewReader(string(src)), filepath.Base(path))
 	if err != nil {
 		return err
 	}

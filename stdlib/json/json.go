@@ -30,7 +30,11 @@ func Loader(L *lua.LState) int {
 
 func luaEncode(L *lua.LState) int {
 	var buf bytes.Buffer
-	if err := Encode(&buf, L.CheckAny(1), 0); err != nil {
+	enc := &encoder{buf: &buf}
+	if ctx := L.Context(); ctx != nil {
+		enc.done, enc.ctxErr = ctx.Done(), ctx.Err
+	}
+	if err := enc.encode(L.CheckAny(1), 0); err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))
 		return 2
@@ -60,10 +64,44 @@ func luaDecode(L *lua.LState) int {
 
 var errDepth = errors.New("json: nested too deep (or cyclic)")
 
+// MaxOutput bounds what Encode writes (the engine's default max_string).
+// Depth alone does not bound it: a table that holds the same subtable
+// twice, nested 60 deep, encodes to 2^60 values. Every value writes at
+// least one byte, so this bounds the time spent too. A variable only so
+// that tests can reach the bound quickly.
+var MaxOutput = 16 << 20
+
 // Encode writes v as JSON.
 func Encode(buf *bytes.Buffer, v lua.LValue, depth int) error {
+	return (&encoder{buf: buf}).encode(v, depth)
+}
+
+// encoder is one Encode, with the calling state's context: encoding
+// runs in one Go call, so it looks at the context itself, every
+// pollEvery values.
+type encoder struct {
+	buf    *bytes.Buffer
+	done   <-chan struct{} // nil: never stops
+	ctxErr func() error
+	n      int
+}
+
+const pollEvery = 1024
+
+func (e *encoder) encode(v lua.LValue, depth int) error {
+	buf := e.buf
 	if depth > maxDepth {
 		return errDepth
+	}
+	if buf.Len() > MaxOutput {
+		return fmt.Errorf("json: encoding longer than %d bytes", MaxOutput)
+	}
+	if e.n++; e.done != nil && e.n%pollEvery == 0 {
+		select {
+		case <-e.done:
+			return e.ctxErr()
+		default:
+		}
 	}
 	switch v := v.(type) {
 	case *lua.LNilType:
@@ -80,7 +118,7 @@ func Encode(buf *bytes.Buffer, v lua.LValue, depth int) error {
 		b, _ := json.Marshal(string(v))
 		buf.Write(b)
 	case *lua.LTable:
-		return encodeTable(buf, v, depth)
+		return e.encodeTable(v, depth)
 	case *lua.LUserData:
 		if v == Null {
 			buf.WriteString("null")
@@ -93,7 +131,8 @@ func Encode(buf *bytes.Buffer, v lua.LValue, depth int) error {
 	return nil
 }
 
-func encodeTable(buf *bytes.Buffer, t *lua.LTable, depth int) error {
+func (e *encoder) encodeTable(t *lua.LTable, depth int) error {
+	buf := e.buf
 	n := t.Len()
 	count := 0
 	t.ForEach(func(lua.LValue, lua.LValue) { count++ })
@@ -103,17 +142,18 @@ func encodeTable(buf *bytes.Buffer, t *lua.LTable, depth int) error {
 			if i > 1 {
 				buf.WriteByte(',')
 			}
-			if err := Encode(buf, t.RawGetInt(i), depth+1); err != nil {
+			if err := e.encode(t.RawGetInt(i), depth+1); err != nil {
 				return err
 			}
 		}
 		buf.WriteByte(']')
 		return nil
 	}
-	return encodeObject(buf, t, depth)
+	return e.encodeObject(t, depth)
 }
 
-func encodeObject(buf *bytes.Buffer, t *lua.LTable, depth int) error {
+func (e *encoder) encodeObject(t *lua.LTable, depth int) error {
+	buf := e.buf
 	keys := map[string]lua.LValue{}
 	var bad error
 	t.ForEach(func(k, v lua.LValue) {
@@ -140,7 +180,7 @@ func encodeObject(buf *bytes.Buffer, t *lua.LTable, depth int) error {
 		b, _ := json.Marshal(k)
 		buf.Write(b)
 		buf.WriteByte(':')
-		if err := Encode(buf, keys[k], depth+1); err != nil {
+		if err := e.encode(keys[k], depth+1); err != nil {
 			return err
 		}
 	}

@@ -36,3 +36,11 @@ function Test_round_trip(t)
   t:eq(v.n, 3)
   t:eq(v.ok, false)
 end
+
+function Test_encode_shared_subtables_bounded(t)
+  local a = {"x"}
+  for i = 1, 60 do a = {a, a} end -- 2^60 values if encoded in full
+  local v, err = json.encode(a)
+  t:eq(v, nil)
+  t:ok(err:find("longer than") ~= nil, err)
+end

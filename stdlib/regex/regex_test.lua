@@ -34,3 +34,13 @@ function Test_bad_pattern_raises(t)
   local ok = pcall(regex.match, "(", "x")
   t:ok(not ok)
 end
+
+function Test_gsub_bounded(t)
+  -- lua_test.go lowers the bounds to 4096 matches and 1 MiB of result
+  local s = string.rep("x", 4000)
+  local ok, err = pcall(regex.gsub, ".", s, s)
+  t:ok(not ok and err:find("result longer") ~= nil, tostring(err))
+  ok, err = pcall(regex.gsub, "", string.rep("x", 70000), "")
+  t:ok(not ok and err:find("more than") ~= nil, tostring(err))
+  t:eq(regex.gsub("(a)(b)?", "ab a", "[$1$2]"), "[ab] [a]")
+end

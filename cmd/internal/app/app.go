@@ -49,6 +49,8 @@ func Main(args []string) int {
 		return queueCmd(rest)
 	case "route":
 		return routeCmd(rest)
+	case "policy":
+		return policyCmd(rest)
 	case "repl":
 		return repl(rest)
 	case "passwd":
@@ -59,6 +61,8 @@ func Main(args []string) int {
 		return reloadCmd(rest)
 	case "top":
 		return topCmd(rest)
+	case "dkim":
+		return dkimCmd(rest)
 	case "scripts":
 		return scriptsCmd(rest)
 	case "sendmail", "mailq", "newaliases":
@@ -77,7 +81,8 @@ func usage() {
   moonpost [-c moonpost.toml] [--listen ADDR] [--spool DIR]
                                        start the daemon (embedded default without -c)
   moonpost check [-c file]             validate the configuration and scripts
-  moonpost route ADDRESS [--sender S]  show what the policy scripts decide for ADDRESS
+  moonpost route ADDRESS [--sender S] [--header H]  show what happens to mail for ADDRESS
+  moonpost policy diff DIR [--sample FILE]  what the scripts in DIR would decide differently
   moonpost queue list [--json]         list the queue, like mailq
   moonpost queue show ID               print a queued message, like postcat
   moonpost queue hold|release|requeue|delete|bounce [--dry-run] [--reason TEXT]
@@ -92,6 +97,10 @@ func usage() {
   moonpost reload [--json]             re-read moonpost.toml and the scripts in the
                                        daemon; says what needs a restart (also SIGHUP)
   moonpost passwd USER < password      print a smtpd.password_file line
+  moonpost dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--out FILE]
+                                       write a DKIM key, print its DNS record
+  moonpost dkim check DOMAIN SELECTOR [--key FILE]
+                                       compare the published record with the key
   moonpost scripts export [--force] DIR
                                        write the embedded default scripts to DIR
                                        (then set hooks.dir = DIR to edit them)

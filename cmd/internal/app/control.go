@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
 	"errors"
 	"log/slog"
 	"sync"
@@ -50,6 +51,12 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Started:   time.Now(),
 		Listeners: func() []string { return listenerNames(svc) },
 		Reload:    reloadFunc(svc),
+		Route: func(ctx context.Context, w io.Writer, addr, sender string, header []string) error {
+			return explainRoute(ctx, w, svc.engine, svc.route, addr, sender, header)
+		},
+		PolicyDiff: func(ctx context.Context, w io.Writer, dir string, samples []string) error {
+			return policyDiff(ctx, w, cfg, svc.route, svc.dns, &admin.Admin{Store: store, Manager: svc.qmgr}, dir, samples)
+		},
 		Counters: func() map[string]int {
 			s := svc.qmgr.Stats()
 			received := 0

@@ -226,6 +226,10 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	inputs.Add(2)
 	go func() { defer inputs.Done(); errc <- s.smtpd.Serve(inCtx) }()
 	go func() { defer inputs.Done(); errc <- s.pickup.Run(inCtx) }()
+	if s.clean.DKIM != nil && s.clean.DKIM.Keys != nil {
+		inputs.Add(1) // DKIM key files: read again as they change
+		go func() { defer inputs.Done(); s.clean.DKIM.Keys.Watch(inCtx) }()
+	}
 	qm.Add(1)
 	go func() { defer qm.Done(); errc <- s.qmgr.Run(qCtx) }()
 	var first error

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -56,6 +57,16 @@ func printStatus(st *control.Status) {
 		fmt.Printf("scripts: generation %d, loaded %s; last reload failed: %s\n", st.Generation, st.LoadedAt.Format(time.RFC1123Z), st.LastError)
 	default:
 		fmt.Printf("scripts: generation %d, loaded %s\n", st.Generation, st.LoadedAt.Format(time.RFC1123Z))
+	}
+	var tripped []string
+	for ev, state := range st.Breakers {
+		if state != "closed" {
+			tripped = append(tripped, ev+" "+state)
+		}
+	}
+	if len(tripped) > 0 {
+		sort.Strings(tripped)
+		fmt.Printf("circuit breakers: %s\n", strings.Join(tripped, ", "))
 	}
 	var parts []string
 	for _, q := range listedStates {

@@ -8,6 +8,8 @@ mta.on("rcpt", function(s, rcpt)
   if l == "deep" then return recurse(1) end
   if l == "huge" then local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1024) end end
   if l == "error" then error("broken rcpt handler") end
+  -- Exponential backtracking on text the client chose.
+  if l:sub(1, 4) == "evil" then return rcpt:find((".-"):rep(24) .. "b") end
 end)
 
 mta.on("cleanup", function(msg)
