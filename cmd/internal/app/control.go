@@ -3,8 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
-	"io"
 	"errors"
+	"io"
 	"log/slog"
 	"sync"
 	"syscall"
