@@ -21,11 +21,14 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 		return cleanupVerdict(nil), nil // nothing to copy, change or decide
 	}
 	h := newMsgHandle(m.Header, m.Envelope)
+	h.auth = m.Auth
 	defer h.invalidate()
 	var decided *verdict
+	rcpts := rcptList(ctx, &h.env) // for traceRecipients
 	c := &call{event: "cleanup", queueID: string(h.env.ID)}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue { return append(buf, h.userdata(L)) }
 	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
+		traceRecipients(ctx, where, &rcpts, &h.env)
 		if ret != lua.LNil {
 			v, ok := asVerdict(ret)
 			if !ok {
@@ -51,6 +54,9 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 		m.Envelope.Sender = h.env.Sender
 		m.Envelope.Recipients = h.env.Recipients
 		m.Envelope.Meta = h.env.Meta
+	}
+	if h.dkim != nil {
+		m.DKIM = h.dkim
 	}
 	return cleanupVerdict(decided), nil
 }

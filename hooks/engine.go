@@ -10,9 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/moonpost/moonpost/core/throttle"
 	"github.com/moonpost/moonpost/stdlib/dns"
 	"github.com/moonpost/moonpost/stdlib/kv"
 	"github.com/moonpost/moonpost/stdlib/lookup"
+	stdsql "github.com/moonpost/moonpost/stdlib/sql"
 )
 
 // Config configures an Engine. Zero values take the defaults noted.
@@ -81,6 +85,13 @@ type Config struct {
 	// failed calls of one event; the lines held back are counted in the
 	// next one (10s).
 	ErrorLogInterval time.Duration
+
+	// Shared policy state for the "throttle", "redis" and "sql" modules
+	// and the lookup.redis and lookup.sql tables. A nil Throttle keeps
+	// every limit in the node; a nil Redis or SQL makes those calls fail.
+	Throttle *throttle.Limiter
+	Redis    goredis.UniversalClient
+	SQL      *stdsql.DBs
 }
 
 func (c *Config) setDefaults() {
@@ -172,7 +183,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "hooks"),
 		kv:      kv.New(kv.Limits{MaxKeys: cfg.KVMaxKeys, MaxBytes: cfg.KVMaxBytes}, nil),
-		tables:  lookup.NewRegistry(tables, cfg.TableDirs),
+		tables:  lookup.NewRegistry(tables, cfg.TableDirs).WithShared(cfg.Redis, cfg.SQL),
 		changed: make(chan struct{}),
 		stop:    make(chan struct{}),
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -27,7 +28,9 @@ type msgHandle struct {
 	env      queue.Envelope // copy; Sender and Recipients may change
 	verdict  *verdict       // set by msg:reject/hold/discard
 	ud       *lua.LUserData
-	client   *lua.LTable // cached msg.client
+	client   *lua.LTable         // cached msg.client
+	auth     *policy.AuthResults // inbound results, read-only (auth.go)
+	dkim     *policy.DKIMChoice  // set by msg:dkim_sign (auth.go)
 }
 
 func newMsgHandle(hdr *textproto.Header, env *queue.Envelope) *msgHandle {
@@ -104,6 +107,8 @@ func msgIndex(L *lua.LState, methods *lua.LTable) int {
 			h.client = clientTable(L, h.env.Client)
 		}
 		L.Push(h.client)
+	case "auth":
+		L.Push(authTable(L, h.auth))
 	default:
 		// Mutators are found on the read-only view too; they raise
 		// "read-only" when called, which says more than a nil would.

@@ -13,6 +13,7 @@ var Events = []string{
 	"connect", "helo", "mail", "rcpt", "data", "auth",
 	"cleanup", "rewrite", "alias", "transport",
 	"delivered", "deferred", "bounced",
+	"milter", // hooks/milter.go
 }
 
 var knownEvent = func() map[string]bool {

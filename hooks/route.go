@@ -42,12 +42,38 @@ func (e *Engine) Rewrite(ctx context.Context, addr string, ac policy.AddrContext
 			return false, "", fmt.Errorf("rewrite handler returned %s", err)
 		}
 		out = string(s)
+		policy.TraceOf(ctx).Add("rewrite", where, addr+" -> "+out)
 		return true, out, nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return "", err
 	}
 	return out, nil
+}
+
+// traceRecipients notes, for a traced call (moonpost route), a cleanup
+// handler that changed the recipients, with its position.
+func traceRecipients(ctx context.Context, where string, before *string, env *queue.Envelope) {
+	t := policy.TraceOf(ctx)
+	if t == nil {
+		return
+	}
+	if now := rcptList(ctx, env); now != *before {
+		t.Add("cleanup", where, "recipients "+*before+" -> "+now)
+		*before = now
+	}
+}
+
+// rcptList is env's recipients in one string, for a traced call only.
+func rcptList(ctx context.Context, env *queue.Envelope) string {
+	if policy.TraceOf(ctx) == nil {
+		return ""
+	}
+	list := make([]string, len(env.Recipients))
+	for i, r := range env.Recipients {
+		list[i] = r.Addr
+	}
+	return strings.Join(list, ", ")
 }
 
 // The words of policy.AddrContext's Role and Where, made Lua values once:
@@ -101,6 +127,7 @@ func (e *Engine) ExpandAlias(ctx context.Context, local, domain string) ([]strin
 			return false, "", err
 		}
 		targets = list
+		policy.TraceOf(ctx).Add("alias", where, strings.Join(list, ", "))
 		return true, strings.Join(list, ", "), nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
@@ -149,15 +176,17 @@ func decodeTargets(ret lua.LValue) ([]string, error) {
 
 // Route runs "transport" handlers: handler(rcpt, {sender=, id=, size=,
 // client=}) returning a route table, a transport(5) string or nil. No
-// decision gives Config.DefaultTransport.
+// decision gives a route without a transport, so that the engine's Go
+// default (resolve.Static: mydestination, relayhost) applies.
 func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
 	var route policy.Route // Transport is set once a handler decided
+	var reads policy.EnvFields
 	c := &call{event: "transport"}
 	if env != nil {
 		c.queueID = string(env.ID)
 	}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
-		return append(buf, lua.LString(rcpt), msgInfo(L, env))
+		return append(buf, lua.LString(rcpt), watchedInfo(L, msgInfo(L, env), &reads))
 	}
 	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
@@ -168,27 +197,40 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 			return false, "", err
 		}
 		route = r
+		policy.TraceOf(ctx).Add("transport", where, r.Transport+":"+r.Nexthop)
 		return true, r.Transport + ":" + r.Nexthop, nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {
 		return policy.Route{}, err
 	}
-	if route.Transport == "" {
-		return e.defaultRoute(rcpt)
-	}
+	route.Reads = reads
 	return route, nil
 }
 
-// defaultRoute is Config.DefaultTransport for rcpt; "smtp" without a
-// next hop means the MX of the recipient's domain, as documented.
-func (e *Engine) defaultRoute(rcpt string) (policy.Route, error) {
-	r, err := parseRoute(e.cfg.DefaultTransport)
-	if err == nil && r.Nexthop == "" && r.Transport == "smtp" {
-		if at := strings.LastIndexByte(rcpt, '@'); at >= 0 {
-			r.Nexthop = strings.ToLower(strings.TrimSuffix(rcpt[at+1:], "."))
-		}
+// watchedInfo hands a handler the message facts through an empty table
+// whose __index notes each field read, so that the decision can be cached
+// for mail that agrees on those fields (policy.Route.Reads). The price: the
+// table cannot be walked with pairs(); handlers read it by field.
+func watchedInfo(L *lua.LState, info lua.LValue, reads *policy.EnvFields) lua.LValue {
+	facts, ok := info.(*lua.LTable)
+	if !ok {
+		return info
 	}
-	return r, err
+	proxy, mt := L.CreateTable(0, 0), L.CreateTable(0, 1)
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		k := L.CheckString(2)
+		*reads |= infoField[k]
+		L.Push(facts.RawGetString(k))
+		return 1
+	}))
+	L.SetMetatable(proxy, mt)
+	return proxy
+}
+
+// infoField maps the transport handler's message facts to the envelope
+// fields they come from.
+var infoField = map[string]policy.EnvFields{
+	"sender": policy.ReadsSender, "id": policy.ReadsID, "size": policy.ReadsSize, "client": policy.ReadsClient,
 }
 
 func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {

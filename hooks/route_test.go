@@ -17,6 +17,7 @@ mta.on("transport", function(rcpt, m)
   if d == "retired.example" then return "error:5.1.1 retired" end
   if d == "local.example" then return "local" end
   if d == "info.example" then return {transport = "smtp", nexthop = m.sender .. "/" .. m.id .. "/" .. m.size .. "/" .. m.client.name} end
+  if d == "sender.example" then return "smtp:[" .. m.sender .. "]" end
   if d == "typo.example" then return {transport = "smtp", nexhop = "x"} end
   if d == "badtr.example" then return "carrier-pigeon:roof" end
   if d == "badopt.example" then return {transport = "smtp", options = {x = {}}} end
@@ -37,8 +38,9 @@ func TestRoute(t *testing.T) {
 		{"a@lmtp.example", policy.Route{Transport: "lmtp", Nexthop: "unix:/run/dovecot/lmtp"}, ""},
 		{"a@retired.example", policy.Route{Transport: "error", Nexthop: "5.1.1 retired"}, ""},
 		{"a@local.example", policy.Route{Transport: "local"}, ""},
-		{"a@info.example", policy.Route{Transport: "smtp", Nexthop: "s@x/ID1/99/c.example"}, ""},
-		{"a@other.example", policy.Route{Transport: "smtp", Nexthop: "other.example"}, ""}, // the default: MX of the domain
+		{"a@info.example", policy.Route{Transport: "smtp", Nexthop: "s@x/ID1/99/c.example", Reads: policy.ReadsAll}, ""},
+		{"a@sender.example", policy.Route{Transport: "smtp", Nexthop: "[s@x]", Reads: policy.ReadsSender}, ""}, // what a cache must key on
+		{"a@other.example", policy.Route{}, ""},                                                                // no decision: the engine's Go default applies
 		{"a@typo.example", policy.Route{}, `20-route.lua:2 (generation 1): transport handler returned unknown key "nexhop"`},
 		{"a@badtr.example", policy.Route{}, `unknown transport "carrier-pigeon"`},
 		{"a@badopt.example", policy.Route{}, `option "x"`},

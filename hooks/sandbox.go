@@ -7,9 +7,14 @@ import (
 	"github.com/moonpost/moonpost/stdlib/address"
 	"github.com/moonpost/moonpost/stdlib/config"
 	"github.com/moonpost/moonpost/stdlib/dns"
+	"github.com/moonpost/moonpost/stdlib/dnsbl"
+	"github.com/moonpost/moonpost/stdlib/greylist"
 	"github.com/moonpost/moonpost/stdlib/json"
 	stdlog "github.com/moonpost/moonpost/stdlib/log"
+	stdredis "github.com/moonpost/moonpost/stdlib/redis"
 	"github.com/moonpost/moonpost/stdlib/regex"
+	stdsql "github.com/moonpost/moonpost/stdlib/sql"
+	stdthrottle "github.com/moonpost/moonpost/stdlib/throttle"
 	stdtime "github.com/moonpost/moonpost/stdlib/time"
 )
 
@@ -123,9 +128,14 @@ func (e *Engine) preload(L *lua.LState, logMod *stdlog.Module, st *state) {
 	L.PreloadModule("time", stdtime.Loader)
 	L.PreloadModule("log", logMod.Loader)
 	L.PreloadModule("dns", (&dns.Module{Resolver: e.cfg.Resolver}).Loader)
+	L.PreloadModule("dnsbl", (&dnsbl.Module{Resolver: e.cfg.Resolver}).Loader)
+	L.PreloadModule("greylist", greylist.Loader)
 	L.PreloadModule("kv", e.kv.Loader)
 	L.PreloadModule("lookup", e.tables.Loader)
 	L.PreloadModule("config", config.Loader(e.cfg.Config))
+	L.PreloadModule("throttle", stdthrottle.Loader(e.cfg.Throttle))
+	L.PreloadModule("redis", stdredis.Loader(e.cfg.Redis))
+	L.PreloadModule("sql", stdsql.Loader(e.cfg.SQL))
 	mta := newMTAModule(L, st)
 	mta.RawSetString("domain_class", L.NewFunction(newDomainClasses(e.cfg.Config).luaDomainClass))
 	L.PreloadModule("mta", func(L *lua.LState) int { L.Push(mta); return 1 })

@@ -148,7 +148,7 @@ func TestNoHandlersAccept(t *testing.T) {
 		t.Errorf("auth without handlers = %v, %v; must refuse", ok, err)
 	}
 	r, err := e.Route(c, "a@b", nil)
-	if err != nil || r.Transport != "smtp" || r.Nexthop != "b" {
+	if err != nil || r.Transport != "" { // the engine's Go default decides
 		t.Errorf("route = %+v, %v", r, err)
 	}
 	if a, err := e.Rewrite(c, "a@b", policy.AddrContext{}); a != "a@b" || err != nil {

@@ -29,21 +29,6 @@ func TestLua(t *testing.T) {
 	})
 }
 
-// TestRelayhost checks the other branch of the transport script.
-func TestRelayhost(t *testing.T) {
-	eng, err := hooks.New(hooks.Config{Dir: ".", Config: map[string]any{
-		"myorigin": "example.org", "mydestination": []string{"example.org"}, "relayhost": "[relay.example]:587",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	r, err := eng.Route(t.Context(), "u@remote.example", nil)
-	if err != nil || r.Transport != "smtp" || r.Nexthop != "[relay.example]:587" {
-		t.Fatalf("route %+v, %v", r, err)
-	}
-}
-
 // TestExport writes the shipped scripts out for editing: they load from
 // the folder, nothing else there is touched, and an existing script is
 // not overwritten without asking.
@@ -86,9 +71,10 @@ func TestLoadEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	r, err := eng.Route(t.Context(), "u@example.org", nil)
-	if err != nil || r.Transport != "local" {
-		t.Fatalf("route %+v, %v", r, err)
+	// The shipped scripts leave routing to the Go default (resolve.Static);
+	// their alias handler answers from the embedded copy.
+	if r, err := eng.Route(t.Context(), "u@example.org", nil); err != nil || r.Transport != "" {
+		t.Fatalf("route %+v, %v: the shipped scripts should not decide it", r, err)
 	}
 	if err := eng.Reload(); err != nil {
 		t.Fatalf("reloading the embedded scripts: %v", err)

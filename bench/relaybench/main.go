@@ -39,7 +39,7 @@ func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
-	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order")
+	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519: signing with DKIM)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
 	flag.BoolVar(&o.noCeil, "no-ceilings", false, "skip the loopback and disk ceilings")
@@ -140,8 +140,10 @@ func newMTA(name, bin string) mta {
 		return &postfix{}
 	case "moonpost":
 		return &moonpost{bin: bin, sync: *syncMode}
+	case "moonpost-rsa", "moonpost-ed25519": // signing every message with DKIM
+		return &moonpost{bin: bin, sync: *syncMode, dkim: strings.TrimPrefix(name, "moonpost-")}
 	}
-	fatalf("unknown MTA %q (postfix, moonpost)", name)
+	fatalf("unknown MTA %q (postfix, moonpost, moonpost-rsa, moonpost-ed25519)", name)
 	return nil
 }
 

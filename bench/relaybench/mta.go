@@ -101,6 +101,7 @@ func freeAddr() string {
 type moonpost struct {
 	bin    string
 	sync   string // queue.sync; "" leaves the daemon's default (auto)
+	dkim   string // "rsa" or "ed25519": sign every message (From: example.org)
 	dir    string
 	cmd    *exec.Cmd
 	log    lockedBuffer // stderr: warnings and errors only
@@ -109,6 +110,9 @@ type moonpost struct {
 }
 
 func (m *moonpost) Name() string {
+	if m.dkim != "" {
+		return "moonpost (dkim " + m.dkim + ")"
+	}
 	if m.sync != "" {
 		return "moonpost (" + m.sync + ")"
 	}
@@ -140,6 +144,13 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 	if m.sync != "" {
 		body += fmt.Sprintf("\n[queue]\nsync = %q\n", m.sync)
 	}
+	if m.dkim != "" {
+		key, err := m.keygen(dir)
+		if err != nil {
+			return err
+		}
+		body += fmt.Sprintf("\n[[dkim.sign]]\ndomain = \"example.org\"\nselector = \"bench\"\nkey = %q\n", key)
+	}
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		return err
 	}
@@ -156,6 +167,17 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 		return fmt.Errorf("moonpost: %v\n%s", err, tail(m.log.String(), 20))
 	}
 	return nil
+}
+
+// keygen makes the signing key for smtpload's From domain, example.org.
+func (m *moonpost) keygen(dir string) (string, error) {
+	key := filepath.Join(dir, "example.org.bench.pem")
+	out, err := exec.Command(filepath.Join(m.bin, "moonpost"), "dkim", "keygen", "example.org", "bench",
+		"--type", m.dkim, "--out", key).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("moonpost dkim keygen: %v\n%s", err, out)
+	}
+	return key, nil
 }
 
 // terminate sends SIGTERM and kills the daemon if it lingers.

@@ -62,6 +62,13 @@ func baseConfig(d *daemon, extra string) string {
 	if !strings.Contains(top, "local_recipient_maps") {
 		top = "local_recipient_maps = []\n" + top
 	}
+	// Scenarios ask DNS only of servers they run on loopback: without a
+	// [dns] table of their own, the resolver points at a closed loopback
+	// port, so a lookup (an SPF check, an MX) fails at once, never
+	// leaving the machine.
+	if !strings.Contains(extra, "[dns]") {
+		sections += "\n[dns]\nservers = [\"127.0.0.1:9\"]\ntimeout = \"1s\"\n"
+	}
 	return fmt.Sprintf(`myhostname = "mx.test"
 mydestination = ["mx.test", "localhost", "local.test"]
 spool_dir = %q

@@ -28,13 +28,19 @@ type sink struct {
 
 func newSink(t *testing.T, host string) *sink {
 	t.Helper()
+	return newSinkOn(t, host+":0")
+}
+
+// newSinkOn is newSink on a given address ("127.0.0.4:2525").
+func newSinkOn(t *testing.T, addr string) *sink {
+	t.Helper()
 	s := &sink{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	srv.Domain = "sink.test"
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
 	srv.EnableDSN = true
-	l, err := net.Listen("tcp", host+":0")
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func TestT15Load(t *testing.T) {
 max_connections = %d
 max_connections_per_ip = %d
 idle_timeout = "2s"
-session_timeout = "5s"
+session_timeout = "10s"
 [smtp]
 tls = "none"`, s.port(), loadMaxConns, loadPerIP))
 	d.start()

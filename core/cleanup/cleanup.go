@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
+	"github.com/moonpost/moonpost/core/auth"
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/internal/bufpool"
 	"github.com/moonpost/moonpost/core/policy"
@@ -33,10 +34,17 @@ type Cleanup struct {
 	// Handoff, when set, may take new mail into the queue manager's
 	// active set as it is committed, skipping incoming/.
 	Handoff Handoff
-	Log     *slog.Logger
-	Now     func() time.Time
+	// DKIM signs mail after the cleanup policy (nil: never).
+	DKIM *auth.Signer
+	// Verify checks inbound mail before the cleanup policy (nil: never).
+	Verify Verifier
+	Log    *slog.Logger
+	Now    func() time.Time
 	// received counts committed messages: SMTP, local, HTTP (Received).
 	received [3]atomic.Int64
+
+	// Filter, when set, filters content before the policy (milters).
+	Filter Filter
 }
 
 // Handoff is the queue manager's side of committing straight into
@@ -48,11 +56,24 @@ type Handoff interface {
 	Adopt(*queue.Message)
 }
 
+// Verifier checks the authentication of inbound mail (core/auth).
+// Applies says whether a message is checked at all; Check reads the
+// content after the header and never fails (problems are results);
+// Stamp writes the results into the header.
+type Verifier interface {
+	Applies(env *queue.Envelope) bool
+	Check(ctx context.Context, env *queue.Envelope, h *textproto.Header, body io.Reader) *policy.AuthResults
+	Stamp(h *textproto.Header, res *policy.AuthResults)
+}
+
 // Options change how one submission is handled.
 type Options struct {
 	// Extract takes the recipients from To, Cc and Bcc (sendmail -t);
 	// envelope recipients given as well are added to them.
 	Extract bool
+	// Forward marks an alias expansion resent to its targets: it is
+	// sealed with ARC when the signer is set up for it.
+	Forward bool
 }
 
 // Submit implements smtpd.Submitter.
@@ -84,12 +105,42 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 		return env.ID, st
 	}
 	env.ExtractRcpts, env.FullName = false, "" // maildrop-only fields
-	verdict, err := c.policy(ctx, env, &h)
+	body, filtered, err := c.filter(ctx, env, &h, first, br)
 	if err != nil {
-		c.log().Error("cleanup policy failed", "queue_id", env.ID, "err", err)
+		c.log().Error("content filter failed", "queue_id", env.ID, "err", err)
 		return env.ID, dsn.TempPolicy
 	}
-	return c.finish(env, &h, verdict, first, br)
+	if filtered.Action == policy.Reject || filtered.Action == policy.Discard {
+		return c.finish(env, &h, filtered, nil, body)
+	}
+	ct := &content{r: body} // the filtered content
+	defer func() { ct.sp.Close() }()
+	verdict, st := c.decide(ctx, env, &h, ct, opt)
+	if st != nil {
+		return env.ID, st
+	}
+	first, rest := ct.parts()
+	return c.finish(env, &h, combine(filtered, verdict), first, rest)
+}
+
+// decide checks inbound authentication, runs the cleanup policy, then
+// signs what will be queued: the policy sees the results, the signature
+// covers the policy's edits.
+func (c *Cleanup) decide(ctx context.Context, env *queue.Envelope, h *textproto.Header, ct *content, opt Options) (policy.Verdict, *dsn.Status) {
+	m := &policy.Message{Envelope: env, Header: h}
+	var st *dsn.Status
+	if m.Auth, st = c.verify(ctx, env, h, ct); st != nil {
+		return policy.Verdict{}, st
+	}
+	verdict, err := c.policy(ctx, m)
+	if err != nil {
+		c.log().Error("cleanup policy failed", "queue_id", env.ID, "err", err)
+		return verdict, dsn.TempPolicy
+	}
+	if verdict.Action == policy.Accept || verdict.Action == policy.Hold {
+		st = c.sign(ctx, env, h, m.DKIM, ct, opt.Forward)
+	}
+	return verdict, st
 }
 
 // prepare checks hops, rewrites addresses and adds missing headers.
@@ -109,11 +160,11 @@ func (c *Cleanup) prepare(ctx context.Context, env *queue.Envelope, h *textproto
 	return nil
 }
 
-func (c *Cleanup) policy(ctx context.Context, env *queue.Envelope, h *textproto.Header) (policy.Verdict, error) {
+func (c *Cleanup) policy(ctx context.Context, m *policy.Message) (policy.Verdict, error) {
 	if c.Policy == nil {
 		return policy.Verdict{Action: policy.Accept}, nil
 	}
-	v, err := c.Policy.Cleanup(ctx, &policy.Message{Envelope: env, Header: h})
+	v, err := c.Policy.Cleanup(ctx, m)
 	if err != nil {
 		return v, err
 	}

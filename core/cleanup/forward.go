@@ -24,7 +24,7 @@ func (f Forwarder) Forward(ctx context.Context, req *deliver.Request, rcpt deliv
 	}
 	hdr := "Delivered-To: " + strings.Map(noCRLF, rcpt.Addr) + "\r\n"
 	r := io.MultiReader(strings.NewReader(hdr), req.Content.Open())
-	_, err := f.Cleanup.Submit(ctx, env, r)
+	_, err := f.Cleanup.SubmitWith(ctx, env, r, Options{Forward: true})
 	return err
 }
 

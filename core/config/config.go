@@ -43,7 +43,15 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
-	HTTP  HTTP            `toml:"http"`
+
+	// Shared policy state (shared.go): the Redis server throttles and
+	// scripts use, how throttles fail, and named SQL databases.
+	Redis    Redis    `toml:"redis"`
+	Throttle Throttle `toml:"throttle"`
+	SQL      []SQL    `toml:"sql"`
+	DKIM     DKIM     `toml:"dkim"` // signing keys, see auth.go
+	Auth     Auth     `toml:"auth"` // inbound SPF, DKIM, DMARC
+	HTTP     HTTP     `toml:"http"`
 	// local_recipient_maps: who counts as a known local recipient, so
 	// smtpd can refuse the others at RCPT with 550 5.1.1 (Postfix's
 	// local_recipient_maps). Each entry is "passwd" (the system's
@@ -57,6 +65,11 @@ type Config struct {
 	// 1730 in that group. Default "": the maildrop is 1733 and every
 	// local user's sendmail may write it without any privilege.
 	SetgidGroup string `toml:"setgid_group"`
+	// webhook: sinks of delivery events, see webhook.go.
+	Webhooks []Webhook `toml:"webhook"`
+	// milter: the content filters, one [[milter]] table each, called in
+	// file order (core/config/milter.go).
+	Milters []Milter `toml:"milter"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.
@@ -168,6 +181,19 @@ type SMTP struct {
 	// (smtp_data_done_timeout); default 600s.
 	DataTimeout Duration `toml:"data_timeout"`
 	Port        int      `toml:"port"` // default 25
+	// line_length_limit: longer content lines are broken with CRLF
+	// SPACE (Postfix smtp_line_length_limit); default 998, 0 disables.
+	LineLengthLimit int `toml:"line_length_limit"`
+	// mx_session_limit: sessions per delivery that reach a transaction;
+	// a 4xx moves the deferred recipients on to the next MX host while
+	// this allows (Postfix smtp_mx_session_limit); default 2, 0 no limit.
+	MXSessionLimit int `toml:"mx_session_limit"`
+	// mx_address_limit: addresses tried per delivery over all MX hosts
+	// (Postfix smtp_mx_address_limit); default 5, 0 no limit.
+	MXAddressLimit int `toml:"mx_address_limit"`
+	// lmtp_tls: the lmtp agent's STARTTLS policy (Postfix
+	// lmtp_tls_security_level): none (default), may, encrypt.
+	LMTPTLS string `toml:"lmtp_tls"`
 }
 
 // DNS configures the resolver.
@@ -226,9 +252,11 @@ func Default() *Config {
 		},
 		Local: Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
 		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
-			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25},
+			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25,
+			LineLengthLimit: 998, MXSessionLimit: 2, MXAddressLimit: 5, LMTPTLS: "none"},
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},
+		Auth:   Auth{Verify: true, MaxSignatures: 5, MaxLookups: 20, Timeout: Duration(15e9)},
 	}
 }

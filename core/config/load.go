@@ -86,6 +86,8 @@ func (c *Config) finish() error {
 	}
 	c.Destinations = lowerAll(c.Destinations)
 	c.RelayDomains = lowerAll(c.RelayDomains)
+	c.finishShared()
+	c.finishAuth()
 	if err := c.finishLocalAccess(); err != nil {
 		return err
 	}
@@ -114,7 +116,11 @@ func (c *Config) validate() error {
 	c.validateStress(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
+	c.validateShared(&p)
+	c.validateAuth(&p)
 	c.validateHTTP(&p)
+	c.validateWebhooks(&p)
+	c.validateMilters(&p)
 	return errors.Join(p...)
 }
 
@@ -128,6 +134,7 @@ func (c *Config) validateTop(p *problems) {
 		}
 	}
 	oneOf(p, "smtp.tls", c.SMTP.TLS, "none", "may", "encrypt")
+	oneOf(p, "smtp.lmtp_tls", c.SMTP.LMTPTLS, "none", "may", "encrypt")
 	oneOf(p, "log_level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf(p, "log_format", c.LogFormat, "text", "json", "syslog")
 	if c.RelayHost != "" && !strings.HasPrefix(c.RelayHost, "[") && strings.Contains(c.RelayHost, "/") {
@@ -135,6 +142,12 @@ func (c *Config) validateTop(p *problems) {
 	}
 	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
 		p.bad("smtp.port", "%d out of range", c.SMTP.Port)
+	}
+	if c.SMTP.LineLengthLimit != 0 && c.SMTP.LineLengthLimit < 80 {
+		p.bad("smtp.line_length_limit", "%d: want 0 (off) or at least 80", c.SMTP.LineLengthLimit)
+	}
+	if c.SMTP.MXSessionLimit < 0 || c.SMTP.MXAddressLimit < 0 {
+		p.bad("smtp.mx_session_limit", "mx_session_limit and mx_address_limit must not be negative")
 	}
 	if !strings.Contains(c.Local.Mailbox, "{user}") && !strings.Contains(c.Local.Mailbox, "{local}") {
 		p.bad("local.mailbox", "%q must contain {user} or {local}", c.Local.Mailbox)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/moonpost/moonpost/core/admin"
@@ -24,12 +25,55 @@ func (s *Server) serve(ctx context.Context, sess *session, req *Request) Respons
 		return Response{Candidates: sess.complete(req.Prefix)}
 	case "status":
 		return result(s.Status(ctx))
+	case "reload":
+		return result(s.reload(ctx))
 	case "queue":
 		cctx, cancel := context.WithTimeout(ctx, s.ChunkTimeout)
 		defer cancel()
 		return result(s.QueueCommand(cctx, req))
+	case "route":
+		return s.route(ctx, req)
+	case "policy_diff":
+		return s.policyDiff(ctx, req)
 	}
 	return Response{Error: "unknown op " + quote(req.Op)}
+}
+
+// policyDiffTimeout bounds a policy_diff, which may walk the whole queue.
+const policyDiffTimeout = 2 * time.Minute
+
+func (s *Server) policyDiff(ctx context.Context, req *Request) Response {
+	if s.PolicyDiff == nil {
+		return Response{Error: "policy diff: no policy loaded"}
+	}
+	if req.Dir == "" {
+		return Response{Error: "policy diff: no folder"}
+	}
+	cctx, cancel := context.WithTimeout(ctx, policyDiffTimeout)
+	defer cancel()
+	var out strings.Builder
+	if err := s.PolicyDiff(cctx, &out, req.Dir, req.Samples); err != nil {
+		return Response{Output: out.String(), Error: err.Error()}
+	}
+	return Response{Output: out.String()}
+}
+
+// route runs Server.Route under the chunk deadline; its printed lines
+// come back in Output.
+func (s *Server) route(ctx context.Context, req *Request) Response {
+	if s.Route == nil {
+		return Response{Error: "route: no policy loaded"}
+	}
+	if req.Addr == "" {
+		return Response{Error: "route: no address"}
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.ChunkTimeout)
+	defer cancel()
+	var out strings.Builder
+	if err := s.Route(cctx, &out, req.Addr, req.Sender, req.Header); err != nil {
+		return Response{Output: out.String(), Error: err.Error()}
+	}
+	return Response{Output: out.String()}
 }
 
 func result(v any, err error) Response {

@@ -25,6 +25,7 @@ func SocketPath(spoolDir string) string { return filepath.Join(spoolDir, "privat
 //	complete  Prefix: names that complete a dotted Lua name
 //	queue     Action, IDs or Filter, Text, DryRun: a queue command
 //	status    the daemon's status
+//	reload    re-read moonpost.toml and the scripts (ReloadResult)
 type Request struct {
 	Op     string `json:"op"`
 	Code   string `json:"code,omitempty"`
@@ -36,6 +37,14 @@ type Request struct {
 	Filter *admin.Spec `json:"filter,omitempty"`
 	Text   string      `json:"text,omitempty"` // hold reason, bounce text, or flush domain
 	DryRun bool        `json:"dry_run,omitempty"`
+	// route: the recipient, envelope sender and header lines to try.
+	Addr   string   `json:"addr,omitempty"`
+	Sender string   `json:"sender,omitempty"`
+	Header []string `json:"header,omitempty"`
+	// policy_diff: the candidate scripts folder and sample envelope lines
+	// (none: the queue).
+	Dir     string   `json:"dir,omitempty"`
+	Samples []string `json:"samples,omitempty"`
 }
 
 // Response answers one Request (or greets a connection).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -38,6 +39,13 @@ type Server struct {
 	Started   time.Time
 	Listeners func() []string
 	Counters  func() map[string]int // delivery counters since start
+	Reload    Reloader              // the "reload" op; nil refuses it
+	// Route prints what the live generation does with mail to an
+	// address (`moonpost route`); nil: the op is refused.
+	Route func(ctx context.Context, w io.Writer, addr, sender string, header []string) error
+	// PolicyDiff prints what the scripts in dir would decide differently
+	// from the live generation (`moonpost policy diff`); nil: refused.
+	PolicyDiff func(ctx context.Context, w io.Writer, dir string, samples []string) error
 
 	MaxConns     int           // sessions served at once (8)
 	ChunkTimeout time.Duration // bound on one eval (10s)

@@ -27,6 +27,8 @@ type Sources struct {
 	// QueueTTL bounds how often the queue directories are listed (0: 5 s).
 	QueueTTL time.Duration
 	Now      func() time.Time // nil: time.Now
+	// Webhooks returns each [[webhook]] sink's figures by name (webhook.go).
+	Webhooks func() map[string]WebhookFigures
 }
 
 // QueueStates are the queues whose sizes are exported.
@@ -77,6 +79,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descQueueBytes, descQueueAge, descGeneration, descReloadFail, descStarted, descBuild} {
 		ch <- d
 	}
+	for _, d := range webhookDescs {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -101,6 +106,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if c.src.Store != nil {
 		c.collectQueues(ch)
 	}
+	c.collectWebhooks(ch)
 }
 
 func (c *collector) collectQmgr(ch chan<- prometheus.Metric, s qmgr.Stats) {

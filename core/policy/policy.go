@@ -83,6 +83,10 @@ type Verdict struct {
 type Message struct {
 	Envelope *queue.Envelope   // Sender and Recipients may be changed
 	Header   *textproto.Header // may be changed
+	// Auth holds the inbound authentication results (nil: not checked).
+	Auth *AuthResults
+	// DKIM, when the policy set it, replaces the default signing choice.
+	DKIM *DKIMChoice
 }
 
 // Cleanup applies content rules (header checks, hold, discard, reject).
@@ -118,7 +122,23 @@ type Route struct {
 	// "mailbox" and "size_limit"); the agent defers a route carrying
 	// one it does not know (deliver.CheckOptions).
 	Options map[string]string
+	// Reads lists the envelope fields the decision looked at, besides
+	// the recipient, so that it can be cached for other messages that
+	// agree on them (resolve.Cache). A router that cannot tell sets
+	// ReadsAll.
+	Reads EnvFields
 }
+
+// EnvFields is a set of envelope fields a routing decision read.
+type EnvFields uint8
+
+const (
+	ReadsSender EnvFields = 1 << iota
+	ReadsID
+	ReadsSize
+	ReadsClient
+	ReadsAll = ReadsSender | ReadsID | ReadsSize | ReadsClient
+)
 
 // Router picks the transport and next hop for a recipient.
 type Router interface {

@@ -91,6 +91,7 @@ func (m *Manager) Apply(ctx context.Context, id queue.ID, op Op, text string) (q
 
 // doAdmin runs in the manager's goroutine.
 func (m *Manager) doAdmin(req *adminReq) adminReply {
+	m.awaitResolved(req.id)
 	m.awaitSettled(req.id)
 	if am := m.active[req.id]; am != nil {
 		return adminReply{from: queue.Active, out: m.mark(am, req)}
@@ -214,7 +215,7 @@ func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
 	case am.op == req.op:
 		return Marked
 	case am.op != 0:
-		m.Log.Warn(errMarkConflict.Error(), "queue_id", am.msg.ID, "pending", am.op, "asked", req.op)
+		m.Log.Warn(errMarkConflict.Error(), "queue_id", am.id, "pending", am.op, "asked", req.op)
 		return Unchanged
 	}
 	am.op, am.text = req.op, req.text
@@ -223,7 +224,7 @@ func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
 	} else {
 		m.dropJobs(am)
 	}
-	m.Log.Info(fmt.Sprintf("%s: %s by operator, after deliveries in progress", am.msg.ID, req.op), "queue_id", am.msg.ID)
+	m.Log.Info(fmt.Sprintf("%s: %s by operator, after deliveries in progress", am.id, req.op), "queue_id", am.id)
 	if am.jobsLeft == 0 {
 		// Nothing in flight: settle now, in this goroutine, so the
 		// operator sees the result.
@@ -296,6 +297,20 @@ func (m *Manager) parkMarked(am *activeMsg) bool {
 		return true
 	}
 	return false
+}
+
+// awaitResolved waits while message id is being read and resolved by a
+// resolve worker (bounded by the hook deadline), handling other answers
+// meanwhile, so an operator action meets the message with its jobs
+// queued, as if resolution were instant.
+func (m *Manager) awaitResolved(id queue.ID) {
+	for {
+		am := m.active[id]
+		if am == nil || am.msg != nil {
+			return
+		}
+		m.resolved(<-m.prepared)
+	}
 }
 
 // awaitSettled waits while message id is being settled (its notices,

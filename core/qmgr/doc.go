@@ -1,6 +1,7 @@
 // Package qmgr is the queue manager: it moves mail from incoming/ (and
-// deferred/ when due) into active/, resolves every pending recipient to a
-// destination (transport + next hop), and hands deliveries to the agents.
+// deferred/ when due) into active/, has every pending recipient resolved
+// to a destination (transport + next hop), and hands deliveries to the
+// agents.
 //
 // Scheduling follows Postfix's qmgr: a bounded active set
 // (qmgr_message_active_limit); recipients grouped by destination, several
@@ -20,8 +21,12 @@
 // warnings and NOTIFY=SUCCESS are reported to the sender through the
 // Notifier (DSN bounce) before the file goes.
 //
-// The manager's state is owned by one goroutine (Run); deliveries run in
-// goroutines bounded by max_deliveries and report back on a channel.
+// The manager's state is owned by one goroutine (Run), which never calls
+// Lua or DNS and never waits on the disk for a message: activation (the
+// move into active/ and the read) and resolution run in a bounded pool of
+// resolve workers (prepare.go, Config.Resolvers) that hand back the
+// message's jobs on a channel; deliveries run in goroutines bounded by
+// max_deliveries and report back on a channel.
 // Operator actions (hold, release, requeue, delete, bounce; Apply) are
 // requests served by that goroutine too, so they never race with an
 // activation; a message being delivered is marked and acted on when its

@@ -1,21 +1,19 @@
 package qmgr
 
 import (
-	"errors"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
 )
 
 // activeMsg is a message in the active set.
 type activeMsg struct {
-	msg      *queue.Message
-	jobsLeft int  // deliveries not yet completed
-	held     bool // still holds the reference Read gave (see heldFiles)
+	id       queue.ID
+	msg      *queue.Message // nil until a resolve worker has read it
+	jobsLeft int            // deliveries not yet completed
+	held     bool           // still holds the reference Read gave (see heldFiles)
 	// op is an operator action to apply when the deliveries return, with
 	// its hold reason or bounce text (see admin.go); 0 when none.
 	op   Op
@@ -141,89 +139,29 @@ func (m *Manager) flushDeferred() int {
 	return len(ents)
 }
 
-// activate moves one message into active/, reads it, and queues its
-// deliveries. It reports whether the message became active.
+// activate takes a message into the active set: a place is held for it
+// at once, and a resolve worker moves it into active/, reads it and
+// resolves its recipients off this goroutine (see prepare.go). It
+// reports whether the message was taken.
 func (m *Manager) activate(id queue.ID, from queue.State) bool {
 	if _, ok := m.active[id]; ok {
 		return false
 	}
-	// No directory fsync: after a crash active/ returns to incoming/, so
-	// losing this rename changes nothing.
-	if err := m.Store.Rename(id, from, queue.Active); err != nil {
-		if !errors.Is(err, queue.ErrNotFound) {
-			m.Log.Error("qmgr: cannot activate", "queue_id", id, "err", err)
-		}
-		return false
-	}
-	msg, err := m.Store.Read(queue.Active, id)
-	if err != nil {
-		if errors.Is(err, queue.ErrCorrupt) {
-			m.Store.Quarantine(queue.Active, id, err)
-			return false
-		}
-		// Not the file's fault (out of descriptors, say): put it back
-		// where it came from, to be tried again by a later listing.
-		m.Log.Error("qmgr: cannot read, will retry", "queue_id", id, "err", err)
-		if err := m.Store.Rename(id, queue.Active, from); err != nil {
-			m.Log.Error("qmgr: cannot put back", "queue_id", id, "err", err)
-		}
-		m.relist = true
-		return false
-	}
-	m.take(msg)
+	am := &activeMsg{id: id, jobsLeft: 1} // the resolution counts as a job
+	m.active[id] = am
+	m.toPrepare = append(m.toPrepare, prepareTask{am: am, from: from})
+	m.pumpPrepare()
 	return true
 }
 
 // take puts a message read from (or committed into) active/ into the
-// active set and queues its deliveries; it holds the reference Read or
-// CommitActive gave.
+// active set; a resolve worker plans its deliveries. It holds the
+// reference Read or CommitActive gave.
 func (m *Manager) take(msg *queue.Message) {
-	am := &activeMsg{msg: msg}
+	am := &activeMsg{id: msg.ID, jobsLeft: 1}
 	m.active[msg.ID] = am
-	m.plan(am)
-	// Beyond a budget, waiting messages hold no descriptor (deliveries
-	// reopen the file): a backlog of thousands must not exhaust them,
-	// while the common case keeps the file open from read to delivery.
-	if len(m.active) > heldFiles {
-		msg.Release()
-	} else {
-		am.held = true
-	}
-	if am.jobsLeft == 0 {
-		m.startFinish(am) // nothing to deliver: only notices or removal left
-	}
-}
-
-// plan resolves the pending recipients and groups them into jobs.
-func (m *Manager) plan(am *activeMsg) {
-	groups := map[string]*job{}
-	var order []*job
-	seen := map[string]int{}
-	for _, i := range am.msg.Pending() {
-		r := am.msg.Recipients[i]
-		key := strings.ToLower(r.Addr)
-		if first, dup := seen[key]; dup {
-			// Postfix delivers a recipient once per message.
-			m.record(am.msg, i, resultFor(dsn.Sent.WithText("duplicate of recipient "+itoa(first)), "none"), nil)
-			continue
-		}
-		seen[key] = i
-		dest, err := m.Resolver.Resolve(m.ctx, r.Addr, &am.msg.Envelope)
-		if err != nil {
-			m.Log.Error("qmgr: cannot resolve recipient", "queue_id", am.msg.ID, "to", r.Addr, "err", err)
-			m.record(am.msg, i, resultFor(dsn.TempPolicy.WithText("mail transport unavailable"), "none"), nil)
-			continue
-		}
-		order = m.addToGroup(groups, order, am, dest, i)
-	}
-	// A message delivered in one job needs no durable per-recipient
-	// record when that job succeeds for everyone: the file goes next.
-	if len(order) == 1 && len(am.msg.Pending()) == len(order[0].rcpts) {
-		order[0].whole = true
-	}
-	for _, j := range order {
-		m.enqueue(j)
-	}
+	m.toPrepare = append(m.toPrepare, prepareTask{am: am, msg: msg})
+	m.pumpPrepare()
 }
 
 // addToGroup puts recipient i into the open job for dest, starting a new
@@ -235,7 +173,6 @@ func (m *Manager) addToGroup(groups map[string]*job, order []*job, am *activeMsg
 		j = &job{am: am, dest: dest}
 		groups[key] = j
 		order = append(order, j)
-		am.jobsLeft++
 	}
 	j.rcpts = append(j.rcpts, i)
 	return order

@@ -56,6 +56,9 @@ type Config struct {
 	TransportRcpts  map[string]int // per-transport override (local: 1)
 	DeliveryTimeout time.Duration
 	MaxDeliveries   int // deliveries in flight, all destinations
+	// Resolvers bounds the messages being read and resolved at once,
+	// off the manager's goroutine (0: 16).
+	Resolvers int
 }
 
 // Manager is the queue manager. Set the fields, then call Run once.
@@ -87,10 +90,17 @@ type Manager struct {
 	// relist asks for a listing of incoming/ at the next completion,
 	// after a file was put back there for a retry.
 	relist bool
+	// toPrepare queues messages for the resolve workers beyond
+	// Config.Resolvers; preparing counts those at work, and their
+	// answers come back on prepared (see prepare.go).
+	toPrepare []prepareTask
+	preparing int
+	prepared  chan *preparedMsg
 	// toSettle queues finished messages beyond maxSettling.
 	toSettle []*activeMsg
 	flush    chan chan int  // deliver deferred mail now; replies with a count
 	admin    chan *adminReq // operator actions, see admin.go
+	reconf   chan Config    // new settings from a reload, see reconfigure.go
 	results  chan *job      // finished deliveries
 	active   map[queue.ID]*activeMsg
 	dests    map[string]*destination
@@ -151,7 +161,9 @@ func (m *Manager) Init() {
 	m.waitingSet = map[queue.ID]bool{}
 	m.flush = make(chan chan int)
 	m.admin = make(chan *adminReq)
+	m.reconf = make(chan Config)
 	m.results = make(chan *job, 64)
+	m.prepared = make(chan *preparedMsg, 64)
 	m.handoff.ready = make(chan struct{}, 1)
 	m.active = map[queue.ID]*activeMsg{}
 	m.dests = map[string]*destination{}
@@ -233,6 +245,8 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.loadIncoming()
 		case j := <-m.results:
 			m.complete(j)
+		case p := <-m.prepared:
+			m.resolved(p)
 		case <-tick.C:
 			m.scanDeferred()
 			m.loadIncoming()
@@ -241,6 +255,8 @@ func (m *Manager) Run(ctx context.Context) error {
 			reply <- m.flushDeferred()
 		case req := <-m.admin:
 			req.reply <- m.doAdmin(req)
+		case c := <-m.reconf:
+			m.applyConfig(c, tick)
 		}
 	}
 }
@@ -257,8 +273,17 @@ func (m *Manager) refill() {
 // drain waits for deliveries in flight and for messages being settled,
 // recording their outcomes.
 func (m *Manager) drain() {
-	for m.running > 0 || m.settling > 0 || len(m.toSettle) > 0 {
+	for _, t := range m.toPrepare { // never started: nothing moved
+		if t.msg != nil {
+			t.msg.Close()
+		}
+		delete(m.active, t.am.id)
+	}
+	m.toPrepare = nil
+	for m.running > 0 || m.settling > 0 || len(m.toSettle) > 0 || m.preparing > 0 {
 		select {
+		case p := <-m.prepared:
+			m.dropPrepared(p)
 		case j := <-m.results:
 			m.complete(j)
 		case am := <-m.finished:
@@ -274,7 +299,9 @@ func (m *Manager) drain() {
 func (m *Manager) closeAll() {
 	m.closeHandoff() // any handed over since the stop
 	for id, am := range m.active {
-		am.msg.Close()
+		if am.msg != nil { // nil: its resolution never started
+			am.msg.Close()
+		}
 		delete(m.active, id)
 	}
 }

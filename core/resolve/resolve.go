@@ -45,14 +45,53 @@ type Resolver struct {
 	// Transports lists the agents that exist; a route to anything else
 	// defers the recipient.
 	Transports map[string]bool
+	// Default routes what Router leaves undecided (a route without a
+	// transport), and everything when Router is nil.
+	Default Static
+	// Cache, when set, remembers checked decisions (see Cache); only for
+	// a Router that fills policy.Route.Reads truthfully.
+	Cache *Cache
 }
 
-// Resolve decides the destination of rcpt.
+// Resolve decides the destination of rcpt. It may run in many goroutines
+// at once.
 func (r *Resolver) Resolve(ctx context.Context, rcpt string, env *queue.Envelope) (Destination, error) {
-	route, err := r.Router.Route(ctx, rcpt, env)
+	if r.Cache != nil {
+		if d, ok := r.Cache.get(rcpt, env); ok {
+			return d, nil
+		}
+	}
+	route, err := r.route(ctx, rcpt, env)
 	if err != nil {
 		return Destination{}, err
 	}
+	d, err := r.check(rcpt, route)
+	if err == nil && r.Cache != nil {
+		r.Cache.put(rcpt, env, route.Reads, d)
+	}
+	return d, err
+}
+
+// route asks the Router, then the Default for what it left undecided.
+func (r *Resolver) route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
+	var route policy.Route
+	if r.Router != nil {
+		var err error
+		if route, err = r.Router.Route(ctx, rcpt, env); err != nil {
+			return policy.Route{}, err
+		}
+	}
+	if route.Transport != "" {
+		return route, nil
+	}
+	reads := route.Reads // what the scripts read before declining
+	route, err := r.Default.Route(ctx, rcpt, env)
+	route.Reads = reads
+	return route, err
+}
+
+// check normalises and checks one decision of the router.
+func (r *Resolver) check(rcpt string, route policy.Route) (Destination, error) {
 	d := Destination{Transport: strings.ToLower(route.Transport), Nexthop: route.Nexthop, Options: route.Options}
 	if d.Transport == "relay" {
 		d.Transport = "smtp"
@@ -69,17 +108,24 @@ func (r *Resolver) Resolve(ctx context.Context, rcpt string, env *queue.Envelope
 	return d, nil
 }
 
-// Static is the Go default router, Postfix's behaviour out of the box.
+// Static is the one Go default route, Postfix's behaviour out of the
+// box, used when no transport script decides: bare names and mydestination
+// domains go to local; everything else, relay_domains included, goes to
+// the relayhost when one is set, else over SMTP to the MX of the
+// recipient's domain. relay_domains needs no case of its own: Postfix's
+// relay_transport takes its next hop from relayhost, then the recipient
+// domain, exactly as the default transport does, and its "relay" agent
+// is smtp here.
 type Static struct {
-	IsLocal   func(domain string) bool
-	RelayHost string // "[host]:port" or "" for MX delivery
+	IsLocal   func(domain string) bool // mydestination; nil: none
+	RelayHost string                   // "[host]:port" or "" for MX delivery
 }
 
 // Route implements policy.Router.
 func (s Static) Route(_ context.Context, rcpt string, _ *queue.Envelope) (policy.Route, error) {
 	_, domain := Split(rcpt)
 	switch {
-	case domain == "" || s.IsLocal(domain):
+	case domain == "" || (s.IsLocal != nil && s.IsLocal(domain)):
 		return policy.Route{Transport: "local", Nexthop: domain}, nil
 	case s.RelayHost != "":
 		return policy.Route{Transport: "smtp", Nexthop: s.RelayHost}, nil

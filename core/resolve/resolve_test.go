@@ -79,3 +79,24 @@ func TestKeySeparatesOptions(t *testing.T) {
 		t.Errorf("plain key %q", plain.Key())
 	}
 }
+
+// TestUndecidedGoesToTheDefault: a route without a transport (no script
+// decided) and a missing router both fall to Static, keeping what the
+// scripts read before declining.
+func TestUndecidedGoesToTheDefault(t *testing.T) {
+	def := Static{IsLocal: local, RelayHost: "[relay.example.net]:25"}
+	declined := routerFunc(func() (policy.Route, error) { return policy.Route{Reads: policy.ReadsSender}, nil })
+	for _, router := range []policy.Router{declined, nil} {
+		r := &Resolver{Router: router, Default: def, Transports: transports}
+		if d, err := r.Resolve(context.Background(), "bob@example.com", nil); err != nil || d.Key() != "local:example.com" {
+			t.Errorf("mydestination: %s, %v", d.Key(), err)
+		}
+		if d, err := r.Resolve(context.Background(), "bob@other.org", nil); err != nil || d.Key() != "smtp:[relay.example.net]:25" {
+			t.Errorf("relayhost: %s, %v", d.Key(), err)
+		}
+	}
+	r := &Resolver{Router: declined, Default: Static{}, Transports: transports}
+	if d, err := r.Resolve(context.Background(), "bob@other.org", nil); err != nil || d.Key() != "smtp:other.org" {
+		t.Errorf("no relayhost: %s, %v", d.Key(), err)
+	}
+}

@@ -82,7 +82,7 @@ func port(hostport string) string { return hostport[strings.LastIndex(hostport, 
 // it, watching it for edits. Nothing was ever written into the spool.
 func TestMakeItYours(t *testing.T) {
 	d := e2e.Setup(t, ".")
-	if code, out := d.Run("scripts", "export", "my-policy"); code != 0 || !strings.Contains(out, "10-rewrite.lua") {
+	if code, out := d.Run("scripts", "export", "my-policy"); code != 0 || !strings.Contains(out, "20-aliases.lua") {
 		t.Fatalf("scripts export: %d %s", code, out)
 	}
 	if code, out := d.Run("scripts", "export", "my-policy"); code == 0 {

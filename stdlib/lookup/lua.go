@@ -13,13 +13,15 @@ func (r *Registry) Loader(L *lua.LState) int {
 		"get":   luaGet,
 		"error": luaErr,
 	}))
-	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	mod := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"file":    r.opener("file"),
 		"aliases": r.opener("aliases"),
 		"regexp":  r.opener("regexp"),
 		"cidr":    r.opener("cidr"),
 		"passwd":  r.passwdOpener,
-	}))
+	})
+	r.registerRemote(L, mod)
+	L.Push(mod)
 	return 1
 }
 

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	stdsql "github.com/moonpost/moonpost/stdlib/sql"
 )
 
 // checkEvery bounds how often a table's file is stat'ed.
@@ -27,6 +31,12 @@ type Registry struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	byKey map[string]*Table // kind + "\x00" + path
+
+	// Backends of lookup.redis and lookup.sql (remote.go); nil when
+	// not configured.
+	redis  goredis.UniversalClient
+	sql    *stdsql.DBs
+	remote map[string]*Remote // by kind and options
 }
 
 // NewRegistry allows tables under base and under every folder in extra;

@@ -132,11 +132,32 @@ func find(L *lua.LState, re *regexp.Regexp, base int) int {
 // Bounds of gsub, which runs in one Go call that the VM's deadline check
 // cannot interrupt: a replacement repeated for every match of "." could
 // otherwise build gigabytes. It also looks at the context between
-// matches.
-const (
+// matches. Variables only so that tests can reach the bounds quickly.
+var (
 	maxMatches = 1 << 16  // matches one gsub may replace
 	maxResult  = 16 << 20 // bytes of its result, the engine's default max_string
 )
+
+// findAll finds up to maxMatches+1 matches of re in s. The search is one
+// Go call the state's deadline cannot interrupt, so it runs in a
+// goroutine of its own and the call returns at the deadline; the search
+// then finishes unwatched, bounded by the size of s (a Lua string, at
+// most max_string) and by maxMatches, and its result is dropped.
+func findAll(L *lua.LState, re *regexp.Regexp, s string) [][]int {
+	n, ctx := maxMatches+1, L.Context()
+	if ctx == nil {
+		return re.FindAllStringSubmatchIndex(s, n)
+	}
+	found := make(chan [][]int, 1)
+	go func() { found <- re.FindAllStringSubmatchIndex(s, n) }()
+	select {
+	case m := <-found:
+		return m
+	case <-ctx.Done():
+		L.RaiseError("%s", ctx.Err().Error())
+		return nil
+	}
+}
 
 // gsub replaces every match; repl may use $1 / ${name}. It also returns
 // the number of replacements, like string.gsub. More than maxMatches
@@ -144,7 +165,7 @@ const (
 func gsub(L *lua.LState, re *regexp.Regexp, base int) int {
 	s := L.CheckString(base)
 	repl := L.CheckString(base + 1)
-	matches := re.FindAllStringSubmatchIndex(s, maxMatches+1)
+	matches := findAll(L, re, s)
 	if len(matches) > maxMatches {
 		L.RaiseError("regex.gsub: more than %d matches", maxMatches)
 	}

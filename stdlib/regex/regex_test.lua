@@ -36,7 +36,8 @@ function Test_bad_pattern_raises(t)
 end
 
 function Test_gsub_bounded(t)
-  local s = string.rep("x", 65536)
+  -- lua_test.go lowers the bounds to 4096 matches and 1 MiB of result
+  local s = string.rep("x", 4000)
   local ok, err = pcall(regex.gsub, ".", s, s)
   t:ok(not ok and err:find("result longer") ~= nil, tostring(err))
   ok, err = pcall(regex.gsub, "", string.rep("x", 70000), "")

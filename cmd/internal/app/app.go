@@ -49,12 +49,20 @@ func Main(args []string) int {
 		return queueCmd(rest)
 	case "route":
 		return routeCmd(rest)
+	case "policy":
+		return policyCmd(rest)
 	case "repl":
 		return repl(rest)
 	case "passwd":
 		return passwd(rest)
 	case "status":
 		return status(rest)
+	case "reload":
+		return reloadCmd(rest)
+	case "top":
+		return topCmd(rest)
+	case "dkim":
+		return dkimCmd(rest)
 	case "scripts":
 		return scriptsCmd(rest)
 	case "sendmail", "mailq", "newaliases":
@@ -70,9 +78,11 @@ func Main(args []string) int {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  moonpost [-c moonpost.toml]          start the daemon (embedded default without -c)
+  moonpost [-c moonpost.toml] [--listen ADDR] [--spool DIR]
+                                       start the daemon (embedded default without -c)
   moonpost check [-c file]             validate the configuration and scripts
-  moonpost route ADDRESS [--sender S]  show what the policy scripts decide for ADDRESS
+  moonpost route ADDRESS [--sender S] [--header H]  show what happens to mail for ADDRESS
+  moonpost policy diff DIR [--sample FILE]  what the scripts in DIR would decide differently
   moonpost queue list [--json]         list the queue, like mailq
   moonpost queue show ID               print a queued message, like postcat
   moonpost queue hold|release|requeue|delete|bounce [--dry-run] [--reason TEXT]
@@ -82,7 +92,15 @@ func usage() {
   moonpost queue stats [--json]        counts per queue, top deferred domains
   moonpost repl [-e CODE]              Lua prompt inside the daemon (also < file.lua)
   moonpost status [--json]             uptime, listeners, scripts, queue counts
+  moonpost top [--interval 1s] [--once]
+                                       live view: rates, queue sizes, busiest destinations
+  moonpost reload [--json]             re-read moonpost.toml and the scripts in the
+                                       daemon; says what needs a restart (also SIGHUP)
   moonpost passwd USER < password      print a smtpd.password_file line
+  moonpost dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--out FILE]
+                                       write a DKIM key, print its DNS record
+  moonpost dkim check DOMAIN SELECTOR [--key FILE]
+                                       compare the published record with the key
   moonpost scripts export [--force] DIR
                                        write the embedded default scripts to DIR
                                        (then set hooks.dir = DIR to edit them)

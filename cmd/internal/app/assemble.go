@@ -21,6 +21,7 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
 	"github.com/moonpost/moonpost/core/smtpd"
+	"github.com/moonpost/moonpost/core/webhook"
 	"github.com/moonpost/moonpost/hooks"
 )
 
@@ -30,8 +31,13 @@ type services struct {
 	pickup *pickup.Service
 	qmgr   *qmgr.Manager
 	clean  *cleanup.Cleanup
-	engine *hooks.Engine // the Lua policy, for the REPL's hooks module
-	closer func()        // releases what policy holds
+	engine *hooks.Engine      // the Lua policy, for the REPL's hooks module
+	route  *resolve.Explainer // moonpost route over the control socket
+	dns    dns.Resolver       // the one resolver, for candidate scripts too
+	closer func()             // releases what policy holds
+	// reloader re-reads the configuration (reload.go); set by run.
+	reloader *reloader
+	sinks    []*webhook.Sink // [[webhook]] sinks, for /metrics
 }
 
 // policies are the operator decisions the engine calls.
@@ -58,16 +64,25 @@ func role(log *slog.Logger, name string) *slog.Logger { return log.With(slog.Str
 const inFlowLimit = 2
 
 func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*services, error) {
-	pol, err := scriptPolicies(cfg, log)
+	res := newResolver(cfg, log) // the one DNS resolver and cache
+	pol, err := scriptPolicies(cfg, res, log)
 	if err != nil {
 		return nil, err
 	}
 	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: role(log, "qmgr"), Config: qmgrConfig(cfg),
 		Flow: qmgr.NewFlow(inFlowLimit*cfg.Queue.MaxDeliveries, cfg.Queue.InFlowDelay.D())}
 	mgr.Init()
+	signer, err := buildSigner(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
-		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: pol.rewriter, Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup")}
-	agents, err := buildAgents(cfg, pol, clean, log)
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup"),
+		DKIM: signer, Verify: buildVerifier(cfg, res, log)}
+	if clean.Filter, err = buildMilters(cfg, pol, log); err != nil {
+		return nil, err
+	}
+	agents, err := buildAgents(cfg, pol, clean, res, log)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +91,8 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		transports[name] = true
 	}
 	mgr.Agents = agents
-	mgr.Resolver = &resolve.Resolver{Router: pol.router, Transports: transports}
+	rcpts := newRecipientResolver(cfg, pol, transports)
+	mgr.Resolver = rcpts
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: role(log, "bounce")}
 	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, role(log, "smtpd"))
@@ -85,7 +101,29 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	}
 	pick := &pickup.Service{Store: store, Cleanup: clean, ScanInterval: cfg.Pickup.ScanInterval.D(),
 		MaxSize: cfg.Pickup.MaxSize, MaxRcpts: cfg.SMTPD.RecipientLimit, Flow: mgr.Flow, Log: role(log, "pickup")}
-	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: pol.close}, nil
+	sinks, err := startWebhooks(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	mgr.Events = withSinks(pol.events, sinks)
+	closer := func() { closeSinks(sinks); pol.close() }
+	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: closer, sinks: sinks,
+		route: newExplainer(cfg, clean, rcpts, pol.engine), dns: res}, nil
+}
+
+// newRecipientResolver is the trivial-rewrite role: the transport
+// scripts, then the Go default (mydestination, relayhost) for what they
+// leave undecided, checked, and cached per script generation.
+func newRecipientResolver(cfg *config.Config, pol *policies, transports map[string]bool) *resolve.Resolver {
+	return &resolve.Resolver{Router: pol.router, Transports: transports,
+		Default: resolve.Static{IsLocal: cfg.IsLocal, RelayHost: cfg.RelayHost},
+		Cache:   &resolve.Cache{Generation: func() int { n, _ := pol.engine.Generation(); return n }}}
+}
+
+// rewriter is the address rewriting of cleanup: myorigin for bare names
+// (the Go default, Postfix's append_at_myorigin), then the scripts.
+func rewriter(cfg *config.Config, scripts policy.Rewriter) policy.Rewriter {
+	return cleanup.Chain{cleanup.AppendOrigin{Origin: cfg.Origin}, scripts}
 }
 
 func qmgrConfig(cfg *config.Config) qmgr.Config {
@@ -99,7 +137,7 @@ func qmgrConfig(cfg *config.Config) qmgr.Config {
 	}
 }
 
-func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log *slog.Logger) (map[string]deliver.Agent, error) {
+func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, res dns.Resolver, log *slog.Logger) (map[string]deliver.Agent, error) {
 	loc, err := local.New(local.Config{
 		Aliases: pol.aliases, Forwarder: cleanup.Forwarder{Cleanup: clean}, Mailbox: cfg.Local.Mailbox,
 		LocalDomains: cfg.Destinations, RecipientDelimiter: cfg.Local.RecipientDelimiter,
@@ -125,7 +163,7 @@ func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, log 
 		}
 		agents[name] = a
 	}
-	if err := addNetworkAgents(agents, cfg, log); err != nil {
+	if err := addNetworkAgents(agents, cfg, res, log); err != nil {
 		return nil, err
 	}
 	return agents, nil
@@ -186,23 +224,42 @@ func postmasterDomain(cfg *config.Config) string {
 	return cfg.Destinations[0]
 }
 
-// addNetworkAgents adds the smtp and lmtp clients, sharing one resolver
-// (and its cache).
-func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, log *slog.Logger) error {
-	res := dns.New(dns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+// addNetworkAgents adds the smtp and lmtp clients; smtp's MX lookups go
+// through res, the resolver (and cache) the scripts use too.
+func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res dns.Resolver, log *slog.Logger) error {
 	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
 	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
-		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log})
+		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
+		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit),
+		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30)})
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
 	lc, err := lmtp.New(lmtp.Config{Lhlo: cfg.SMTP.HeloName, ConnectTimeout: cfg.SMTP.ConnectTimeout.D(),
-		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log})
+		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log,
+		TLS: cfg.SMTP.LMTPTLS, MaxCached: cfg.Queue.MaxDeliveries, LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
 	if err != nil {
 		return fmt.Errorf("lmtp client: %w", err)
 	}
 	agents["smtp"], agents["lmtp"] = sc, lc
 	return nil
+}
+
+// lineLimit maps smtp.line_length_limit (0 off) to the agent's setting
+// (negative off, 0 the default).
+func lineLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// noLimit maps a Postfix-style 0 ("no limit") to the agent's spelling.
+func noLimit(n, unlimited int) int {
+	if n == 0 {
+		return unlimited
+	}
+	return n
 }

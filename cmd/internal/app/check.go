@@ -26,6 +26,10 @@ func check(args []string) int {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
 	}
+	if _, err := buildSigner(cfg, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return exConfig
+	}
 	fmt.Println("moonpost: configuration OK")
 	return exOK
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"sync"
 	"syscall"
@@ -49,9 +50,21 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Log:       log,
 		Started:   time.Now(),
 		Listeners: func() []string { return listenerNames(svc) },
+		Reload:    reloadFunc(svc),
+		Route: func(ctx context.Context, w io.Writer, addr, sender string, header []string) error {
+			return explainRoute(ctx, w, svc.engine, svc.route, addr, sender, header)
+		},
+		PolicyDiff: func(ctx context.Context, w io.Writer, dir string, samples []string) error {
+			return policyDiff(ctx, w, cfg, svc.route, svc.dns, &admin.Admin{Store: store, Manager: svc.qmgr}, dir, samples)
+		},
 		Counters: func() map[string]int {
 			s := svc.qmgr.Stats()
-			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired}
+			received := 0
+			for _, n := range svc.clean.Received() {
+				received += int(n)
+			}
+			return map[string]int{"delivered": s.Delivered, "deferred": s.Deferred, "bounced": s.Bounced, "expired": s.Expired,
+				"received": received, "in_flight": s.InFlight}
 		},
 	}
 	lerr := srv.Listen() // at once when it can: a client may connect right after start
@@ -101,6 +114,14 @@ func listenLater(ctx context.Context, srv *control.Server, store *queue.Store, l
 			return true
 		}
 	}
+}
+
+// reloadFunc is the control socket's "reload" op.
+func reloadFunc(svc *services) control.Reloader {
+	if svc.reloader == nil {
+		return nil
+	}
+	return svc.reloader.served
 }
 
 func listenerNames(svc *services) []string {

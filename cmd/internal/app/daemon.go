@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -31,15 +32,20 @@ func daemon(args []string) int {
 	fs := flag.NewFlagSet("moonpost", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file (default: $MOONPOST_CONFIG, ./moonpost.toml, or the embedded default)")
 	spool := fs.String("spool", "", "spool directory (overrides spool_dir)")
+	listen := fs.String("listen", "", "SMTP listener host:port, comma-separated for several (overrides smtpd.listen)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until shutdown (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
-	cfg, err := loadConfigWith(*cfgPath, func(c *config.Config) {
+	src := configSource{path: *cfgPath, override: func(c *config.Config) {
 		if *spool != "" {
 			c.SpoolDir = *spool
 		}
-	})
+		if *listen != "" {
+			c.SMTPD.Listen = strings.Split(*listen, ",")
+		}
+	}, level: new(slog.LevelVar)}
+	cfg, err := loadConfigWith(*cfgPath, src.override) // and again at each reload
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
@@ -53,26 +59,30 @@ func daemon(args []string) int {
 		defer stopProfile()
 	}
 	tuneGC()
-	log := newLogger(cfg)
+
+	log := newLogger(cfg, src.level)
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, log, hup); err != nil {
+	if err := run(ctx, cfg, src, log, hup); err != nil {
 		log.Error("moonpost: fatal", "err", err)
 		return exSoftware
 	}
 	return exOK
 }
 
-func newLogger(cfg *config.Config) *slog.Logger {
+// newLogger makes the daemon's logger; level is set to log_level here
+// and again by each reload.
+func newLogger(cfg *config.Config, level *slog.LevelVar) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: lvl}
+	level.Set(lvl)
+	opts := &slog.HandlerOptions{Level: level}
 	switch cfg.LogFormat {
 	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	case "syslog":
-		return slog.New(newSyslogHandler(os.Stderr, lvl, cfg.Hostname, os.Getpid()))
+		return slog.New(newSyslogHandler(os.Stderr, level, cfg.Hostname, os.Getpid()))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
@@ -111,12 +121,12 @@ func chooseSync(store *queue.Store, mode string, log *slog.Logger) error {
 
 // run assembles the services and runs them until ctx ends, then shuts
 // them down in order: stop accepting mail, then let deliveries finish.
-// A signal on hup reloads the policy scripts.
+// A signal on hup reloads the configuration and the policy scripts.
 //
 // Starting writes nothing into the spool but what mail needs (recovery's
 // renames, the control socket): a daemon that crashed on a full disk
 // must come back and deliver the queued mail, which frees the space.
-func run(ctx context.Context, cfg *config.Config, log *slog.Logger, hup <-chan os.Signal) error {
+func run(ctx context.Context, cfg *config.Config, src configSource, log *slog.Logger, hup <-chan os.Signal) error {
 	store, err := queue.Open(cfg.SpoolDir, log)
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", cfg.SpoolDir, err)
@@ -148,26 +158,26 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, hup <-chan o
 	for _, a := range svc.smtpd.Addrs() {
 		log.Info("moonpost: listening", "addr", a.String())
 	}
+	svc.reloader = &reloader{src: src, started: cfg, current: cfg, svc: svc, log: log}
 	ctl, stopControl, err := startControl(ctx, cfg, store, svc, log)
 	if err != nil {
 		return err
 	}
 	defer stopControl()
-	stopHTTP, err := startHTTP(ctx, cfg, store, svc, ctl, log)
-	if err != nil {
+	if err := svc.reloader.startHTTP(ctx, store, ctl); err != nil {
 		return err
 	}
-	defer stopHTTP()
+	defer svc.reloader.stopHTTP()
 	stopHup := svc.reloadOn(hup, log)
 	defer stopHup()
 	log.Info("moonpost: started", "spool", cfg.SpoolDir, "hostname", cfg.Hostname, "pid", os.Getpid())
+	notify(log, "READY=1", "STATUS=accepting mail", fmt.Sprintf("MAINPID=%d", os.Getpid())) // Type=notify (sdnotify.go)
 	return svc.run(ctx, log)
 }
 
-// reloadOn reloads the policy scripts at every signal on hup, as a
-// change in a watched scripts folder does, and logs one line saying
-// what came of it. Re-reading moonpost.toml is not part of it. The
-// returned function stops the goroutine.
+// reloadOn reloads the configuration and the policy scripts at every
+// signal on hup (reload.go) and logs what came of it. The returned
+// function stops the goroutine.
 func (s *services) reloadOn(hup <-chan os.Signal, log *slog.Logger) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -187,6 +197,10 @@ func (s *services) reloadOn(hup <-chan os.Signal, log *slog.Logger) (stop func()
 }
 
 func (s *services) reload(log *slog.Logger) {
+	if s.reloader != nil {
+		s.reloader.signalled(log)
+		return
+	}
 	if s.engine == nil {
 		log.Info("moonpost: SIGHUP: no policy scripts to reload")
 		return
@@ -212,6 +226,10 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	inputs.Add(2)
 	go func() { defer inputs.Done(); errc <- s.smtpd.Serve(inCtx) }()
 	go func() { defer inputs.Done(); errc <- s.pickup.Run(inCtx) }()
+	if s.clean.DKIM != nil && s.clean.DKIM.Keys != nil {
+		inputs.Add(1) // DKIM key files: read again as they change
+		go func() { defer inputs.Done(); s.clean.DKIM.Keys.Watch(inCtx) }()
+	}
 	qm.Add(1)
 	go func() { defer qm.Done(); errc <- s.qmgr.Run(qCtx) }()
 	var first error
@@ -220,6 +238,7 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	case first = <-errc: // a service died: shut everything down
 	}
 	log.Info("moonpost: shutting down")
+	notify(log, "STOPPING=1")
 	stopIn()
 	inputs.Wait()
 	stopQ()

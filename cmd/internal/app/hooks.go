@@ -25,6 +25,12 @@ func scriptsDir(cfg *config.Config) (dir string, watch bool) {
 	return cfg.Hooks.Dir, cfg.Hooks.Dir != ""
 }
 
+// newResolver is the DNS resolver (and cache) of one process: the daemon
+// builds one and gives it to the scripts and to the smtp client alike.
+func newResolver(cfg *config.Config, log *slog.Logger) coredns.Resolver {
+	return coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+}
+
 // scriptConfig is the "config" module: the settings scripts need to make
 // the decisions the configuration describes, keyed as in moonpost.toml.
 func scriptConfig(cfg *config.Config, dir string) map[string]any {
@@ -54,8 +60,9 @@ func scriptConfig(cfg *config.Config, dir string) map[string]any {
 }
 
 // newEngine loads the scripts in dir for cfg, or the embedded default
-// when dir is "".
-func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*hooks.Engine, error) {
+// when dir is ""; their "dns" module asks res, the daemon's one resolver
+// and cache.
+func newEngine(cfg *config.Config, dir string, watch bool, res coredns.Resolver, log *slog.Logger) (*hooks.Engine, error) {
 	tables := append([]string(nil), cfg.Hooks.TablesDir...)
 	if cfg.Local.Aliases != "" {
 		// The aliases file alone, not its folder (often /etc).
@@ -63,7 +70,10 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 	}
 	// Likewise each local_recipient_maps table, file by file.
 	tables = append(tables, cfg.RecipientTables()...)
-	res := coredns.New(coredns.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.D(), Logger: log})
+	sh, err := openShared(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	hc := hooks.Config{
 		Dir: dir, Logger: log, CallTimeout: cfg.Hooks.CallTimeout.D(),
 		Config: scriptConfig(cfg, dir), Resolver: dnsAdapter{res}, TableDirs: tables, Watch: watch,
@@ -71,19 +81,24 @@ func newEngine(cfg *config.Config, dir string, watch bool, log *slog.Logger) (*h
 		KVMaxKeys: cfg.Hooks.KVMaxKeys, KVMaxBytes: cfg.Hooks.KVMaxBytes,
 		BreakerThreshold: cfg.Hooks.BreakerThreshold, BreakerCooldown: cfg.Hooks.BreakerCooldown.D(),
 		BreakerFallback: cfg.Hooks.BreakerFallback, ErrorLogInterval: cfg.Hooks.ErrorLogInterval.D(),
+		Throttle: sh.throttle, Redis: sh.redis, SQL: sh.sql,
 	}
 	if dir == "" {
 		hc.FS = scripts.FS()
 	}
-	return hooks.New(hc)
+	eng, err := hooks.New(hc)
+	if err != nil {
+		sh.Close()
+	}
+	return eng, err
 }
 
 // scriptPolicies are the operator decisions, all made by the Lua scripts.
 // The engine's own rules (relay control, size and rate limits, header
 // fixes in cleanup) stay in Go.
-func scriptPolicies(cfg *config.Config, log *slog.Logger) (*policies, error) {
+func scriptPolicies(cfg *config.Config, res coredns.Resolver, log *slog.Logger) (*policies, error) {
 	dir, watch := scriptsDir(cfg)
-	eng, err := newEngine(cfg, dir, watch, log)
+	eng, err := newEngine(cfg, dir, watch, res, log)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,8 @@ func startHTTP(ctx context.Context, cfg *config.Config, store *queue.Store, svc 
 	} else {
 		log.Warn("http: no token_file: every /api/ request is refused; /metrics is served")
 	}
-	src := &metrics.Sources{Qmgr: svc.qmgr.Stats, Received: svc.clean.Received, Store: store, Started: time.Now()}
+	src := &metrics.Sources{Qmgr: svc.qmgr.Stats, Received: svc.clean.Received, Store: store, Started: time.Now(),
+		Webhooks: webhookFigures(svc.sinks)}
 	if svc.engine != nil {
 		src.Generation = func() (int, bool) {
 			n, _ := svc.engine.Generation()

@@ -18,7 +18,7 @@ import (
 func loadScripts(cfg *config.Config) (eng *hooks.Engine, dir string, done func(), err error) {
 	dir, _ = scriptsDir(cfg)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err = newEngine(cfg, dir, false, quiet)
+	eng, err = newEngine(cfg, dir, false, newResolver(cfg, quiet), quiet)
 	if err != nil {
 		return nil, dir, nil, err
 	}

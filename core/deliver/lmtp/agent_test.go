@@ -27,26 +27,41 @@ type backend struct {
 	rcptErr  map[string]*gosmtp.SMTPError // refused at RCPT
 	afterDot map[string]*gosmtp.SMTPError // refused after DATA
 	got      map[string]string            // delivered: rcpt → content
+	mailOpts []gosmtp.MailOptions         // each MAIL's parameters
+	rcptOpts []gosmtp.RcptOptions         // each accepted RCPT's parameters
+	sessions []bool                       // one per session: was it over TLS
 }
 
-func (b *backend) NewSession(*gosmtp.Conn) (gosmtp.Session, error) { return &sess{b: b}, nil }
+func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	_, isTLS := c.TLSConnectionState()
+	b.mu.Lock()
+	b.sessions = append(b.sessions, isTLS)
+	b.mu.Unlock()
+	return &sess{b: b}, nil
+}
 
 type sess struct {
 	b     *backend
 	rcpts []string
 }
 
-func (s *sess) Reset()                                 { s.rcpts = nil }
-func (s *sess) Logout() error                          { return nil }
-func (s *sess) Mail(string, *gosmtp.MailOptions) error { return nil }
-func (s *sess) Data(io.Reader) error                   { panic("LMTP peer got plain DATA") }
-func (s *sess) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+func (s *sess) Reset()               { s.rcpts = nil }
+func (s *sess) Logout() error        { return nil }
+func (s *sess) Data(io.Reader) error { panic("LMTP peer got plain DATA") }
+func (s *sess) Mail(_ string, opts *gosmtp.MailOptions) error {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	s.b.mailOpts = append(s.b.mailOpts, *opts)
+	return nil
+}
+func (s *sess) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
 	if err := s.b.rcptErr[to]; err != nil {
 		return err
 	}
 	s.rcpts = append(s.rcpts, to)
+	s.b.rcptOpts = append(s.b.rcptOpts, *opts)
 	return nil
 }
 
@@ -71,10 +86,13 @@ func (s *sess) LMTPData(r io.Reader, status gosmtp.StatusCollector) error {
 	return nil
 }
 
-func serve(t *testing.T, ln net.Listener, b *backend) {
+func serve(t *testing.T, ln net.Listener, b *backend, tune ...func(*gosmtp.Server)) {
 	srv := gosmtp.NewServer(b)
 	srv.LMTP = true
 	srv.Domain = "lmtp.test"
+	for _, f := range tune {
+		f(srv)
+	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); <-done })

@@ -2,11 +2,14 @@ package lmtp
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"time"
+
+	"github.com/moonpost/moonpost/core/deliver/smtp"
 )
 
 // DialFunc opens a connection, as net.Dialer.DialContext does.
@@ -17,14 +20,27 @@ type Config struct {
 	Lhlo   string   // name sent with LHLO; default os.Hostname()
 	Dialer DialFunc // nil: a net.Dialer
 	// ConnectTimeout bounds connecting (default 30s); CommandTimeout each
-	// reply before the content, the greeting included (default 300s);
-	// DataTimeout sending the content and, separately, waiting for all
-	// the replies after the final dot (default 600s: a mailbox server
-	// may run filters per recipient).
+	// reply before the content, the greeting, LHLO and STARTTLS included
+	// (default 300s); DataTimeout sending the content and, separately,
+	// each recipient's reply after the final dot (default 600s: a
+	// mailbox server may run filters per recipient).
 	ConnectTimeout time.Duration
 	CommandTimeout time.Duration
 	DataTimeout    time.Duration
-	Logger         *slog.Logger // nil: slog.Default()
+	// TLS is the STARTTLS policy: "none" (the default, as Postfix's
+	// lmtp_tls_security_level: LMTP servers are local, and a socket
+	// needs no encryption), "may" or "encrypt".
+	TLS       string
+	TLSConfig *tls.Config // base TLS setup (RootCAs, client certificates)
+	// MaxCached bounds idle connections kept for reuse (default 20;
+	// negative disables reuse); MaxIdle is how long one is kept
+	// (default 5s).
+	MaxCached int
+	MaxIdle   time.Duration
+	// LineLengthLimit: as smtp.Config (default 998, Postfix's
+	// lmtp_line_length_limit; negative: off).
+	LineLengthLimit int
+	Logger          *slog.Logger // nil: slog.Default()
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -47,8 +63,29 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DataTimeout <= 0 {
 		c.DataTimeout = 600 * time.Second
 	}
+	if c.TLS == "" {
+		c.TLS = "none"
+	}
+	if c.MaxCached == 0 {
+		c.MaxCached = 20
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c, nil
+}
+
+// client is the smtp client's configuration in LMTP mode.
+func (c Config) client() (smtp.Config, error) {
+	pol, err := smtp.ParseTLSPolicy(c.TLS)
+	if err != nil {
+		return smtp.Config{}, fmt.Errorf("lmtp: %w", err)
+	}
+	return smtp.Config{
+		LMTP: true, Helo: c.Lhlo, Dialer: smtp.DialFunc(c.Dialer),
+		ConnectTimeout: c.ConnectTimeout, HeloTimeout: c.CommandTimeout,
+		CommandTimeout: c.CommandTimeout, DataTimeout: c.DataTimeout,
+		TLS: pol, TLSConfig: c.TLSConfig, MaxCached: c.MaxCached, MaxIdle: c.MaxIdle,
+		LineLengthLimit: c.LineLengthLimit, Logger: c.Logger,
+	}, nil
 }

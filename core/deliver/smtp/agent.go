@@ -24,7 +24,8 @@ type Agent struct {
 
 var _ deliver.Agent = (*Agent)(nil)
 
-// New builds an Agent. The only error is a missing Resolver or host name.
+// New builds an Agent. The only error is a missing Resolver (for SMTP)
+// or host name.
 func New(cfg Config) (*Agent, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -69,18 +70,49 @@ func (a *Agent) deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 	if a.cfg.Port != 0 && !nh.PortGiven {
 		nh.Port = a.cfg.Port
 	}
+	w := a.newWalk(req)
 	key := nh.String()
-	res := make([]deliver.Result, n)
-	if a.tryCached(ctx, key, req, res) {
-		return res
+	if len(w.pending) > 0 && !a.tryCached(ctx, key, w) {
+		a.tryHosts(ctx, key, nh, w)
 	}
-	return a.tryHosts(ctx, key, nh, req, res)
+	return w.final()
 }
 
-// tryCached runs the transaction on an idle session for key, if any. A
-// session that turns out dead before MAIL is accepted is dropped and the
-// caller connects afresh; the sender never sees the difference.
-func (a *Agent) tryCached(ctx context.Context, key string, req *deliver.Request, res []deliver.Result) bool {
+// Target is a server to deliver to that the caller found itself: the
+// lmtp agent's socket or host, which is not looked up by MX.
+type Target struct {
+	Network string // "tcp" or "unix"
+	Addr    string // as net.Dial takes it
+	Host    string // name the TLS certificate must carry
+	Relay   string // how results name the server
+}
+
+// DeliverTo delivers req to targets, in order, with the same session
+// handling as Deliver (cached sessions under key first, TLS policy,
+// pipelining, moving recipients a server deferred on to the next
+// target). It does not log the results; the lmtp agent uses it.
+func (a *Agent) DeliverTo(ctx context.Context, req *deliver.Request, key string, targets []Target) []deliver.Result {
+	if len(req.Recipients) == 0 {
+		return nil
+	}
+	w := a.newWalk(req)
+	if len(w.pending) == 0 || a.tryCached(ctx, key, w) {
+		return w.final()
+	}
+	for _, t := range targets {
+		if w.done(a.cfg, ctx) {
+			break
+		}
+		a.tryTarget(ctx, key, target{host: t.Host, network: t.Network, addr: t.Addr, name: t.Relay}, w)
+	}
+	return w.final()
+}
+
+// tryCached runs a transaction on an idle session for key, if any. A
+// session that turns out dead before the content went out is dropped
+// and the next one (or a fresh connection) tried; the sender never
+// sees the difference. It reports whether every recipient is placed.
+func (a *Agent) tryCached(ctx context.Context, key string, w *walk) bool {
 	if a.cache == nil {
 		return false
 	}
@@ -89,12 +121,15 @@ func (a *Agent) tryCached(ctx context.Context, key string, req *deliver.Request,
 		if s == nil {
 			return false
 		}
-		reusable, err := a.transact(ctx, s, req, res)
+		t := w.next()
+		reusable, err := a.transact(ctx, s, t)
 		if err == nil {
+			w.sessions++
+			a.record(w, t, s)
 			a.release(key, s, reusable)
-			return true
+			return w.done(a.cfg, ctx)
 		}
-		a.log.Debug("cached connection unusable", "queue_id", req.QueueID, "relay", s.relay, "err", err)
+		a.log.Debug("cached connection unusable", "queue_id", w.req.QueueID, "relay", s.relay, "err", err)
 		s.close()
 	}
 	return false
@@ -109,47 +144,29 @@ func (a *Agent) release(key string, s *session, reusable bool) {
 	s.close()
 }
 
-// attempt records the last failure over hosts, for the final result.
-type attempt struct {
-	st    *dsn.Status
-	relay string
-	temp  bool // some failure on the way was temporary
-}
-
-func (at *attempt) fail(st *dsn.Status, relay string) {
-	at.st, at.relay = st, relay
-	at.temp = at.temp || st.Temporary()
-}
-
-// tryHosts walks the mail exchangers and their addresses until one
-// session completes a transaction.
-func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, req *deliver.Request, res []deliver.Result) []deliver.Result {
+// tryHosts walks the mail exchangers and their addresses until every
+// recipient is placed or the limits are spent.
+func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, w *walk) {
 	hosts, err := a.hosts(ctx, nh)
 	if err != nil {
-		a.log.Info("next hop lookup failed", "queue_id", req.QueueID, "nexthop", key, "err", err)
-		return deliver.AllResults(len(res), dns.StatusOf(err), "none")
+		a.log.Info("next hop lookup failed", "queue_id", w.req.QueueID, "nexthop", key, "err", err)
+		w.fail(dns.StatusOf(err), "none")
+		return
 	}
-	at := &attempt{st: dsn.ConnectFailed, relay: "none"}
-	tries := 0
 	for _, h := range hosts {
 		addrs, err := a.cfg.Resolver.LookupHost(ctx, h)
 		if err != nil {
-			a.log.Info("MX host lookup failed", "queue_id", req.QueueID, "host", h, "err", err)
-			at.fail(dns.StatusOf(err).WithText("cannot find address of mail exchanger "+h), "none")
+			a.log.Info("MX host lookup failed", "queue_id", w.req.QueueID, "host", h, "err", err)
+			w.fail(dns.StatusOf(err).WithText("cannot find address of mail exchanger "+h), "none")
 			continue
 		}
 		for _, ip := range addrs {
-			if tries >= a.cfg.MaxAddresses || ctx.Err() != nil {
-				return a.final(at, res)
+			if w.done(a.cfg, ctx) {
+				return
 			}
-			tries++
-			t := target{host: h, addr: netip.AddrPortFrom(ip, uint16(nh.Port))}
-			if a.tryTarget(ctx, key, t, req, res, at) {
-				return res
-			}
+			a.tryTarget(ctx, key, mxTarget(h, netip.AddrPortFrom(ip, uint16(nh.Port))), w)
 		}
 	}
-	return a.final(at, res)
 }
 
 // hosts lists the names to connect to, in order.
@@ -169,8 +186,13 @@ func (a *Agent) hosts(ctx context.Context, nh Nexthop) ([]string, error) {
 }
 
 // tryTarget opens a session to t (again in plaintext if opportunistic
-// TLS broke) and runs the transaction. It reports whether res is final.
-func (a *Agent) tryTarget(ctx context.Context, key string, t target, req *deliver.Request, res []deliver.Result, at *attempt) bool {
+// TLS broke) and runs a transaction for the recipients not yet placed.
+func (a *Agent) tryTarget(ctx context.Context, key string, t target, w *walk) {
+	if w.tried[t.addr] {
+		return // a cached session to it already answered in this attempt
+	}
+	w.tried[t.addr] = true
+	w.tries++
 	s, err := a.open(ctx, t, true)
 	if errors.Is(err, errTLSFallback) {
 		s, err = a.open(ctx, t, false)
@@ -180,28 +202,28 @@ func (a *Agent) tryTarget(ctx context.Context, key string, t target, req *delive
 		if !errors.As(err, &he) {
 			he = &hostError{ioStatus(t.relay(), "setting up the session", err), err}
 		}
-		a.log.Info("host failed", "queue_id", req.QueueID, "relay", t.relay(), "err", he.err)
-		at.fail(he.st, t.relay())
-		return false
+		a.log.Info("host failed", "queue_id", w.req.QueueID, "relay", t.relay(), "err", he.err)
+		w.fail(he.st, t.relay())
+		return
 	}
-	reusable, err := a.transact(ctx, s, req, res)
+	tx := w.next()
+	reusable, err := a.transact(ctx, s, tx)
+	w.sessions++
 	if err != nil {
-		a.log.Info("session failed", "queue_id", req.QueueID, "relay", s.relay, "err", err)
-		at.fail(ioStatus(s.relay, "sending MAIL FROM", err), s.relay)
+		a.log.Info("session failed", "queue_id", w.req.QueueID, "relay", s.relay, "err", err)
+		w.fail(ioStatus(s.relay, "sending the envelope", err), s.relay)
 		s.close()
-		return false
+		return
 	}
+	a.record(w, tx, s)
 	a.release(key, s, reusable)
-	return true
 }
 
-// final is the outcome when no host took the transaction: the last
-// failure, except that a permanent DNS answer for one MX host does not
-// bounce mail that another host only deferred.
-func (a *Agent) final(at *attempt, res []deliver.Result) []deliver.Result {
-	st := at.st
-	if at.temp && st.Permanent() && at.relay == "none" {
-		st = dsn.DNSTemp
+// record takes a transaction's results into the walk, and logs the
+// deferrals another server may still take.
+func (a *Agent) record(w *walk, t *tx, s *session) {
+	w.record(t, s)
+	if n := len(w.pending); n > 0 {
+		a.log.Info("server deferred recipients", "queue_id", w.req.QueueID, "relay", s.relay, "recipients", n)
 	}
-	return deliver.AllResults(len(res), st, at.relay)
 }

@@ -240,3 +240,22 @@ func TestOptionsDefer(t *testing.T) {
 		t.Errorf("%d connections for a refused route", n)
 	}
 }
+
+// An address with a line break (a script could make one) is never put
+// on the wire, where it would inject a command: it fails alone, and
+// the others go out.
+func TestAddressWithLineBreakNotSent(t *testing.T) {
+	ln := listen(t, "127.0.0.1", 0)
+	b := &backend{}
+	serveGoSMTP(t, ln, b, nil)
+	e := newEnv(t, portOf(ln), nil)
+	res := e.agent.Deliver(context.Background(), request("[127.0.0.1]", "x@example.test>\r\nRCPT TO:<evil@example.test", "y@example.test"))
+	want(t, res, 0, 553, "5.1.3", "none")
+	want(t, res, 1, 250, "2.0.0", "")
+	req := request("[127.0.0.1]", "y@example.test")
+	req.Sender = "a@src.test>\r\nRSET"
+	want(t, e.agent.Deliver(context.Background(), req), 0, 553, "5.1.7", "none")
+	if _, msgs := b.snapshot(); len(msgs) != 1 || strings.Join(msgs[0].rcpts, ",") != "y@example.test" {
+		t.Errorf("peer got %+v", msgs)
+	}
+}

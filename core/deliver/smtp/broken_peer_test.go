@@ -206,3 +206,29 @@ func TestBrokenDNSDefersWithoutLeaks(t *testing.T) {
 		})
 	}
 }
+
+// The same broken servers behind the client in LMTP mode (the lmtp
+// agent's path): every one a deferral, nothing leaked.
+func TestBrokenPeersDeferWithoutLeaksLMTP(t *testing.T) {
+	for name, fn := range brokenPeers {
+		leakCheck(t, name, func(t *testing.T) {
+			ln := listen(t, "127.0.0.1", 0)
+			servePeer(t, ln, fn)
+			cfg := Config{LMTP: true, Helo: "client.test", ConnectTimeout: 2 * time.Second}
+			fastTimeouts(&cfg)
+			a, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			hop := ln.Addr().String()
+			for i := 0; i < 3; i++ {
+				res := a.DeliverTo(context.Background(), request("", "x@example.test", "y@example.test"), hop,
+					[]Target{{Network: "tcp", Addr: hop, Host: "127.0.0.1", Relay: hop}})
+				if len(res) != 2 || res[0].Status == nil || !res[0].Status.Temporary() || !res[1].Status.Temporary() {
+					t.Fatalf("attempt %d: %+v, want deferrals", i, res)
+				}
+			}
+		})
+	}
+}

@@ -43,15 +43,30 @@ func (p TLSPolicy) String() string {
 	return fmt.Sprintf("TLSPolicy(%d)", int(p))
 }
 
+// ParseTLSPolicy reads a Postfix level name: "none", "may" or
+// "encrypt".
+func ParseTLSPolicy(s string) (TLSPolicy, error) {
+	for _, p := range []TLSPolicy{TLSMay, TLSNone, TLSEncrypt} {
+		if s == p.String() {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("TLS policy %q: want none, may or encrypt", s)
+}
+
 // DialFunc opens a connection, as net.Dialer.DialContext does.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Config sets up an Agent. Zero durations and counts take the defaults
 // given, which follow Postfix's smtp_*_timeout settings.
 type Config struct {
-	Helo     string       // name for EHLO/HELO; default os.Hostname()
-	Resolver dns.Resolver // required
-	Dialer   DialFunc     // nil: a net.Dialer
+	Helo     string       // name for EHLO/HELO (LHLO); default os.Hostname()
+	Resolver dns.Resolver // required, except for LMTP
+	// LMTP speaks LMTP (RFC 2033): LHLO instead of EHLO, and one reply
+	// per accepted recipient after the final dot. Set by the lmtp agent,
+	// which finds its servers itself (Agent.DeliverTo).
+	LMTP   bool
+	Dialer DialFunc // nil: a net.Dialer
 	// Port, when not 0, is the port used for destinations that name
 	// none (MX hosts, "[host]" without ":port"), like the port of
 	// Postfix's smtp service. Tests use it to reach MX hosts on
@@ -77,6 +92,17 @@ type Config struct {
 	// MaxAddresses bounds the addresses tried per delivery over all MX
 	// hosts (default 5, Postfix's smtp_mx_address_limit).
 	MaxAddresses int
+	// MXSessionLimit bounds the sessions per delivery that get as far as
+	// a mail transaction (default 2, Postfix's smtp_mx_session_limit;
+	// negative: no limit). A server's 4xx to MAIL, RCPT, DATA or the
+	// final dot moves the recipients it deferred on to the next address
+	// while this allows.
+	MXSessionLimit int
+	// LineLengthLimit is the longest line of content sent, CRLF not
+	// counted; longer header and body lines are broken with CRLF SPACE
+	// (default DefaultLineLengthLimit, Postfix's smtp_line_length_limit;
+	// negative sends lines as they are).
+	LineLengthLimit int
 	// MaxCached bounds idle connections kept for reuse, over all next
 	// hops (default 100, as many as the queue manager's default
 	// deliveries at once: fewer made concurrent deliveries to one busy
@@ -96,7 +122,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 // withDefaults fills zero fields.
 func (c Config) withDefaults() (Config, error) {
-	if c.Resolver == nil {
+	if c.Resolver == nil && !c.LMTP {
 		return c, fmt.Errorf("smtp: Config.Resolver is required")
 	}
 	if c.Helo == "" {
@@ -116,6 +142,12 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.MaxIdle, 5*time.Second)
 	if c.MaxAddresses <= 0 {
 		c.MaxAddresses = 5
+	}
+	if c.MXSessionLimit == 0 {
+		c.MXSessionLimit = 2
+	}
+	if c.LineLengthLimit == 0 {
+		c.LineLengthLimit = DefaultLineLengthLimit
 	}
 	if c.MaxCached == 0 {
 		c.MaxCached = 100

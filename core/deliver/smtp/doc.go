@@ -1,35 +1,49 @@
-// Package smtp is the smtp delivery agent: it hands a queued message to
-// another mail server over SMTP, like Postfix's smtp(8).
+// Package smtp is the smtp delivery agent and the one SMTP/LMTP client
+// of the engine: it hands a queued message to another mail server over
+// SMTP, like Postfix's smtp(8), and the lmtp agent runs it in LMTP mode
+// (Config.LMTP, Agent.DeliverTo), as Postfix's smtp(8) also serves as
+// lmtp(8).
 //
 // What it does: parses the next hop (see ParseNexthop), looks up the MX
 // hosts of a domain (or takes a bracketed host as is), and tries their
-// addresses in preference order, at most Config.MaxAddresses of them,
-// until one greets with 2xx and completes EHLO (and STARTTLS under the
-// TLS policy). A connection failure, a silent peer or a 4xx/5xx greeting
-// moves on to the next address. On the session it sends MAIL FROM with
-// SIZE, BODY, SMTPUTF8, RET and ENVID, one RCPT TO per recipient with
-// NOTIFY and ORCPT when the peer offers DSN, then DATA. go-smtp's client
-// does not pipeline, so commands go one by one.
+// addresses in preference order, at most Config.MaxAddresses of them.
+// A connection failure, a silent peer or a 4xx/5xx greeting moves on to
+// the next address. A session greets, says EHLO (LHLO; HELO when EHLO is
+// refused) and, under the TLS policy, STARTTLS. It then sends MAIL FROM
+// with SIZE, BODY, SMTPUTF8, RET and ENVID, one RCPT TO per recipient
+// with NOTIFY and ORCPT when the peer offers DSN, then DATA; when the
+// peer offers PIPELINING (RFC 2920) these go out in one write and their
+// replies are read in order. Content lines longer than
+// Config.LineLengthLimit are broken with CRLF SPACE, as Postfix's
+// smtp_line_length_limit does.
 //
-// What it reads: the message through deliver.Content, once per attempt.
-// It writes nothing; the queue manager records the results.
+// The client is our own, on a bufio reader and writer per connection:
+// it does not use go-smtp's client, so pipelining and STARTTLS depend on
+// no other library's buffering. go-smtp serves the receiving side.
 //
-// How it fails: every recipient gets its own dsn.Status. A RCPT refusal
-// applies to that recipient only; the reply to the final dot applies to
-// every accepted one. When no host takes the mail, all recipients get the
-// last host's failure (a connection failure is 451 4.4.1, a timeout or a
-// lost connection 451 4.4.2, a 5xx greeting from the last host stays
-// permanent), or the DNS outcome when the lookup itself failed. A
-// message the peer cannot take is refused before MAIL: larger than its
-// SIZE (552 5.3.4), SMTPUTF8 with a non-ASCII envelope to a peer without
-// SMTPUTF8 (550 5.6.7), 8-bit content to a peer without 8BITMIME
-// (554 5.6.3; converting to quoted-printable would change what was
-// signed by DKIM, and such peers are rare, so we bounce rather than
-// rewrite). A connection lost after the final dot defers: a duplicate
-// beats a loss.
+// What it reads: the message through deliver.Content, once per
+// transaction. It writes nothing; the queue manager records the results.
+//
+// How it fails: every recipient gets its own dsn.Status. A 2xx or 5xx is
+// final at the first server that says it. A 4xx to MAIL, RCPT, DATA or
+// the final dot moves the recipients it deferred on to the next address
+// in the same attempt, up to Config.MXSessionLimit sessions (Postfix's
+// smtp_mx_session_limit); the last reply stays theirs. In LMTP each
+// accepted recipient has its own reply after the dot. When no host
+// answers, the recipients get the last failure (a connection failure is
+// 451 4.4.1, a timeout or a lost connection 451 4.4.2, a 5xx greeting
+// from the last host stays permanent), or the DNS outcome when the
+// lookup itself failed. A message the peer cannot take is refused before
+// MAIL: larger than its SIZE (552 5.3.4), SMTPUTF8 with a non-ASCII
+// envelope to a peer without SMTPUTF8 (550 5.6.7), 8-bit content to a
+// peer without 8BITMIME (554 5.6.3; converting to quoted-printable would
+// change what was signed by DKIM, and such peers are rare, so we bounce
+// rather than rewrite). A connection lost after the final dot defers
+// and does not move on: a duplicate beats a loss, but the next attempt
+// comes later, not at once.
 //
 // Connection reuse: after a transaction that left the session usable,
 // it is kept idle, keyed by next hop, for Config.MaxIdle; the next
 // delivery to that next hop starts with RSET on it, and a session that
-// fails before MAIL is accepted is dropped and a fresh one opened.
+// fails before the content goes out is dropped and a fresh one opened.
 package smtp

@@ -1,63 +1,68 @@
 package smtp
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
-	"github.com/emersion/go-smtp"
 	"github.com/moonpost/moonpost/core/deliver"
 )
 
-// mailOptions builds the MAIL FROM parameters. go-smtp sends each one
-// only when the peer offers its extension (SIZE, DSN for RET and ENVID)
-// and adds BODY=8BITMIME itself whenever 8BITMIME is offered.
-func (a *Agent) mailOptions(s *session, req *deliver.Request) *smtp.MailOptions {
-	opts := &smtp.MailOptions{
-		Size: req.Content.Size(),
-		UTF8: req.SMTPUTF8 && has(s, "SMTPUTF8"),
+// mailParams formats MAIL FROM's parameters, each only where the peer
+// offers its extension: SIZE, BODY (8BITMIME), SMTPUTF8, and RET and
+// ENVID under DSN (RFC 3461).
+func (a *Agent) mailParams(s *session, req *deliver.Request) string {
+	var b strings.Builder
+	if s.has("SIZE") {
+		b.WriteString(" SIZE=" + strconv.FormatInt(req.Content.Size(), 10))
 	}
-	switch strings.ToUpper(req.BodyType) {
-	case "8BITMIME":
-		opts.Body = smtp.Body8BitMIME
-	case "7BIT":
-		opts.Body = smtp.Body7Bit
+	if body := strings.ToUpper(req.BodyType); s.has("8BITMIME") && (body == "8BITMIME" || body == "7BIT") {
+		b.WriteString(" BODY=" + body)
 	}
-	switch strings.ToUpper(req.Ret) {
-	case "FULL":
-		opts.Return = smtp.DSNReturnFull
-	case "HDRS":
-		opts.Return = smtp.DSNReturnHeaders
+	if req.SMTPUTF8 && s.has("SMTPUTF8") {
+		b.WriteString(" SMTPUTF8")
 	}
-	if printableASCII(req.EnvID) {
-		opts.EnvelopeID = req.EnvID // go-smtp xtext-encodes it
+	if s.has("DSN") {
+		switch r := strings.ToUpper(req.Ret); r {
+		case "FULL", "HDRS":
+			b.WriteString(" RET=" + r)
+		}
+		if printableASCII(req.EnvID) {
+			b.WriteString(" ENVID=" + xtext(req.EnvID))
+		}
 	}
-	return opts
+	return b.String()
 }
 
-// rcptOptions builds RCPT TO's DSN parameters, sent only when the peer
-// offers DSN. A value that cannot be sent as is, is dropped rather than
+// rcptParams formats RCPT TO's NOTIFY and ORCPT where the peer offers
+// DSN. A value that cannot be sent as is, is dropped rather than
 // failing the recipient: DSN parameters are advisory.
-func rcptOptions(r deliver.Recipient) *smtp.RcptOptions {
-	opts := &smtp.RcptOptions{Notify: parseNotify(r.Notify)}
+func rcptParams(s *session, r deliver.Recipient) string {
+	if !s.has("DSN") {
+		return ""
+	}
+	var b strings.Builder
+	if n := parseNotify(r.Notify); len(n) > 0 {
+		b.WriteString(" NOTIFY=" + strings.Join(n, ","))
+	}
 	typ, addr, ok := strings.Cut(r.ORcpt, ";")
 	switch {
 	case !ok || addr == "":
 	case strings.EqualFold(typ, "rfc822") && printableASCII(addr):
-		opts.OriginalRecipientType = smtp.DSNAddressTypeRFC822
-		opts.OriginalRecipient = addr
+		b.WriteString(" ORCPT=RFC822;" + xtext(addr))
 	case strings.EqualFold(typ, "utf-8"):
-		opts.OriginalRecipientType = smtp.DSNAddressTypeUTF8
-		opts.OriginalRecipient = addr
+		b.WriteString(" ORCPT=UTF-8;" + utf8AddrXtext(addr))
 	}
-	return opts
+	return b.String()
 }
 
 // parseNotify reads "NEVER" or a comma list of SUCCESS, FAILURE, DELAY
 // (RFC 3461 4.1). Anything else gives nil: the peer's default.
-func parseNotify(s string) []smtp.DSNNotify {
+func parseNotify(s string) []string {
 	if s == "" {
 		return nil
 	}
-	var out []smtp.DSNNotify
+	var out []string
 	seen := map[string]bool{}
 	for _, v := range strings.Split(strings.ToUpper(s), ",") {
 		v = strings.TrimSpace(v)
@@ -70,7 +75,7 @@ func parseNotify(s string) []smtp.DSNNotify {
 			continue
 		}
 		seen[v] = true
-		out = append(out, smtp.DSNNotify(v))
+		out = append(out, v)
 	}
 	if seen["NEVER"] && len(out) > 1 {
 		return nil
@@ -89,4 +94,33 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// xtext encodes an RFC 3461 xtext value.
+func xtext(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 33 || c > 126 || c == '+' || c == '=' {
+			fmt.Fprintf(&b, "+%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// utf8AddrXtext encodes an RFC 6533 utf-8-addr-xtext value: what is
+// not printable ASCII, and '+', '=' and '\', as \x{HEX} of its code
+// point, so it can go to a peer without SMTPUTF8.
+func utf8AddrXtext(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 33 || r > 126 || r == '+' || r == '=' || r == '\\' {
+			fmt.Fprintf(&b, `\x{%X}`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -32,7 +32,7 @@ func TestDSNParametersPassed(t *testing.T) {
 }
 
 func TestParseNotify(t *testing.T) {
-	for in, want := range map[string][]gosmtp.DSNNotify{
+	for in, want := range map[string][]string{
 		"":                      nil,
 		"NEVER":                 {"NEVER"},
 		"delay, failure":        {"DELAY", "FAILURE"},

@@ -1,44 +1,44 @@
 package smtp
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/moonpost/moonpost/core/dsn"
 )
 
-// target is one address of one mail exchanger.
+// target is one place to connect to: an address of a mail exchanger,
+// or an LMTP server's socket.
 type target struct {
-	host string // MX or next-hop name, for TLS and the relay field
-	addr netip.AddrPort
+	host    string // MX or next-hop name, for TLS and the relay field
+	network string // "tcp" or "unix"
+	addr    string // as net.Dial takes it
+	name    string // the relay field of results
 }
 
-// relay names the peer Postfix style: "mx.example.com[192.0.2.1]:25".
-func (t target) relay() string {
-	return t.host + "[" + t.addr.Addr().String() + "]:" + strconv.Itoa(int(t.addr.Port()))
+// mxTarget is one address of a mail exchanger, named Postfix style:
+// "mx.example.com[192.0.2.1]:25".
+func mxTarget(host string, ap netip.AddrPort) target {
+	return target{host: host, network: "tcp", addr: ap.String(),
+		name: host + "[" + ap.Addr().String() + "]:" + strconv.Itoa(int(ap.Port()))}
 }
 
-// session is one SMTP connection past EHLO (and STARTTLS), ready for
-// mail transactions.
+func (t target) relay() string { return t.name }
+
+// session is one SMTP or LMTP connection past EHLO/LHLO (and
+// STARTTLS), ready for mail transactions.
 type session struct {
-	c    *smtp.Client
-	raw  net.Conn // the TCP connection under any TLS, closed to abort
-	conn net.Conn // what c speaks on: raw, or the TLS connection over it
-	// tp is the pipelined transactions' own reader and writer on conn,
-	// made on first use; go-smtp's client has nothing buffered between
-	// replies, so the two can take turns.
-	tp    *textproto.Conn
+	wire
+	raw   net.Conn          // the connection under any TLS, closed to abort
+	ext   map[string]string // EHLO keywords, upper case, and their parameters
+	addr  string            // the dialled address, so one attempt does not try it twice
 	relay string
 	tls   bool
 	// used is set after the first transaction: the next one starts with
@@ -47,12 +47,17 @@ type session struct {
 	idleSince time.Time // when it went into the cache
 }
 
+func (s *session) has(ext string) bool {
+	_, ok := s.ext[ext]
+	return ok
+}
+
 // close ends the session politely but without waiting long.
 func (s *session) close() {
-	s.c.CommandTimeout = time.Second
-	if s.c.Quit() != nil {
-		_ = s.c.Close()
+	if s.send(time.Second, "QUIT") == nil {
+		_, _, _ = s.reply(time.Second)
 	}
+	_ = s.raw.Close()
 }
 
 // hostError is a failure to get a usable session with one address. The
@@ -67,35 +72,74 @@ func (e *hostError) Error() string { return e.err.Error() }
 // errTLSFallback asks the caller to retry the same address in plaintext.
 var errTLSFallback = errors.New("TLS handshake failed, retrying without TLS")
 
-// open connects to t and runs the greeting, EHLO and, per policy,
-// STARTTLS. tryTLS false skips STARTTLS for the plaintext retry.
+// open connects to t and runs the greeting, EHLO (LHLO) and, per
+// policy, STARTTLS. tryTLS false skips STARTTLS for the plaintext retry.
 func (a *Agent) open(ctx context.Context, t target, tryTLS bool) (*session, error) {
 	dctx, cancel := context.WithTimeout(ctx, a.cfg.ConnectTimeout)
-	raw, err := a.cfg.Dialer(dctx, "tcp", t.addr.String())
+	raw, err := a.cfg.Dialer(dctx, t.network, t.addr)
 	cancel()
 	if err != nil {
 		return nil, &hostError{connectStatus(t, err), fmt.Errorf("connect to %s: %w", t.relay(), err)}
 	}
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	s := &session{c: smtp.NewClient(raw), raw: raw, conn: raw, relay: t.relay()}
-	s.c.CommandTimeout = a.cfg.HeloTimeout
-	if err := s.c.Hello(a.cfg.Helo); err != nil {
+	s := &session{wire: newWire(raw), raw: raw, addr: t.addr, relay: t.relay()}
+	if err := a.greet(s, t); err != nil {
 		raw.Close()
-		return nil, &hostError{replyStatus(t, "greeting or EHLO", err), fmt.Errorf("%s: hello: %w", t.relay(), err)}
+		return nil, err
 	}
 	if err := a.maybeStartTLS(ctx, s, t, tryTLS); err != nil {
 		raw.Close()
 		return nil, err
 	}
-	s.c.CommandTimeout = a.cfg.CommandTimeout
-	s.c.SubmissionTimeout = a.cfg.DataTimeout
 	return s, nil
+}
+
+// greet reads the greeting and says EHLO (LHLO for LMTP; HELO when an
+// SMTP peer refuses EHLO with 5xx).
+func (a *Agent) greet(s *session, t target) error {
+	st, err := s.status(a.cfg.HeloTimeout)
+	if err == nil && st.Code != 220 {
+		err = st
+	}
+	if err != nil {
+		return &hostError{replyStatus(t, "receiving the initial server greeting", err), fmt.Errorf("%s: greeting: %w", t.relay(), err)}
+	}
+	return a.hello(s, t)
+}
+
+// hello sends EHLO or LHLO and records the extensions offered.
+func (a *Agent) hello(s *session, t target) error {
+	verb := "EHLO "
+	if a.cfg.LMTP {
+		verb = "LHLO "
+	}
+	code, lines, err := a.ask(s, verb+a.cfg.Helo)
+	if err == nil && code/100 == 5 && !a.cfg.LMTP {
+		code, lines, err = a.ask(s, "HELO "+a.cfg.Helo)
+		lines = lines[:min(len(lines), 1)] // HELO offers no extensions
+	}
+	if err == nil && code != 250 {
+		err = replyToStatus(code, strings.Join(lines, " "))
+	}
+	if err != nil {
+		return &hostError{replyStatus(t, "sending "+strings.TrimSpace(verb), err), fmt.Errorf("%s: hello: %w", t.relay(), err)}
+	}
+	s.ext = parseEHLO(lines)
+	return nil
+}
+
+// ask sends one command and reads its reply within the HELO timeout.
+func (a *Agent) ask(s *session, cmd string) (int, []string, error) {
+	if err := s.send(a.cfg.HeloTimeout, cmd); err != nil {
+		return 0, nil, err
+	}
+	return s.reply(a.cfg.HeloTimeout)
 }
 
 // maybeStartTLS applies the TLS policy to a greeted session.
 func (a *Agent) maybeStartTLS(ctx context.Context, s *session, t target, tryTLS bool) error {
-	offered, _ := s.c.Extension("STARTTLS")
+	offered := s.has("STARTTLS")
 	switch {
 	case a.cfg.TLS == TLSNone || (a.cfg.TLS == TLSMay && (!offered || !tryTLS)):
 		return nil
@@ -117,21 +161,20 @@ func (a *Agent) maybeStartTLS(ctx context.Context, s *session, t target, tryTLS 
 // tlsRequired is Postfix's deferral when the TLS policy cannot be met.
 var tlsRequired = dsn.New(451, "4.7.4", "TLS is required, but was not offered")
 
-// startTLS upgrades the connection. go-smtp has no STARTTLS call that
-// keeps our EHLO name, so the command is sent on the raw connection (the
-// peer is idle after EHLO, nothing is buffered), the handshake is done
-// here with a deadline, and a new client is put on the TLS connection
-// with a synthetic greeting, after which it sends EHLO again as
-// RFC 3207 requires.
+// startTLS upgrades the connection and says EHLO again, as RFC 3207
+// requires. Anything the peer sent after its 220 and before the
+// handshake would be plaintext read as if it came over TLS (the
+// STARTTLS injection attack), so it ends the session.
 func (a *Agent) startTLS(ctx context.Context, s *session, t target) error {
-	_ = s.raw.SetDeadline(time.Now().Add(a.cfg.HeloTimeout))
-	defer s.raw.SetDeadline(time.Time{})
-	if _, err := io.WriteString(s.raw, "STARTTLS\r\n"); err != nil {
+	code, lines, err := a.ask(s, "STARTTLS")
+	if err != nil {
 		return err
 	}
-	tp := textproto.NewReader(bufio.NewReaderSize(s.raw, 512))
-	if _, msg, err := tp.ReadResponse(220); err != nil {
-		return fmt.Errorf("STARTTLS refused: %v %s", err, msg)
+	if code != 220 {
+		return fmt.Errorf("STARTTLS refused: %d %s", code, strings.Join(lines, " "))
+	}
+	if s.r.Buffered() > 0 {
+		return fmt.Errorf("%w: data after the STARTTLS reply", errProtocol)
 	}
 	cfg := &tls.Config{}
 	if a.cfg.TLSConfig != nil {
@@ -145,24 +188,13 @@ func (a *Agent) startTLS(ctx context.Context, s *session, t target) error {
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return fmt.Errorf("TLS handshake: %w", err)
 	}
-	s.c = smtp.NewClient(&greetedConn{Conn: tc, r: io.MultiReader(strings.NewReader("220 TLS ready\r\n"), tc)})
-	s.conn = tc
-	s.c.CommandTimeout = a.cfg.HeloTimeout
-	if err := s.c.Hello(a.cfg.Helo); err != nil {
+	s.wire = newWire(tc)
+	if err := a.hello(s, t); err != nil {
 		return fmt.Errorf("EHLO after STARTTLS: %w", err)
 	}
 	s.tls = true
 	return nil
 }
-
-// greetedConn replays a greeting before the TLS stream, so go-smtp's
-// client, which always waits for a 220 first, can start mid-session.
-type greetedConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (g *greetedConn) Read(p []byte) (int, error) { return g.r.Read(p) }
 
 // connectStatus turns a dial error into the status recipients get when
 // no address works.
@@ -177,9 +209,9 @@ func connectStatus(t target, err error) *dsn.Status {
 // replyStatus turns an error during a command into a status: the
 // server's reply when there was one, else a lost-connection deferral.
 func replyStatus(t target, stage string, err error) *dsn.Status {
-	var se *smtp.SMTPError
-	if errors.As(err, &se) {
-		return dsn.FromSMTP(se.Code, se.EnhancedCode, "host "+t.relay()+" said: "+se.Message)
+	var st *dsn.Status
+	if errors.As(err, &st) {
+		return st.WithText("host " + t.relay() + " said: " + st.Text)
 	}
 	return ioStatus(t.relay(), stage, err)
 }

@@ -8,7 +8,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"log/slog"
 	"math/big"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,5 +105,45 @@ func TestOpportunisticTLSFallsBackToPlaintext(t *testing.T) {
 	want(t, e.agent.Deliver(context.Background(), request("[127.0.0.1]", "x@example.test")), 0, 250, "2.0.0", "")
 	if e.dials.count() != 2 {
 		t.Errorf("dials = %d, want 2 (TLS, then plaintext)", e.dials.count())
+	}
+}
+
+// syncBuffer is a log sink safe for the agent's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A reply smuggled in after STARTTLS's 220, in the same packet, would
+// be read as if it had come over TLS (the STARTTLS injection attack):
+// the client refuses the session instead.
+func TestSTARTTLSInjectionRefused(t *testing.T) {
+	ln := listen(t, "127.0.0.1", 0)
+	serveRaw(t, ln, rawPeer{greeting: "220 peer.test", caps: []string{"STARTTLS"}, reply: func(cmd string) string {
+		if strings.EqualFold(cmd, "STARTTLS") {
+			return "220 2.0.0 go ahead\r\n250 2.1.0 injected"
+		}
+		return ""
+	}})
+	var logs syncBuffer
+	e := newEnv(t, portOf(ln), func(c *Config) {
+		c.TLS = TLSEncrypt
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	want(t, e.agent.Deliver(context.Background(), request("[127.0.0.1]", "x@example.test")), 0, 451, "4.7.4", "")
+	if !strings.Contains(logs.String(), "data after the STARTTLS reply") {
+		t.Errorf("no injection refusal logged:\n%s", logs.String())
 	}
 }

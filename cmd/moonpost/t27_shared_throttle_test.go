@@ -1,0 +1,195 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moonpost/moonpost/core/testserver"
+	shipped "github.com/moonpost/moonpost/scripts"
+)
+
+// tenantRate is the per-minute limit of scenario 17: large enough that
+// 5 % is several messages, small enough that the load exceeds it.
+const tenantRate = 120
+
+// Scenario 17: three daemons share one Redis; a mail hook limits each
+// tenant to tenantRate messages a minute with throttle.check. Clients
+// spread over the nodes send more than that: the nodes together accept
+// what the GCRA allows (the burst plus the refill over the run, within
+// 5 %), refuse the rest with 450 4.7.1 and a retry hint, and the sink
+// gets exactly the accepted messages. With one node killed, the other
+// two hold the limit of a fresh tenant the same way, and the exhausted
+// tenant stays limited.
+func TestT27SharedTenantLimit(t *testing.T) {
+	redis := testserver.StartRedis(t)
+	s := newSink(t, "127.0.0.1")
+	scripts := t.TempDir() // the shipped policy plus the tenant limit
+	if _, err := shipped.Export(scripts, false); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("testdata/throttle/10-tenant-limit.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Replace(string(src), `"RATE"`, fmt.Sprintf(`"%d/min"`, tenantRate), 1)
+	if err := os.WriteFile(filepath.Join(scripts, "50-tenant-limit.lua"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*daemon
+	for i := 0; i < 3; i++ {
+		// The load sends many messages a session, most refused with 450:
+		// the error limits that would end such a session are out of the way.
+		d := newDaemon(t, fmt.Sprintf("relayhost = \"[127.0.0.1]:%s\"\n[smtpd]\nhard_error_limit = 100000\nsoft_error_limit = 100000\n"+
+			"[smtp]\ntls = \"none\"\n[queue]\nin_flow_delay = \"0s\"\n"+
+			"[hooks]\ndir = %q\n[redis]\naddresses = [%q]\n", s.port(), scripts, redis.Addr))
+		d.start()
+		nodes = append(nodes, d)
+	}
+	addrs := func(ds []*daemon) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.addr)
+		}
+		return out
+	}
+
+	first := tenantLoad(t, addrs(nodes), "acme.example", 300)
+	checkLimit(t, "three nodes", first)
+	waitSink(t, nodes[0], s, first.accepted)
+
+	nodes[2].kill()
+	live := nodes[:2]
+	second := tenantLoad(t, addrs(live), "globex.example", 300)
+	checkLimit(t, "two nodes after a kill", second)
+	again := tenantLoad(t, addrs(live), "acme.example", 24)
+	if max := 2 + int((first.elapsed+second.elapsed+again.elapsed).Seconds()*tenantRate/60); again.accepted > max {
+		t.Errorf("the exhausted tenant got %d of 24 through after the kill, want at most %d", again.accepted, max)
+	}
+	msgs := waitSink(t, nodes[0], s, first.accepted+second.accepted+again.accepted)
+	perTenant := map[string]int{}
+	for _, m := range msgs {
+		perTenant[m.From[strings.IndexByte(m.From, '@')+1:]]++
+	}
+	if perTenant["acme.example"] != first.accepted+again.accepted || perTenant["globex.example"] != second.accepted {
+		t.Fatalf("sink per tenant %v; SMTP accepted %d+%d and %d", perTenant, first.accepted, again.accepted, second.accepted)
+	}
+
+	// Redis down: fail closed, a temporary refusal, never an accept.
+	redis.Stop()
+	c := dial(t, live[0].addr)
+	c.expect("EHLO client.test", 250)
+	if code, text := c.cmd("MAIL FROM:<x@initech.example>"); code != 451 || !strings.Contains(text, "4.3.0") {
+		t.Fatalf("MAIL with Redis down: %d %s, want 451 4.3.0", code, text)
+	}
+	// Restarted (counters lost): the limit works again.
+	redis.Start()
+	c.expect("RSET", 250)
+	c.expect("MAIL FROM:<x@initech.example>", 250)
+}
+
+// loadResult is what a load run saw.
+type loadResult struct {
+	accepted, refused int
+	elapsed           time.Duration // first MAIL to last reply
+	hint              string        // one 450 reply text
+}
+
+// tenantLoad sends n messages from tenant, from six clients spread over
+// addrs, each on its own connection; a 450 to MAIL is followed by RSET.
+func tenantLoad(t *testing.T, addrs []string, tenant string, n int) loadResult {
+	t.Helper()
+	var res loadResult
+	if n == 0 {
+		return res
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	const clients = 6
+	errs := make(chan error, clients)
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			acc, ref, hint, err := sendAll(addrs[c%len(addrs)], tenant, n/clients, c)
+			mu.Lock()
+			res.accepted += acc
+			res.refused += ref
+			if hint != "" {
+				res.hint = hint
+			}
+			mu.Unlock()
+			if err != nil {
+				errs <- err
+			}
+		}(c)
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func sendAll(addr, tenant string, n, client int) (accepted, refused int, hint string, err error) {
+	q, err := dialQuiet(addr)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	defer q.Close()
+	if _, err := q.cmd("EHLO client" + fmt.Sprint(client) + ".test"); err != nil {
+		return 0, 0, "", err
+	}
+	for i := 0; i < n; i++ {
+		if _, err := q.c.Write([]byte(fmt.Sprintf("MAIL FROM:<c%d@%s>\r\n", client, tenant))); err != nil {
+			return accepted, refused, hint, err
+		}
+		code, text, err := q.reply()
+		switch {
+		case err != nil:
+			return accepted, refused, hint, err
+		case code == 450:
+			refused++
+			hint = text
+			if _, err := q.cmd("RSET"); err != nil {
+				return accepted, refused, hint, err
+			}
+			continue
+		case code != 250:
+			return accepted, refused, hint, fmt.Errorf("MAIL: %d %s", code, text)
+		}
+		if _, err := q.cmd("RCPT TO:<rcpt@remote.test>"); err != nil {
+			return accepted, refused, hint, err
+		}
+		if _, err := q.cmd("DATA"); err != nil {
+			return accepted, refused, hint, err
+		}
+		if code, text, err := q.data(fmt.Sprintf("Subject: t17 %s %d/%d\r\n\r\nbody", tenant, client, i)); err != nil || code != 250 {
+			return accepted, refused, hint, fmt.Errorf("end of data: %d %s %v", code, text, err)
+		}
+		accepted++
+	}
+	return accepted, refused, hint, nil
+}
+
+// checkLimit: the GCRA allows the burst (tenantRate) plus the refill
+// over the run; the nodes together must stay within 5 % of that and
+// reach at least 95 % of the burst.
+func checkLimit(t *testing.T, what string, r loadResult) {
+	t.Helper()
+	allowed := tenantRate + int(r.elapsed.Seconds()*tenantRate/60) + 1
+	t.Logf("%s: %d accepted, %d refused in %v (GCRA allows %d)", what, r.accepted, r.refused, r.elapsed, allowed)
+	if float64(r.accepted) > 1.05*float64(allowed) || float64(r.accepted) < 0.95*tenantRate {
+		t.Fatalf("%s: %d accepted, want %d..%d", what, r.accepted, int(0.95*tenantRate), int(1.05*float64(allowed)))
+	}
+	if !strings.Contains(r.hint, "4.7.1 sending limit of tenant") || !strings.Contains(r.hint, "retry in ") {
+		t.Fatalf("%s: refusal text %q", what, r.hint)
+	}
+}

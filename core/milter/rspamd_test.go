@@ -1,0 +1,203 @@
+package milter
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// rspamdConf is a minimal rspamd: the milter proxy scanning by itself on
+// a loopback port, no DNS (a dead nameserver), no modules that look
+// anything up or need Redis, state and logs in a temp dir.
+const rspamdConf = `.include "$CONFDIR/common.conf"
+options {
+    pidfile = "$RUNDIR/rspamd.pid";
+    .include "$CONFDIR/options.inc"
+    dns { nameserver = ["127.0.0.1:1"]; timeout = 0.1s; retransmits = 1; }
+    local_addrs = [];
+    hs_cache_dir = "$DBDIR";
+}
+logging { type = "file"; filename = "$LOGDIR/rspamd.log"; level = "info"; }
+worker "rspamd_proxy" {
+    bind_socket = "%s";
+    milter = yes;
+    timeout = 60s;
+    count = 1;
+    upstream "local" { default = yes; self_scan = yes; }
+}
+`
+
+const milterHeadersConf = `extended_spam_headers = true;
+skip_local = false;
+skip_authenticated = false;
+use = ["x-spamd-result", "x-rspamd-queue-id", "x-rspamd-server", "x-spam-status"];
+`
+
+var rspamdOff = []string{"rbl", "fuzzy_check", "asn", "emails", "dmarc", "spf", "dkim", "phishing", "neural",
+	"reputation", "ratelimit", "greylist", "hfilter", "url_reputation", "url_redirector", "dcc",
+	"external_services", "antivirus", "metadata_exporter", "clickhouse", "history_redis", "replies",
+	"mx_check", "rspamd_update", "elastic", "maillist", "once_received", "arc", "dkim_signing"}
+
+// startRspamd runs Debian's rspamd on a free loopback port and returns
+// the milter address and a function that stops it; it skips the test
+// when rspamd is not installed.
+func startRspamd(t testing.TB) (string, func()) {
+	t.Helper()
+	bin, err := exec.LookPath("rspamd")
+	if err != nil {
+		t.Skip("SKIP: rspamd not installed (Debian package rspamd, see .ci/install-deps)")
+	}
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "local.d"), 0o755))
+	addr := freeAddr(t)
+	must(t, os.WriteFile(filepath.Join(dir, "rspamd.conf"), []byte(fmt.Sprintf(rspamdConf, addr)), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "local.d", "milter_headers.conf"), []byte(milterHeadersConf), 0o644))
+	for _, m := range rspamdOff {
+		must(t, os.WriteFile(filepath.Join(dir, "local.d", m+".conf"), []byte("enabled = false;\n"), 0o644))
+	}
+	args := []string{"-f", "-c", filepath.Join(dir, "rspamd.conf")}
+	if os.Getuid() == 0 {
+		args = append(args, "-i")
+	}
+	for _, v := range []string{"LOCAL_CONFDIR", "DBDIR", "RUNDIR", "LOGDIR"} {
+		args = append(args, "--var", v+"="+dir)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	must(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var stopped bool
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	t.Cleanup(stop)
+	// Start-up compiles its rules and can take a minute on a busy host.
+	deadline := time.Now().Add(4 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "rspamd.log"))
+			t.Fatalf("rspamd exited: %v\n%s", err, tail(string(log)))
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return "inet:" + addr, stop
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("rspamd did not listen within 4 minutes")
+	return "", nil
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return s[len(s)-4000:]
+	}
+	return s
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+const gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+func rspamdMessage(body string) string {
+	return "From: Alice <alice@example.org>\r\nTo: Bob <bob@example.com>\r\nSubject: lunch\r\n" +
+		"Message-ID: <lunch.1@example.org>\r\nDate: Tue, 01 Dec 2026 12:00:00 +0000\r\n\r\n" + body
+}
+
+// tagJudge is a policy that tags instead of rejecting: an accepted
+// message with an X-Spam header.
+type tagJudge struct{}
+
+func (tagJudge) Judge(_ context.Context, r *Result, _ *queue.Envelope, _ *textproto.Header) error {
+	if r.Action == "reject" && r.Failed == "" {
+		r.Action, r.Status = "accept", nil
+		r.Edits = append(r.Edits, AddHeader("X-Spam", "Yes"))
+	}
+	return nil
+}
+
+// TestRspamd: real rspamd as a milter. GTUBE is rejected, or tagged when
+// the policy says so; clean mail passes with rspamd's headers; rspamd
+// down gives the default action.
+func TestRspamd(t *testing.T) {
+	addr, stop := startRspamd(t)
+	cfg := Config{Name: "rspamd", Address: addr, CommandTimeout: 60 * time.Second, MessageTimeout: 2 * time.Minute}
+	ctx := context.Background()
+
+	c, f := setup(t, cfg)
+	id, err := c.Submit(ctx, smtpEnv("bob@example.com"), strings.NewReader(rspamdMessage("See you at noon?\r\n")))
+	if err != nil {
+		t.Fatalf("clean mail: %v", err)
+	}
+	_, content := stored(t, c, queue.Incoming, id)
+	for _, want := range []string{"X-Spamd-Result: default: False", "X-Rspamd-Queue-Id: " + string(id), "X-Spam-Status: No"} {
+		if !strings.Contains(content, want) {
+			t.Errorf("clean mail lacks %q:\n%s", want, content)
+		}
+	}
+
+	_, err = c.Submit(ctx, smtpEnv("bob@example.com"), strings.NewReader(rspamdMessage(gtube+"\r\n")))
+	if got := errText(err); !strings.HasPrefix(got, "554 5.7.1 ") {
+		t.Errorf("GTUBE: Submit = %q, want a 554 5.7.1 reject", got)
+	}
+
+	f.Judge = tagJudge{}
+	id, err = c.Submit(ctx, smtpEnv("bob@example.com"), strings.NewReader(rspamdMessage(gtube+"\r\n")))
+	if err != nil {
+		t.Fatalf("GTUBE with the tagging policy: %v", err)
+	}
+	if _, content := stored(t, c, queue.Incoming, id); !strings.Contains(content, "X-Spam: Yes\r\n") {
+		t.Errorf("GTUBE not tagged:\n%s", content)
+	}
+
+	stop() // rspamd down: its port refuses connections
+	for _, def := range []DefaultAction{Tempfail, Accept, Reject} {
+		down := cfg
+		down.DefaultAction, down.ConnectTimeout = def, time.Second
+		c, _ := setup(t, down)
+		_, err := c.Submit(ctx, smtpEnv("bob@example.com"), strings.NewReader(rspamdMessage("hi\r\n")))
+		want := map[DefaultAction]string{Tempfail: "451 4.7.1 Service unavailable - try again later", Accept: "",
+			Reject: "550 5.7.1 Command rejected"}[def]
+		if got := errText(err); got != want {
+			t.Errorf("rspamd down, default_action %s: Submit = %q, want %q", def, got, want)
+		}
+	}
+}
