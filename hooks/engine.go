@@ -59,9 +59,6 @@ type Config struct {
 	Resolver dns.Resolver
 	// TableDirs are folders besides Dir that lookup tables may be read from.
 	TableDirs []string
-	// DefaultTransport is the route when no transport handler decides,
-	// in transport(5) form ("smtp": MX delivery to the recipient domain).
-	DefaultTransport string
 
 	// Watch enables reloading on changes in Dir; Debounce is the quiet
 	// time after the last change before a reload (100ms).
@@ -107,9 +104,6 @@ func (c *Config) setDefaults() {
 	setInt(&c.RegistryMaxSize, 256*1024)
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = 512 << 20
-	}
-	if c.DefaultTransport == "" {
-		c.DefaultTransport = "smtp"
 	}
 	if c.BreakerThreshold == 0 {
 		c.BreakerThreshold = 5
@@ -190,9 +184,6 @@ func New(cfg Config) (*Engine, error) {
 	e.now = time.Now
 	if cfg.BreakerFallback != FallbackTempfail && cfg.BreakerFallback != FallbackSkip {
 		return nil, fmt.Errorf("hooks: breaker fallback %q: want %q or %q", cfg.BreakerFallback, FallbackTempfail, FallbackSkip)
-	}
-	if _, err := parseRoute(cfg.DefaultTransport); err != nil {
-		return nil, fmt.Errorf("hooks: default transport: %w", err)
 	}
 	if err := e.Reload(); err != nil {
 		return nil, err
