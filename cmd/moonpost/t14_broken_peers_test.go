@@ -56,23 +56,44 @@ func peerUntilData(atData func(net.Conn, *bufio.Reader)) func(net.Conn, *bufio.R
 	}
 }
 
+// listenSamePort opens n listeners on 127.0.0.2.. at one port. The
+// port is chosen free on the first address; another process may hold it
+// on a later one, so a few ports are tried.
+func listenSamePort(t *testing.T, n int) ([]net.Listener, string) {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		first, err := net.Listen("tcp", "127.0.0.2:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(first.Addr().String())
+		lns := []net.Listener{first}
+		for i := 1; i < n; i++ {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:%s", 2+i, port))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) == n {
+			return lns, port
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	t.Fatalf("no port free on 127.0.0.2..127.0.0.%d after 20 tries", n+1)
+	return nil, ""
+}
+
 // servePeers starts every mode on 127.0.0.(2+i) at one port and returns
 // the port; everything stops when the test ends.
 func servePeers(t *testing.T, ns *dnstest.Server) string {
-	first, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(first.Addr().String())
+	lns, port := listenSamePort(t, len(peerModes))
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait) // registered first, so it runs after the closes below
 	for i, m := range peerModes {
-		ln := first
-		if i > 0 {
-			if ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.%d:%s", 2+i, port)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		ln := lns[i]
 		ns.Add(t, fmt.Sprintf("%s. 60 IN MX 10 mx.%s.", m.domain, m.domain), fmt.Sprintf("mx.%s. 60 IN A 127.0.0.%d", m.domain, 2+i))
 		wg.Add(1)
 		go func() {

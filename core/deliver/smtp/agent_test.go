@@ -64,9 +64,9 @@ func TestAllHostsDeadDefers(t *testing.T) {
 }
 
 func TestSilentPeerTimesOutAndNextMXTakesMail(t *testing.T) {
-	silent := listen(t, "127.0.0.1", 0)
+	lns, _ := listenSamePort(t, "127.0.0.1", "127.0.0.2")
+	silent, live := lns[0], lns[1]
 	serveRaw(t, silent, rawPeer{})
-	live := listen(t, "127.0.0.2", portOf(silent))
 	b := &backend{}
 	serveGoSMTP(t, live, b, nil)
 	e := newEnv(t, portOf(silent), func(c *Config) { c.HeloTimeout = 200 * time.Millisecond },
@@ -105,9 +105,9 @@ func TestContextDeadlineBoundsDelivery(t *testing.T) {
 }
 
 func TestGreeting421MovesOn(t *testing.T) {
-	busy := listen(t, "127.0.0.1", 0)
+	lns, _ := listenSamePort(t, "127.0.0.1", "127.0.0.2")
+	busy, live := lns[0], lns[1]
 	serveRaw(t, busy, rawPeer{greeting: "421 4.7.0 busy, come back later"})
-	live := listen(t, "127.0.0.2", portOf(busy))
 	serveGoSMTP(t, live, &backend{}, nil)
 	e := newEnv(t, portOf(busy), nil,
 		"example.test. 60 IN MX 10 busy.example.test.", "busy.example.test. 60 IN A 127.0.0.1",

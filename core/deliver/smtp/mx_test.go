@@ -11,16 +11,15 @@ import (
 // mx1..mxN.example.test in preference order.
 func mxPeers(t *testing.T, tune func(*Config), backends ...*backend) *env {
 	t.Helper()
-	first := listen(t, "127.0.0.2", 0)
-	port := portOf(first)
+	ips := []string{}
+	for i := range backends {
+		ips = append(ips, "127.0.0."+string(rune('2'+i)))
+	}
+	lns, port := listenSamePort(t, ips...)
 	zone := []string{}
 	for i, b := range backends {
-		ln := first
-		ip := "127.0.0." + string(rune('2'+i))
-		if i > 0 {
-			ln = listen(t, ip, port)
-		}
-		serveGoSMTP(t, ln, b, nil)
+		ip := ips[i]
+		serveGoSMTP(t, lns[i], b, nil)
 		host := "mx" + string(rune('1'+i)) + ".example.test."
 		zone = append(zone, "example.test. 60 IN MX "+string(rune('1'+i))+"0 "+host, host+" 60 IN A "+ip)
 	}

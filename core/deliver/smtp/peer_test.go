@@ -144,6 +144,33 @@ func listen(t *testing.T, ip string, port int) net.Listener {
 	return ln
 }
 
+// listenSamePort opens one listener on each address, all on one port.
+// The port is chosen free on the first address; another process may
+// hold it on a later one, so a few ports are tried.
+func listenSamePort(t *testing.T, ips ...string) ([]net.Listener, int) {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		first := listen(t, ips[0], 0)
+		port := portOf(first)
+		lns := []net.Listener{first}
+		for _, ip := range ips[1:] {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) == len(ips) {
+			return lns, port
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	t.Fatalf("no port free on all of %v after 20 tries", ips)
+	return nil, 0
+}
+
 func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
 // serveGoSMTP runs a go-smtp peer on ln until the test ends.
