@@ -40,6 +40,32 @@ type Request struct {
 	// example a pipe command or a mailbox path); agents reject keys they
 	// do not know.
 	Options map[string]string
+	// Egress is the shaping the egress policy chose for the destination
+	// (mta.on("egress")); nil when none applies. The queue manager
+	// enforces the limits; the agent honours the per-connection fields.
+	Egress *Egress
+	// Tenant is the message's tenant ("" when policy set none).
+	Tenant string
+}
+
+// Egress is what the egress policy decided for one destination that a
+// delivery agent acts on.
+type Egress struct {
+	// Site names the group of destinations that share limits (and
+	// connections); "" is the destination alone.
+	Site string
+	// Source is a local address to send from, or the name of a source
+	// or pool of sources configured for the agent; "" is any.
+	Source string
+	// TLS is the TLS security level for the destination (none, may,
+	// encrypt, verify, secure, dane); "" leaves the agent's default.
+	TLS string
+	// MaxDeliveriesPerConnection bounds the transactions on one cached
+	// connection (0: the agent's default).
+	MaxDeliveriesPerConnection int
+	// IdleTimeout is how long an unused connection stays cached (0:
+	// the agent's default).
+	IdleTimeout time.Duration
 }
 
 // Content gives fresh readers over the stored message.
@@ -54,6 +80,9 @@ type Result struct {
 	// Relay names who took or refused the mail, Postfix style:
 	// "mx.example.com[192.0.2.1]:25", "local", "pipe".
 	Relay string
+	// TLS says how the session that gave the outcome was protected, for
+	// the delivery log line ("" when the transport has no TLS).
+	TLS string
 }
 
 // Agent delivers mail. Deliver must return len(req.Recipients) results in

@@ -241,16 +241,7 @@ func (m *Manager) mark(am *activeMsg, req *adminReq) Outcome {
 // destinations. Their recipients stay pending, with no new record.
 func (m *Manager) dropJobs(am *activeMsg) {
 	for _, d := range m.dests {
-		kept := d.jobs[:0]
-		for _, j := range d.jobs {
-			if j.am == am {
-				am.jobsLeft--
-				continue
-			}
-			kept = append(kept, j)
-		}
-		clear(d.jobs[len(kept):])
-		d.jobs = kept
+		am.jobsLeft -= d.jobs.drop(func(j *job) bool { return j.am == am })
 	}
 }
 

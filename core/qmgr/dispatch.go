@@ -26,7 +26,7 @@ type job struct {
 // destination is the per-next-hop queue with its concurrency state.
 type destination struct {
 	key       string
-	jobs      []*job // FIFO
+	jobs      jobQueue
 	active    int    // deliveries in flight
 	limit     int    // current concurrency window
 	successes int    // successes since the window last grew
@@ -46,7 +46,7 @@ func (m *Manager) enqueue(j *job) {
 		d = &destination{key: key, limit: m.Config.InitConcurrency}
 		m.dests[key] = d
 	}
-	d.jobs = append(d.jobs, j)
+	d.jobs.push(j)
 	if !d.inRing {
 		d.inRing = true
 		m.ring = append(m.ring, d)
@@ -67,7 +67,7 @@ func (m *Manager) dispatch() {
 			if m.serve(d) {
 				started = true
 			}
-			if len(d.jobs) == 0 {
+			if d.jobs.len() == 0 {
 				m.dropFromRing(m.next)
 				continue
 			}
@@ -81,14 +81,13 @@ func (m *Manager) dispatch() {
 
 // serve starts (or, for a dead destination, defers) the head job of d.
 func (m *Manager) serve(d *destination) bool {
-	if len(d.jobs) == 0 {
+	if d.jobs.len() == 0 {
 		return false
 	}
 	if m.Clock.Now().Before(d.deadUntil) {
 		// Deferred without trying, but recorded (an fsync) in the same
 		// bounded pool as deliveries, not on the manager goroutine.
-		j := d.jobs[0]
-		d.jobs = d.jobs[1:]
+		j := d.jobs.pop()
 		j.skipped = true
 		j.results = deliver.AllResults(len(j.rcpts), d.lastErr.WithText("delivery temporarily suspended: "+d.lastErr.Text), "none")
 		m.running++
@@ -100,8 +99,7 @@ func (m *Manager) serve(d *destination) bool {
 	if d.active >= d.limit {
 		return false
 	}
-	j := d.jobs[0]
-	d.jobs = d.jobs[1:]
+	j := d.jobs.pop()
 	d.active++
 	m.running++
 	m.inFlight.Add(1)

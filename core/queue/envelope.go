@@ -85,6 +85,10 @@ type Envelope struct {
 	// bounded by CheckMeta. It is stored in the queue file and shown to
 	// the transport hook and the delivery events.
 	Meta map[string]string
+	// Tenant is the customer the message is sent for, chosen by policy
+	// at SMTP time or in cleanup ("" when none was). Scheduling is fair
+	// between the tenants of one destination.
+	Tenant string
 }
 
 // Pending returns the indexes of recipients that still need delivery.
