@@ -27,9 +27,9 @@ type job struct {
 type destination struct {
 	key       string
 	jobs      jobQueue
-	active    int    // deliveries in flight
-	limit     int    // current concurrency window
-	successes int    // successes since the window last grew
+	active    int // deliveries in flight
+	limit     int // current concurrency window
+	successes int // successes since the window last grew
 	// failures counts consecutive deliveries that reached no server.
 	failures int
 	// deadUntil: while in the future the destination is "dead": its jobs
