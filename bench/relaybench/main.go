@@ -24,6 +24,7 @@ import (
 
 // options are the command-line flags.
 type options struct {
+	workload             string
 	quick, check, noCeil bool
 	n, runs              int
 	sizes, clients       []int
@@ -39,7 +40,8 @@ func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
-	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519: signing with DKIM)")
+	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM)")
+	workload := flag.String("workload", workloadRelay, "relay (plain SMTP) or tls (STARTTLS into the MTA and from it to the sink)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
 	flag.BoolVar(&o.noCeil, "no-ceilings", false, "skip the loopback and disk ceilings")
@@ -67,6 +69,16 @@ func parseFlags() options {
 		fatalf("%v", err)
 	}
 	o.sizes, o.clients = ints(*sizes), ints(*clients)
+	switch *workload {
+	case workloadRelay:
+	case workloadTLS:
+		if o.gen != genSmtpload || o.sink != sinkSmtpsink {
+			fatalf("-workload tls needs -gen smtpload and -sink smtpsink (Postfix's smtp-source and smtp-sink speak no TLS)")
+		}
+		o.workload = workloadTLS
+	default:
+		fatalf("unknown workload %q (relay, tls)", *workload)
+	}
 	o.mtas = strings.Split(*mtas, ",")
 	return o
 }
@@ -88,6 +100,13 @@ func main() {
 	o := parseFlags()
 	preflight()
 	o.bin = build(o.work)
+	if o.workload == workloadTLS {
+		f, err := makeCert(o.bin)
+		if err != nil {
+			fatalf("certificate: %v", err)
+		}
+		o.tls = &f
+	}
 	rep := &report{}
 	rep.machine(o)
 	if o.check {
@@ -134,16 +153,18 @@ func build(work string) string {
 	return bin
 }
 
-func newMTA(name, bin string) mta {
+func newMTA(name string, s setup) mta {
 	switch name {
 	case "postfix":
-		return &postfix{}
+		return &postfix{tls: s.tls}
+	case "postfix-opendkim": // signing every message through OpenDKIM
+		return &postfix{tls: s.tls, opendkim: true, bin: s.bin}
 	case "moonpost":
-		return &moonpost{bin: bin, sync: *syncMode}
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls}
 	case "moonpost-rsa", "moonpost-ed25519": // signing every message with DKIM
-		return &moonpost{bin: bin, sync: *syncMode, dkim: strings.TrimPrefix(name, "moonpost-")}
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, dkim: strings.TrimPrefix(name, "moonpost-")}
 	}
-	fatalf("unknown MTA %q (postfix, moonpost, moonpost-rsa, moonpost-ed25519)", name)
+	fatalf("unknown MTA %q (postfix, postfix-opendkim, moonpost, moonpost-rsa, moonpost-ed25519)", name)
 	return nil
 }
 
@@ -159,7 +180,7 @@ func matrix(o options, rep *report) {
 			}
 			for i := 0; i < o.runs; i++ {
 				for _, name := range o.mtas {
-					r := measure(o.setup, newMTA(name, o.bin), p)
+					r := measure(o.setup, newMTA(name, o.setup), p)
 					logRun(name, p, i, r)
 					rows[name] = append(rows[name], r)
 				}
