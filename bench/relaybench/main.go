@@ -40,7 +40,7 @@ func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
-	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM)")
+	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message)")
 	workload := flag.String("workload", workloadRelay, "relay (plain SMTP) or tls (STARTTLS into the MTA and from it to the sink)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
@@ -161,10 +161,12 @@ func newMTA(name string, s setup) mta {
 		return &postfix{tls: s.tls, opendkim: true, bin: s.bin}
 	case "moonpost":
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls}
+	case "moonpost-throttle": // one shared (Redis) throttle check per message
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, throttle: true}
 	case "moonpost-rsa", "moonpost-ed25519": // signing every message with DKIM
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, dkim: strings.TrimPrefix(name, "moonpost-")}
 	}
-	fatalf("unknown MTA %q (postfix, postfix-opendkim, moonpost, moonpost-rsa, moonpost-ed25519)", name)
+	fatalf("unknown MTA %q (postfix, postfix-opendkim, moonpost, moonpost-throttle, moonpost-rsa, moonpost-ed25519)", name)
 	return nil
 }
 

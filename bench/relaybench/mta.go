@@ -99,20 +99,26 @@ func freeAddr() string {
 // (embedded), fsync on (it cannot be turned off; queue.sync at its
 // default, auto, unless -sync says otherwise), warn-level logging.
 type moonpost struct {
-	bin    string
-	sync   string // queue.sync; "" leaves the daemon's default (auto)
-	dkim   string // "rsa" or "ed25519": sign every message (From: example.org)
-	tls    *tlsFiles
-	dir    string
-	cmd    *exec.Cmd
-	log    lockedBuffer // stderr: warnings and errors only
-	exited chan struct{}
-	stop   func()
+	bin  string
+	sync string // queue.sync; "" leaves the daemon's default (auto)
+	dkim string // "rsa" or "ed25519": sign every message (From: example.org)
+	tls  *tlsFiles
+	// throttle: one shared throttle check (Redis) per message
+	throttle bool
+	redis    *redisServer
+	dir      string
+	cmd      *exec.Cmd
+	log      lockedBuffer // stderr: warnings and errors only
+	exited   chan struct{}
+	stop     func()
 }
 
 func (m *moonpost) signs() bool { return m.dkim != "" }
 
 func (m *moonpost) Name() string {
+	if m.throttle {
+		return "moonpost (redis throttle)"
+	}
 	if m.dkim != "" {
 		return "moonpost (dkim " + m.dkim + ")"
 	}
@@ -149,6 +155,15 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 		// not checked: Postfix's smtp_tls_security_level = encrypt).
 		body = strings.Replace(body, "[smtpd]\n", fmt.Sprintf("[smtpd]\ntls_cert = %q\ntls_key = %q\n", m.tls.cert, m.tls.key), 1)
 		body = strings.Replace(body, "tls = \"none\"", "tls = \"encrypt\"", 1)
+	}
+	if m.throttle {
+		r, err := startRedis(dir)
+		if err != nil {
+			return err
+		}
+		m.redis = r
+		body = strings.Replace(body, "max_connections_per_ip = 110\n", "max_connections_per_ip = 110\n"+throttleSMTPD, 1)
+		body += fmt.Sprintf(throttleConfig, r.addr)
 	}
 	if m.sync != "" {
 		body += fmt.Sprintf("\n[queue]\nsync = %q\n", m.sync)
@@ -209,7 +224,21 @@ func (m *moonpost) Queued() (int, int) {
 		queueFiles(spool, "deferred")
 }
 
-func (m *moonpost) Stop() { m.stop() }
+func (m *moonpost) Stop() {
+	m.stop()
+	if m.redis != nil {
+		m.redis.stop()
+	}
+}
+
+// helpers is redis-server's pid in a throttle run: its CPU is part of
+// the cost.
+func (m *moonpost) helpers() []int {
+	if m.redis == nil {
+		return nil
+	}
+	return []int{m.redis.cmd.Process.Pid}
+}
 
 func (m *moonpost) LogTail() string { return tail(m.log.String(), 20) }
 
