@@ -29,7 +29,7 @@ type options struct {
 	n, runs              int
 	sizes, clients       []int
 	mtas                 []string
-	out                  string
+	out, svg             string
 	setup
 }
 
@@ -53,6 +53,7 @@ func parseFlags() options {
 	flag.StringVar(&o.spool, "spoolfs", spoolExt4NoJnl, "each run's spool file system: "+spoolExt4NoJnl+", "+spoolExt4+" (fresh, loop-mounted) or "+spoolShared+" (a directory of -workdir)")
 	flag.DurationVar(&o.limit, "limit", 10*time.Minute, "bound on each phase of a run")
 	flag.StringVar(&o.out, "o", "", "also write the report (markdown) to this file")
+	flag.StringVar(&o.svg, "svg", "", "write an SVG plot of messages delivered over time per point into this directory")
 	flag.Parse()
 	if o.quick {
 		// -quick changes the defaults only; an explicit -n or -runs wins.
@@ -188,8 +189,43 @@ func matrix(o options, rep *report) {
 				}
 			}
 			rep.point(p, o.mtas, rows)
+			if o.svg != "" {
+				writePlot(o, p, rows)
+			}
 		}
 	}
+}
+
+// writePlot draws the first clean run of each MTA at point p.
+func writePlot(o options, p point, rows map[string][]result) {
+	var ss []series
+	for _, name := range o.mtas {
+		for _, r := range rows[name] {
+			if r.ok(p.n) && len(r.timeline) > 0 {
+				ss = append(ss, series{name, r.timeline})
+				break
+			}
+		}
+	}
+	if len(ss) == 0 {
+		return
+	}
+	if err := os.MkdirAll(o.svg, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	name := fmt.Sprintf("%s-%db-%dc.svg", workloadOr(o.workload), p.size, p.clients)
+	title := fmt.Sprintf("%s workload, %s messages, %d clients, N=%d", workloadOr(o.workload), sizeName(p.size), p.clients, p.n)
+	if err := os.WriteFile(filepath.Join(o.svg, name), []byte(plotSVG(title, ss)), 0o644); err != nil {
+		fatalf("%v", err)
+	}
+	logf("plot: %s", filepath.Join(o.svg, name))
+}
+
+func workloadOr(w string) string {
+	if w == "" {
+		return workloadRelay
+	}
+	return w
 }
 
 func repeat(o options, p point, label string, f func() result) []result {

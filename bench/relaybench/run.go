@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -28,13 +29,15 @@ type setup struct {
 
 // result is what one run measured.
 type result struct {
-	accept   float64 // messages/s until the generator had its last 250
-	relay    float64 // messages/s until the sink had all n
-	cpuMsg   float64 // MTA CPU milliseconds per message (0: not measured)
-	peakMiB  float64 // peak summed PSS of the MTA's processes
-	received int     // the sink's final count
-	dups     int     // duplicates by Message-ID; -1 when the sink cannot tell
-	p50, p99 float64 // end of DATA to 250, ms, as the generator saw it (0: not measured)
+	accept   float64  // messages/s until the generator had its last 250
+	relay    float64  // messages/s until the sink had all n
+	cpuMsg   float64  // MTA CPU milliseconds per message (0: not measured)
+	peakMiB  float64  // peak summed PSS of the MTA's processes
+	received int      // the sink's final count
+	dups     int      // duplicates by Message-ID; -1 when the sink cannot tell
+	p50, p99 float64  // end of DATA to 250, ms, as the generator saw it (0: not measured)
+	timeline []sample // the sink's count over time since the load started (smtpsink only)
+	started  time.Time
 	err      error
 }
 
@@ -55,7 +58,13 @@ func measure(s setup, m mta, p point) result {
 	if sg, ok := m.(interface{ signs() bool }); ok && sg.signs() {
 		want = "DKIM-Signature"
 	}
-	sk, err := startSink(s.sink, s.bin, sinkAddr, p.n, append(tlsArgs(s.tls, "-tls-cert", "-tls-key"), sinkWantArgs(want)...)...)
+	extra := append(tlsArgs(s.tls, "-tls-cert", "-tls-key"), sinkWantArgs(want)...)
+	timeline := filepath.Join(dir, "timeline")
+	if s.sink == sinkSmtpsink {
+		extra = append(extra, "-timeline", timeline)
+	}
+	sinkStart := time.Now()
+	sk, err := startSink(s.sink, s.bin, sinkAddr, p.n, extra...)
 	if err != nil {
 		return result{err: err}
 	}
@@ -82,6 +91,7 @@ func measure(s setup, m mta, p point) result {
 	time.Sleep(time.Second)
 	var missing int
 	r.received, r.dups, missing = sk.Finish()
+	r.timeline = readTimeline(timeline, r.started.Sub(sinkStart).Seconds())
 	if r.err == nil && !r.ok(p.n) {
 		r.err = fmt.Errorf("sink received %d of %d (%d duplicates)", r.received, p.n, r.dups)
 	}
@@ -102,6 +112,7 @@ func drive(s setup, m mta, p point, sk *sink, target string) result {
 		mem = sampleMemory(m.Root, 250*time.Millisecond)
 	}
 	t0 := time.Now()
+	r.started = t0
 	argv := generatorArgv(s.gen, s.bin, target, p.n, p.clients, p.size)
 	if s.tls != nil {
 		argv = append(argv, "-tls")

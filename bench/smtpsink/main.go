@@ -34,6 +34,25 @@ type counter struct {
 	tls         *tls.Config // nil: no STARTTLS
 	want        string      // lower-case header name every message should carry; "" none
 	missing     int         // messages without it
+	arrivals    []time.Time // when each message (by its recipients) was counted
+}
+
+// timeline is the count at every 100 ms from start to the last arrival,
+// as "seconds,count" lines; the caller holds c.mu.
+func (c *counter) timeline(start time.Time) []byte {
+	var b bytes.Buffer
+	const step = 100 * time.Millisecond
+	i, n := 0, 0
+	for t := start; ; t = t.Add(step) {
+		for i < len(c.arrivals) && !c.arrivals[i].After(t) {
+			i++
+			n = i
+		}
+		fmt.Fprintf(&b, "%.1f,%d\n", t.Sub(start).Seconds(), n)
+		if i == len(c.arrivals) {
+			return b.Bytes()
+		}
+	}
 }
 
 func main() {
@@ -43,7 +62,9 @@ func main() {
 	cert := flag.String("tls-cert", "", "PEM certificate: offer STARTTLS")
 	key := flag.String("tls-key", "", "PEM key of -tls-cert")
 	want := flag.String("want-header", "", "count messages without this header field (printed as missing=N)")
+	timeline := flag.String("timeline", "", "at exit, write the count every 100 ms since the start to this file (seconds,count lines)")
 	flag.Parse()
+	started := time.Now()
 	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{}), want: strings.ToLower(*want)}
 	if *cert != "" {
 		pair, err := tls.LoadX509KeyPair(*cert, *key)
@@ -81,6 +102,11 @@ func main() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	span := c.last.Sub(c.first).Seconds()
+	if *timeline != "" {
+		if err := os.WriteFile(*timeline, c.timeline(started), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "smtpsink:", err)
+		}
+	}
 	fmt.Printf("received=%d duplicates=%d missing=%d first_to_last=%.3fs\n", c.n, c.dups, c.missing, span)
 }
 
@@ -222,6 +248,9 @@ func (c *counter) add(id string, rcpts int, has bool) {
 	}
 	c.last = now
 	c.n += rcpts
+	for range rcpts {
+		c.arrivals = append(c.arrivals, now)
+	}
 	if id != "" {
 		c.seen[id]++
 		if c.seen[id] > 1 {

@@ -106,3 +106,13 @@ func TestReadDataWantHeader(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeline(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &counter{arrivals: []time.Time{start.Add(50 * time.Millisecond), start.Add(60 * time.Millisecond), start.Add(250 * time.Millisecond)}}
+	got := string(c.timeline(start))
+	want := "0.0,0\n0.1,2\n0.2,2\n0.3,3\n"
+	if got != want {
+		t.Errorf("timeline:\n%s\nwant\n%s", got, want)
+	}
+}
