@@ -41,7 +41,7 @@ func parseFlags() options {
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
 	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message)")
-	workload := flag.String("workload", workloadRelay, "relay (plain SMTP) or tls (STARTTLS into the MTA and from it to the sink)")
+	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop) or tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
 	flag.BoolVar(&o.noCeil, "no-ceilings", false, "skip the loopback and disk ceilings")
@@ -72,13 +72,16 @@ func parseFlags() options {
 	o.sizes, o.clients = ints(*sizes), ints(*clients)
 	switch *workload {
 	case workloadRelay:
-	case workloadTLS:
+	case workloadTLS, workloadFanout, workloadTarpit:
 		if o.gen != genSmtpload || o.sink != sinkSmtpsink {
-			fatalf("-workload tls needs -gen smtpload and -sink smtpsink (Postfix's smtp-source and smtp-sink speak no TLS)")
+			fatalf("-workload %s needs -gen smtpload and -sink smtpsink (Postfix's smtp-source and smtp-sink have no TLS, fan-out or tarpit)", *workload)
 		}
-		o.workload = workloadTLS
+		o.workload = *workload
 	default:
-		fatalf("unknown workload %q (relay, tls)", *workload)
+		fatalf("unknown workload %q (relay, tls, fanout, tarpit)", *workload)
+	}
+	if o.workload == workloadFanout {
+		o.route = &routing{domains: fanoutDomains, rcpts: fanoutRcpts}
 	}
 	o.mtas = strings.Split(*mtas, ",")
 	return o
@@ -181,14 +184,29 @@ func matrix(o options, rep *report) {
 			if !o.noCeil {
 				rows["loopback"] = repeat(o, p, "loopback", func() result { return measure(o.setup, nil, p) })
 			}
-			for i := 0; i < o.runs; i++ {
+			labels := o.mtas
+			if o.workload == workloadTarpit {
+				labels = nil
 				for _, name := range o.mtas {
-					r := measure(o.setup, newMTA(name, o.setup), p)
-					logRun(name, p, i, r)
-					rows[name] = append(rows[name], r)
+					labels = append(labels, name, name+" (tarpit)")
 				}
 			}
-			rep.point(p, o.mtas, rows)
+			for i := 0; i < o.runs; i++ {
+				for _, label := range labels {
+					s := o.setup
+					name, tarpit := strings.CutSuffix(label, " (tarpit)")
+					if o.workload == workloadTarpit {
+						s.route = &routing{domains: tarpitDomains, rcpts: 1, tarpit: tarpit}
+					}
+					r := measure(s, newMTA(name, s), p)
+					logRun(label, p, i, r)
+					rows[label] = append(rows[label], r)
+				}
+			}
+			rep.point(p, labels, rows)
+			if o.workload == workloadTarpit {
+				rep.tarpit(p, o.mtas, rows)
+			}
 			if o.svg != "" {
 				writePlot(o, p, rows)
 			}
@@ -200,10 +218,12 @@ func matrix(o options, rep *report) {
 func writePlot(o options, p point, rows map[string][]result) {
 	var ss []series
 	for _, name := range o.mtas {
-		for _, r := range rows[name] {
-			if r.ok(p.n) && len(r.timeline) > 0 {
-				ss = append(ss, series{name, r.timeline})
-				break
+		for _, label := range []string{name, name + " (tarpit)"} {
+			for _, r := range rows[label] {
+				if r.ok(p.n) && len(r.timeline) > 0 {
+					ss = append(ss, series{label, r.timeline})
+					break
+				}
 			}
 		}
 	}

@@ -106,6 +106,7 @@ type moonpost struct {
 	// throttle: one shared throttle check (Redis) per message
 	throttle bool
 	redis    *redisServer
+	routes   map[string]string // domain → next hop; nil: all to the sink
 	dir      string
 	cmd      *exec.Cmd
 	log      lockedBuffer // stderr: warnings and errors only
@@ -114,6 +115,8 @@ type moonpost struct {
 }
 
 func (m *moonpost) signs() bool { return m.dkim != "" }
+
+func (m *moonpost) setRoutes(r map[string]string) { m.routes = r }
 
 func (m *moonpost) Name() string {
 	if m.throttle {
@@ -155,6 +158,16 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 		// not checked: Postfix's smtp_tls_security_level = encrypt).
 		body = strings.Replace(body, "[smtpd]\n", fmt.Sprintf("[smtpd]\ntls_cert = %q\ntls_key = %q\n", m.tls.cert, m.tls.key), 1)
 		body = strings.Replace(body, "tls = \"none\"", "tls = \"encrypt\"", 1)
+	}
+	if m.routes != nil {
+		scripts := filepath.Join(dir, "scripts")
+		if out, err := exec.Command(filepath.Join(m.bin, "moonpost"), "scripts", "export", scripts).CombinedOutput(); err != nil {
+			return fmt.Errorf("moonpost scripts export: %v\n%s", err, out)
+		}
+		if err := os.WriteFile(filepath.Join(scripts, "90-bench-routes.lua"), []byte(moonpostRoutes(m.routes)), 0o644); err != nil {
+			return err
+		}
+		body += fmt.Sprintf("\n[hooks]\ndir = %q\n", scripts)
 	}
 	if m.throttle {
 		r, err := startRedis(dir)
@@ -250,11 +263,14 @@ type postfix struct {
 	tls      *tlsFiles
 	opendkim bool // sign through OpenDKIM as a milter
 	bin      string
+	routes   map[string]string // domain → next hop; nil: all to the sink
 	milter   *opendkim
 	stop     func()
 }
 
 func (p *postfix) signs() bool { return p.opendkim }
+
+func (p *postfix) setRoutes(r map[string]string) { p.routes = r }
 
 // helpers is OpenDKIM's pid when it signs: its CPU is part of the cost.
 func (p *postfix) helpers() []int {
@@ -311,6 +327,10 @@ func (p *postfix) Start(dir, listen, sink string) error {
 		// smtpd's process limit is raised to 110 so 100 clients are served
 		// at once (the default limit is 100 for all services).
 		"master.cf": postfixconf.Master(listen, "110"),
+	}
+	if p.routes != nil {
+		files["transport"] = postfixTransport(p.routes)
+		files["main.cf"] += "transport_maps = texthash:" + filepath.Join(p.etc(), "transport") + "\n"
 	}
 	if p.tls != nil {
 		files["main.cf"] += fmt.Sprintf(postfixTLS, p.tls.cert, p.tls.key)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,9 @@ type setup struct {
 	// tls, when set, puts STARTTLS on both hops with this certificate
 	// (the "tls" workload).
 	tls *tlsFiles
+	// route, when set, gives each domain its own next hop (the fanout
+	// and tarpit workloads).
+	route *routing
 }
 
 // result is what one run measured.
@@ -38,11 +43,17 @@ type result struct {
 	p50, p99 float64  // end of DATA to 250, ms, as the generator saw it (0: not measured)
 	timeline []sample // the sink's count over time since the load started (smtpsink only)
 	started  time.Time
+	want     int // the sink's target when it is not one per message (fanout, tarpit)
 	err      error
 }
 
 // ok reports a clean run: no error, every message received exactly once.
-func (r result) ok(n int) bool { return r.err == nil && r.received == n && r.dups <= 0 }
+func (r result) ok(n int) bool {
+	if r.want > 0 {
+		n = r.want
+	}
+	return r.err == nil && r.received == n && r.dups <= 0
+}
 
 // measure runs one benchmark: the sink, then the MTA (nil: the load
 // goes straight into the sink), then the generator.
@@ -63,8 +74,35 @@ func measure(s setup, m mta, p point) result {
 	if s.sink == sinkSmtpsink {
 		extra = append(extra, "-timeline", timeline)
 	}
+	sinkTarget, sinkAddrs := p.n, sinkAddr
+	var tarpit *sink
+	var nd0 int // messages for the tarpit's domain
+	if s.route != nil {
+		hops := s.route.nexthops()
+		routes := map[string]string{}
+		for k, h := range hops {
+			routes[domain(k)] = h
+		}
+		if rt, ok := m.(routed); ok {
+			rt.setRoutes(routes)
+		}
+		sinkTarget, sinkAddrs = s.route.mainTarget(p.n), strings.Join(hops, ",")
+		if s.route.domains == tarpitDomains {
+			nd0 = p.n - sinkTarget
+			delay := "0s"
+			if s.route.tarpit {
+				delay = tarpitDelay.String()
+			}
+			tp, err := startSink(s.sink, s.bin, hops[0], nd0, "-delay", delay)
+			if err != nil {
+				return result{err: err}
+			}
+			defer tp.Finish()
+			tarpit, sinkAddrs = tp, strings.Join(hops[1:], ",")
+		}
+	}
 	sinkStart := time.Now()
-	sk, err := startSink(s.sink, s.bin, sinkAddr, p.n, extra...)
+	sk, err := startSink(s.sink, s.bin, sinkAddrs, sinkTarget, extra...)
 	if err != nil {
 		return result{err: err}
 	}
@@ -82,7 +120,18 @@ func measure(s setup, m mta, p point) result {
 		}
 		defer m.Stop()
 	}
-	r := drive(s, m, p, sk, target)
+	r := drive(s, m, p, sk, target, sinkTarget)
+	if sinkTarget != p.n {
+		r.want = sinkTarget
+	}
+	if tarpit != nil && m != nil && r.err == nil {
+		// The tarpit's mail is still on its way or deferred, never lost.
+		queued, _ := m.Queued()
+		got, _, _ := tarpit.Finish()
+		if queued+got < nd0 {
+			r.err = fmt.Errorf("tarpit: %d messages for it, %d delivered and %d still queued: %d lost", nd0, got, queued, nd0-got-queued)
+		}
+	}
 	if r.err != nil && m != nil {
 		logf("%s failed: %v; the end of its log:\n%s", m.Name(), r.err, m.LogTail())
 	}
@@ -93,7 +142,7 @@ func measure(s setup, m mta, p point) result {
 	r.received, r.dups, missing = sk.Finish()
 	r.timeline = readTimeline(timeline, r.started.Sub(sinkStart).Seconds())
 	if r.err == nil && !r.ok(p.n) {
-		r.err = fmt.Errorf("sink received %d of %d (%d duplicates)", r.received, p.n, r.dups)
+		r.err = fmt.Errorf("sink received %d of %d (%d duplicates)", r.received, sinkTarget, r.dups)
 	}
 	if r.err == nil && missing > 0 {
 		r.err = fmt.Errorf("sink received %d messages without a %s header", missing, want)
@@ -103,7 +152,7 @@ func measure(s setup, m mta, p point) result {
 
 // drive sends the load and times it; for an MTA it also measures CPU
 // and peak memory from just before the load until the queue is empty.
-func drive(s setup, m mta, p point, sk *sink, target string) result {
+func drive(s setup, m mta, p point, sk *sink, target string, sinkTarget int) result {
 	var r result
 	var cpu0 float64
 	var mem *memSampler
@@ -117,6 +166,9 @@ func drive(s setup, m mta, p point, sk *sink, target string) result {
 	if s.tls != nil {
 		argv = append(argv, "-tls")
 	}
+	if s.route != nil {
+		argv = append(argv, "-domains", strconv.Itoa(s.route.domains), "-rcpts", strconv.Itoa(s.route.rcpts))
+	}
 	out, err := runGenerator(argv, s.limit)
 	r.err = err
 	r.p50, r.p99 = latencyOf(out)
@@ -127,17 +179,20 @@ func drive(s setup, m mta, p point, sk *sink, target string) result {
 	}
 	select {
 	case t := <-sk.reached:
-		r.relay = float64(p.n) / t.Sub(t0).Seconds()
+		r.relay = float64(sinkTarget) / t.Sub(t0).Seconds()
 	case <-time.After(wait):
 		if r.err == nil {
-			r.err = fmt.Errorf("the sink did not get %d messages in %v", p.n, wait)
+			r.err = fmt.Errorf("the sink did not get %d messages in %v", sinkTarget, wait)
 		}
 	}
 	if m == nil {
 		return r
 	}
-	if err := waitDrained(m, 30*time.Second); err != nil && r.err == nil {
-		r.err = err
+	if s.route == nil || s.route.domains != tarpitDomains {
+		// (With a tarpit the queue keeps its mail: measure checks it.)
+		if err := waitDrained(m, 30*time.Second); err != nil && r.err == nil {
+			r.err = err
+		}
 	}
 	r.cpuMsg = (mtaCPU(m) - cpu0) / float64(p.n) * 1000
 	r.peakMiB = float64(mem.Stop()) / (1 << 20)

@@ -92,7 +92,12 @@ func startSink(kind, bin, addr string, target int, extra ...string) (*sink, erro
 			<-s.exited
 		}
 	})
-	return s, waitListening(addr, 10*time.Second)
+	for _, a := range strings.Split(addr, ",") {
+		if err := waitListening(a, 10*time.Second); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
 }
 
 // read parses the sink's output: smtp-sink's "sess=A quit=B mesg=C"

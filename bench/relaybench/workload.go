@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -216,3 +217,77 @@ per = "client"
 count = "messages"
 rate = "1000000/s"
 `
+
+// The per-destination workloads: "fanout" sends every message to
+// fanoutRcpts recipients over fanoutDomains domains, each domain its own
+// next hop (a sink address 127.0.0.(10+k)); "tarpit" spreads messages
+// over tarpitDomains domains, each its own next hop, and d0's next hop
+// is a sink that answers every command after tarpitDelay.
+const (
+	workloadFanout = "fanout"
+	workloadTarpit = "tarpit"
+	fanoutDomains  = 50
+	fanoutRcpts    = 100
+	tarpitDomains  = 20
+	tarpitDelay    = 20 * time.Second
+)
+
+// routing is a run's per-domain next hops.
+type routing struct {
+	domains, rcpts int
+	tarpit         bool // d0's sink is the tarpit (else a plain sink of its own)
+}
+
+// nexthops picks a free address on 127.0.0.(10+k) for each domain.
+func (r *routing) nexthops() []string {
+	out := make([]string, r.domains)
+	for k := range out {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 10+k))
+		if err != nil {
+			fatalf("no free port on 127.0.0.%d: %v", 10+k, err)
+		}
+		out[k] = l.Addr().String()
+		l.Close()
+	}
+	return out
+}
+
+// domain is the k-th destination domain, as smtpload -domains names it.
+func domain(k int) string { return fmt.Sprintf("d%d.remote.test", k) }
+
+// mainTarget is what the main sink must count: every recipient for
+// fanout; for tarpit the messages of d1.. (message k goes to d(k%20)).
+func (r *routing) mainTarget(n int) int {
+	if r.domains == tarpitDomains && r.rcpts == 1 {
+		return n - (n+tarpitDomains-1)/tarpitDomains
+	}
+	return n * r.rcpts
+}
+
+// routed is an MTA that can send each domain to its own next hop.
+type routed interface {
+	setRoutes(map[string]string)
+}
+
+// postfixTransport is transport(5) for the routes (texthash: no postmap).
+func postfixTransport(routes map[string]string) string {
+	var b strings.Builder
+	for d, hop := range routes {
+		host, port, _ := net.SplitHostPort(hop)
+		fmt.Fprintf(&b, "%s relay:[%s]:%s\n", d, host, port)
+	}
+	return b.String()
+}
+
+// moonpostRoutes is a transport hook sending each domain to its next
+// hop, on top of the shipped scripts.
+func moonpostRoutes(routes map[string]string) string {
+	var b strings.Builder
+	b.WriteString("-- relaybench: each destination domain to its own sink address\nlocal hops = {\n")
+	for d, hop := range routes {
+		host, port, _ := net.SplitHostPort(hop)
+		fmt.Fprintf(&b, "  [%q] = %q,\n", d, fmt.Sprintf("smtp:[%s]:%s", host, port))
+	}
+	b.WriteString("}\nmta.on(\"transport\", function(rcpt, m)\n  local d = rcpt:match(\"@(.+)$\")\n  return d and hops[d:lower()]\nend)\n")
+	return b.String()
+}

@@ -33,8 +33,15 @@ func main() {
 	perConn := flag.Int("per-conn", 1, "messages per connection")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
 	useTLS := flag.Bool("tls", false, "STARTTLS before the mail (TLS 1.3, resumed sessions)")
+	rcpts := flag.Int("rcpts", 1, "recipients per message")
+	domains := flag.Int("domains", 0, "spread the recipients over this many domains, d0.remote.test .. (0: all to -to)")
 	latency := flag.Bool("latency", false, "print p50/p99 of end of DATA to 250")
 	flag.Parse()
+	if *rcpts < 1 || *domains < 0 {
+		fmt.Fprintln(os.Stderr, "smtpload: -rcpts must be at least 1, -domains at least 0")
+		os.Exit(2)
+	}
+	fanout = recipients{per: *rcpts, domains: *domains, to: *to}
 	if *useTLS {
 		tlsConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13,
 			ClientSessionCache: tls.NewLRUClientSessionCache(256)}
@@ -53,7 +60,7 @@ func main() {
 				if k >= *n {
 					return
 				}
-				sent, err := session(*addr, *from, *to, body, k, min(*perConn, *n-k))
+				sent, err := session(*addr, *from, body, k, min(*perConn, *n-k))
 				ok.Add(int64(sent))
 				if err != nil {
 					failed.Add(int64(min(*perConn, *n-k) - sent))
@@ -95,6 +102,31 @@ func msgID(k int) string {
 	return fmt.Sprintf("Message-ID: <%08d.%d@load.example.org>\r\n", k, os.Getpid())
 }
 
+// recipients says whom message k goes to (-rcpts, -domains, -to).
+type recipients struct {
+	per, domains int
+	to           string
+}
+
+var fanout recipients
+
+// of returns message k's recipients: -to alone, or per recipients
+// spread round-robin over the domains, so every domain gets its share.
+func (r recipients) of(k int) []string {
+	if r.domains == 0 && r.per == 1 {
+		return []string{r.to}
+	}
+	out := make([]string, r.per)
+	for j := range out {
+		if r.domains == 0 {
+			out[j] = fmt.Sprintf("r%d.%s", j, r.to)
+			continue
+		}
+		out[j] = fmt.Sprintf("r%d@d%d.remote.test", j, (k*r.per+j)%r.domains)
+	}
+	return out
+}
+
 // tlsConfig is the client side of -tls; nil without it.
 var tlsConfig *tls.Config
 
@@ -124,7 +156,7 @@ func (l *latencies) percentiles() (p50, p99 time.Duration) {
 
 // session sends messages first .. first+count-1 on one connection; it
 // returns how many were accepted.
-func session(addr, from, to, body string, first, count int) (int, error) {
+func session(addr, from, body string, first, count int) (int, error) {
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return 0, err
@@ -155,8 +187,19 @@ func session(addr, from, to, body string, first, count int) (int, error) {
 	sent := 0
 	for i := 0; i < count; i++ {
 		// Pipelined envelope, as a real bulk sender does.
-		fmt.Fprintf(conn, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", from, to)
-		for _, want := range []int{250, 250, 354} {
+		rcpts := fanout.of(first + i)
+		var env strings.Builder
+		fmt.Fprintf(&env, "MAIL FROM:<%s>\r\n", from)
+		for _, to := range rcpts {
+			fmt.Fprintf(&env, "RCPT TO:<%s>\r\n", to)
+		}
+		env.WriteString("DATA\r\n")
+		conn.Write([]byte(env.String()))
+		for j := 0; j < len(rcpts)+2; j++ {
+			want := 250
+			if j == len(rcpts)+1 {
+				want = 354
+			}
 			if err := expect(br, want); err != nil {
 				return sent, err
 			}

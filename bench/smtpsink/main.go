@@ -35,6 +35,7 @@ type counter struct {
 	want        string      // lower-case header name every message should carry; "" none
 	missing     int         // messages without it
 	arrivals    []time.Time // when each message (by its recipients) was counted
+	delay       time.Duration
 }
 
 // timeline is the count at every 100 ms from start to the last arrival,
@@ -56,7 +57,8 @@ func (c *counter) timeline(start time.Time) []byte {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:2526", "listen address")
+	addr := flag.String("addr", "127.0.0.1:2526", "listen address, or several separated by commas")
+	delay := flag.Duration("delay", 0, "answer every command after this long (a tarpit)")
 	n := flag.Int("n", 0, "exit after this many messages (0: run until SIGINT)")
 	stay := flag.Bool("stay", false, "at -n, print reached=N and keep counting until a signal")
 	cert := flag.String("tls-cert", "", "PEM certificate: offer STARTTLS")
@@ -74,20 +76,25 @@ func main() {
 		}
 		c.tls = &tls.Config{Certificates: []tls.Certificate{pair}}
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "smtpsink:", err)
-		os.Exit(1)
-	}
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return // closed at the end
-			}
-			go serve(conn, c)
+	c.delay = *delay
+	var lns []net.Listener
+	for _, a := range strings.Split(*addr, ",") {
+		ln, err := net.Listen("tcp", strings.TrimSpace(a))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "smtpsink:", err)
+			os.Exit(1)
 		}
-	}()
+		lns = append(lns, ln)
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return // closed at the end
+				}
+				go serve(conn, c)
+			}
+		}()
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {
@@ -98,7 +105,9 @@ func main() {
 			<-sig
 		}
 	}
-	ln.Close()
+	for _, ln := range lns {
+		ln.Close()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	span := c.last.Sub(c.first).Seconds()
@@ -127,8 +136,12 @@ func serve(conn net.Conn, c *counter) {
 	rcpts := 0
 	mail := false
 	secure := false
+	var to []string // the transaction's RCPT arguments, for duplicate detection
 	for {
 		if br.Buffered() == 0 {
+			if c.delay > 0 {
+				time.Sleep(c.delay)
+			}
 			if bw.Flush() != nil {
 				return
 			}
@@ -177,6 +190,10 @@ func serve(conn net.Conn, c *counter) {
 				continue
 			}
 			rcpts++
+			if rcpts == 1 {
+				to = to[:0]
+			}
+			to = append(to, strings.ToLower(strings.TrimSpace(string(line[min(len("RCPT TO:"), len(line)):]))))
 			reply("250 2.1.5 Ok")
 		case "DATA":
 			if rcpts == 0 {
@@ -191,7 +208,7 @@ func serve(conn net.Conn, c *counter) {
 			if !ok {
 				return
 			}
-			c.add(id, rcpts, has)
+			c.add(id, to, rcpts, has)
 			mail, rcpts = false, 0
 			reply("250 2.0.0 Ok: queued")
 		case "RSET":
@@ -236,7 +253,10 @@ func readData(br *bufio.Reader, want string) (id string, has, ok bool) {
 	}
 }
 
-func (c *counter) add(id string, rcpts int, has bool) {
+// add counts one transaction. Duplicates are by Message-ID and
+// recipient, so a message split over several destinations is not one,
+// and a recipient getting the same message twice is.
+func (c *counter) add(id string, to []string, rcpts int, has bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !has {
@@ -252,9 +272,12 @@ func (c *counter) add(id string, rcpts int, has bool) {
 		c.arrivals = append(c.arrivals, now)
 	}
 	if id != "" {
-		c.seen[id]++
-		if c.seen[id] > 1 {
-			c.dups++
+		for _, r := range to {
+			key := id + "\x00" + r
+			c.seen[key]++
+			if c.seen[key] > 1 {
+				c.dups++
+			}
 		}
 	}
 	if c.target > 0 && c.n >= c.target {
