@@ -41,7 +41,7 @@ func parseFlags() options {
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
 	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message)")
-	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop) or tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it)")
+	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop) tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it) or recovery (N deferred to 1000 next hops that are down, then they come back and the MTA is flushed)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
 	flag.BoolVar(&o.noCeil, "no-ceilings", false, "skip the loopback and disk ceilings")
@@ -72,13 +72,13 @@ func parseFlags() options {
 	o.sizes, o.clients = ints(*sizes), ints(*clients)
 	switch *workload {
 	case workloadRelay:
-	case workloadTLS, workloadFanout, workloadTarpit:
+	case workloadTLS, workloadFanout, workloadTarpit, workloadRecovery:
 		if o.gen != genSmtpload || o.sink != sinkSmtpsink {
 			fatalf("-workload %s needs -gen smtpload and -sink smtpsink (Postfix's smtp-source and smtp-sink have no TLS, fan-out or tarpit)", *workload)
 		}
 		o.workload = *workload
 	default:
-		fatalf("unknown workload %q (relay, tls, fanout, tarpit)", *workload)
+		fatalf("unknown workload %q (relay, tls, fanout, tarpit, recovery)", *workload)
 	}
 	if o.workload == workloadFanout {
 		o.route = &routing{domains: fanoutDomains, rcpts: fanoutRcpts}
@@ -181,7 +181,7 @@ func matrix(o options, rep *report) {
 		for _, c := range o.clients {
 			p := point{size: size, clients: c, n: o.n}
 			rows := map[string][]result{}
-			if !o.noCeil {
+			if !o.noCeil && o.workload != workloadRecovery {
 				rows["loopback"] = repeat(o, p, "loopback", func() result { return measure(o.setup, nil, p) })
 			}
 			labels := o.mtas
@@ -198,7 +198,12 @@ func matrix(o options, rep *report) {
 					if o.workload == workloadTarpit {
 						s.route = &routing{domains: tarpitDomains, rcpts: 1, tarpit: tarpit}
 					}
-					r := measure(s, newMTA(name, s), p)
+					var r result
+					if o.workload == workloadRecovery {
+						r = measureRecovery(s, newMTA(name, s), p)
+					} else {
+						r = measure(s, newMTA(name, s), p)
+					}
 					logRun(label, p, i, r)
 					rows[label] = append(rows[label], r)
 				}

@@ -231,6 +231,11 @@ func (m *moonpost) terminate() {
 
 func (m *moonpost) Root() int { return m.cmd.Process.Pid }
 
+// Flush is "moonpost queue flush": deferred mail is due now.
+func (m *moonpost) Flush() error {
+	return command(filepath.Join(m.bin, "moonpost"), "queue", "flush", "-c", filepath.Join(m.dir, "moonpost.toml"))
+}
+
 func (m *moonpost) Queued() (int, int) {
 	spool := filepath.Join(m.dir, "spool")
 	return queueFiles(spool, "maildrop", "incoming", "active", "deferred", "hold"),
@@ -381,6 +386,9 @@ func (p *postfix) Queued() (int, int) {
 	return queueFiles(spool, "maildrop", "incoming", "active", "deferred", "hold"),
 		queueFiles(spool, "deferred")
 }
+
+// Flush is postqueue -f.
+func (p *postfix) Flush() error { return command("postqueue", "-c", p.etc(), "-f") }
 
 func (p *postfix) Stop() {
 	p.stop()

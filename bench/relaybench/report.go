@@ -123,6 +123,8 @@ func workloadName(w string) string {
 		return "tls (STARTTLS on both hops, TLS 1.3, one certificate for every server)"
 	case workloadFanout:
 		return fmt.Sprintf("fanout (%d recipients a message over %d domains, each domain its own next hop; relay rate in recipients/s)", fanoutRcpts, fanoutDomains)
+	case workloadRecovery:
+		return fmt.Sprintf("recovery (N messages to %d domains, each its own next hop, injected while every next hop is down, then the receivers come back and the MTA is flushed; accept: injection msg/s; relay: drain msg/s from the flush; CPU and memory of the drain)", recoveryDomains)
 	case workloadTarpit:
 		return fmt.Sprintf("tarpit (%d domains, each its own next hop; d0's sink answers every command after %v; relay rate of the other %d)", tarpitDomains, tarpitDelay, tarpitDomains-1)
 	}

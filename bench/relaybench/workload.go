@@ -238,13 +238,15 @@ type routing struct {
 	tarpit         bool // d0's sink is the tarpit (else a plain sink of its own)
 }
 
-// nexthops picks a free address on 127.0.0.(10+k) for each domain.
+// nexthops picks a free address for each domain: 127.0.0.10 onwards,
+// 200 addresses a /24 (127.0.1.10 after 127.0.0.209).
 func (r *routing) nexthops() []string {
 	out := make([]string, r.domains)
 	for k := range out {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 10+k))
+		ip := fmt.Sprintf("127.0.%d.%d", k/200, 10+k%200)
+		l, err := net.Listen("tcp", ip+":0")
 		if err != nil {
-			fatalf("no free port on 127.0.0.%d: %v", 10+k, err)
+			fatalf("no free port on %s: %v", ip, err)
 		}
 		out[k] = l.Addr().String()
 		l.Close()
@@ -290,4 +292,18 @@ func moonpostRoutes(routes map[string]string) string {
 	}
 	b.WriteString("}\nmta.on(\"transport\", function(rcpt, m)\n  local d = rcpt:match(\"@(.+)$\")\n  return d and hops[d:lower()]\nend)\n")
 	return b.String()
+}
+
+// The recovery workload (an outage, then a flush): every domain its own
+// next hop, none listening while the load is injected, so the MTA
+// defers all of it; then the sinks come up, the MTA is told to flush,
+// and the drain is measured.
+const (
+	workloadRecovery = "recovery"
+	recoveryDomains  = 1000
+)
+
+// flusher is an MTA that can be told to retry its deferred mail now.
+type flusher interface {
+	Flush() error
 }
