@@ -22,6 +22,16 @@ const allActions = gomilter.OptAddHeader | gomilter.OptChangeBody | gomilter.Opt
 // which it may still send and which is honoured.
 const v2Actions = allActions &^ gomilter.OptChangeFrom
 
+// offered are the protocol steps a milter may ask to skip, or not to
+// answer, as Postfix's milter8 offers them. libmilter milters
+// (clamav-milter) refuse an MTA that does not offer a step they want
+// skipped. Protocol version 2 knows only the low seven.
+const offered = gomilter.OptNoConnect | gomilter.OptNoHelo | gomilter.OptNoMailFrom | gomilter.OptNoRcptTo |
+	gomilter.OptNoBody | gomilter.OptNoHeaders | gomilter.OptNoEOH | gomilter.OptNoUnknown | gomilter.OptNoData |
+	gomilter.OptSkip | gomilter.OptNoHeaderReply | gomilter.OptNoConnReply | gomilter.OptNoHeloReply |
+	gomilter.OptNoMailReply | gomilter.OptNoRcptReply | gomilter.OptNoDataReply | gomilter.OptNoUnknownReply |
+	gomilter.OptNoEOHReply | gomilter.OptNoBodyReply
+
 // dialer dials within the conversation's context and remembers the
 // connection, so the end of that context can close it under a blocked
 // read.
@@ -64,9 +74,9 @@ type conv struct {
 func (m *milter) open(ctx context.Context) (*conv, error) {
 	d := &dialer{ctx: ctx, d: net.Dialer{Timeout: m.cfg.ConnectTimeout}}
 	c := &conv{m: m, d: d}
-	s, err := m.session(d, allActions)
+	s, err := m.session(d, allActions, offered)
 	if errors.Is(err, gomilter.ErrUnsupportedMilterVersion) {
-		s, err = m.session(d, v2Actions)
+		s, err = m.session(d, v2Actions, offered&0x7f)
 		c.v2 = true
 	}
 	if err != nil {
@@ -76,10 +86,10 @@ func (m *milter) open(ctx context.Context) (*conv, error) {
 	return c, nil
 }
 
-func (m *milter) session(d *dialer, actions gomilter.OptAction) (*gomilter.ClientSession, error) {
+func (m *milter) session(d *dialer, actions gomilter.OptAction, steps gomilter.OptProtocol) (*gomilter.ClientSession, error) {
 	c := gomilter.NewClientWithOptions(m.network, m.addr, gomilter.ClientOptions{
 		Dialer: d, ReadTimeout: m.cfg.CommandTimeout, WriteTimeout: m.cfg.CommandTimeout,
-		ActionMask: actions,
+		ActionMask: actions, ProtocolMask: steps,
 	})
 	s, err := c.Session()
 	if err != nil {
