@@ -88,3 +88,84 @@ func BenchmarkRspamdCall(b *testing.B) {
 		}
 	}
 }
+
+// benchLive runs one message per iteration through a live conversation
+// as smtpd holds it: MAIL, RCPT and DATA, then header, body and end of
+// message through Filter. newConn opens a fresh conversation (connect
+// and HELO) for every message, as a client that sends one message per
+// connection does; otherwise one conversation serves every message.
+func benchLive(b *testing.B, f *Filter, hdr, body string, newConn bool) {
+	ctx := context.Background()
+	client := smtpEnv().Client
+	open := func() *Conn {
+		c := f.Open(client, 25000)
+		if st := c.Connect(ctx); st != nil {
+			b.Fatal(st)
+		}
+		if st := c.Helo(ctx, "client.example.org"); st != nil {
+			b.Fatal(st)
+		}
+		return c
+	}
+	c := open()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if newConn && i > 0 {
+			c.Close()
+			c = open()
+		}
+		env := smtpEnv("bob@example.com")
+		if st := c.Mail(ctx, env, nil); st != nil {
+			b.Fatal(st)
+		}
+		if st := c.Rcpt(ctx, env, "bob@example.com", nil); st != nil {
+			b.Fatal(st)
+		}
+		if st := c.Data(ctx, env); st != nil {
+			b.Fatal(st)
+		}
+		env.ID = "BENCH"
+		r, v, err := f.Filter(c.Message(ctx), env, parseHeader(b, hdr), strings.NewReader(body))
+		if err != nil || v.Action != 0 {
+			b.Fatalf("%v %+v", err, v)
+		}
+		io.Copy(io.Discard, r)
+		c.Reset()
+	}
+	b.StopTimer()
+	c.Close()
+}
+
+// BenchmarkMilterLive is the cost per message of the live conversation
+// with one loopback go-milter server that adds a header: on a held
+// milter connection (Message), and with a new connection per message
+// (Connection).
+//
+//	go test -run '^$' -bench BenchmarkMilterLive ./core/milter
+func BenchmarkMilterLive(b *testing.B) {
+	srv := serveB(b)
+	f, err := New([]Config{{Name: "bench", Address: srv, Smtpd: true}}, "mx.example.com", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", 64)
+	hdr := "Subject: hello\r\nFrom: alice@example.org\r\nTo: bob@example.com\r\n\r\n"
+	b.Run("Message", func(b *testing.B) { benchLive(b, f, hdr, body, false) })
+	b.Run("Connection", func(b *testing.B) { benchLive(b, f, hdr, body, true) })
+}
+
+// BenchmarkRspamdLive is the same through Debian's rspamd.
+//
+//	go test -run '^$' -bench BenchmarkRspamdLive -benchtime 200x ./core/milter
+func BenchmarkRspamdLive(b *testing.B) {
+	addr, _ := startRspamd(b)
+	f, err := New([]Config{{Name: "rspamd", Address: addr, Smtpd: true}}, "mx.example.com", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := strings.Repeat("Lunch is at noon in the usual place; bring the quarterly figures.\r\n", 64)
+	hdr := "Subject: lunch\r\nFrom: alice@example.org\r\nTo: bob@example.com\r\nMessage-ID: <l@example.org>\r\n\r\n"
+	b.Run("Message", func(b *testing.B) { benchLive(b, f, hdr, body, false) })
+	b.Run("Connection", func(b *testing.B) { benchLive(b, f, hdr, body, true) })
+}
