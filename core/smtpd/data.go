@@ -82,6 +82,9 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 	case err != nil:
 		st := dsn.FromError(err)
 		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; from=<%s> proto=%s", id, s.c.client(), st.Error(), env.Sender, s.proto()), "err", err)
+		if st.Code == 421 {
+			s.c.expire() // a milter's 421: the session ends after the reply
+		}
 		return st
 	case cr.err != io.EOF:
 		// Submit said yes without reading to the end: a cleanup bug that
