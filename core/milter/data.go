@@ -75,13 +75,10 @@ func parseReply(code byte, data []byte) (*gomilter.Action, error) {
 	case gomilter.ActAccept, gomilter.ActContinue, gomilter.ActDiscard, gomilter.ActReject, gomilter.ActTempFail:
 		return act, nil
 	case gomilter.ActReplyCode:
-		if len(data) < 4 || data[3] != ' ' {
+		if len(data) < 4 || data[3] != ' ' || !digits(data[:3]) {
 			return nil, errors.New("milter: data: malformed reply code")
 		}
-		n, err := strconv.Atoi(string(data[:3]))
-		if err != nil {
-			return nil, errors.New("milter: data: malformed reply code")
-		}
+		n, _ := strconv.Atoi(string(data[:3]))
 		text := data[4:]
 		if i := indexNUL(text); i >= 0 {
 			text = text[:i]
@@ -90,6 +87,15 @@ func parseReply(code byte, data []byte) (*gomilter.Action, error) {
 		return act, nil
 	}
 	return nil, fmt.Errorf("milter: data: unexpected reply %q", code)
+}
+
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func indexNUL(b []byte) int {

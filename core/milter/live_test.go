@@ -445,3 +445,58 @@ func TestLiveDiscard(t *testing.T) {
 		t.Errorf("the milter saw the content of a discarded message: %s", got)
 	}
 }
+
+// v6Milter speaks protocol version 6 by hand, below go-milter (whose
+// server is version 2 and never sees DATA): it continues every event
+// and answers DATA with dataReply, counting the DATA events.
+func v6Milter(t *testing.T, dataReply string) (string, *phaseLog) {
+	rec := &phaseLog{}
+	addr := rawServer(t, func(c net.Conn, _ <-chan struct{}) {
+		for {
+			code, _, err := readPacket(c)
+			if err != nil {
+				return
+			}
+			rec.add(string(code))
+			switch code {
+			case 'O':
+				writeRaw(c, 'O', []byte{0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0})
+			case 'T':
+				writeRaw(c, 'y', append([]byte(dataReply), 0))
+			case 'E':
+				writeRaw(c, 'a', nil)
+			case 'D', 'A':
+			case 'Q':
+				return
+			default:
+				writeRaw(c, 'c', nil)
+			}
+		}
+	})
+	return addr, rec
+}
+
+func writeRaw(c net.Conn, code byte, data []byte) {
+	n := len(data) + 1
+	c.Write(append([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n), code}, data...))
+}
+
+// TestLiveData: a version 6 milter is told DATA before the 354, and its
+// refusal answers DATA itself; the transaction can be reset and retried.
+func TestLiveData(t *testing.T) {
+	addr, rec := v6Milter(t, "554 5.7.1 No DATA from you")
+	ls := startLive(t, Config{Address: addr})
+	c, _ := dialSMTP(t, ls.addr)
+	c.want("EHLO client.example.org", "250 ")
+	c.want("MAIL FROM:<alice@example.org>", "250 ")
+	c.want("RCPT TO:<bob@example.com>", "250 ")
+	c.want("DATA", "554 5.7.1 No DATA from you")
+	c.want("RSET", "250 ")
+	c.want("QUIT", "221 ")
+	if n := count(t, ls.clean, queue.Incoming); n != 0 {
+		t.Errorf("%d queued", n)
+	}
+	if got := waitEvents(rec, "O C H M R T"); !strings.HasPrefix(strings.ReplaceAll(got, "D ", ""), "O C H M R T") {
+		t.Errorf("milter saw %q", got)
+	}
+}
