@@ -500,3 +500,27 @@ func TestLiveData(t *testing.T) {
 		t.Errorf("milter saw %q", got)
 	}
 }
+
+// TestLiveHelo: a refusal at HELO is kept for MAIL (HELO itself gets
+// 250, as in Postfix and Sendmail); a 421 answers HELO and ends the
+// session.
+func TestLiveHelo(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		resp       gomilter.Response
+		helo, mail string
+	}{
+		{"reject", gomilter.NewResponseStr('y', "550 5.7.1 Bad HELO"), "250 ", "550 5.7.1 Bad HELO"},
+		{"421", gomilter.NewResponseStr('y', "421 4.7.0 Not now"), "421 4.7.0 Not now", "EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, _ := servePhases(t, func() *phaseMilter { return &phaseMilter{helo: tc.resp} })
+			ls := startLive(t, Config{Address: addr})
+			c, _ := dialSMTP(t, ls.addr)
+			c.want("EHLO client.example.org", tc.helo)
+			if r := c.cmd("MAIL FROM:<alice@example.org>"); !strings.HasPrefix(r, tc.mail) {
+				t.Errorf("MAIL: %q, want %q", r, tc.mail)
+			}
+		})
+	}
+}
