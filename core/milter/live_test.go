@@ -3,6 +3,7 @@ package milter
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -522,5 +523,31 @@ func TestLiveHelo(t *testing.T) {
 				t.Errorf("MAIL: %q, want %q", r, tc.mail)
 			}
 		})
+	}
+}
+
+// TestLiveBDAT: over CHUNKING the content phase runs as for DATA.
+func TestLiveBDAT(t *testing.T) {
+	addr, rec := servePhases(t, func() *phaseMilter { return &phaseMilter{} })
+	ls := startLive(t, Config{Address: addr})
+	c, _ := dialSMTP(t, ls.addr)
+	c.want("EHLO client.example.org", "250 ")
+	c.want("MAIL FROM:<alice@example.org>", "250 ")
+	c.want("RCPT TO:<bob@example.com>", "250 ")
+	msg := "Subject: chunked\r\n\r\nin one chunk\r\n"
+	c.c.Write([]byte(fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg), msg)))
+	r := c.reply()
+	if !strings.HasPrefix(r, "250 2.0.0 Ok: queued as ") {
+		t.Fatalf("BDAT: %q", r)
+	}
+	c.want("QUIT", "221 ")
+	_, content := stored(t, ls.clean, queue.Incoming, queue.ID(strings.TrimPrefix(r, "250 2.0.0 Ok: queued as ")))
+	if !strings.Contains(content, "X-Live: seen\r\n") {
+		t.Errorf("queued:\n%s", content)
+	}
+	// (go-milter's client sends an abort before its quit at the end.)
+	if want, got := "connect helo:client.example.org mail:alice@example.org rcpt:bob@example.com eom",
+		waitEvents(rec, "connect helo:client.example.org mail:alice@example.org rcpt:bob@example.com eom"); !strings.HasPrefix(got, want) {
+		t.Errorf("milter saw %q", got)
 	}
 }

@@ -135,10 +135,12 @@ func rcptArgs(o *smtp.RcptOptions) []string {
 // refusal is answered here and the command is not passed on.
 func (c *conn) milterData() *dsn.Status {
 	s := c.sess
-	if c.milters == nil || s == nil || !s.mailSeen || len(s.rcpts) == 0 || s.dataSent {
+	if c.milters == nil || s == nil || s.dataSent.Load() || !s.mailSeen || len(s.rcpts) == 0 {
 		return nil
 	}
-	s.dataSent = true
+	if !s.dataSent.CompareAndSwap(false, true) {
+		return nil
+	}
 	st := c.milters.Data(context.Background(), s.transaction())
 	if st != nil && st.Code == 421 {
 		c.expire()

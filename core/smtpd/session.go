@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
 
@@ -29,7 +30,9 @@ type session struct {
 	from     string // canonical sender, "" for <>
 	mailOpts smtp.MailOptions
 	rcpts    []queue.Recipient
-	dataSent bool // the milters were told DATA (milter.go)
+	// dataSent is set once the milters were told DATA (milter.go); atomic,
+	// for a BDAT transfer's Data runs beside the command reader.
+	dataSent atomic.Bool
 }
 
 var _ smtp.AuthSession = (*session)(nil)
@@ -178,7 +181,8 @@ func (s *session) mayRelayTo(a Address) bool {
 // go-smtp also calls it for a greeting after the first: after STARTTLS
 // that greeting is checked like the first one.
 func (s *session) Reset() {
-	s.mailSeen, s.from, s.mailOpts, s.rcpts, s.dataSent = false, "", smtp.MailOptions{}, nil, false
+	s.mailSeen, s.from, s.mailOpts, s.rcpts = false, "", smtp.MailOptions{}, nil
+	s.dataSent.Store(false)
 	s.c.busy.Store(false)
 	if s.c.milters != nil {
 		s.c.milters.Reset()
