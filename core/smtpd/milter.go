@@ -15,8 +15,9 @@ import (
 // Milters are the content filters smtpd talks to during the SMTP
 // conversation, as Postfix's smtpd_milters (core/milter implements it).
 type Milters interface {
-	// Open starts the conversation of a new connection; nil when no
-	// milter applies to mail from the network. It does not block.
+	// Open starts the conversation of a new connection, dialling the
+	// milters (each within its own connect timeout); nil when no milter
+	// applies to mail from the network.
 	Open(client queue.Client, port uint16) MilterConn
 }
 
