@@ -3,6 +3,7 @@ package milter
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,6 +30,7 @@ type phaseMilter struct {
 	mail    func(from string) gomilter.Response
 	rcpt    func(to string) gomilter.Response
 	stall   chan struct{} // when set, RCPT waits on it
+	crash   bool          // end of message fails after an edit
 }
 
 // phaseLog is what every connection of a phaseMilter server saw, in order.
@@ -81,6 +83,9 @@ func (m *phaseMilter) RcptTo(to string, _ *gomilter.Modifier) (gomilter.Response
 func (m *phaseMilter) Body(mod *gomilter.Modifier) (gomilter.Response, error) {
 	m.rec.add("eom")
 	mod.AddHeader("X-Live", "seen")
+	if m.crash {
+		return nil, errors.New("crash")
+	}
 	return gomilter.RespAccept, nil
 }
 
@@ -549,5 +554,40 @@ func TestLiveBDAT(t *testing.T) {
 	if want, got := "connect helo:client.example.org mail:alice@example.org rcpt:bob@example.com eom",
 		waitEvents(rec, "connect helo:client.example.org mail:alice@example.org rcpt:bob@example.com eom"); !strings.HasPrefix(got, want) {
 		t.Errorf("milter saw %q", got)
+	}
+}
+
+// TestLiveCrash: a milter that dies at end of message gets its default
+// action there, nothing half-filtered is queued, and a tempfail then
+// answers each later MAIL of the connection.
+func TestLiveCrash(t *testing.T) {
+	addr, _ := servePhases(t, func() *phaseMilter { return &phaseMilter{crash: true} })
+	for _, tc := range []struct {
+		def       DefaultAction
+		eod, mail string
+	}{
+		{Tempfail, "451 4.7.1 Service unavailable - try again later", "451 4.7.1 "},
+		{Accept, "250 ", "250 "},
+	} {
+		t.Run(tc.def.String(), func(t *testing.T) {
+			ls := startLive(t, Config{Address: addr, DefaultAction: tc.def})
+			c, _ := dialSMTP(t, ls.addr)
+			c.want("EHLO client.example.org", "250 ")
+			c.want("MAIL FROM:<alice@example.org>", "250 ")
+			c.want("RCPT TO:<bob@example.com>", "250 ")
+			c.want("DATA", "354 ")
+			r := c.want(liveMessage, tc.eod)
+			c.want("MAIL FROM:<alice@example.org>", tc.mail)
+			if tc.def != Accept {
+				if n := count(t, ls.clean, queue.Incoming); n != 0 {
+					t.Errorf("%d queued", n)
+				}
+				return
+			}
+			_, content := stored(t, ls.clean, queue.Incoming, queue.ID(strings.TrimPrefix(r, "250 2.0.0 Ok: queued as ")))
+			if strings.Contains(content, "X-Live") {
+				t.Errorf("queued half-filtered:\n%s", content)
+			}
+		})
 	}
 }
