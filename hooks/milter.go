@@ -18,10 +18,12 @@ import (
 
 var _ milter.Judge = (*Engine)(nil)
 
-// Judge runs "milter" handlers: handler(result, msg), once per milter and
-// message, after the milter answered and before its answer is applied.
+// Judge runs "milter" handlers: handler(result, msg), for each answer of
+// a milter that is not "continue" (at an SMTP phase, or about the
+// content), before the answer is applied.
 // result is a table describing the answer (see resultTable); msg is a
-// read-only message handle, the message as the earlier milters left it.
+// read-only message handle, the message as the earlier milters left it
+// (for an answer at an SMTP phase: the envelope so far, no header).
 // A handler returns nil to let the answer stand, or a verdict that
 // replaces it: mta.accept() (keep the milter's edits, drop its refusal:
 // tag instead of reject), mta.reject()/mta.defer(), mta.hold(reason)
@@ -90,7 +92,7 @@ func (j *judgement) apply(r *milter.Result) {
 }
 
 // resultTable is the Lua view of a milter's answer: milter, action,
-// phase, code/enhanced/text (for a refusal), quarantine, failed (why the
+// phase, rcpt (for an answer at RCPT), code/enhanced/text (for a refusal), quarantine, failed (why the
 // default action was taken, or nil), headers (the fields the milter adds
 // or changes, by name), and from rspamd's headers score,
 // required_score and spam.
@@ -99,6 +101,9 @@ func resultTable(L *lua.LState, r *milter.Result, j *judgement) *lua.LTable {
 	t.RawSetString("milter", lua.LString(r.Milter))
 	t.RawSetString("action", lua.LString(r.Action))
 	t.RawSetString("phase", lua.LString(r.Phase))
+	if r.Rcpt != "" {
+		t.RawSetString("rcpt", lua.LString(r.Rcpt))
+	}
 	if r.Status != nil {
 		t.RawSetString("code", lua.LNumber(r.Status.Code))
 		t.RawSetString("enhanced", lua.LString(r.Status.Enhanced.String()))

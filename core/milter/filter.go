@@ -55,10 +55,14 @@ func New(cfgs []Config, hostname string, log *slog.Logger) (*Filter, error) {
 	return f, nil
 }
 
-// Filter implements cleanup.Filter.
+// Filter implements cleanup.Filter. A message from an SMTP session that
+// talked to the milters live (ctx carries its Conn, see Conn.Message)
+// finishes that conversation: header, body, end of message. Any other
+// message has its SMTP phases replayed first.
 func (f *Filter) Filter(ctx context.Context, env *queue.Envelope, h *textproto.Header, body io.Reader) (io.Reader, policy.Verdict, error) {
+	lc := liveConn(ctx)
 	ms := f.applicable(env)
-	if len(ms) == 0 {
+	if len(ms) == 0 && lc == nil {
 		return body, policy.Verdict{Action: policy.Accept}, nil
 	}
 	raw, err := io.ReadAll(io.LimitReader(body, f.maxSize()+1))
@@ -69,39 +73,63 @@ func (f *Filter) Filter(ctx context.Context, env *queue.Envelope, h *textproto.H
 		return bytes.NewReader(raw), policy.Verdict{Action: policy.Reject, Status: dsn.MessageTooBig}, nil
 	}
 	msg := &message{env: env, h: h, body: raw, hostname: f.Hostname}
-	v, err := f.run(ctx, ms, msg)
+	var v policy.Verdict
+	if lc != nil {
+		v, err = lc.content(ctx, msg)
+	} else {
+		v, err = f.run(ctx, ms, msg)
+	}
 	return bytes.NewReader(msg.body), v, err
 }
 
-// run asks each milter in turn; the first refusal ends the run.
+// run asks each milter in turn, replaying the SMTP phases; the first
+// refusal ends the run.
 func (f *Filter) run(ctx context.Context, ms []*milter, msg *message) (policy.Verdict, error) {
 	verdict := policy.Verdict{Action: policy.Accept}
 	for _, m := range ms {
-		r := m.converse(ctx, msg)
-		if f.Judge != nil {
-			if err := f.Judge.Judge(ctx, r, msg.env, msg.h); err != nil {
-				return verdict, fmt.Errorf("milter %s: judge: %w", m.cfg.Name, err)
-			}
-		}
-		f.logResult(msg.env, r)
-		switch r.Action {
-		case "reject", "tempfail":
-			st := r.Status
-			if st == nil || st.OK() {
-				st = map[string]*dsn.Status{"reject": Rejected, "tempfail": Tempfail4}[r.Action]
-			}
-			return policy.Verdict{Action: policy.Reject, Status: st}, nil
-		case "discard":
-			return policy.Verdict{Action: policy.Discard, Reason: "milter " + m.cfg.Name}, nil
-		}
-		if err := apply(msg, r.Edits); err != nil {
-			return verdict, fmt.Errorf("milter %s: %w", m.cfg.Name, err)
-		}
-		if r.Quarantine != "" {
-			verdict = policy.Verdict{Action: policy.Hold, Reason: "milter " + m.cfg.Name + ": " + r.Quarantine}
+		if final, err := f.take(ctx, m.converse(ctx, msg), msg, &verdict); final || err != nil {
+			return verdict, err
 		}
 	}
 	return verdict, nil
+}
+
+// take judges one milter's answer about the content and applies it: a
+// refusal or a discard is final (verdict says which); an accept applies
+// the edits, and a quarantine makes verdict a Hold.
+func (f *Filter) take(ctx context.Context, r *Result, msg *message, verdict *policy.Verdict) (bool, error) {
+	if f.Judge != nil {
+		if err := f.Judge.Judge(ctx, r, msg.env, msg.h); err != nil {
+			return true, fmt.Errorf("milter %s: judge: %w", r.Milter, err)
+		}
+	}
+	f.logResult(msg.env, r)
+	switch r.Action {
+	case "reject", "tempfail":
+		*verdict = policy.Verdict{Action: policy.Reject, Status: refusal(r)}
+		return true, nil
+	case "discard":
+		*verdict = policy.Verdict{Action: policy.Discard, Reason: "milter " + r.Milter}
+		return true, nil
+	}
+	if err := apply(msg, r.Edits); err != nil {
+		return true, fmt.Errorf("milter %s: %w", r.Milter, err)
+	}
+	if r.Quarantine != "" {
+		*verdict = policy.Verdict{Action: policy.Hold, Reason: "milter " + r.Milter + ": " + r.Quarantine}
+	}
+	return false, nil
+}
+
+// refusal is the reply of a reject or tempfail Result.
+func refusal(r *Result) *dsn.Status {
+	if r.Status != nil && !r.Status.OK() {
+		return r.Status
+	}
+	if r.Action == "tempfail" {
+		return Tempfail4
+	}
+	return Rejected
 }
 
 // applicable lists the milters for env's origin: an SMTP client, or a
@@ -135,17 +163,26 @@ func (f *Filter) logResult(env *queue.Envelope, r *Result) {
 		return
 	}
 	who := clientName(env) + "[" + orString(env.Client.Addr, "127.0.0.1") + "]"
+	id := orString(string(env.ID), "NOQUEUE")
 	switch {
 	case r.Failed != "":
-		f.Log.Warn(fmt.Sprintf("%s: milter %s failed: %s; default_action %s", env.ID, r.Milter, r.Failed, r.Action))
+		at := ""
+		if r.Phase != "" {
+			at = " at " + strings.ToUpper(r.Phase)
+		}
+		f.Log.Warn(fmt.Sprintf("%s: milter %s failed%s: %s; default_action %s", id, r.Milter, at, r.Failed, r.Action))
 	case r.Action != "accept":
 		text := r.Action
 		if r.Status != nil {
 			text = r.Status.Error()
 		}
-		f.Log.Info(fmt.Sprintf("%s: milter-%s: %s from %s: %s; milter=%s from=<%s>", env.ID, r.Action,
-			strings.ToUpper(r.Phase), who, text, r.Milter, env.Sender))
+		line := fmt.Sprintf("%s: milter-%s: %s from %s: %s; milter=%s from=<%s>", id, r.Action,
+			strings.ToUpper(r.Phase), who, text, r.Milter, env.Sender)
+		if r.Rcpt != "" {
+			line += " to=<" + r.Rcpt + ">"
+		}
+		f.Log.Info(line)
 	case r.Quarantine != "":
-		f.Log.Info(fmt.Sprintf("%s: milter-hold: from %s: %s; milter=%s", env.ID, who, r.Quarantine, r.Milter))
+		f.Log.Info(fmt.Sprintf("%s: milter-hold: from %s: %s; milter=%s", id, who, r.Quarantine, r.Milter))
 	}
 }

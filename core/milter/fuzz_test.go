@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -41,5 +42,29 @@ func FuzzEdits(f *testing.F) {
 		if h.Has("Bcc") {
 			t.Fatalf("injected a field: %q %q", name, value)
 		}
+	})
+}
+
+// FuzzDataReply: whatever a milter answers to the DATA event, the reply
+// is an action or an error, and a reply code keeps its three digits.
+func FuzzDataReply(f *testing.F) {
+	f.Add([]byte("\x00\x00\x00\x01c"))
+	f.Add([]byte("\x00\x00\x00\x15y554 5.7.1 no thanks\x00"))
+	f.Add([]byte("\x00\x00\x00\x01p\x00\x00\x00\x01r"))
+	f.Add([]byte("\xff\xff\xff\xffy"))
+	f.Add([]byte("\x00\x00\x00\x06y-12 x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		code, data, err := readPacket(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		act, err := parseReply(code, data)
+		if err != nil {
+			return
+		}
+		if act.Code == gomilter.ActReplyCode && (act.SMTPCode < 0 || act.SMTPCode > 999) {
+			t.Fatalf("reply code %d from %q", act.SMTPCode, b)
+		}
+		replyStatus(act.SMTPCode, act.SMTPText)
 	})
 }

@@ -14,7 +14,7 @@ type message struct {
 	h        *textproto.Header
 	body     []byte
 	hostname string
-	rcpt     string // the recipient of the RCPT being replayed
+	rcpt     string // the recipient of the RCPT being sent
 }
 
 // macro is one macro moonpost can send: the stage it is sent at and its

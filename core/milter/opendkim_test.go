@@ -83,16 +83,30 @@ func TestOpenDKIM(t *testing.T) {
 	if !strings.HasPrefix(content, "DKIM-Signature:") || !strings.Contains(content, "d=example.test") {
 		t.Fatalf("no signature at the top:\n%s", content)
 	}
+	// The same over SMTP, with opendkim called live at each phase.
+	ls := startLive(t, Config{Name: "opendkim", Address: "inet:127.0.0.1:" + port})
+	sc, _ := dialSMTP(t, ls.addr)
+	sc.want("EHLO client.example.org", "250 ")
+	sc.want("MAIL FROM:<alice@example.test>", "250 ")
+	sc.want("RCPT TO:<bob@example.com>", "250 ")
+	sc.want("DATA", "354 ")
+	liveID := strings.TrimPrefix(sc.want(msg+".", "250 "), "250 2.0.0 Ok: queued as ")
+	_, liveContent := stored(t, ls.clean, queue.Incoming, queue.ID(liveID))
+	if !strings.HasPrefix(liveContent, "DKIM-Signature:") {
+		t.Fatalf("live: no signature at the top:\n%s", liveContent)
+	}
 	py, err := exec.LookPath("/usr/bin/python3")
 	if err != nil || exec.Command(py, "-c", "import dkim").Run() != nil {
 		t.Skip("SKIP: dkimpy (Debian package python3-dkim) not installed; signature not verified")
 	}
-	verify := exec.Command(py, "-c", dkimVerify)
-	verify.Env = append(os.Environ(), "DKIM_TXT="+txtRecord(t, filepath.Join(dir, "sel.txt")))
-	verify.Stdin = strings.NewReader(content)
-	res, err := verify.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(res)) != "pass" {
-		t.Errorf("dkimpy: %v %s\n%s", err, res, content)
+	for _, content := range []string{content, liveContent} {
+		verify := exec.Command(py, "-c", dkimVerify)
+		verify.Env = append(os.Environ(), "DKIM_TXT="+txtRecord(t, filepath.Join(dir, "sel.txt")))
+		verify.Stdin = strings.NewReader(content)
+		res, err := verify.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(res)) != "pass" {
+			t.Errorf("dkimpy: %v %s\n%s", err, res, content)
+		}
 	}
 }
 

@@ -18,7 +18,8 @@ type Result struct {
 	// holding its code and text.
 	Action string
 	Status *dsn.Status // the reply for reject and tempfail
-	Phase  string      // where the action was given: connect, helo, mail, rcpt, header, body, eom
+	Phase  string      // where the action was given: connect, helo, mail, rcpt, data, header, eom
+	Rcpt   string      // the recipient, for an answer at rcpt
 	// Quarantine, when not "", puts the message on hold with this reason.
 	Quarantine string
 	// Edits are the milter's changes, applied in order when the message

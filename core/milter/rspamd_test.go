@@ -188,6 +188,8 @@ func TestRspamd(t *testing.T) {
 		t.Errorf("GTUBE not tagged:\n%s", content)
 	}
 
+	t.Run("live", func(t *testing.T) { rspamdLive(t, cfg) })
+
 	stop() // rspamd down: its port refuses connections
 	for _, def := range []DefaultAction{Tempfail, Accept, Reject} {
 		down := cfg
@@ -198,6 +200,34 @@ func TestRspamd(t *testing.T) {
 			Reject: "550 5.7.1 Command rejected"}[def]
 		if got := errText(err); got != want {
 			t.Errorf("rspamd down, default_action %s: Submit = %q, want %q", def, got, want)
+		}
+	}
+}
+
+// rspamdLive: rspamd called live by smtpd at each phase (connect to end
+// of message, the DATA event included): GTUBE is refused at the end of
+// DATA with rspamd's reply, clean mail on the same connection is queued
+// with rspamd's headers.
+func rspamdLive(t *testing.T, cfg Config) {
+	ls := startLive(t, cfg)
+	c, banner := dialSMTP(t, ls.addr)
+	if !strings.HasPrefix(banner, "220 ") {
+		t.Fatalf("banner %q", banner)
+	}
+	c.want("EHLO client.example.org", "250 ")
+	c.want("MAIL FROM:<alice@example.org>", "250 ")
+	c.want("RCPT TO:<bob@example.com>", "250 ")
+	c.want("DATA", "354 ")
+	c.want(strings.ReplaceAll(rspamdMessage(gtube+"\r\n"), "\r\n.", "\r\n..")+".", "554 5.7.1 ")
+	c.want("MAIL FROM:<alice@example.org>", "250 ")
+	c.want("RCPT TO:<bob@example.com>", "250 ")
+	c.want("DATA", "354 ")
+	id := strings.TrimPrefix(c.want(rspamdMessage("See you at noon?\r\n")+".", "250 "), "250 2.0.0 Ok: queued as ")
+	c.want("QUIT", "221 ")
+	_, content := stored(t, ls.clean, queue.Incoming, queue.ID(id))
+	for _, want := range []string{"X-Spamd-Result: default: False", "X-Rspamd-Queue-Id: " + id} {
+		if !strings.Contains(content, want) {
+			t.Errorf("clean mail lacks %q:\n%s", want, content)
 		}
 	}
 }

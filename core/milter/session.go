@@ -22,13 +22,24 @@ const allActions = gomilter.OptAddHeader | gomilter.OptChangeBody | gomilter.Opt
 // which it may still send and which is honoured.
 const v2Actions = allActions &^ gomilter.OptChangeFrom
 
+// offered are the protocol steps a milter may ask to skip, or not to
+// answer, as Postfix's milter8 offers them. libmilter milters
+// (clamav-milter) refuse an MTA that does not offer a step they want
+// skipped. Protocol version 2 knows only the low seven.
+const offered = gomilter.OptNoConnect | gomilter.OptNoHelo | gomilter.OptNoMailFrom | gomilter.OptNoRcptTo |
+	gomilter.OptNoBody | gomilter.OptNoHeaders | gomilter.OptNoEOH | gomilter.OptNoUnknown | gomilter.OptNoData |
+	gomilter.OptSkip | gomilter.OptNoHeaderReply | gomilter.OptNoConnReply | gomilter.OptNoHeloReply |
+	gomilter.OptNoMailReply | gomilter.OptNoRcptReply | gomilter.OptNoDataReply | gomilter.OptNoUnknownReply |
+	gomilter.OptNoEOHReply | gomilter.OptNoBodyReply
+
 // dialer dials within the conversation's context and remembers the
-// connection, so the message deadline can close it under a blocked read.
+// connection, so the end of that context can close it under a blocked
+// read.
 type dialer struct {
 	ctx  context.Context
 	d    net.Dialer
 	conn net.Conn
-	stop func() bool // ends the close-on-deadline
+	stop func() bool // ends the close-on-done
 }
 
 func (d *dialer) Dial(network, addr string) (net.Conn, error) {
@@ -48,35 +59,37 @@ func (d *dialer) close() {
 	}
 }
 
-// converse holds the whole conversation about msg with one milter, within
-// its message_timeout, and returns its Result: a failure Result carrying
-// the default action when it did not answer properly.
-func (m *milter) converse(ctx context.Context, msg *message) *Result {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.MessageTimeout)
-	defer cancel()
-	d := &dialer{ctx: ctx, d: net.Dialer{Timeout: m.cfg.ConnectTimeout}}
-	s, err := m.session(d, allActions)
-	if errors.Is(err, gomilter.ErrUnsupportedMilterVersion) {
-		s, err = m.session(d, v2Actions)
-	}
-	defer d.close()
-	if err == nil {
-		var r *Result
-		if r, err = m.phases(s, msg); err == nil {
-			s.Close()
-			return r
-		}
-	}
-	if ctx.Err() != nil {
-		err = fmt.Errorf("message_timeout %s exceeded: %w", m.cfg.MessageTimeout, err)
-	}
-	return failure(m.cfg.Name, m.cfg.DefaultAction, err)
+// conv is one conversation with one milter: a connection, negotiated,
+// and the events sent on it. The replayed conversation (converse) and
+// the live one of an SMTP connection (Conn) both speak through it.
+type conv struct {
+	m  *milter
+	d  *dialer
+	s  *gomilter.ClientSession
+	v2 bool // the milter speaks protocol version 2, which has no DATA event
 }
 
-func (m *milter) session(d *dialer, actions gomilter.OptAction) (*gomilter.ClientSession, error) {
+// open dials the milter and negotiates. The connection lives until ctx
+// ends or close is called.
+func (m *milter) open(ctx context.Context) (*conv, error) {
+	d := &dialer{ctx: ctx, d: net.Dialer{Timeout: m.cfg.ConnectTimeout}}
+	c := &conv{m: m, d: d}
+	s, err := m.session(d, allActions, offered)
+	if errors.Is(err, gomilter.ErrUnsupportedMilterVersion) {
+		s, err = m.session(d, v2Actions, offered&0x7f)
+		c.v2 = true
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.s = s
+	return c, nil
+}
+
+func (m *milter) session(d *dialer, actions gomilter.OptAction, steps gomilter.OptProtocol) (*gomilter.ClientSession, error) {
 	c := gomilter.NewClientWithOptions(m.network, m.addr, gomilter.ClientOptions{
 		Dialer: d, ReadTimeout: m.cfg.CommandTimeout, WriteTimeout: m.cfg.CommandTimeout,
-		ActionMask: actions,
+		ActionMask: actions, ProtocolMask: steps,
 	})
 	s, err := c.Session()
 	if err != nil {
@@ -86,32 +99,64 @@ func (m *milter) session(d *dialer, actions gomilter.OptAction) (*gomilter.Clien
 	return s, err
 }
 
-// step is one SMTP phase replayed to the milter.
-type step struct {
-	phase string
-	run   func() (*gomilter.Action, error)
+// close says goodbye (SMFIC_QUIT) and closes the connection.
+func (c *conv) close() {
+	c.s.Close()
+	c.d.close()
 }
 
-// phases replays the SMTP phases, then sends the body and ends the
-// message. A phase that answers other than "continue" ends the
-// conversation with that answer.
-func (m *milter) phases(s *gomilter.ClientSession, msg *message) (*Result, error) {
-	r := &Result{Milter: m.cfg.Name, Action: "accept"}
-	for _, st := range m.steps(s, msg) {
-		act, err := st.run()
-		if err != nil {
-			return nil, err
-		}
-		if act.Code != gomilter.ActContinue {
-			r.Phase = st.phase
-			fromAction(r, act)
-			return r, nil
-		}
-	}
-	if err := m.macros(s, gomilter.CodeEOB, msg); err != nil {
+// The SMTP events, each with its macros first.
+
+func (c *conv) connect(msg *message, port uint16) (*gomilter.Action, error) {
+	if err := c.m.macros(c.s, gomilter.CodeConn, msg); err != nil {
 		return nil, err
 	}
-	edits, act, err := s.BodyReadFrom(bytes.NewReader(msg.body))
+	family, addr := clientFamily(msg.env.Client.Addr)
+	return c.s.Conn(clientName(msg.env), family, port, addr)
+}
+
+func (c *conv) helo(msg *message) (*gomilter.Action, error) {
+	if err := c.m.macros(c.s, gomilter.CodeHelo, msg); err != nil {
+		return nil, err
+	}
+	return c.s.Helo(orString(msg.env.Client.Helo, "localhost"))
+}
+
+func (c *conv) mail(msg *message, args []string) (*gomilter.Action, error) {
+	if err := c.m.macros(c.s, gomilter.CodeMail, msg); err != nil {
+		return nil, err
+	}
+	return c.s.Mail(msg.env.Sender, args)
+}
+
+func (c *conv) rcpt(msg *message, args []string) (*gomilter.Action, error) {
+	if err := c.m.macros(c.s, gomilter.CodeRcpt, msg); err != nil {
+		return nil, err
+	}
+	return c.s.Rcpt(msg.rcpt, args)
+}
+
+// content sends the header and the body and ends the message. The
+// Result is the milter's answer to the header (when it was not
+// "continue") or to the end of message, with its edits.
+func (c *conv) content(msg *message) (*Result, error) {
+	r := &Result{Milter: c.m.cfg.Name, Action: "accept"}
+	if err := c.m.macros(c.s, gomilter.CodeEOH, msg); err != nil {
+		return nil, err
+	}
+	act, err := c.s.Header(*msg.h)
+	if err != nil {
+		return nil, err
+	}
+	if act.Code != gomilter.ActContinue {
+		r.Phase = "header"
+		fromAction(r, act)
+		return r, nil
+	}
+	if err := c.m.macros(c.s, gomilter.CodeEOB, msg); err != nil {
+		return nil, err
+	}
+	edits, act, err := c.s.BodyReadFrom(bytes.NewReader(msg.body))
 	if err != nil {
 		return nil, err
 	}
@@ -123,44 +168,65 @@ func (m *milter) phases(s *gomilter.ClientSession, msg *message) (*Result, error
 	return r, nil
 }
 
-func (m *milter) steps(s *gomilter.ClientSession, msg *message) []step {
-	env := msg.env
-	steps := []step{
-		{"connect", func() (*gomilter.Action, error) {
-			if err := m.macros(s, gomilter.CodeConn, msg); err != nil {
-				return nil, err
-			}
-			family, addr := clientFamily(env.Client.Addr)
-			return s.Conn(clientName(env), family, 0, addr)
-		}},
-		{"helo", func() (*gomilter.Action, error) {
-			if err := m.macros(s, gomilter.CodeHelo, msg); err != nil {
-				return nil, err
-			}
-			return s.Helo(orString(env.Client.Helo, "localhost"))
-		}},
-		{"mail", func() (*gomilter.Action, error) {
-			if err := m.macros(s, gomilter.CodeMail, msg); err != nil {
-				return nil, err
-			}
-			return s.Mail(env.Sender, nil)
-		}},
+// converse holds the whole conversation about msg with one milter, within
+// its message_timeout, replaying the SMTP phases the message has passed,
+// and returns its Result: a failure Result carrying the default action
+// when it did not answer properly. It serves mail that had no live
+// conversation: local submission.
+func (m *milter) converse(ctx context.Context, msg *message) *Result {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.MessageTimeout)
+	defer cancel()
+	c, err := m.open(ctx)
+	if err == nil {
+		defer c.d.close()
+		var r *Result
+		if r, err = c.replay(msg); err == nil {
+			c.s.Close()
+			return r
+		}
 	}
-	for _, rc := range env.Recipients {
-		steps = append(steps, step{"rcpt", func() (*gomilter.Action, error) {
-			msg.rcpt = rc.Addr
-			if err := m.macros(s, gomilter.CodeRcpt, msg); err != nil {
-				return nil, err
-			}
-			return s.Rcpt(rc.Addr, nil)
-		}})
+	if ctx.Err() != nil {
+		err = fmt.Errorf("message_timeout %s exceeded: %w", m.cfg.MessageTimeout, err)
 	}
-	return append(steps, step{"header", func() (*gomilter.Action, error) {
-		if err := m.macros(s, gomilter.CodeEOH, msg); err != nil {
+	return failure(m.cfg.Name, m.cfg.DefaultAction, err)
+}
+
+// step is one SMTP phase replayed to the milter.
+type step struct {
+	phase string
+	run   func() (*gomilter.Action, error)
+}
+
+// replay sends the SMTP phases, then the content. A phase that answers
+// other than "continue" ends the conversation with that answer.
+func (c *conv) replay(msg *message) (*Result, error) {
+	for _, st := range c.steps(msg) {
+		act, err := st.run()
+		if err != nil {
 			return nil, err
 		}
-		return s.Header(*msg.h)
-	}})
+		if act.Code != gomilter.ActContinue {
+			r := &Result{Milter: c.m.cfg.Name, Phase: st.phase, Rcpt: msg.rcpt}
+			fromAction(r, act)
+			return r, nil
+		}
+	}
+	return c.content(msg)
+}
+
+func (c *conv) steps(msg *message) []step {
+	steps := []step{
+		{"connect", func() (*gomilter.Action, error) { return c.connect(msg, 0) }},
+		{"helo", func() (*gomilter.Action, error) { return c.helo(msg) }},
+		{"mail", func() (*gomilter.Action, error) { return c.mail(msg, nil) }},
+	}
+	for _, rc := range msg.env.Recipients {
+		steps = append(steps, step{"rcpt", func() (*gomilter.Action, error) {
+			msg.rcpt = rc.Addr
+			return c.rcpt(msg, nil)
+		}})
+	}
+	return steps
 }
 
 func clientFamily(addr string) (gomilter.ProtoFamily, string) {

@@ -36,6 +36,11 @@ func (c *conn) checkLine(line []byte) ([]byte, error) {
 		c.in.noteBDAT(arg)
 	case "RCPT":
 		return c.postmaster(line, arg), nil
+	case "DATA":
+		if st := c.milterData(); st != nil {
+			c.reply(st)
+			return nil, nil
+		}
 	case "STARTTLS":
 		return c.startTLS(line, arg)
 	}

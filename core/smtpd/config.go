@@ -132,6 +132,7 @@ type Config struct {
 	Auth      policy.Authenticator // nil: no AUTH anywhere
 	Submitter Submitter            // required
 	Flow      Flow                 // nil: arrivals never pause
+	Milters   Milters              // nil: none (see milter.go)
 	Logger    *slog.Logger         // nil: slog.Default()
 	Now       func() time.Time     // nil: time.Now; tests inject a clock
 

@@ -64,6 +64,14 @@ type conn struct {
 	// because go-smtp does not tell the session HELO from EHLO.
 	ehlo atomic.Bool
 
+	// milters is the connection's milter conversation, opened at the
+	// banner (milter.go); nil without milters. sess is the go-smtp
+	// session, once the client greeted. Both are the session
+	// goroutine's.
+	milters    MilterConn
+	sess       *session
+	bannerDone bool // the first reply, the banner, went out
+
 	counts    counts
 	errs      errCount // error replies and failed AUTH (errlimit.go)
 	closeOnce sync.Once
@@ -169,6 +177,11 @@ func (c *conn) SetReadDeadline(time.Time) error { return nil }
 // written by the next Read, by Close, or at once when maxPending is
 // exceeded.
 func (c *conn) Write(b []byte) (int, error) {
+	n := len(b)
+	if !c.bannerDone {
+		c.bannerDone = true
+		b = c.milterBanner(b)
+	}
 	c.in.reply(b)
 	r := b
 	if rw := c.srv.rewriteReply(c, b); rw != nil {
@@ -184,7 +197,7 @@ func (c *conn) Write(b []byte) (int, error) {
 			return 0, err
 		}
 	}
-	return len(b), nil
+	return n, nil
 }
 
 // flush writes the queued replies, waiting at most timeout for a client
@@ -241,6 +254,9 @@ func (c *conn) Close() error {
 	}
 	err := c.Conn.Close()
 	c.closeOnce.Do(func() {
+		if c.milters != nil {
+			c.milters.Close()
+		}
 		c.srv.release(c)
 		if c.srv.log.Enabled(context.Background(), slog.LevelInfo) {
 			c.logDisconnect()

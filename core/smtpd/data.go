@@ -35,6 +35,9 @@ func (s *session) Data(r io.Reader) error {
 
 	r, done := s.c.content(r)
 	defer done()
+	if st := s.c.milterData(); st != nil { // BDAT: DATA was never said
+		return st.SMTPError()
+	}
 	cr := &countingReader{r: r}
 	body, st := s.checkHeader(cr)
 	if st != nil {
@@ -45,6 +48,9 @@ func (s *session) Data(r io.Reader) error {
 	defer cancel()
 	if s.srv.cfg.Flow != nil {
 		s.srv.cfg.Flow.Wait(ctx)
+	}
+	if s.c.milters != nil {
+		ctx = s.c.milters.Message(ctx) // cleanup finishes the conversation
 	}
 	received := strings.NewReader(s.receivedHeader(env, now))
 	id, err := s.srv.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
@@ -76,6 +82,9 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 	case err != nil:
 		st := dsn.FromError(err)
 		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; from=<%s> proto=%s", id, s.c.client(), st.Error(), env.Sender, s.proto()), "err", err)
+		if st.Code == 421 {
+			s.c.expire() // a milter's 421: the session ends after the reply
+		}
 		return st
 	case cr.err != io.EOF:
 		// Submit said yes without reading to the end: a cleanup bug that
@@ -111,11 +120,8 @@ func (s *session) envelope(now time.Time) *queue.Envelope {
 		Arrival:    now,
 		Sender:     s.from,
 		Recipients: append([]queue.Recipient(nil), s.rcpts...),
-		Client: queue.Client{
-			Name: s.c.name, Addr: s.c.ip.String(), Helo: sanitize(s.gc.Hostname()),
-			Proto: s.proto(), AuthUser: s.authUser,
-		},
-		EnvID: o.EnvelopeID, Ret: string(o.Return), BodyType: string(o.Body), SMTPUTF8: o.UTF8,
+		Client:     s.queueClient(),
+		EnvID:      o.EnvelopeID, Ret: string(o.Return), BodyType: string(o.Body), SMTPUTF8: o.UTF8,
 		Meta: queue.CloneMeta(s.c.meta),
 	}
 }

@@ -14,6 +14,12 @@
 // accepted from anyone, any other only from MyNetworks or an authenticated
 // client; the rest is 554 5.7.1 Relay access denied.
 //
+// Milters (Config.Milters, milter.go) are called live, as Postfix's
+// smtpd_milters: connect before the banner (a refusal there changes the
+// banner, and is answered at MAIL), HELO, MAIL, RCPT after relay control
+// and policy accepted it, DATA before the 354; their content phase runs
+// in cleanup, through the context Submit gets.
+//
 // What it reads: the network, the policy (policy.SMTP, policy.Authenticator;
 // PasswordFile is the default Authenticator and AllowAll the default
 // policy). What it writes: nothing to disk itself. For each message it

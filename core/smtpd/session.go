@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
 
@@ -29,6 +30,9 @@ type session struct {
 	from     string // canonical sender, "" for <>
 	mailOpts smtp.MailOptions
 	rcpts    []queue.Recipient
+	// dataSent is set once the milters were told DATA (milter.go); atomic,
+	// for a BDAT transfer's Data runs beside the command reader.
+	dataSent atomic.Bool
 }
 
 var _ smtp.AuthSession = (*session)(nil)
@@ -43,6 +47,10 @@ func (s *Server) newSession(gc *smtp.Conn, l *Listener) (smtp.Session, error) {
 	if rej := ss.greet(); rej != nil {
 		return nil, rej.SMTPError()
 	}
+	if st := ss.milterHelo(); st != nil {
+		return nil, st.SMTPError()
+	}
+	c.sess = ss
 	return ss, nil
 }
 
@@ -118,6 +126,12 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		s.logReject("MAIL", rej, "")
 		return rej.SMTPError()
 	}
+	if mc := s.c.milters; mc != nil {
+		if st := mc.Mail(ctx, s.transaction(), mailArgs(opts)); st != nil {
+			s.from, s.mailOpts = "", smtp.MailOptions{}
+			return s.milterReply(st)
+		}
+	}
 	s.mailSeen = true
 	s.c.busy.Store(true)
 	return nil
@@ -151,6 +165,11 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.logReject("RCPT", rej, rcpt)
 		return rej.SMTPError()
 	}
+	if mc := s.c.milters; mc != nil {
+		if st := mc.Rcpt(ctx, s.transaction(), rcpt, rcptArgs(opts)); st != nil {
+			return s.milterReply(st)
+		}
+	}
 	s.rcpts = append(s.rcpts, queue.Recipient{
 		Addr: rcpt, ORcpt: orcpt(opts), Notify: notify(opts), State: queue.Pending,
 	})
@@ -172,9 +191,16 @@ func (s *session) mayRelayTo(a Address) bool {
 // that greeting is checked like the first one.
 func (s *session) Reset() {
 	s.mailSeen, s.from, s.mailOpts, s.rcpts = false, "", smtp.MailOptions{}, nil
+	s.dataSent.Store(false)
 	s.c.busy.Store(false)
+	if s.c.milters != nil {
+		s.c.milters.Reset()
+	}
 	if s.c.tl.greeting && s.c.tl.needHelo.Swap(false) {
 		s.greetReject = s.greet()
+	}
+	if s.c.tl.greeting {
+		s.milterHelo() // a 421 ends the session after go-smtp's 250
 	}
 	if s.srv.isDraining() {
 		s.c.kick()
@@ -227,6 +253,14 @@ func (s *session) proto() string {
 		p += "A"
 	}
 	return p
+}
+
+// queueClient is the client as the queue file records it.
+func (s *session) queueClient() queue.Client {
+	return queue.Client{
+		Name: s.c.name, Addr: s.c.ip.String(), Helo: sanitize(s.gc.Hostname()),
+		Proto: s.proto(), AuthUser: s.authUser,
+	}
 }
 
 // policySession is the snapshot policy sees.

@@ -1,7 +1,7 @@
 // Package greylist is the shipped Lua module "greylist": greylisting of
 // (client network, sender, recipient) triplets with a first-seen delay,
 // an allow-list and auto-allow after N passes, its state in the "kv"
-// module. The policy is Lua (greylist.lua); Go gives it the client
+// module or, with store = "redis", on the shared Redis. The policy is Lua (greylist.lua); Go gives it the client
 // network (IPv4 /24, IPv6 /64, as postgrey) and CIDR matching.
 //
 //	local greylist = require("greylist")

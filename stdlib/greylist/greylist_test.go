@@ -102,4 +102,8 @@ func TestUnknownOption(t *testing.T) {
 	if _, err := hooks.New(hooks.Config{Dir: dir}); err == nil {
 		t.Fatal("unknown option accepted")
 	}
+	os.WriteFile(filepath.Join(dir, "g.lua"), []byte(`require("greylist").new({store = "memcached"})`), 0o644)
+	if _, err := hooks.New(hooks.Config{Dir: dir}); err == nil {
+		t.Fatal("unknown store accepted")
+	}
 }

@@ -80,8 +80,12 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
 		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup"),
 		DKIM: signer, Verify: buildVerifier(cfg, res, log)}
-	if clean.Filter, err = buildMilters(cfg, pol, log); err != nil {
+	milters, err := buildMilters(cfg, pol, log)
+	if err != nil {
 		return nil, err
+	}
+	if milters != nil {
+		clean.Filter = milters
 	}
 	agents, err := buildAgents(cfg, pol, clean, res, log)
 	if err != nil {
@@ -96,7 +100,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr.Resolver = rcpts
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: role(log, "bounce")}
-	srv, err := buildSMTPD(cfg, pol, clean, mgr.Flow, role(log, "smtpd"))
+	srv, err := buildSMTPD(cfg, pol, clean, milterConfig(milters), mgr.Flow, role(log, "smtpd"))
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +181,7 @@ func permit(on bool) local.Permit {
 	return local.PermitNone
 }
 
-func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow smtpd.Flow, log *slog.Logger) (*smtpd.Server, error) {
+func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, milters smtpd.Milters, flow smtpd.Flow, log *slog.Logger) (*smtpd.Server, error) {
 	tlsCfg, err := loadTLS(cfg)
 	if err != nil {
 		return nil, err
@@ -196,7 +200,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 		MaxRecipients: cfg.SMTPD.RecipientLimit, MaxLineLength: cfg.SMTPD.LineLengthLimit,
 		MaxConnections: cfg.SMTPD.MaxConnections, MaxConnectionsPerIP: cfg.SMTPD.MaxPerClient,
 		IdleTimeout: cfg.SMTPD.IdleTimeout.D(), SessionTimeout: cfg.SMTPD.SessionTimeout.D(),
-		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Logger: log,
+		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Milters: milters, Logger: log,
 		ErrorSleepTime: sleepOrNone(cfg.SMTPD.ErrorSleepTime.D()), SoftErrorLimit: cfg.SMTPD.SoftErrorLimit,
 		HardErrorLimit: cfg.SMTPD.HardErrorLimit, AuthFailureLimit: cfg.SMTPD.AuthFailureLimit,
 		QueueMinFree: cfg.SMTPD.QueueMinFree, FreeSpace: smtpd.SpoolFreeSpace(cfg.SpoolDir),
