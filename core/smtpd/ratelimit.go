@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/moonpost/moonpost/core/dsn"
-	"github.com/moonpost/moonpost/core/throttle"
+	"github.com/moonpost/moonpost/core/rate"
 )
 
 // RateLimit is one engine rate limit on what clients send: messages
@@ -18,13 +18,16 @@ import (
 type RateLimit struct {
 	Per   string // "client", "sender", "sender_domain" or "sasl_username"
 	Count string // "messages" or "recipients"
-	Rate  throttle.Rate
+	Rate  rate.Rate
 	Local bool // count in this node only
 }
 
-// Throttle decides one event for a key; *throttle.Limiter is one.
+// Throttle decides one event for a key against r: whether it is
+// allowed, and if not how long until one would be. local keeps the count
+// in this node even where the throttle is shared. An error is no
+// decision. The daemon's is the scripts' core/throttle limiter.
 type Throttle interface {
-	Check(ctx context.Context, key string, r throttle.Rate) (throttle.Result, error)
+	Allow(ctx context.Context, key string, r rate.Rate, local bool) (ok bool, retryAfter time.Duration, err error)
 }
 
 // rateTimeout bounds one check, within the policy time of the command.
@@ -50,20 +53,17 @@ func (s *session) overRate(kind string) *dsn.Status {
 			continue
 		}
 		key := fmt.Sprintf("smtpd:%d:%s:%s:%s", i, r.Count, r.Per, strings.ToLower(what))
-		if r.Local {
-			key = throttle.LocalPrefix + key
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
-		res, err := cfg.Throttle.Check(ctx, key, r.Rate)
+		allowed, retry, err := cfg.Throttle.Allow(ctx, key, r.Rate, r.Local)
 		cancel()
 		if err != nil {
 			s.srv.log.Error("NOQUEUE: rate limit check failed for "+s.c.client(), "per", r.Per, "count", r.Count, "err", err)
 			return dsn.TempPolicy
 		}
-		if res.Allowed {
+		if allowed {
 			continue
 		}
-		wait := int(math.Ceil(res.RetryAfter.Seconds()))
+		wait := int(math.Ceil(retry.Seconds()))
 		s.srv.log.Warn(fmt.Sprintf("warning: %s rate limit exceeded for %s %s from %s", strings.TrimSuffix(r.Count, "s"), r.Per, what, s.c.client()),
 			"limit", r.Rate.String(), "retry_after", wait)
 		return dsn.New(450, "4.7.1", fmt.Sprintf("Error: too many %s from %s %s, try again in %d seconds", r.Count, ratePerName(r.Per), what, wait))

@@ -5,14 +5,16 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
-	"github.com/moonpost/moonpost/core/throttle"
+	"github.com/moonpost/moonpost/core/rate"
 )
 
-func rateOf(t *testing.T, s string) throttle.Rate {
+func rateOf(t *testing.T, s string) rate.Rate {
 	t.Helper()
-	r, err := throttle.ParseRate(s)
+	r, err := rate.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +27,7 @@ func rateOf(t *testing.T, s string) throttle.Rate {
 func TestRateLimitMessagesPerClient(t *testing.T) {
 	ts := startServer(t, func(c *Config) {
 		c.LimitExceptions = []netip.Prefix{}
-		c.Throttle = throttle.New(throttle.Options{})
+		c.Throttle = newLocalThrottle()
 		c.RateLimits = []RateLimit{{Per: "client", Count: "messages", Rate: rateOf(t, "2/h")}}
 	})
 	cl := dialReady(t, ts.smtp)
@@ -52,7 +54,7 @@ func TestRateLimitMessagesPerClient(t *testing.T) {
 func TestRateLimitRecipientsPerSender(t *testing.T) {
 	ts := startServer(t, func(c *Config) {
 		c.MyNetworks = loopback
-		c.Throttle = throttle.New(throttle.Options{})
+		c.Throttle = newLocalThrottle()
 		c.RateLimits = []RateLimit{
 			{Per: "client", Count: "recipients", Rate: rateOf(t, "1/h")}, // spared: mynetworks
 			{Per: "sender", Count: "recipients", Rate: rateOf(t, "3/h")},
@@ -88,7 +90,7 @@ func TestRateLimitUndecidedIsTemporary(t *testing.T) {
 // only applies to sessions that authenticated.
 func TestRateLimitSubjectAbsent(t *testing.T) {
 	ts := startServer(t, func(c *Config) {
-		c.Throttle = throttle.New(throttle.Options{})
+		c.Throttle = newLocalThrottle()
 		c.RateLimits = []RateLimit{{Per: "sasl_username", Count: "messages", Rate: rateOf(t, "1/h")}}
 	})
 	cl := dialReady(t, ts.smtp)
@@ -100,7 +102,26 @@ func TestRateLimitSubjectAbsent(t *testing.T) {
 
 type failingThrottle struct{}
 
-func (failingThrottle) Check(context.Context, string, throttle.Rate) (throttle.Result, error) {
-	return throttle.Result{}, errors.New("redis: connection refused")
+func (failingThrottle) Allow(context.Context, string, rate.Rate, bool) (bool, time.Duration, error) {
+	return false, 0, errors.New("redis: connection refused")
+}
+
+// localThrottle is a fixed-window counter for the tests: N events a
+// key per window, then refusals until the window ends.
+type localThrottle struct {
+	mu     sync.Mutex
+	counts map[string]int64
+}
+
+func newLocalThrottle() *localThrottle { return &localThrottle{counts: map[string]int64{}} }
+
+func (l *localThrottle) Allow(_ context.Context, key string, r rate.Rate, _ bool) (bool, time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.counts[key]++
+	if l.counts[key] > r.N {
+		return false, r.Per, nil
+	}
+	return true, 0, nil
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/moonpost/moonpost/core/rate"
 	"github.com/moonpost/moonpost/core/resolve"
 	"github.com/moonpost/moonpost/core/smtpd"
+	"github.com/moonpost/moonpost/core/throttle"
 	"github.com/moonpost/moonpost/core/webhook"
 	"github.com/moonpost/moonpost/hooks"
 )
@@ -229,7 +231,18 @@ func engineThrottle(pol *policies) smtpd.Throttle {
 	if pol.engine == nil || pol.engine.Throttle() == nil {
 		return nil
 	}
-	return pol.engine.Throttle()
+	return limiterThrottle{pol.engine.Throttle()}
+}
+
+// limiterThrottle is smtpd's view of the throttle.
+type limiterThrottle struct{ l *throttle.Limiter }
+
+func (t limiterThrottle) Allow(ctx context.Context, key string, r rate.Rate, local bool) (bool, time.Duration, error) {
+	if local {
+		key = throttle.LocalPrefix + key
+	}
+	res, err := t.l.Check(ctx, key, r)
+	return res.Allowed, res.RetryAfter, err
 }
 
 // sleepOrNone maps the configured "0" (no pause) to smtpd's negative.
