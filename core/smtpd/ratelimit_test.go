@@ -124,4 +124,3 @@ func (l *localThrottle) Allow(_ context.Context, key string, r rate.Rate, _ bool
 	}
 	return true, 0, nil
 }
-
