@@ -1,0 +1,106 @@
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/moonpost/moonpost/core/egress"
+)
+
+var _ egress.Hook = (*Engine)(nil).Egress
+
+// Egress runs "egress" handlers: handler(dest) with dest = {domain=,
+// mx={...}, transport=, nexthop=, tenant=}, returning a shaping table
+// or nil. No decision gives a nil Policy (the queue manager's defaults).
+// The caller caches the answer per destination and generation
+// (egress.Cache), so this runs once per destination, not per message.
+func (e *Engine) Egress(ctx context.Context, d egress.Dest) (*egress.Policy, error) {
+	var pol *egress.Policy
+	c := &call{event: "egress"}
+	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
+		return append(buf, destTable(L, d))
+	}
+	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
+		if ret == lua.LNil {
+			return false, "", nil
+		}
+		p, err := decodeEgress(ret)
+		if err != nil {
+			return false, "", err
+		}
+		pol = p
+		return true, describePolicy(p), nil
+	}
+	if _, err := e.invoke(ctx, c); err != nil {
+		return nil, err
+	}
+	return pol, nil
+}
+
+func destTable(L *lua.LState, d egress.Dest) *lua.LTable {
+	t := L.CreateTable(0, 5)
+	t.RawSetString("domain", lua.LString(d.Domain))
+	mx := L.CreateTable(len(d.MX), 0)
+	for _, h := range d.MX {
+		mx.Append(lua.LString(h))
+	}
+	t.RawSetString("mx", mx)
+	t.RawSetString("transport", lua.LString(d.Transport))
+	t.RawSetString("nexthop", lua.LString(d.Nexthop))
+	t.RawSetString("tenant", lua.LString(d.Tenant))
+	return t
+}
+
+// decodeEgress decodes a handler's table strictly: only egress.Keys,
+// each with a value of its kind; every problem is reported at once.
+func decodeEgress(ret lua.LValue) (*egress.Policy, error) {
+	t, ok := ret.(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("egress handler must return a table or nil, not %s", describe(ret))
+	}
+	p := &egress.Policy{}
+	var errs []string
+	t.ForEach(func(k, v lua.LValue) {
+		key, ok := k.(lua.LString)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("a key that is %s", describe(k)))
+			return
+		}
+		if err := p.Set(string(key), goValue(v)); err != nil {
+			errs = append(errs, err.Error())
+		}
+	})
+	if len(errs) == 0 {
+		if err := p.Check(); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return nil, fmt.Errorf("egress handler returned %s", strings.Join(errs, "; "))
+	}
+	return p, nil
+}
+
+// goValue is v as egress.Policy.Set takes it; other kinds come through
+// as themselves and are refused there.
+func goValue(v lua.LValue) any {
+	switch x := v.(type) {
+	case lua.LString:
+		return string(x)
+	case lua.LNumber:
+		return float64(x)
+	case lua.LBool:
+		return bool(x)
+	}
+	return v
+}
+
+// describePolicy is a policy in a few words, for the debug log.
+func describePolicy(p *egress.Policy) string {
+	return fmt.Sprintf("site=%q connection_limit=%d max_message_rate=%s", p.Site, p.ConnectionLimit, p.MaxMessageRate)
+}
