@@ -38,6 +38,12 @@ func (e *Engine) Egress(ctx context.Context, d egress.Dest) (*egress.Policy, err
 	if _, err := e.invoke(ctx, c); err != nil {
 		return nil, err
 	}
+	if pol == nil && c.outcome == skippedByBreaker {
+		// breaker_fallback = "skip" means "as if undecided" elsewhere;
+		// here that would send mail unshaped, which the policy exists
+		// to prevent: the egress hook always fails temporarily.
+		return nil, &HookError{Event: "egress", Where: "(breaker)", Msg: "circuit breaker open; mail waits for the egress policy"}
+	}
 	return pol, nil
 }
 
