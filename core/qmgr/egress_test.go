@@ -272,4 +272,3 @@ func TestLaneConnectionModel(t *testing.T) {
 		t.Error("a delivery that reached no server left a reusable connection")
 	}
 }
-
