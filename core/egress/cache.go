@@ -2,6 +2,8 @@ package egress
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 )
@@ -24,7 +26,10 @@ type Cache struct {
 	// a new one empties the cache.
 	Generation func() int
 	// LookupMX, when set, fills Dest.MX for smtp next hops that are
-	// domains; a failed lookup leaves the next hop's host as the list.
+	// domains. A temporary failure (an error with Temporary() true) is
+	// the caller's error, so that no policy decided without the MX hosts
+	// is cached; any other failure (no such domain, null MX) leaves the
+	// next hop's host as the list.
 	LookupMX MXLookup
 	// Max bounds the destinations remembered (0: DefaultCacheMax); past
 	// it the cache starts again empty.
@@ -113,7 +118,12 @@ func (c *Cache) ask(ctx context.Context, transport, nexthop, tenant string) (*Po
 	d := Dest{Domain: DomainOf(nexthop), Transport: transport, Nexthop: nexthop, Tenant: tenant}
 	d.MX = []string{d.Domain}
 	if c.LookupMX != nil && transport == "smtp" && !strings.HasPrefix(strings.TrimSpace(nexthop), "[") {
-		if mx, err := c.LookupMX(ctx, d.Domain); err == nil && len(mx) > 0 {
+		mx, err := c.LookupMX(ctx, d.Domain)
+		var tmp interface{ Temporary() bool }
+		if errors.As(err, &tmp) && tmp.Temporary() {
+			return nil, fmt.Errorf("MX lookup for the egress policy of %s: %w", d.Domain, err)
+		}
+		if err == nil && len(mx) > 0 {
 			d.MX = mx
 		}
 	}

@@ -206,3 +206,48 @@ func FuzzCompileRule(f *testing.F) {
 		r.Pattern.MatchString("421 4.7.0 rate limited")
 	})
 }
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"10/s", "100/min", "5/h", "0/s", "+1/s", "1/day", "1000000/s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRate(s)
+		if err != nil {
+			return
+		}
+		if r.N <= 0 || r.Per <= 0 || interval(r) <= 0 {
+			t.Fatalf("%q gave %+v", s, r)
+		}
+		if back, err := ParseRate(r.String()); err != nil || back != r {
+			t.Fatalf("%q: %v does not read back: %+v, %v", s, r, back, err)
+		}
+	})
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "dns: MX x.test: temporary failure" }
+func (tempErr) Temporary() bool { return true }
+
+// TestCacheMXFailure: a temporary MX failure is an error (nothing
+// cached); a permanent one leaves the domain as its own MX.
+func TestCacheMXFailure(t *testing.T) {
+	temp := true
+	c := &Cache{
+		Hook: func(ctx context.Context, d Dest) (*Policy, error) { return &Policy{Site: d.MX[0]}, nil },
+		LookupMX: func(ctx context.Context, domain string) ([]string, error) {
+			if temp {
+				return nil, tempErr{}
+			}
+			return nil, errors.New("dns: MX x.test: not found")
+		},
+	}
+	if _, err := c.Policy(context.Background(), "smtp", "x.test", ""); err == nil {
+		t.Error("temporary MX failure gave a policy")
+	}
+	temp = false
+	if p, err := c.Policy(context.Background(), "smtp", "x.test", ""); err != nil || p.Site != "x.test" {
+		t.Errorf("permanent MX failure: %+v, %v", p, err)
+	}
+}

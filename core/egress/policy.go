@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/moonpost/moonpost/core/throttle"
 )
 
 // Dest is what the egress policy is told about a destination.
@@ -23,9 +21,6 @@ type Dest struct {
 	Nexthop   string
 	Tenant    string
 }
-
-// Rate is N events per period ("10/s", "100/min", "N/h").
-type Rate = throttle.Rate
 
 // Policy is the shaping of one destination. Zero values mean "the
 // queue manager's default" (queue.destination_concurrency_limit and
@@ -119,7 +114,7 @@ func rate(v any) (Rate, error) {
 	if !ok {
 		return Rate{}, fmt.Errorf(`want a rate such as "10/s", "100/min" or "1000/h", not %s`, show(v))
 	}
-	r, err := throttle.ParseRate(s)
+	r, err := ParseRate(s)
 	if err != nil {
 		return Rate{}, fmt.Errorf(`want a rate such as "10/s", "100/min" or "1000/h", not %q`, s)
 	}
