@@ -32,9 +32,9 @@ rate = "10/min"
 		t.Errorf("rules %+v", rules)
 	}
 	for bad, want := range map[string]string{
-		"[[egress.rule]]\npattern = \"(\"\naction = \"suspend\"\nfor = \"1h\"\n":              "egress.rule[0]: pattern",
-		"[[egress.rule]]\npattern = \"x\"\naction = \"pause\"\nfor = \"1h\"\n":                "egress.rule[0]: action",
-		"[[egress.rule]]\npattern = \"x\"\naction = \"rate\"\nfor = \"1h\"\n":                 "egress.rule[0]: rate",
+		"[[egress.rule]]\npattern = \"(\"\naction = \"suspend\"\nfor = \"1h\"\n":               "egress.rule[0]: pattern",
+		"[[egress.rule]]\npattern = \"x\"\naction = \"pause\"\nfor = \"1h\"\n":                 "egress.rule[0]: action",
+		"[[egress.rule]]\npattern = \"x\"\naction = \"rate\"\nfor = \"1h\"\n":                  "egress.rule[0]: rate",
 		"[[egress.rule]]\npattern = \"x\"\naction = \"suspend\"\nfor = \"1h\"\nscpe = \"x\"\n": "scpe",
 	} {
 		os.WriteFile(path, []byte(bad), 0o644)
