@@ -30,7 +30,7 @@ func TestShapingREPLAndRequests(t *testing.T) {
 		t.Errorf("destinations: %q", out)
 	}
 	for code, want := range map[string]string{
-		`queue.suspend{site = "g"}`:                           "for_ is required",
+		`queue.suspend{site = "g"}`:                            "for_ is required",
 		`queue.suspend{site = "g", domain = "d", for_ = "1h"}`: "name a site or a domain",
 		`queue.suspend{site = "g", for_ = "soon"}`:             "want a duration",
 		`queue.suspend{sites = "g", for_ = "1h"}`:              "unknown key sites",
