@@ -23,8 +23,8 @@ type Dest struct {
 }
 
 // Policy is the shaping of one destination. Zero values mean "the
-// queue manager's default" (queue.destination_concurrency_limit and
-// friends) or "no limit" for the rates.
+// queue manager's default" (queue.destination_concurrency and
+// queue.initial_concurrency) or "no limit" for the rates.
 type Policy struct {
 	// ConnectionLimit bounds the deliveries in flight for the site.
 	ConnectionLimit int

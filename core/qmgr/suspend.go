@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/moonpost/moonpost/core/dsn"
@@ -118,7 +119,7 @@ func (m *Manager) Resume(ctx context.Context, site, domain string) (int, error) 
 	n := 0
 	err := m.onLoop(ctx, func() {
 		for k, s := range m.suspends {
-			if (site != "" && s.Site == site) || (domain != "" && s.Domain == domain) {
+			if (site != "" && s.Site == site) || (domain != "" && (s.Domain == domain || keyDomain(s.Destination) == domain)) {
 				delete(m.suspends, k)
 				n++
 			}
@@ -128,6 +129,17 @@ func (m *Manager) Resume(ctx context.Context, site, domain string) (int, error) 
 		}
 	})
 	return n, err
+}
+
+// keyDomain is the next hop's domain of a destination queue's key
+// ("transport:nexthop", then options), "" for none.
+func keyDomain(key string) string {
+	if key == "" {
+		return ""
+	}
+	_, hop, _ := strings.Cut(key, ":")
+	hop, _, _ = strings.Cut(hop, "\x00")
+	return egress.DomainOf(hop)
 }
 
 // Suspensions lists the suspensions in force, soonest to end first.
