@@ -24,11 +24,12 @@ import (
 
 // options are the command-line flags.
 type options struct {
+	workload             string
 	quick, check, noCeil bool
 	n, runs              int
 	sizes, clients       []int
 	mtas                 []string
-	out                  string
+	out, svg             string
 	setup
 }
 
@@ -39,7 +40,8 @@ func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
-	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519: signing with DKIM)")
+	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message)")
+	workload := flag.String("workload", workloadRelay, "relay (plain SMTP) or tls (STARTTLS into the MTA and from it to the sink)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
 	flag.BoolVar(&o.noCeil, "no-ceilings", false, "skip the loopback and disk ceilings")
@@ -51,6 +53,7 @@ func parseFlags() options {
 	flag.StringVar(&o.spool, "spoolfs", spoolExt4NoJnl, "each run's spool file system: "+spoolExt4NoJnl+", "+spoolExt4+" (fresh, loop-mounted) or "+spoolShared+" (a directory of -workdir)")
 	flag.DurationVar(&o.limit, "limit", 10*time.Minute, "bound on each phase of a run")
 	flag.StringVar(&o.out, "o", "", "also write the report (markdown) to this file")
+	flag.StringVar(&o.svg, "svg", "", "write an SVG plot of messages delivered over time per point into this directory")
 	flag.Parse()
 	if o.quick {
 		// -quick changes the defaults only; an explicit -n or -runs wins.
@@ -67,6 +70,16 @@ func parseFlags() options {
 		fatalf("%v", err)
 	}
 	o.sizes, o.clients = ints(*sizes), ints(*clients)
+	switch *workload {
+	case workloadRelay:
+	case workloadTLS:
+		if o.gen != genSmtpload || o.sink != sinkSmtpsink {
+			fatalf("-workload tls needs -gen smtpload and -sink smtpsink (Postfix's smtp-source and smtp-sink speak no TLS)")
+		}
+		o.workload = workloadTLS
+	default:
+		fatalf("unknown workload %q (relay, tls)", *workload)
+	}
 	o.mtas = strings.Split(*mtas, ",")
 	return o
 }
@@ -88,6 +101,13 @@ func main() {
 	o := parseFlags()
 	preflight()
 	o.bin = build(o.work)
+	if o.workload == workloadTLS {
+		f, err := makeCert(o.bin)
+		if err != nil {
+			fatalf("certificate: %v", err)
+		}
+		o.tls = &f
+	}
 	rep := &report{}
 	rep.machine(o)
 	if o.check {
@@ -134,16 +154,20 @@ func build(work string) string {
 	return bin
 }
 
-func newMTA(name, bin string) mta {
+func newMTA(name string, s setup) mta {
 	switch name {
 	case "postfix":
-		return &postfix{}
+		return &postfix{tls: s.tls}
+	case "postfix-opendkim": // signing every message through OpenDKIM
+		return &postfix{tls: s.tls, opendkim: true, bin: s.bin}
 	case "moonpost":
-		return &moonpost{bin: bin, sync: *syncMode}
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls}
+	case "moonpost-throttle": // one shared (Redis) throttle check per message
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, throttle: true}
 	case "moonpost-rsa", "moonpost-ed25519": // signing every message with DKIM
-		return &moonpost{bin: bin, sync: *syncMode, dkim: strings.TrimPrefix(name, "moonpost-")}
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, dkim: strings.TrimPrefix(name, "moonpost-")}
 	}
-	fatalf("unknown MTA %q (postfix, moonpost, moonpost-rsa, moonpost-ed25519)", name)
+	fatalf("unknown MTA %q (postfix, postfix-opendkim, moonpost, moonpost-throttle, moonpost-rsa, moonpost-ed25519)", name)
 	return nil
 }
 
@@ -159,14 +183,49 @@ func matrix(o options, rep *report) {
 			}
 			for i := 0; i < o.runs; i++ {
 				for _, name := range o.mtas {
-					r := measure(o.setup, newMTA(name, o.bin), p)
+					r := measure(o.setup, newMTA(name, o.setup), p)
 					logRun(name, p, i, r)
 					rows[name] = append(rows[name], r)
 				}
 			}
 			rep.point(p, o.mtas, rows)
+			if o.svg != "" {
+				writePlot(o, p, rows)
+			}
 		}
 	}
+}
+
+// writePlot draws the first clean run of each MTA at point p.
+func writePlot(o options, p point, rows map[string][]result) {
+	var ss []series
+	for _, name := range o.mtas {
+		for _, r := range rows[name] {
+			if r.ok(p.n) && len(r.timeline) > 0 {
+				ss = append(ss, series{name, r.timeline})
+				break
+			}
+		}
+	}
+	if len(ss) == 0 {
+		return
+	}
+	if err := os.MkdirAll(o.svg, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	name := fmt.Sprintf("%s-%db-%dc.svg", workloadOr(o.workload), p.size, p.clients)
+	title := fmt.Sprintf("%s workload, %s messages, %d clients, N=%d", workloadOr(o.workload), sizeName(p.size), p.clients, p.n)
+	if err := os.WriteFile(filepath.Join(o.svg, name), []byte(plotSVG(title, ss)), 0o644); err != nil {
+		fatalf("%v", err)
+	}
+	logf("plot: %s", filepath.Join(o.svg, name))
+}
+
+func workloadOr(w string) string {
+	if w == "" {
+		return workloadRelay
+	}
+	return w
 }
 
 func repeat(o options, p point, label string, f func() result) []result {

@@ -99,17 +99,26 @@ func freeAddr() string {
 // (embedded), fsync on (it cannot be turned off; queue.sync at its
 // default, auto, unless -sync says otherwise), warn-level logging.
 type moonpost struct {
-	bin    string
-	sync   string // queue.sync; "" leaves the daemon's default (auto)
-	dkim   string // "rsa" or "ed25519": sign every message (From: example.org)
-	dir    string
-	cmd    *exec.Cmd
-	log    lockedBuffer // stderr: warnings and errors only
-	exited chan struct{}
-	stop   func()
+	bin  string
+	sync string // queue.sync; "" leaves the daemon's default (auto)
+	dkim string // "rsa" or "ed25519": sign every message (From: example.org)
+	tls  *tlsFiles
+	// throttle: one shared throttle check (Redis) per message
+	throttle bool
+	redis    *redisServer
+	dir      string
+	cmd      *exec.Cmd
+	log      lockedBuffer // stderr: warnings and errors only
+	exited   chan struct{}
+	stop     func()
 }
 
+func (m *moonpost) signs() bool { return m.dkim != "" }
+
 func (m *moonpost) Name() string {
+	if m.throttle {
+		return "moonpost (redis throttle)"
+	}
 	if m.dkim != "" {
 		return "moonpost (dkim " + m.dkim + ")"
 	}
@@ -141,6 +150,21 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 	host, port, _ := net.SplitHostPort(sink)
 	cfg := filepath.Join(dir, "moonpost.toml")
 	body := fmt.Sprintf(moonpostConfig, filepath.Join(dir, "spool"), host, port, listen)
+	if m.tls != nil {
+		// STARTTLS offered, and required toward the sink (certificate
+		// not checked: Postfix's smtp_tls_security_level = encrypt).
+		body = strings.Replace(body, "[smtpd]\n", fmt.Sprintf("[smtpd]\ntls_cert = %q\ntls_key = %q\n", m.tls.cert, m.tls.key), 1)
+		body = strings.Replace(body, "tls = \"none\"", "tls = \"encrypt\"", 1)
+	}
+	if m.throttle {
+		r, err := startRedis(dir)
+		if err != nil {
+			return err
+		}
+		m.redis = r
+		body = strings.Replace(body, "max_connections_per_ip = 110\n", "max_connections_per_ip = 110\n"+throttleSMTPD, 1)
+		body += fmt.Sprintf(throttleConfig, r.addr)
+	}
 	if m.sync != "" {
 		body += fmt.Sprintf("\n[queue]\nsync = %q\n", m.sync)
 	}
@@ -200,7 +224,21 @@ func (m *moonpost) Queued() (int, int) {
 		queueFiles(spool, "deferred")
 }
 
-func (m *moonpost) Stop() { m.stop() }
+func (m *moonpost) Stop() {
+	m.stop()
+	if m.redis != nil {
+		m.redis.stop()
+	}
+}
+
+// helpers is redis-server's pid in a throttle run: its CPU is part of
+// the cost.
+func (m *moonpost) helpers() []int {
+	if m.redis == nil {
+		return nil
+	}
+	return []int{m.redis.cmd.Process.Pid}
+}
 
 func (m *moonpost) LogTail() string { return tail(m.log.String(), 20) }
 
@@ -208,11 +246,30 @@ func (m *moonpost) LogTail() string { return tail(m.log.String(), 20) }
 // cmd/internal/interop: own main.cf, master.cf, queue and data
 // directories, chroot off, started by `postfix -c DIR start`.
 type postfix struct {
-	dir  string
-	stop func()
+	dir      string
+	tls      *tlsFiles
+	opendkim bool // sign through OpenDKIM as a milter
+	bin      string
+	milter   *opendkim
+	stop     func()
 }
 
-func (p *postfix) Name() string { return "postfix" }
+func (p *postfix) signs() bool { return p.opendkim }
+
+// helpers is OpenDKIM's pid when it signs: its CPU is part of the cost.
+func (p *postfix) helpers() []int {
+	if p.milter == nil {
+		return nil
+	}
+	return []int{p.milter.cmd.Process.Pid}
+}
+
+func (p *postfix) Name() string {
+	if p.opendkim {
+		return "postfix (opendkim)"
+	}
+	return "postfix"
+}
 
 // postfixMain is main.cf. Queue manager and delivery settings are
 // Postfix's defaults; docs/performance.md explains each line.
@@ -255,6 +312,18 @@ func (p *postfix) Start(dir, listen, sink string) error {
 		// at once (the default limit is 100 for all services).
 		"master.cf": postfixconf.Master(listen, "110"),
 	}
+	if p.tls != nil {
+		files["main.cf"] += fmt.Sprintf(postfixTLS, p.tls.cert, p.tls.key)
+		files["master.cf"] += tlsmgr
+	}
+	if p.opendkim {
+		o, err := startOpenDKIM(dir, p.bin)
+		if err != nil {
+			return err
+		}
+		p.milter = o
+		files["main.cf"] += fmt.Sprintf(postfixMilter, o.addr)
+	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, "etc", name), []byte(body), 0o644); err != nil {
 			return err
@@ -293,7 +362,12 @@ func (p *postfix) Queued() (int, int) {
 		queueFiles(spool, "deferred")
 }
 
-func (p *postfix) Stop() { p.stop() }
+func (p *postfix) Stop() {
+	p.stop()
+	if p.milter != nil {
+		p.milter.stop()
+	}
+}
 
 func (p *postfix) LogTail() string { return p.maillog() }
 

@@ -40,7 +40,7 @@ func (r *report) machine(o options) {
 		firstLine("/proc/cpuinfo", "model name"), memTotal(), strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")))
 	r.printf("- spool file system: %s\n", spoolFSName(o.spool, o.work))
 	r.printf("- Postfix %s, %s\n", output("postconf", "-d", "-h", "mail_version"), runtime.Version())
-	r.printf("- N=%d messages per run, %d run(s) per point, generator %s, sink %s\n\n", o.n, o.runs, o.gen, o.sink)
+	r.printf("- workload %s; N=%d messages per run, %d run(s) per point, generator %s, sink %s\n\n", workloadName(o.workload), o.n, o.runs, o.gen, o.sink)
 }
 
 // disk reports one line of diskbench.
@@ -57,27 +57,29 @@ func (r *report) disk(writers int, line string) {
 // point adds one matrix point's rows to the table.
 func (r *report) point(p point, mtas []string, rows map[string][]result) {
 	if !r.tableShown {
-		r.printf("Cells: median (min–max) over the runs. Rates in messages/s; CPU in ms of the MTA's processes per message.\n\n")
-		r.printf("| size | clients | | accept msg/s | relay msg/s | CPU ms/msg | peak PSS MiB | sink count |\n")
-		r.printf("|---|---|---|---|---|---|---|---|\n")
+		r.printf("Cells: median (min–max) over the runs. Rates in messages/s; CPU in ms of the MTA's processes per message; latency from the end of DATA to its 250 as the generator saw it, p50 / p99 in ms.\n\n")
+		r.printf("| size | clients | | accept msg/s | relay msg/s | CPU ms/msg | peak PSS MiB | latency p50 / p99 ms | sink count |\n")
+		r.printf("|---|---|---|---|---|---|---|---|---|\n")
 		r.tableShown = true
 	}
 	where := fmt.Sprintf("%s | %d", sizeName(p.size), p.clients)
 	if rs, ok := rows["loopback"]; ok {
-		r.printf("| %s | loopback ceiling | %s | %s | – | – | %s |\n", where,
-			cell(rs, p.n, "%.0f", acceptOf), cell(rs, p.n, "%.0f", relayOf), counts(rs, p.n))
+		r.printf("| %s | loopback ceiling | %s | %s | – | – | %s / %s | %s |\n", where,
+			cell(rs, p.n, "%.0f", acceptOf), cell(rs, p.n, "%.0f", relayOf),
+			cell(rs, p.n, "%.2f", p50Of), cell(rs, p.n, "%.2f", p99Of), counts(rs, p.n))
 		where = " | "
 	}
 	for _, name := range mtas {
 		rs := rows[name]
-		r.printf("| %s | %s | %s | %s | %s | %s | %s |\n", where, name,
+		r.printf("| %s | %s | %s | %s | %s | %s | %s / %s | %s |\n", where, name,
 			cell(rs, p.n, "%.0f", acceptOf), cell(rs, p.n, "%.0f", relayOf),
-			cell(rs, p.n, "%.3f", cpuOf), cell(rs, p.n, "%.0f", memOf), counts(rs, p.n))
+			cell(rs, p.n, "%.3f", cpuOf), cell(rs, p.n, "%.0f", memOf),
+			cell(rs, p.n, "%.2f", p50Of), cell(rs, p.n, "%.2f", p99Of), counts(rs, p.n))
 		where = " | "
 	}
 	if len(mtas) == 2 {
 		a, b := rows[mtas[1]], rows[mtas[0]]
-		r.printf("| %s | %s / %s | %s | %s | %s | %s | |\n", where, mtas[1], mtas[0],
+		r.printf("| %s | %s / %s | %s | %s | %s | %s | | |\n", where, mtas[1], mtas[0],
 			ratio(a, b, p.n, acceptOf), ratio(a, b, p.n, relayOf), ratio(a, b, p.n, cpuOf), ratio(a, b, p.n, memOf))
 	}
 }
@@ -102,6 +104,15 @@ func acceptOf(r result) float64 { return r.accept }
 func relayOf(r result) float64  { return r.relay }
 func cpuOf(r result) float64    { return r.cpuMsg }
 func memOf(r result) float64    { return r.peakMiB }
+func p50Of(r result) float64    { return r.p50 }
+func p99Of(r result) float64    { return r.p99 }
+
+func workloadName(w string) string {
+	if w == workloadTLS {
+		return "tls (STARTTLS on both hops, TLS 1.3, one certificate for every server)"
+	}
+	return "relay (plain SMTP)"
+}
 
 // values returns metric f of the clean runs, sorted.
 func values(rs []result, n int, f func(result) float64) []float64 {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -21,16 +22,22 @@ type setup struct {
 	gen   string        // generator: smtpload or smtp-source
 	sink  string        // sink: smtpsink or smtp-sink
 	limit time.Duration // bound on each phase of a run
+	// tls, when set, puts STARTTLS on both hops with this certificate
+	// (the "tls" workload).
+	tls *tlsFiles
 }
 
 // result is what one run measured.
 type result struct {
-	accept   float64 // messages/s until the generator had its last 250
-	relay    float64 // messages/s until the sink had all n
-	cpuMsg   float64 // MTA CPU milliseconds per message (0: not measured)
-	peakMiB  float64 // peak summed PSS of the MTA's processes
-	received int     // the sink's final count
-	dups     int     // duplicates by Message-ID; -1 when the sink cannot tell
+	accept   float64  // messages/s until the generator had its last 250
+	relay    float64  // messages/s until the sink had all n
+	cpuMsg   float64  // MTA CPU milliseconds per message (0: not measured)
+	peakMiB  float64  // peak summed PSS of the MTA's processes
+	received int      // the sink's final count
+	dups     int      // duplicates by Message-ID; -1 when the sink cannot tell
+	p50, p99 float64  // end of DATA to 250, ms, as the generator saw it (0: not measured)
+	timeline []sample // the sink's count over time since the load started (smtpsink only)
+	started  time.Time
 	err      error
 }
 
@@ -47,7 +54,17 @@ func measure(s setup, m mta, p point) result {
 	removeDir := atExit(func() { os.RemoveAll(dir) })
 	defer removeDir()
 	sinkAddr := freeAddr()
-	sk, err := startSink(s.sink, s.bin, sinkAddr, p.n)
+	want := ""
+	if sg, ok := m.(interface{ signs() bool }); ok && sg.signs() {
+		want = "DKIM-Signature"
+	}
+	extra := append(tlsArgs(s.tls, "-tls-cert", "-tls-key"), sinkWantArgs(want)...)
+	timeline := filepath.Join(dir, "timeline")
+	if s.sink == sinkSmtpsink {
+		extra = append(extra, "-timeline", timeline)
+	}
+	sinkStart := time.Now()
+	sk, err := startSink(s.sink, s.bin, sinkAddr, p.n, extra...)
 	if err != nil {
 		return result{err: err}
 	}
@@ -72,9 +89,14 @@ func measure(s setup, m mta, p point) result {
 	// Anything late (an excess delivery, a duplicate) still reaches the
 	// sink, which keeps counting for this second.
 	time.Sleep(time.Second)
-	r.received, r.dups = sk.Finish()
+	var missing int
+	r.received, r.dups, missing = sk.Finish()
+	r.timeline = readTimeline(timeline, r.started.Sub(sinkStart).Seconds())
 	if r.err == nil && !r.ok(p.n) {
 		r.err = fmt.Errorf("sink received %d of %d (%d duplicates)", r.received, p.n, r.dups)
+	}
+	if r.err == nil && missing > 0 {
+		r.err = fmt.Errorf("sink received %d messages without a %s header", missing, want)
 	}
 	return r
 }
@@ -86,11 +108,18 @@ func drive(s setup, m mta, p point, sk *sink, target string) result {
 	var cpu0 float64
 	var mem *memSampler
 	if m != nil {
-		cpu0 = treeCPU(m.Root())
+		cpu0 = mtaCPU(m)
 		mem = sampleMemory(m.Root, 250*time.Millisecond)
 	}
 	t0 := time.Now()
-	r.err = runGenerator(generatorArgv(s.gen, s.bin, target, p.n, p.clients, p.size), s.limit)
+	r.started = t0
+	argv := generatorArgv(s.gen, s.bin, target, p.n, p.clients, p.size)
+	if s.tls != nil {
+		argv = append(argv, "-tls")
+	}
+	out, err := runGenerator(argv, s.limit)
+	r.err = err
+	r.p50, r.p99 = latencyOf(out)
 	r.accept = float64(p.n) / time.Since(t0).Seconds()
 	wait := s.limit
 	if r.err != nil {
@@ -110,9 +139,21 @@ func drive(s setup, m mta, p point, sk *sink, target string) result {
 	if err := waitDrained(m, 30*time.Second); err != nil && r.err == nil {
 		r.err = err
 	}
-	r.cpuMsg = (treeCPU(m.Root()) - cpu0) / float64(p.n) * 1000
+	r.cpuMsg = (mtaCPU(m) - cpu0) / float64(p.n) * 1000
 	r.peakMiB = float64(mem.Stop()) / (1 << 20)
 	return r
+}
+
+// mtaCPU is the CPU seconds of the MTA's process tree and of the helper
+// processes outside it that do its work (OpenDKIM for Postfix).
+func mtaCPU(m mta) float64 {
+	cpu := treeCPU(m.Root())
+	if h, ok := m.(interface{ helpers() []int }); ok {
+		for _, pid := range h.helpers() {
+			cpu += treeCPU(pid)
+		}
+	}
+	return cpu
 }
 
 // waitDrained waits until the MTA has no message left in its queue.

@@ -38,7 +38,7 @@ func generatorArgv(gen, bin, addr string, n, c, size int) []string {
 			"-t", "sink@remote.test", "-M", "load.example.org", addr}
 	}
 	return []string{filepath.Join(bin, "smtpload"), "-addr", addr, "-n", strconv.Itoa(n),
-		"-c", strconv.Itoa(c), "-size", strconv.Itoa(size), "-timeout", "15m"}
+		"-c", strconv.Itoa(c), "-size", strconv.Itoa(size), "-timeout", "15m", "-latency"}
 }
 
 // sink is a running counting SMTP sink. Its output is read as it comes:
@@ -52,13 +52,15 @@ type sink struct {
 	mu      sync.Mutex
 	count   int // latest count reported
 	dups    int // duplicates by Message-ID (-1: the sink cannot tell)
+	missing int // messages without the wanted header
 	final   bool
 	out     bytes.Buffer
 	stop    func()
 }
 
 // startSink starts a sink on addr expecting target messages.
-func startSink(kind, bin, addr string, target int) (*sink, error) {
+// extra are smtpsink's flags for the workload (TLS, a wanted header).
+func startSink(kind, bin, addr string, target int, extra ...string) (*sink, error) {
 	s := &sink{kind: kind, target: target, reached: make(chan time.Time, 1),
 		exited: make(chan struct{}), dups: -1}
 	if kind == sinkSmtpSink {
@@ -69,8 +71,8 @@ func startSink(kind, bin, addr string, target int) (*sink, error) {
 	} else {
 		// -stay: keep counting after the target, so an excess or a
 		// duplicate arriving late is still seen.
-		s.cmd = exec.Command(filepath.Join(bin, "smtpsink"), "-addr", addr,
-			"-n", strconv.Itoa(target), "-stay")
+		s.cmd = exec.Command(filepath.Join(bin, "smtpsink"), append([]string{"-addr", addr,
+			"-n", strconv.Itoa(target), "-stay"}, extra...)...)
 	}
 	pipe, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -113,6 +115,7 @@ func (s *sink) read(r interface{ Read([]byte) (int, error) }) {
 		if v, ok := field(line, "received"); ok {
 			s.count, s.final = v, true
 			s.dups, _ = field(line, "duplicates")
+			s.missing, _ = field(line, "missing")
 		}
 		if s.count >= s.target {
 			select {
@@ -124,12 +127,13 @@ func (s *sink) read(r interface{ Read([]byte) (int, error) }) {
 	}
 }
 
-// Finish stops the sink and returns its final count and duplicates.
-func (s *sink) Finish() (count, dups int) {
+// Finish stops the sink and returns its final count, duplicates and
+// messages without the wanted header.
+func (s *sink) Finish() (count, dups, missing int) {
 	s.stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.count, s.dups
+	return s.count, s.dups, s.missing
 }
 
 // field finds "name=123" in line.
@@ -153,14 +157,14 @@ func splitCRLF(data []byte, atEOF bool) (int, []byte, error) {
 	return 0, nil, nil
 }
 
-// runGenerator runs the load generator to its end and returns when it
-// exited; an error means not every message got its 250.
-func runGenerator(argv []string, limit time.Duration) error {
+// runGenerator runs the load generator to its end and returns its
+// output when it exited; an error means not every message got its 250.
+func runGenerator(argv []string, limit time.Duration) (string, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return err
+		return "", err
 	}
 	stop := atExit(func() { cmd.Process.Kill() })
 	defer stop()
@@ -169,14 +173,27 @@ func runGenerator(argv []string, limit time.Duration) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("%s: %v\n%s", argv[0], err, tail(out.String(), 20))
+			return out.String(), fmt.Errorf("%s: %v\n%s", argv[0], err, tail(out.String(), 20))
 		}
-		return nil
+		return out.String(), nil
 	case <-time.After(limit):
 		cmd.Process.Kill()
 		<-done
-		return fmt.Errorf("%s: still running after %v", argv[0], limit)
+		return out.String(), fmt.Errorf("%s: still running after %v", argv[0], limit)
 	}
+}
+
+// latencyOf reads smtpload's "latency_p50=1.23ms latency_p99=4.56ms".
+func latencyOf(out string) (p50, p99 float64) {
+	for _, f := range strings.Fields(out) {
+		if v, ok := strings.CutPrefix(f, "latency_p50="); ok {
+			p50, _ = strconv.ParseFloat(strings.TrimSuffix(v, "ms"), 64)
+		}
+		if v, ok := strings.CutPrefix(f, "latency_p99="); ok {
+			p99, _ = strconv.ParseFloat(strings.TrimSuffix(v, "ms"), 64)
+		}
+	}
+	return p50, p99
 }
 
 // tail returns the last n lines of s.

@@ -2,15 +2,21 @@
 // with C concurrent clients (one message per connection by default, or
 // several per connection with -per-conn), and reports the accept rate:
 // messages per second until the last 250. It counts refusals and errors
-// and exits non-zero when not every message was accepted.
+// and exits non-zero when not every message was accepted. With -tls each
+// session starts TLS (STARTTLS) before the mail, resuming TLS sessions
+// across connections as a real sender does; the server's certificate is
+// not checked (the benchmarks use a self-signed one). With -latency it
+// also prints the p50 and p99 time from the end of DATA to its 250.
 package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +32,13 @@ func main() {
 	to := flag.String("to", "sink@remote.test", "envelope recipient")
 	perConn := flag.Int("per-conn", 1, "messages per connection")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
+	useTLS := flag.Bool("tls", false, "STARTTLS before the mail (TLS 1.3, resumed sessions)")
+	latency := flag.Bool("latency", false, "print p50/p99 of end of DATA to 250")
 	flag.Parse()
+	if *useTLS {
+		tlsConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13,
+			ClientSessionCache: tls.NewLRUClientSessionCache(256)}
+	}
 	body := makeBody(*size)
 	var next, ok, failed atomic.Int64
 	start := time.Now()
@@ -54,6 +66,10 @@ func main() {
 	el := time.Since(start).Seconds()
 	fmt.Printf("accepted=%d failed=%d seconds=%.3f rate=%.1f msg/s (size=%d clients=%d)\n",
 		ok.Load(), failed.Load(), el, float64(ok.Load())/el, *size, *c)
+	if *latency {
+		p50, p99 := lat.percentiles()
+		fmt.Printf("latency_p50=%.2fms latency_p99=%.2fms\n", p50.Seconds()*1000, p99.Seconds()*1000)
+	}
 	if ok.Load() != int64(*n) {
 		os.Exit(1)
 	}
@@ -79,6 +95,33 @@ func msgID(k int) string {
 	return fmt.Sprintf("Message-ID: <%08d.%d@load.example.org>\r\n", k, os.Getpid())
 }
 
+// tlsConfig is the client side of -tls; nil without it.
+var tlsConfig *tls.Config
+
+// lat collects the end-of-DATA-to-250 times.
+var lat latencies
+
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) percentiles() (p50, p99 time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return 0, 0
+	}
+	slices.Sort(l.d)
+	return l.d[len(l.d)*50/100], l.d[min(len(l.d)*99/100, len(l.d)-1)]
+}
+
 // session sends messages first .. first+count-1 on one connection; it
 // returns how many were accepted.
 func session(addr, from, to, body string, first, count int) (int, error) {
@@ -94,6 +137,20 @@ func session(addr, from, to, body string, first, count int) (int, error) {
 	}
 	if err := cmd(conn, br, "EHLO load.example.org", 250); err != nil {
 		return 0, err
+	}
+	if tlsConfig != nil {
+		if err := cmd(conn, br, "STARTTLS", 220); err != nil {
+			return 0, err
+		}
+		tc := tls.Client(conn, tlsConfig)
+		if err := tc.Handshake(); err != nil {
+			return 0, err
+		}
+		conn = tc
+		br = bufio.NewReader(conn)
+		if err := cmd(conn, br, "EHLO load.example.org", 250); err != nil {
+			return 0, err
+		}
 	}
 	sent := 0
 	for i := 0; i < count; i++ {
@@ -115,9 +172,11 @@ func session(addr, from, to, body string, first, count int) (int, error) {
 		if _, err := conn.Write([]byte(msgID(first+i) + body + ".\r\n" + quit)); err != nil {
 			return sent, err
 		}
+		t0 := time.Now()
 		if err := expect(br, 250); err != nil {
 			return sent, err
 		}
+		lat.add(time.Since(t0))
 		sent++
 		if last {
 			_ = expect(br, 221)

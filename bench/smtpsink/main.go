@@ -4,12 +4,14 @@
 // SIGINT), and reports duplicates by Message-ID. It is the relay target
 // of the benchmarks. With -stay it prints "reached=N" the moment the
 // count reaches -n and keeps counting until SIGINT or SIGTERM, so a
-// message delivered twice or in excess is still seen.
+// message delivered twice or in excess is still seen. With -tls-cert and
+// -tls-key it offers STARTTLS.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
@@ -29,14 +31,49 @@ type counter struct {
 	dups        int
 	target      int
 	done        chan struct{}
+	tls         *tls.Config // nil: no STARTTLS
+	want        string      // lower-case header name every message should carry; "" none
+	missing     int         // messages without it
+	arrivals    []time.Time // when each message (by its recipients) was counted
+}
+
+// timeline is the count at every 100 ms from start to the last arrival,
+// as "seconds,count" lines; the caller holds c.mu.
+func (c *counter) timeline(start time.Time) []byte {
+	var b bytes.Buffer
+	const step = 100 * time.Millisecond
+	i, n := 0, 0
+	for t := start; ; t = t.Add(step) {
+		for i < len(c.arrivals) && !c.arrivals[i].After(t) {
+			i++
+			n = i
+		}
+		fmt.Fprintf(&b, "%.1f,%d\n", t.Sub(start).Seconds(), n)
+		if i == len(c.arrivals) {
+			return b.Bytes()
+		}
+	}
 }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:2526", "listen address")
 	n := flag.Int("n", 0, "exit after this many messages (0: run until SIGINT)")
 	stay := flag.Bool("stay", false, "at -n, print reached=N and keep counting until a signal")
+	cert := flag.String("tls-cert", "", "PEM certificate: offer STARTTLS")
+	key := flag.String("tls-key", "", "PEM key of -tls-cert")
+	want := flag.String("want-header", "", "count messages without this header field (printed as missing=N)")
+	timeline := flag.String("timeline", "", "at exit, write the count every 100 ms since the start to this file (seconds,count lines)")
 	flag.Parse()
-	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{})}
+	started := time.Now()
+	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{}), want: strings.ToLower(*want)}
+	if *cert != "" {
+		pair, err := tls.LoadX509KeyPair(*cert, *key)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "smtpsink:", err)
+			os.Exit(1)
+		}
+		c.tls = &tls.Config{Certificates: []tls.Certificate{pair}}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "smtpsink:", err)
@@ -65,11 +102,17 @@ func main() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	span := c.last.Sub(c.first).Seconds()
-	fmt.Printf("received=%d duplicates=%d first_to_last=%.3fs\n", c.n, c.dups, span)
+	if *timeline != "" {
+		if err := os.WriteFile(*timeline, c.timeline(started), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "smtpsink:", err)
+		}
+	}
+	fmt.Printf("received=%d duplicates=%d missing=%d first_to_last=%.3fs\n", c.n, c.dups, c.missing, span)
 }
 
 // serve speaks just enough SMTP for an MTA relaying to the sink:
-// EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, with PIPELINING.
+// EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, with PIPELINING, and
+// STARTTLS when configured.
 // Replies are held until the client's pipelined commands have all been
 // read, as Postfix's smtpd and smtp-sink do, and the message content is
 // scanned a line at a time straight from the read buffer: the sink
@@ -83,6 +126,7 @@ func serve(conn net.Conn, c *counter) {
 	reply("220 sink.test ESMTP smtpsink")
 	rcpts := 0
 	mail := false
+	secure := false
 	for {
 		if br.Buffered() == 0 {
 			if bw.Flush() != nil {
@@ -99,7 +143,29 @@ func serve(conn net.Conn, c *counter) {
 		verb, _, _ := strings.Cut(cmd, " ")
 		switch verb {
 		case "EHLO":
-			reply("250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 67108864\r\n250 ENHANCEDSTATUSCODES")
+			reply("250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 67108864")
+			if c.tls != nil && !secure {
+				reply("250-STARTTLS")
+			}
+			reply("250 ENHANCEDSTATUSCODES")
+		case "STARTTLS":
+			if c.tls == nil || secure {
+				reply("502 5.5.2 Error: command not recognized")
+				continue
+			}
+			reply("220 2.0.0 Ready to start TLS")
+			if bw.Flush() != nil {
+				return
+			}
+			tc := tls.Server(conn, c.tls)
+			tc.SetDeadline(time.Now().Add(time.Minute))
+			if tc.Handshake() != nil {
+				return
+			}
+			tc.SetDeadline(time.Time{})
+			conn, secure, mail, rcpts = tc, true, false, 0
+			br.Reset(conn)
+			bw.Reset(conn)
 		case "HELO":
 			reply("250 sink.test")
 		case "MAIL":
@@ -121,11 +187,11 @@ func serve(conn net.Conn, c *counter) {
 			if bw.Flush() != nil {
 				return
 			}
-			id, ok := readData(br)
+			id, has, ok := readData(br, c.want)
 			if !ok {
 				return
 			}
-			c.add(id, rcpts)
+			c.add(id, rcpts, has)
 			mail, rcpts = false, 0
 			reply("250 2.0.0 Ok: queued")
 		case "RSET":
@@ -144,37 +210,47 @@ func serve(conn net.Conn, c *counter) {
 }
 
 // readData reads message content up to the lone dot and returns its
-// Message-ID; ok is false when the connection ended first.
-func readData(br *bufio.Reader) (id string, ok bool) {
+// Message-ID and whether the header has a field named want ("" counts
+// as present); ok is false when the connection ended first.
+func readData(br *bufio.Reader, want string) (id string, has, ok bool) {
 	header, whole := true, true // in the header; at the start of a line
+	has = want == ""
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
-			return id, false
+			return id, has, false
 		}
 		if whole {
 			switch {
 			case string(line) == ".\r\n" || string(line) == ".\n":
-				return id, true
+				return id, has, true
 			case header && (string(line) == "\r\n" || string(line) == "\n"):
 				header = false
 			case header && len(line) > 11 && strings.EqualFold(string(line[:11]), "message-id:"):
 				id = strings.TrimSpace(string(line[11:]))
+			case header && !has && len(line) > len(want) && line[len(want)] == ':' && strings.EqualFold(string(line[:len(want)]), want):
+				has = true
 			}
 		}
 		whole = err == nil
 	}
 }
 
-func (c *counter) add(id string, rcpts int) {
+func (c *counter) add(id string, rcpts int, has bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !has {
+		c.missing++
+	}
 	now := time.Now()
 	if c.n == 0 {
 		c.first = now
 	}
 	c.last = now
 	c.n += rcpts
+	for range rcpts {
+		c.arrivals = append(c.arrivals, now)
+	}
 	if id != "" {
 		c.seen[id]++
 		if c.seen[id] > 1 {

@@ -82,10 +82,37 @@ func FuzzReadData(f *testing.F) {
 	f.Add("..\r\n.\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		br := bufio.NewReaderSize(strings.NewReader(in), 16)
-		_, ok := readData(br)
+		_, _, ok := readData(br, "dkim-signature")
 		rest, _ := io.ReadAll(br)
 		if ok && !strings.HasSuffix(in[:len(in)-len(rest)], "\n") {
 			t.Fatalf("stopped mid-line: %q left %q", in, rest)
 		}
 	})
+}
+
+func TestReadDataWantHeader(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"DKIM-Signature: v=1\r\nSubject: x\r\n\r\nbody\r\n.\r\n", true},
+		{"Subject: x\r\ndkim-signature:v=1\r\n\r\n.\r\n", true},
+		{"Subject: x\r\n\r\nDKIM-Signature: in the body\r\n.\r\n", false},
+		{"DKIM-Signaturex: no\r\n\r\n.\r\n", false},
+	} {
+		_, has, ok := readData(bufio.NewReader(strings.NewReader(c.in)), "dkim-signature")
+		if !ok || has != c.want {
+			t.Errorf("%q: has=%v ok=%v, want has=%v", c.in, has, ok, c.want)
+		}
+	}
+}
+
+func TestTimeline(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &counter{arrivals: []time.Time{start.Add(50 * time.Millisecond), start.Add(60 * time.Millisecond), start.Add(250 * time.Millisecond)}}
+	got := string(c.timeline(start))
+	want := "0.0,0\n0.1,2\n0.2,2\n0.3,3\n"
+	if got != want {
+		t.Errorf("timeline:\n%s\nwant\n%s", got, want)
+	}
 }
