@@ -207,19 +207,20 @@ func FuzzCompileRule(f *testing.F) {
 	})
 }
 
-func FuzzParseRate(f *testing.F) {
-	for _, s := range []string{"10/s", "100/min", "5/h", "0/s", "+1/s", "1/day", "1000000/s"} {
+func FuzzPolicyRate(f *testing.F) {
+	for _, s := range []string{"10/s", "100/min", "5/h", "0/s", "+1/s", "1/day", "1000000/s", "1000000001/s"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r, err := ParseRate(s)
-		if err != nil {
+		var p Policy
+		if err := p.Set("max_message_rate", s); err != nil {
 			return
 		}
-		if r.N <= 0 || r.Per <= 0 || interval(r) <= 0 {
+		r := p.MaxMessageRate
+		if r.N <= 0 || r.Per <= 0 || r.Interval() <= 0 {
 			t.Fatalf("%q gave %+v", s, r)
 		}
-		if back, err := ParseRate(r.String()); err != nil || back != r {
+		if back, err := rateOf(r.String()); err != nil || back != r {
 			t.Fatalf("%q: %v does not read back: %+v, %v", s, r, back, err)
 		}
 	})

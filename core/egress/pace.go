@@ -28,12 +28,10 @@ func (p *Pacer) Take(r Rate, now time.Time) {
 	if r.N == 0 {
 		return
 	}
-	iv := interval(r)
+	iv := r.Interval()
 	if !p.next.IsZero() && !now.Before(p.next) && now.Sub(p.next) < iv {
 		p.next = p.next.Add(iv) // late by less than an interval: on schedule
 		return
 	}
 	p.next = now.Add(iv)
 }
-
-func interval(r Rate) time.Duration { return r.Per / time.Duration(r.N) }

@@ -6,7 +6,13 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/moonpost/moonpost/core/rate"
 )
+
+// Rate is N events per period ("10/s", "100/min", "1000/h"), in the one
+// rate syntax of the configuration and scripts; the zero Rate is none.
+type Rate = rate.Rate
 
 // Dest is what the egress policy is told about a destination.
 type Dest struct {
@@ -73,9 +79,9 @@ func (p *Policy) Set(key string, v any) error {
 	case "max_deliveries_per_connection":
 		p.MaxDeliveriesPerConnection, err = count(v, 1)
 	case "max_message_rate":
-		p.MaxMessageRate, err = rate(v)
+		p.MaxMessageRate, err = rateOf(v)
 	case "max_connection_rate":
-		p.MaxConnectionRate, err = rate(v)
+		p.MaxConnectionRate, err = rateOf(v)
 	case "idle_timeout":
 		p.IdleTimeout, err = duration(v)
 	case "tls":
@@ -109,12 +115,12 @@ func count(v any, least int) (int, error) {
 	return int(f), nil
 }
 
-func rate(v any) (Rate, error) {
+func rateOf(v any) (Rate, error) {
 	s, ok := v.(string)
 	if !ok {
 		return Rate{}, fmt.Errorf(`want a rate such as "10/s", "100/min" or "1000/h", not %s`, show(v))
 	}
-	r, err := ParseRate(s)
+	r, err := rate.Parse(s)
 	if err != nil {
 		return Rate{}, fmt.Errorf(`want a rate such as "10/s", "100/min" or "1000/h", not %q`, s)
 	}

@@ -67,7 +67,7 @@ func Compile(s RuleSpec, parseDur func(string) (time.Duration, error)) (Rule, er
 		if r.Scope != ScopeSite {
 			return Rule{}, fmt.Errorf("scope: a rate cut acts on the site's limits; want scope \"site\"")
 		}
-		if r.Rate, err = rate(s.Rate); err != nil {
+		if r.Rate, err = rateOf(s.Rate); err != nil {
 			return Rule{}, fmt.Errorf("rate: %w", err)
 		}
 	default:
