@@ -110,3 +110,47 @@ func goValue(v lua.LValue) any {
 func describePolicy(p *egress.Policy) string {
 	return fmt.Sprintf("site=%q connection_limit=%d max_message_rate=%s", p.Site, p.ConnectionLimit, p.MaxMessageRate)
 }
+
+// callEgress is hooks.call("egress", {domain=, mx=, transport=,
+// nexthop=, tenant=}): the decision decoded strictly, as the queue
+// manager sees it, given back as a table of the keys set (nil: none).
+func (e *Engine) callEgress(ctx context.Context, arg any) (any, error) {
+	m, _ := arg.(map[string]any)
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	d := egress.Dest{Domain: str("domain"), Transport: str("transport"), Nexthop: str("nexthop"), Tenant: str("tenant")}
+	if list, ok := m["mx"].([]any); ok {
+		for _, h := range list {
+			if s, ok := h.(string); ok {
+				d.MX = append(d.MX, s)
+			}
+		}
+	}
+	if d.MX == nil && d.Domain != "" {
+		d.MX = []string{d.Domain}
+	}
+	p, err := e.Egress(ctx, d)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	return policyMap(p), nil
+}
+
+// policyMap is p as the keys a handler returns, the ones set.
+func policyMap(p *egress.Policy) map[string]any {
+	out := map[string]any{}
+	set := func(k string, v any, ok bool) {
+		if ok {
+			out[k] = v
+		}
+	}
+	set("connection_limit", p.ConnectionLimit, p.ConnectionLimit > 0)
+	set("initial_concurrency", p.InitialConcurrency, p.InitialConcurrency > 0)
+	set("max_message_rate", p.MaxMessageRate.String(), p.MaxMessageRate.N > 0)
+	set("max_connection_rate", p.MaxConnectionRate.String(), p.MaxConnectionRate.N > 0)
+	set("max_deliveries_per_connection", p.MaxDeliveriesPerConnection, p.MaxDeliveriesPerConnection > 0)
+	set("idle_timeout", p.IdleTimeout.String(), p.IdleTimeout > 0)
+	set("tls", p.TLS, p.TLS != "")
+	set("source", p.Source, p.Source != "")
+	set("site", p.Site, p.Site != "")
+	return out
+}

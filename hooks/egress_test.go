@@ -95,3 +95,20 @@ mta.on("egress", function(d) n = n + 1; return {site = "s" .. n} end)`})
 		t.Errorf("after a reload: %+v, calls %d; want a new answer from one more call", p, c.Calls())
 	}
 }
+
+// TestEgressCall: hooks.call("egress", ...) decodes as the queue manager
+// does, so the REPL shows a policy's mistakes.
+func TestEgressCall(t *testing.T) {
+	e := newEngine(t, map[string]string{"30-egress.lua": egressScript}, func(c *Config) { c.BreakerThreshold = -1 })
+	got, err := e.Call(context.Background(), "egress", []any{map[string]any{"domain": "hosted.test", "mx": []any{"aspmx.l.google.test"}}})
+	if m, ok := got.(map[string]any); err != nil || !ok || m["site"] != "google" || len(m) != 1 {
+		t.Errorf("hosted.test: %v, %v", got, err)
+	}
+	got, err = e.Call(context.Background(), "egress", []any{map[string]any{"domain": "gmail.test"}})
+	if m, _ := got.(map[string]any); err != nil || m["max_message_rate"] != "100/min" || m["idle_timeout"] != "30s" || m["connection_limit"] != 5 {
+		t.Errorf("gmail.test: %v, %v", got, err)
+	}
+	if _, err := e.Call(context.Background(), "egress", []any{map[string]any{"domain": "typo.test"}}); err == nil {
+		t.Error("typo.test: no error")
+	}
+}
