@@ -272,3 +272,45 @@ func TestLaneConnectionModel(t *testing.T) {
 		t.Error("a delivery that reached no server left a reusable connection")
 	}
 }
+
+// blockingShaper holds the egress answer for one next hop until
+// released, as a slow script or MX lookup would.
+type blockingShaper struct {
+	hop     string
+	release chan struct{}
+	asked   chan struct{}
+}
+
+func (b *blockingShaper) Policy(ctx context.Context, transport, nexthop, tenant string) (*egress.Policy, error) {
+	if nexthop == b.hop {
+		b.asked <- struct{}{}
+		<-b.release
+	}
+	return nil, nil
+}
+
+// TestSlowEgressHookBlocksOnlyItsMail: the hook runs in the resolve
+// workers: while it hangs for one destination, other mail is delivered
+// and the manager's loop answers.
+func TestSlowEgressHookBlocksOnlyItsMail(t *testing.T) {
+	h := newHarness(t, nil)
+	b := &blockingShaper{hop: "slow.test", release: make(chan struct{}), asked: make(chan struct{}, 1)}
+	h.mgr.Egress = b
+	h.submit("s@x", "a@slow.test")
+	h.start()
+	<-b.asked
+	for i := range 5 {
+		h.submit("s@x", "r"+itoa(i)+"@fast.test")
+	}
+	h.waitFor("fast.test delivered", func() bool { return h.agent.callsTo("fast.test") == 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := h.mgr.Destinations(ctx); err != nil {
+		t.Fatalf("the manager's loop did not answer while a hook hung: %v", err)
+	}
+	if n := h.agent.callsTo("slow.test"); n != 0 {
+		t.Errorf("slow.test delivered before its policy came: %d", n)
+	}
+	close(b.release)
+	h.waitFor("slow.test delivered", func() bool { return h.agent.callsTo("slow.test") == 1 })
+}
