@@ -40,9 +40,15 @@ func (s Suspension) key() string {
 	return "destination:" + s.Destination
 }
 
-// suspend records s, in the manager's goroutine.
+// suspend records s, in the manager's goroutine. It is logged when it
+// starts one: the replies of a site's other deliveries in flight that
+// match the same rule only extend it.
 func (m *Manager) suspend(s Suspension) {
+	prev, held := m.suspends[s.key()]
 	m.suspends[s.key()] = s
+	if held && m.Clock.Now().Before(prev.Until) && s.By == prev.By {
+		return
+	}
 	m.Log.Warn("qmgr: delivery suspended", "site", s.Site, "domain", s.Domain, "destination", s.Destination,
 		"until", s.Until.Format(time.RFC3339), "by", s.By, "reason", s.Reason)
 }
