@@ -173,9 +173,12 @@ func (e *Engine) clock() time.Time {
 
 // shortCircuit answers a call its open breaker does not let run: the
 // configured fallback, logged (rate-limited) like a failure.
+// skippedByBreaker is the outcome of a call an open breaker skipped.
+const skippedByBreaker = "skipped: circuit breaker open"
+
 func (e *Engine) shortCircuit(c *call, gen int) error {
 	if e.cfg.BreakerFallback == FallbackSkip {
-		c.outcome = "skipped: circuit breaker open"
+		c.outcome = skippedByBreaker
 		return nil
 	}
 	return e.fail(c, gen, "(breaker)", "circuit breaker open after repeated failures; handlers not run")

@@ -30,6 +30,9 @@ func (e *Engine) Call(ctx context.Context, event string, args []any) (any, error
 		}
 		return e.Cleanup(ctx, m)
 	}
+	if event == "egress" {
+		return e.callEgress(ctx, firstArg(args))
+	}
 	var result any
 	c := &call{event: event}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {

@@ -14,6 +14,7 @@ var Events = []string{
 	"cleanup", "rewrite", "alias", "transport",
 	"delivered", "deferred", "bounced",
 	"milter", // hooks/milter.go
+	"egress", // hooks/egress.go
 }
 
 var knownEvent = func() map[string]bool {

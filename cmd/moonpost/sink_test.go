@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -15,6 +16,7 @@ type sinkMsg struct {
 	From string
 	To   []string
 	Data string
+	At   time.Time // when the final dot was answered
 }
 
 // sink is a receiving SMTP server on loopback. Recipients whose local
@@ -88,7 +90,7 @@ func (x *sinkSession) Data(r io.Reader) error {
 		return err
 	}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, sinkMsg{From: x.from, To: x.to, Data: string(b)})
+	x.s.msgs = append(x.s.msgs, sinkMsg{From: x.from, To: x.to, Data: string(b), At: time.Now()})
 	x.s.mu.Unlock()
 	return nil
 }

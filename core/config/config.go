@@ -70,6 +70,8 @@ type Config struct {
 	// milter: the content filters, one [[milter]] table each, called in
 	// file order (core/config/milter.go).
 	Milters []Milter `toml:"milter"`
+	// egress: outbound shaping rules on replies, see egress.go.
+	Egress Egress `toml:"egress"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.

@@ -122,6 +122,7 @@ func (c *Config) validate() error {
 	c.validateHTTP(&p)
 	c.validateWebhooks(&p)
 	c.validateMilters(&p)
+	c.validateEgress(&p)
 	return errors.Join(p...)
 }
 

@@ -106,6 +106,8 @@ func (s *Server) QueueCommand(ctx context.Context, req *Request) (any, error) {
 		return s.Admin.Stats(ctx, 0)
 	case "flush":
 		return s.Admin.Flush(ctx, req.Text, req.DryRun)
+	case "suspend", "resume", "suspensions", "destinations":
+		return s.shapingCommand(ctx, req)
 	}
 	op, ok := admin.ParseOp(req.Action)
 	if !ok {

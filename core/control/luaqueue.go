@@ -35,6 +35,7 @@ func newQueueModule(L *lua.LState, a *admin.Admin) *lua.LTable {
 		dry.RawSetString(op.String(), L.NewFunction(q.action(op, true)))
 	}
 	t.RawSetString("dry_run", dry)
+	q.addShaping(L, t)
 	return t
 }
 

@@ -31,12 +31,17 @@ type Request struct {
 	Code   string `json:"code,omitempty"`
 	Name   string `json:"name,omitempty"` // chunk name in error positions; default "stdin"
 	Prefix string `json:"prefix,omitempty"`
-	// Action is list, hold, release, requeue, delete, bounce or flush.
+	// Action is list, hold, release, requeue, delete, bounce, flush,
+	// suspend, resume, suspensions or destinations.
 	Action string      `json:"action,omitempty"`
 	IDs    []string    `json:"ids,omitempty"`
 	Filter *admin.Spec `json:"filter,omitempty"`
-	Text   string      `json:"text,omitempty"` // hold reason, bounce text, or flush domain
+	Text   string      `json:"text,omitempty"` // hold reason, bounce text, flush domain, or suspend reason
 	DryRun bool        `json:"dry_run,omitempty"`
+	// suspend, resume: the site or the domain, and for how long.
+	Site   string `json:"site,omitempty"`
+	Domain string `json:"domain,omitempty"`
+	For    string `json:"for,omitempty"`
 	// route: the recipient, envelope sender and header lines to try.
 	Addr   string   `json:"addr,omitempty"`
 	Sender string   `json:"sender,omitempty"`

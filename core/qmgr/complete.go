@@ -131,7 +131,7 @@ func (m *Manager) complete(j *job) {
 	if j.skipped {
 		m.inFlight.Add(-1)
 		m.running-- // a suspended destination's deferral: no feedback
-	} else if d := m.dests[j.dest.Key()]; d != nil {
+	} else if d := m.dests[j.key()]; d != nil {
 		m.feedback(d, j)
 	}
 	m.finishJob(j)

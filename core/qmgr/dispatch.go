@@ -6,6 +6,7 @@ import (
 
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/egress"
 	"github.com/moonpost/moonpost/core/resolve"
 )
 
@@ -21,15 +22,25 @@ type job struct {
 	// skipped is set for a job of a suspended destination: results are
 	// preset, the agent is not called.
 	skipped bool
+	// egress is the destination's shaping (nil: the defaults); rules
+	// are the response rules in force when it started, and rule the one
+	// a reply matched, with the reply.
+	egress   *egress.Policy
+	rules    egress.Rules
+	rule     *egress.Rule
+	reply    string
+	connUses int // deliveries the modelled connection carried before
 }
 
 // destination is the per-next-hop queue with its concurrency state.
 type destination struct {
-	key       string
-	jobs      jobQueue
-	active    int // deliveries in flight
-	limit     int // current concurrency window
-	successes int // successes since the window last grew
+	key  string
+	jobs jobQueue
+	// lane is the limit set the destination shares with its site (its
+	// own when it has none): window, in flight, rates (lane.go).
+	lane               *lane
+	transport, nexthop string
+	domain             string // of the next hop (egress.DomainOf)
 	// failures counts consecutive deliveries that reached no server.
 	failures int
 	// deadUntil: while in the future the destination is "dead": its jobs
@@ -40,12 +51,14 @@ type destination struct {
 }
 
 func (m *Manager) enqueue(j *job) {
-	key := j.dest.Key()
+	key := j.key()
 	d := m.dests[key]
 	if d == nil {
-		d = &destination{key: key, limit: m.Config.InitConcurrency}
+		d = &destination{key: key, transport: j.dest.Transport, nexthop: j.dest.Nexthop,
+			domain: egress.DomainOf(j.dest.Nexthop)}
 		m.dests[key] = d
 	}
+	d.lane = m.laneFor(key, j.egress)
 	d.jobs.push(j)
 	if !d.inRing {
 		d.inRing = true
@@ -79,33 +92,50 @@ func (m *Manager) dispatch() {
 	}
 }
 
-// serve starts (or, for a dead destination, defers) the head job of d.
+// serve starts (or, for a dead or suspended destination, defers) the
+// head job of d. A lane without room or paced for later leaves d's jobs
+// queued; a paced lane sets wakeAt so the loop returns in time.
 func (m *Manager) serve(d *destination) bool {
 	if d.jobs.len() == 0 {
 		return false
 	}
-	if m.Clock.Now().Before(d.deadUntil) {
-		// Deferred without trying, but recorded (an fsync) in the same
-		// bounded pool as deliveries, not on the manager goroutine.
-		j := d.jobs.pop()
-		j.skipped = true
-		j.results = deliver.AllResults(len(j.rcpts), d.lastErr.WithText("delivery temporarily suspended: "+d.lastErr.Text), "none")
-		m.running++
-		m.inFlight.Add(1)
-		m.wg.Add(1)
-		go m.deliver(j)
+	now := m.Clock.Now()
+	if now.Before(d.deadUntil) {
+		m.skipHead(d, d.lastErr.WithText("delivery temporarily suspended: "+d.lastErr.Text))
 		return true
 	}
-	if d.active >= d.limit {
+	if st := m.suspendedFor(d, now); st != nil {
+		m.skipHead(d, st)
+		return true
+	}
+	wait, room := d.lane.wait(now)
+	if !room {
+		return false
+	}
+	if wait > 0 {
+		m.wakeAfter(now.Add(wait))
 		return false
 	}
 	j := d.jobs.pop()
-	d.active++
+	j.rules = m.Config.Rules
+	d.lane.start(j, now)
 	m.running++
 	m.inFlight.Add(1)
 	m.wg.Add(1)
 	go m.deliver(j)
 	return true
+}
+
+// skipHead defers d's head job without trying: recorded (an fsync) in
+// the same bounded pool as deliveries, not on the manager goroutine.
+func (m *Manager) skipHead(d *destination, st *dsn.Status) {
+	j := d.jobs.pop()
+	j.skipped = true
+	j.results = deliver.AllResults(len(j.rcpts), st, "none")
+	m.running++
+	m.inFlight.Add(1)
+	m.wg.Add(1)
+	go m.deliver(j)
 }
 
 func (m *Manager) dropFromRing(i int) {
@@ -138,13 +168,14 @@ func (m *Manager) deliver(j *job) {
 	req := &deliver.Request{
 		QueueID: string(msg.ID), Sender: msg.Sender, Nexthop: j.dest.Nexthop, Content: msg,
 		EnvID: msg.EnvID, Ret: msg.Ret, BodyType: msg.BodyType, SMTPUTF8: msg.SMTPUTF8, Arrival: msg.Arrival,
-		Options: j.dest.Options,
+		Options: j.dest.Options, Egress: egressOf(j.egress), Tenant: msg.Tenant,
 	}
 	for _, i := range j.rcpts {
 		r := msg.Recipients[i]
 		req.Recipients = append(req.Recipients, deliver.Recipient{Addr: r.Addr, ORcpt: r.ORcpt, Notify: r.Notify, Original: r.Addr})
 	}
 	j.results = m.callAgent(req, j.dest.Transport)
+	j.rule, j.reply = matchRule(j.rules, j.results)
 	durable := !(j.whole && allOK(j.results))
 	for k, i := range j.rcpts {
 		m.recordAs(msg, i, j.results[k], j.dest.Transport, durable)
@@ -185,24 +216,30 @@ func (m *Manager) callAgent(req *deliver.Request, transport string) (res []deliv
 // scheduler does: grow by one after a window's worth of successes, halve
 // on a delivery that reached no server, and declare the destination dead
 // for MinBackoff when that happens at concurrency 1.
+// The window is the lane's: a site's destinations share it.
 func (m *Manager) feedback(d *destination, j *job) {
-	d.active--
+	l := d.lane
 	m.running--
 	m.inFlight.Add(-1)
-	if !unreachable(j.results) {
+	down := unreachable(j.results)
+	l.release(j, !down, m.Clock.Now(), m.Config)
+	if j.rule != nil {
+		m.applyRule(d, j)
+	}
+	if !down {
 		d.failures = 0
-		d.successes++
-		if d.successes >= d.limit && d.limit < m.Config.Concurrency {
-			d.limit++
-			d.successes = 0
+		l.successes++
+		if l.successes >= l.limit && l.limit < l.max(m.Config) {
+			l.limit++
+			l.successes = 0
 		}
 		return
 	}
 	d.failures++
-	d.successes = 0
+	l.successes = 0
 	d.lastErr = j.results[0].Status
-	if d.limit > 1 {
-		d.limit /= 2
+	if l.limit > 1 {
+		l.limit /= 2
 		return
 	}
 	d.deadUntil = m.Clock.Now().Add(m.Config.MinBackoff)

@@ -12,6 +12,16 @@
 // message at a time; round-robin between destinations, so one slow domain
 // cannot starve the rest; and a global bound on deliveries in flight.
 //
+// Egress shaping (lane.go, egress.go, suspend.go): the resolve workers
+// ask the egress policy (the Lua "egress" hook, cached per destination
+// and generation) for each job; destinations that share a site share a
+// lane, which holds the concurrency window (from initial_concurrency up
+// to connection_limit), the deliveries in flight and the pacing of
+// message and connection starts. A lane without room or paced for later
+// is passed over, and one timer wakes the loop when the earliest paced
+// lane may start. Response rules on replies, and operators, suspend a
+// site, a domain or a destination: its jobs are deferred untried.
+//
 // Every outcome is appended to the queue file and fsynced by the delivery
 // goroutine before it is reported, so a recipient delivered before a crash
 // is never delivered again. When a message's last delivery returns, it is

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moonpost/moonpost/core/deliver"
+	"github.com/moonpost/moonpost/core/egress"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/resolve"
@@ -59,6 +60,8 @@ type Config struct {
 	// Resolvers bounds the messages being read and resolved at once,
 	// off the manager's goroutine (0: 16).
 	Resolvers int
+	// Rules are the response rules ([[egress.rule]]), first match acts.
+	Rules egress.Rules
 }
 
 // Manager is the queue manager. Set the fields, then call Run once.
@@ -74,6 +77,8 @@ type Manager struct {
 	// Flow, when set, is told how many messages the manager holds after
 	// each event, to pace arrivals (see Flow).
 	Flow *Flow
+	// Egress, when set, gives each destination's shaping (egress.go).
+	Egress Shaper
 
 	// arrivals carries the IDs cleanup committed to incoming/, so new mail
 	// is picked up without listing the directory; rescan is signalled
@@ -113,6 +118,14 @@ type Manager struct {
 	statsMu  sync.Mutex
 	inFlight atomic.Int64 // m.running, readable off the manager's goroutine
 	handoff  handoff      // new mail committed straight into active/ (handoff.go)
+	// Shaping (lane.go, suspend.go): the limit sets by name, the
+	// suspensions in force, operator requests run on the loop, and the
+	// timer that wakes the loop when a paced lane may start (wakeAt).
+	lanes    map[string]*lane
+	suspends map[string]Suspension
+	shaping  chan func()
+	pace     *time.Timer
+	wakeAt   time.Time
 }
 
 // Stats counts outcomes since start.
@@ -167,6 +180,11 @@ func (m *Manager) Init() {
 	m.handoff.ready = make(chan struct{}, 1)
 	m.active = map[queue.ID]*activeMsg{}
 	m.dests = map[string]*destination{}
+	m.lanes = map[string]*lane{}
+	m.suspends = map[string]Suspension{}
+	m.shaping = make(chan func())
+	m.pace = time.NewTimer(time.Hour)
+	m.pace.Stop()
 	if m.Clock == nil {
 		m.Clock = realClock{}
 	}
@@ -227,6 +245,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.handoff.open.Store(true)
 	for {
 		m.dispatch()
+		m.armPace()
 		m.Flow.set(len(m.active) + len(m.waiting))
 		m.publish()
 		select {
@@ -257,6 +276,9 @@ func (m *Manager) Run(ctx context.Context) error {
 			req.reply <- m.doAdmin(req)
 		case c := <-m.reconf:
 			m.applyConfig(c, tick)
+		case <-m.pace.C: // a paced lane may start: dispatch
+		case f := <-m.shaping:
+			f()
 		}
 	}
 }

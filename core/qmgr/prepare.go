@@ -70,7 +70,7 @@ func (m *Manager) prepare(t prepareTask) *preparedMsg {
 			return p
 		}
 	}
-	p.jobs = m.plan(t.am, p.msg)
+	p.jobs = m.shape(p.msg, m.plan(t.am, p.msg))
 	return p
 }
 

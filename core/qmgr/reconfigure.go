@@ -42,7 +42,7 @@ func (m *Manager) applyConfig(c Config, tick *time.Ticker) {
 		tick.Reset(c.ScanInterval)
 	}
 	m.Config = c
-	for _, d := range m.dests {
-		d.limit = max(1, min(d.limit, c.Concurrency))
+	for _, l := range m.lanes {
+		l.limit = max(1, min(l.limit, l.max(c)))
 	}
 }

@@ -100,6 +100,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr.Agents = agents
 	rcpts := newRecipientResolver(cfg, pol, transports)
 	mgr.Resolver = rcpts
+	mgr.Egress = newShaper(pol, res)
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: role(log, "bounce")}
 	srv, err := buildSMTPD(cfg, pol, clean, milterConfig(milters), mgr.Flow, role(log, "smtpd"))
@@ -141,6 +142,7 @@ func qmgrConfig(cfg *config.Config) qmgr.Config {
 		ActiveLimit: q.ActiveLimit, Concurrency: q.Concurrency, InitConcurrency: q.InitConcurrency,
 		RcptLimit: q.RcptLimit, TransportRcpts: map[string]int{"local": 1, "pipe": 1},
 		DeliveryTimeout: q.DeliveryTimeout.D(), MaxDeliveries: q.MaxDeliveries,
+		Rules: cfg.EgressRules(),
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 
 func queueCmd(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: moonpost queue list|show|hold|release|requeue|delete|bounce|flush|stats ...")
+		fmt.Fprintln(os.Stderr, "usage: moonpost queue list|show|hold|release|requeue|delete|bounce|flush|stats|suspend|resume|suspensions|destinations ...")
 		return exUsage
 	}
 	switch args[0] {
@@ -30,6 +30,8 @@ func queueCmd(args []string) int {
 		return queueFlush(args[1:])
 	case "stats":
 		return queueStats(args[1:])
+	case "suspend", "resume", "suspensions", "destinations":
+		return queueShaping(args[0], args[1:])
 	}
 	fmt.Fprintf(os.Stderr, "moonpost queue: unknown subcommand %q\n", args[0])
 	return exUsage
