@@ -115,6 +115,7 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 	msg.Lock()
 	ev := policy.Event{QueueID: string(msg.ID), Sender: msg.Sender, Recipient: msg.Recipients[i].Addr,
 		Status: res.Status, Relay: res.Relay, Attempts: msg.Attempts + 1, Meta: msg.Meta}
+	ev.Tenant = msg.Tenant
 	msg.Unlock()
 	switch status {
 	case "sent":

@@ -116,7 +116,7 @@ func (s *session) envelope(now time.Time) *queue.Envelope {
 			Proto: s.proto(), AuthUser: s.authUser,
 		},
 		EnvID: o.EnvelopeID, Ret: string(o.Return), BodyType: string(o.Body), SMTPUTF8: o.UTF8,
-		Meta: queue.CloneMeta(s.c.meta),
+		Meta: queue.CloneMeta(s.c.meta), Tenant: s.c.tenant,
 	}
 }
 
