@@ -43,7 +43,7 @@ func TestJobQueueFIFOWithinATenant(t *testing.T) {
 	if got != "[-0 -1 -2 -3 -4]" {
 		t.Fatalf("order %s", got)
 	}
-	if q.len() != 0 || len(q.tenants) != 0 || q.cur != nil {
+	if q.len() != 0 || len(q.fair.tenants) != 0 || q.fair.cur != nil {
 		t.Fatalf("not empty: %+v", q)
 	}
 }
@@ -150,8 +150,8 @@ func TestJobQueueDrop(t *testing.T) {
 		id := j.label()
 		return id[0] == 'C' || id == "A-2" || id == "B-1"
 	})
-	if n != 6 || q.len() != 5 || len(q.tenants) != 2 {
-		t.Fatalf("dropped %d, len %d, tenants %d", n, q.len(), len(q.tenants))
+	if n != 6 || q.len() != 5 || len(q.fair.tenants) != 2 {
+		t.Fatalf("dropped %d, len %d, tenants %d", n, q.len(), len(q.fair.tenants))
 	}
 	if got := fmt.Sprint(popAll(&q)); got != "[B-0 A-1 B-2 A-3 B-3]" {
 		t.Fatalf("order after drop %s", got)
@@ -160,7 +160,7 @@ func TestJobQueueDrop(t *testing.T) {
 		t.Fatal("dropped from an empty queue")
 	}
 	q.push(tjob("A", 9))
-	if q.drop(func(*job) bool { return true }) != 1 || q.len() != 0 || q.cur != nil || len(q.tenants) != 0 {
+	if q.drop(func(*job) bool { return true }) != 1 || q.len() != 0 || q.fair.cur != nil || len(q.fair.tenants) != 0 {
 		t.Fatalf("drop of everything left %+v", q)
 	}
 }
