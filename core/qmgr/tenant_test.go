@@ -180,3 +180,61 @@ func TestTenantInLogEventsAndRequest(t *testing.T) {
 		}
 	}
 }
+
+// A flood that fills the active set does not keep another tenant's mail
+// out of it: mail waiting for room is admitted round-robin over the
+// tenants cleanup announced, so the other tenant's message gets in after
+// at most one more of the flood's. Before its job is queued, the flood's
+// messages already in the active set may start (settling a message and
+// resolving the next one run off the scheduler, so admissions trail the
+// deliveries a little): it starts within c + limit + 2 deliveries, two
+// tenants' turns after the active set's worth, not after the flood.
+func TestTenantFloodBeyondActiveLimit(t *testing.T) {
+	const n, c, limit = 60, 2, 5
+	h := newHarness(t, func(cfg *Config) {
+		cfg.ActiveLimit, cfg.Concurrency, cfg.InitConcurrency = limit, c, c
+	})
+	gate := make(chan struct{})
+	h.agent.block["flood.test"] = gate
+	h.start()
+	h.waitFor("hand-offs open", func() bool { return h.mgr.handoff.open.Load() })
+	for i := range n {
+		h.submitTenant("A", "bulk@a.test", fmt.Sprintf("r%d@flood.test", i))
+	}
+	for range c {
+		select {
+		case <-h.agent.started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the flood did not start")
+		}
+	}
+	h.waitFor("the flood waiting in incoming/", func() bool { return h.count(queue.Incoming) == n-limit })
+	h.submitTenant("B", "one@b.test", "single@flood.test")
+	seen := func() bool {
+		h.agent.mu.Lock()
+		defer h.agent.mu.Unlock()
+		for _, req := range h.agent.calls {
+			if req.Recipients[0].Addr == "single@flood.test" {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i < n && !seen(); i++ {
+		h.gateStart(gate)
+	}
+	close(gate)
+	h.waitFor("all delivered", func() bool { return h.mgr.Stats().Delivered == n+1 })
+	h.agent.mu.Lock()
+	defer h.agent.mu.Unlock()
+	at := -1
+	for i, req := range h.agent.calls {
+		if req.Recipients[0].Addr == "single@flood.test" {
+			at = i
+		}
+	}
+	t.Logf("B's message was delivery %d of %d", at+1, len(h.agent.calls))
+	if at < 0 || at+1 > c+limit+2 {
+		t.Fatalf("B's message was delivery %d of %d, want at most %d (active limit %d, concurrency %d, 2 tenants)", at+1, len(h.agent.calls), c+limit+2, limit, c)
+	}
+}
