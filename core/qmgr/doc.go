@@ -11,6 +11,10 @@
 // dead and its queued mail deferred at once instead of timing out one
 // message at a time; round-robin between destinations, so one slow domain
 // cannot starve the rest; and a global bound on deliveries in flight.
+// Beyond Postfix, each destination serves its deliveries round-robin
+// over the tenants policy put the mail in (jobqueue.go, fair.go), and
+// mail waiting for room in the active set is admitted the same way, so
+// one tenant's flood to a domain does not hold back another's mail.
 //
 // Every outcome is appended to the queue file and fsynced by the delivery
 // goroutine before it is reported, so a recipient delivered before a crash
