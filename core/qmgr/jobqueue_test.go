@@ -164,3 +164,25 @@ func TestJobQueueDrop(t *testing.T) {
 		t.Fatalf("drop of everything left %+v", q)
 	}
 }
+
+// BenchmarkJobQueue is a push and a pop of a destination's queue holding
+// about 10,000 jobs spread over the given number of tenants.
+func BenchmarkJobQueue(b *testing.B) {
+	for _, tenants := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("tenants=%d", tenants), func(b *testing.B) {
+			jobs := make([]*job, 10000)
+			for i := range jobs {
+				jobs[i] = tjob(fmt.Sprintf("t%d", i%tenants), i)
+			}
+			var q jobQueue
+			for _, j := range jobs {
+				q.push(j)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				q.push(jobs[i%len(jobs)])
+				q.pop()
+			}
+		})
+	}
+}
