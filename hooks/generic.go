@@ -207,7 +207,12 @@ func (e *Engine) luaCleanup(L *lua.LState, ctx context.Context) int {
 		m.Envelope.Meta = map[string]string{}
 		mt.ForEach(func(k, v lua.LValue) { m.Envelope.Meta[k.String()] = v.String() })
 	}
-	m.Envelope.Tenant = lua.LVAsString(t.RawGetString("tenant"))
+	if tn := lua.LVAsString(t.RawGetString("tenant")); tn != "" {
+		if err := queue.CheckTenant(tn); err != nil {
+			L.ArgError(2, err.Error())
+		}
+		m.Envelope.Tenant = tn
+	}
 	if hs, ok := t.RawGetString("headers").(*lua.LTable); ok {
 		// Given top to bottom; Add prepends, so add bottom-up.
 		for i := hs.Len(); i >= 1; i-- {

@@ -44,3 +44,28 @@ func TestQueueListByTenant(t *testing.T) {
 		t.Errorf("bad tenant: %d %v", code, m)
 	}
 }
+
+// POST /api/inject with "tenant" queues the message in that tenant; a
+// bad name is refused before anything is queued.
+func TestInjectWithTenant(t *testing.T) {
+	e := newEnv(t)
+	code, m := e.do("POST", "/api/inject", token, `{"sender": "app@example.org", "recipients": ["bob@example.net"], "content": "Subject: x\n\nx\n", "tenant": "acme"}`)
+	if code != 200 {
+		t.Fatalf("inject: %d %v", code, m)
+	}
+	msg, err := e.store.Read(queue.Incoming, queue.ID(m["id"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer msg.Close()
+	if msg.Tenant != "acme" {
+		t.Errorf("queued tenant %q", msg.Tenant)
+	}
+	code, m = e.do("POST", "/api/inject", token, `{"sender": "app@example.org", "recipients": ["bob@example.net"], "content": "x", "tenant": "a,b"}`)
+	if c, f := errField(m); code != 400 || c != "bad_tenant" || f != "tenant" {
+		t.Errorf("bad tenant: %d %v", code, m)
+	}
+	if ents, _ := e.store.List(queue.Incoming); len(ents) != 1 {
+		t.Errorf("%d messages queued", len(ents))
+	}
+}
