@@ -138,3 +138,7 @@ func TestTenantInHooksCall(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// readsFour is what a handler reading m.sender, m.id, m.size and
+// m.client read: every field but the tenant.
+var readsFour = policy.ReadsSender | policy.ReadsID | policy.ReadsSize | policy.ReadsClient
