@@ -54,6 +54,7 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 		m.Envelope.Sender = h.env.Sender
 		m.Envelope.Recipients = h.env.Recipients
 		m.Envelope.Meta = h.env.Meta
+		m.Envelope.Tenant = h.env.Tenant
 	}
 	if h.dkim != nil {
 		m.DKIM = h.dkim

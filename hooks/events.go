@@ -40,6 +40,7 @@ func eventTable(L *lua.LState, ev policy.Event) *lua.LTable {
 	t.RawSetString("relay", lua.LString(ev.Relay))
 	t.RawSetString("attempts", lua.LNumber(ev.Attempts))
 	t.RawSetString("meta", metaTable(L, ev.Meta))
+	t.RawSetString("tenant", tenantValue(ev.Tenant))
 	if ev.Status != nil {
 		st := L.CreateTable(0, 3)
 		st.RawSetString("code", lua.LNumber(ev.Status.Code))

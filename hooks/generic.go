@@ -47,6 +47,7 @@ func (e *Engine) Call(ctx context.Context, event string, args []any) (any, error
 					t = L.NewTable()
 				}
 				sessionMeta(L, t, s.meta)
+				sessionTenant(L, t, s.tenant)
 				clientAliases(L, t)
 				buf = append(buf, t)
 				continue
@@ -108,12 +109,13 @@ func (e *Engine) NewState() *lua.LState {
 }
 
 // luaCall is hooks.call(event, ...). For "cleanup" the argument is a
-// table {id=, sender=, recipients={...}, headers={{name, value}, ...}}
+// table {id=, sender=, recipients={...}, headers={{name, value}, ...},
+// meta=, tenant=}
 // and the result is {action=, code=, enhanced=, text=, reason=,
-// sender=, recipients=, headers=, meta=} after the handlers ran; its
-// meta field, if any, is the message's metadata. For an SMTP phase a
-// table session's meta field is the connection's metadata, updated in
-// place by the call.
+// sender=, recipients=, headers=, meta=, tenant=} after the handlers
+// ran; its meta and tenant fields, if any, are the message's metadata
+// and tenant. For an SMTP phase a table session's meta and tenant fields
+// are the connection's, updated in place by the call.
 func (e *Engine) luaCall(L *lua.LState) int {
 	event := L.CheckString(1)
 	ctx := L.Context()
@@ -134,6 +136,7 @@ func (e *Engine) luaCall(L *lua.LState) int {
 	res, err := e.Call(ctx, event, args)
 	if session != nil {
 		session.RawSetString("meta", metaTable(L, ts.meta))
+		session.RawSetString("tenant", tenantValue(*ts.tenant))
 	}
 	if err != nil {
 		L.RaiseError("%s", err.Error())
@@ -145,10 +148,12 @@ func (e *Engine) luaCall(L *lua.LState) int {
 // testSession is a session table given to hooks.call: its fields are
 // passed through as they are, and s:meta/s:set_meta work on meta, which
 // starts as the table's "meta" field and is written back to it after
-// the call, so a test can carry it from phase to phase.
+// the call, so a test can carry it from phase to phase; s:set_tenant
+// likewise works on tenant, the table's "tenant" field.
 type testSession struct {
 	fields any
 	meta   map[string]string
+	tenant *string
 }
 
 // asTestSession makes the first argument of an SMTP-phase hooks.call a
@@ -162,7 +167,8 @@ func asTestSession(L *lua.LState, event string) (testSession, *lua.LTable) {
 	if mt, ok := t.RawGetString("meta").(*lua.LTable); ok {
 		mt.ForEach(func(k, v lua.LValue) { meta[k.String()] = v.String() })
 	}
-	return testSession{fields: luaconv.FromLua(t), meta: meta}, t
+	tenant := lua.LVAsString(t.RawGetString("tenant"))
+	return testSession{fields: luaconv.FromLua(t), meta: meta, tenant: &tenant}, t
 }
 
 // clientAliases gives a test's session table both spellings of the
@@ -203,6 +209,12 @@ func (e *Engine) luaCleanup(L *lua.LState, ctx context.Context) int {
 	if mt, ok := t.RawGetString("meta").(*lua.LTable); ok {
 		m.Envelope.Meta = map[string]string{}
 		mt.ForEach(func(k, v lua.LValue) { m.Envelope.Meta[k.String()] = v.String() })
+	}
+	if tn := lua.LVAsString(t.RawGetString("tenant")); tn != "" {
+		if err := queue.CheckTenant(tn); err != nil {
+			L.ArgError(2, err.Error())
+		}
+		m.Envelope.Tenant = tn
 	}
 	if hs, ok := t.RawGetString("headers").(*lua.LTable); ok {
 		// Given top to bottom; Add prepends, so add bottom-up.
@@ -245,5 +257,6 @@ func cleanupResult(L *lua.LState, v policy.Verdict, m *policy.Message) *lua.LTab
 	}
 	out.RawSetString("headers", hdrs)
 	out.RawSetString("meta", metaTable(L, m.Envelope.Meta))
+	out.RawSetString("tenant", tenantValue(m.Envelope.Tenant))
 	return out
 }

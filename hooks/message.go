@@ -109,6 +109,8 @@ func msgIndex(L *lua.LState, methods *lua.LTable) int {
 		L.Push(h.client)
 	case "auth":
 		L.Push(authTable(L, h.auth))
+	case "tenant":
+		L.Push(tenantValue(h.env.Tenant))
 	default:
 		// Mutators are found on the read-only view too; they raise
 		// "read-only" when called, which says more than a nil would.
@@ -203,6 +205,7 @@ var msgMethods = map[string]lua.LGFunction{
 		setMeta(L, h.env.Meta)
 		return 0
 	},
+	"set_tenant": msgSetTenant,
 	"reject": func(L *lua.LState) int {
 		h := checkMsg(L, true)
 		h.verdict = rejectArgs(L, 2)

@@ -231,6 +231,7 @@ func watchedInfo(L *lua.LState, info lua.LValue, reads *policy.EnvFields) lua.LV
 // fields they come from.
 var infoField = map[string]policy.EnvFields{
 	"sender": policy.ReadsSender, "id": policy.ReadsID, "size": policy.ReadsSize, "client": policy.ReadsClient,
+	"tenant": policy.ReadsTenant,
 }
 
 func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
@@ -243,6 +244,7 @@ func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
 	t.RawSetString("size", lua.LNumber(env.Size))
 	t.RawSetString("client", clientTable(L, env.Client))
 	t.RawSetString("meta", metaTable(L, env.Meta))
+	t.RawSetString("tenant", tenantValue(env.Tenant))
 	return t
 }
 

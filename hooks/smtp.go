@@ -48,6 +48,7 @@ func sessionTable(L *lua.LState, s *policy.Session) lua.LValue {
 	}
 	t.RawSetString("recipients", rcpts)
 	sessionMeta(L, t, s.Meta)
+	sessionTenant(L, t, s.Tenant)
 	return t
 }
 

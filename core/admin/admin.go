@@ -55,6 +55,7 @@ type Entry struct {
 	NextAttempt time.Time   `json:"next_attempt,omitzero"`
 	Attempts    int         `json:"attempts"`
 	HoldReason  string      `json:"hold_reason,omitempty"`
+	Tenant      string      `json:"tenant,omitempty"` // the policy's tenant for the message
 	// Unreadable is set (and the envelope fields empty) for a file that
 	// does not parse; the daemon quarantines it.
 	Unreadable string `json:"unreadable,omitempty"`
@@ -65,6 +66,7 @@ var rcptStates = map[queue.RcptState]string{queue.Pending: "pending", queue.Deli
 func entryOf(m *queue.Message) Entry {
 	e := Entry{ID: m.ID, State: m.State, Size: m.Size(), Arrival: m.Arrival, Sender: m.Sender,
 		NextAttempt: m.NextAttempt, Attempts: m.Attempts, HoldReason: m.HoldReason}
+	e.Tenant = m.Tenant
 	for _, r := range m.Recipients {
 		e.Recipients = append(e.Recipients, Rcpt{Addr: r.Addr, State: rcptStates[r.State], Reason: r.Reason})
 		if r.State == queue.Pending && r.Reason != "" {
@@ -118,7 +120,7 @@ func (a *Admin) list(ctx context.Context, f Filter, def []queue.State) ([]Entry,
 
 // empty reports a filter with no predicate (states and limit aside).
 func (f *Filter) empty() bool {
-	return f.Sender == "" && f.RcptDomain == "" && f.OlderThan == 0 && f.ReasonMatch == nil
+	return f.Sender == "" && f.RcptDomain == "" && f.OlderThan == 0 && f.ReasonMatch == nil && f.Tenant == ""
 }
 
 // read loads one entry; ok is false when the file vanished meanwhile.

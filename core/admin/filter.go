@@ -20,10 +20,11 @@ type Spec struct {
 	OlderThan   string   `json:"older_than,omitempty"`   // "90m", "2h", "3d", or seconds
 	ReasonMatch string   `json:"reason_match,omitempty"` // RE2 regexp on a pending recipient's last reason or the hold reason
 	Limit       int      `json:"limit,omitempty"`        // at most this many messages; 0: all
+	Tenant      string   `json:"tenant,omitempty"`       // the message's tenant, exactly
 }
 
 // SpecKeys are the keys Set accepts, for completion and error messages.
-var SpecKeys = []string{"state", "sender", "rcpt_domain", "older_than", "reason_match", "limit"}
+var SpecKeys = []string{"state", "sender", "rcpt_domain", "older_than", "reason_match", "limit", "tenant"}
 
 // Set assigns one key from its text form. State may be given several
 // times or as a comma list. An unknown key is an error, so a typo never
@@ -44,6 +45,8 @@ func (s *Spec) Set(key, value string) error {
 		s.OlderThan = value
 	case "reason_match":
 		s.ReasonMatch = value
+	case "tenant":
+		s.Tenant = value
 	case "limit":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 {
@@ -65,11 +68,18 @@ type Filter struct {
 	OlderThan   time.Duration // arrival at least this long ago
 	ReasonMatch *regexp.Regexp
 	Limit       int
+	Tenant      string // exact; "" matches every message
 }
 
 // Compile validates s.
 func (s Spec) Compile() (Filter, error) {
 	f := Filter{Sender: strings.ToLower(s.Sender), RcptDomain: strings.ToLower(strings.TrimPrefix(s.RcptDomain, "@")), Limit: s.Limit}
+	if s.Tenant != "" {
+		if err := queue.CheckTenant(s.Tenant); err != nil {
+			return f, fmt.Errorf("tenant: %v", err)
+		}
+		f.Tenant = s.Tenant
+	}
 	for _, name := range s.State {
 		st, ok := stateNamed(name)
 		if !ok {
@@ -135,7 +145,18 @@ func (f *Filter) match(e *Entry, now time.Time) bool {
 	if f.ReasonMatch != nil && !e.reasonMatches(f.ReasonMatch) {
 		return false
 	}
+	if f.Tenant != "" && e.Tenant != f.Tenant {
+		return false
+	}
 	return true
+}
+
+// Matches reports whether message m passes f's predicates, as List
+// would select it (states and limit aside): for a lister that reads the
+// spool itself, such as queue list.
+func (f *Filter) Matches(m *queue.Message, now time.Time) bool {
+	e := entryOf(m)
+	return f.match(&e, now)
 }
 
 func senderMatches(want, sender string) bool {

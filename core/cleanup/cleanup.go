@@ -31,6 +31,10 @@ type Cleanup struct {
 	// Notify is told about each message committed to incoming/, so the
 	// queue manager picks it up without waiting for its scan.
 	Notify func(queue.ID)
+	// NotifyTenant, when set, is told instead of Notify, with the
+	// message's tenant, so the queue manager admits it to the active
+	// set in its tenant's turn (qmgr.Manager.WakeTenant).
+	NotifyTenant func(id queue.ID, tenant string)
 	// Handoff, when set, may take new mail into the queue manager's
 	// active set as it is committed, skipping incoming/.
 	Handoff Handoff
@@ -202,8 +206,8 @@ func (c *Cleanup) finish(env *queue.Envelope, h *textproto.Header, v policy.Verd
 		c.Handoff.Adopt(msg)
 	default:
 		c.logQueued(env, state)
-		if state == queue.Incoming && c.Notify != nil {
-			c.Notify(env.ID)
+		if state == queue.Incoming {
+			c.notify(env)
 		}
 	}
 	return env.ID, nil
@@ -310,4 +314,14 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// notify announces a message committed to incoming/ to the queue manager.
+func (c *Cleanup) notify(env *queue.Envelope) {
+	switch {
+	case c.NotifyTenant != nil:
+		c.NotifyTenant(env.ID, env.Tenant)
+	case c.Notify != nil:
+		c.Notify(env.ID)
+	}
 }

@@ -17,6 +17,8 @@ func FuzzParseInject(f *testing.F) {
 		`{"sender": "", "substitutions": {"n": "v"}, "recipients": ["c@d.example"], "content": "{{ n }} {{m}}"}`,
 		`{"sender": "x", "recipients": [1, {}], "content": 3}`,
 		`[]`, `null`, `{"sender": null}`,
+		`{"sender": "a@b.example", "recipients": ["c@d.example"], "content": "x", "tenant": "acme"}`,
+		`{"sender": "a@b.example", "recipients": ["c@d.example"], "content": "x", "tenant": "a b"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -36,6 +38,9 @@ func FuzzParseInject(f *testing.F) {
 			t.Fatalf("template: %d messages for %d recipients", len(envs), len(in.rcpts))
 		}
 		for _, env := range envs {
+			if env.Tenant != "" && queue.CheckTenant(env.Tenant) != nil {
+				t.Fatalf("accepted tenant %q", env.Tenant)
+			}
 			for _, r := range env.Recipients {
 				if _, err := smtpd.ParseAddress(r.Addr, true); err != nil {
 					t.Fatalf("accepted recipient %q: %v", r.Addr, err)

@@ -28,6 +28,9 @@ type injectRequest struct {
 	Recipients    []json.RawMessage `json:"recipients"`
 	Content       *string           `json:"content"`
 	Substitutions map[string]string `json:"substitutions"`
+	// Tenant puts the messages in a tenant, as s:set_tenant does for an
+	// SMTP session (cleanup policy may still change it).
+	Tenant string `json:"tenant"`
 }
 
 type rcptObject struct {
@@ -42,6 +45,7 @@ type injection struct {
 	content  string
 	template bool // substitutions given: one message per recipient
 	shared   map[string]string
+	tenant   string
 }
 
 // placeholder is "{{ name }}" in a template's content.
@@ -69,6 +73,12 @@ func parseInject(body []byte) (*injection, *apiError) {
 		}
 	}
 	in.sender = *req.Sender
+	if req.Tenant != "" {
+		if err := queue.CheckTenant(req.Tenant); err != nil {
+			return nil, errorf(http.StatusBadRequest, "bad_tenant", "tenant", "%v", err)
+		}
+		in.tenant = req.Tenant
+	}
 	if apiErr := in.parseRecipients(req.Recipients); apiErr != nil {
 		return nil, apiErr
 	}
@@ -136,7 +146,7 @@ func (in *injection) checkPlaceholders() *apiError {
 // messages returns the envelopes and contents to submit.
 func (in *injection) messages(client queue.Client) ([]*queue.Envelope, []string) {
 	envelope := func(rcpts []rcptObject, content string) *queue.Envelope {
-		env := &queue.Envelope{Sender: in.sender, Client: client}
+		env := &queue.Envelope{Sender: in.sender, Client: client, Tenant: in.tenant}
 		utf := !isASCII(in.sender)
 		for _, r := range rcpts {
 			env.Recipients = append(env.Recipients, queue.Recipient{Addr: r.Address, State: queue.Pending})

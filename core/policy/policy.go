@@ -33,6 +33,11 @@ type Session struct {
 	// the connection queues starts with a copy of it (Envelope.Meta).
 	// Nil where no connection keeps it.
 	Meta map[string]string
+	// Tenant is shared the same way: the connection's tenant (Lua
+	// s:set_tenant, checked by queue.CheckTenant; "" for none), which
+	// each message the connection queues starts with (Envelope.Tenant).
+	// Nil where no connection keeps it.
+	Tenant *string
 }
 
 // SMTP decides at each SMTP phase. A nil Status accepts; a 4xx or 5xx
@@ -137,7 +142,8 @@ const (
 	ReadsID
 	ReadsSize
 	ReadsClient
-	ReadsAll = ReadsSender | ReadsID | ReadsSize | ReadsClient
+	ReadsTenant
+	ReadsAll = ReadsSender | ReadsID | ReadsSize | ReadsClient | ReadsTenant
 )
 
 // Router picks the transport and next hop for a recipient.
@@ -154,6 +160,7 @@ type Event struct {
 	Relay     string
 	Attempts  int
 	Meta      map[string]string // the message's Envelope.Meta; read-only
+	Tenant    string            // the message's Envelope.Tenant ("" for none)
 }
 
 // Events receives delivery outcomes for accounting or webhooks. They are

@@ -284,7 +284,7 @@ func (m *Manager) parkMarked(am *activeMsg) bool {
 		if err := m.Store.Move(msg.ID, queue.Active, queue.Incoming); err != nil {
 			m.Log.Error("qmgr: cannot requeue", "queue_id", msg.ID, "err", err)
 		}
-		m.Wake(msg.ID)
+		m.WakeTenant(msg.ID, msg.Tenant)
 		return true
 	}
 	return false

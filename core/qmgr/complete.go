@@ -74,6 +74,7 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	}
+	line = withTenant(line, ", status="+status+" ("+res.Status.Text+")", msg.Tenant)
 	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
 }
 
@@ -115,6 +116,7 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 	msg.Lock()
 	ev := policy.Event{QueueID: string(msg.ID), Sender: msg.Sender, Recipient: msg.Recipients[i].Addr,
 		Status: res.Status, Relay: res.Relay, Attempts: msg.Attempts + 1, Meta: msg.Meta}
+	ev.Tenant = msg.Tenant
 	msg.Unlock()
 	switch status {
 	case "sent":

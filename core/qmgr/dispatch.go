@@ -170,6 +170,7 @@ func (m *Manager) deliver(j *job) {
 		EnvID: msg.EnvID, Ret: msg.Ret, BodyType: msg.BodyType, SMTPUTF8: msg.SMTPUTF8, Arrival: msg.Arrival,
 		Options: j.dest.Options, Egress: egressOf(j.egress), Tenant: msg.Tenant,
 	}
+	req.Tenant = msg.Tenant
 	for _, i := range j.rcpts {
 		r := msg.Recipients[i]
 		req.Recipients = append(req.Recipients, deliver.Recipient{Addr: r.Addr, ORcpt: r.ORcpt, Notify: r.Notify, Original: r.Addr})

@@ -11,6 +11,10 @@
 // dead and its queued mail deferred at once instead of timing out one
 // message at a time; round-robin between destinations, so one slow domain
 // cannot starve the rest; and a global bound on deliveries in flight.
+// Beyond Postfix, each destination serves its deliveries round-robin
+// over the tenants policy put the mail in (jobqueue.go, fair.go), and
+// mail waiting for room in the active set is admitted the same way, so
+// one tenant's flood to a domain does not hold back another's mail.
 //
 // Egress shaping (lane.go, egress.go, suspend.go): the resolve workers
 // ask the egress policy (the Lua "egress" hook, cached per destination

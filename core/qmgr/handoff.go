@@ -75,7 +75,7 @@ func (m *Manager) takeAdopted() {
 // publish tells Reserve the active set's state after a loop.
 func (m *Manager) publish() {
 	m.handoff.active.Store(int64(len(m.active)))
-	m.handoff.waiting.Store(int64(len(m.waiting)))
+	m.handoff.waiting.Store(int64(m.waiting.len()))
 }
 
 // closeHandoff stops hand-offs and releases messages handed over too

@@ -41,7 +41,7 @@ func TestReserveAccounting(t *testing.T) {
 func TestHandoffSkipsIncoming(t *testing.T) {
 	h := newHarness(t, nil)
 	announced := 0
-	h.clean.Notify = func(id queue.ID) { announced++; h.mgr.Wake(id) }
+	h.clean.NotifyTenant = func(id queue.ID, tenant string) { announced++; h.mgr.WakeTenant(id, tenant) }
 	h.start()
 	h.waitFor("hand-offs open", func() bool { return h.mgr.handoff.open.Load() })
 	for i := 0; i < 5; i++ {

@@ -156,7 +156,7 @@ func newHarnessLog(t *testing.T, log *slog.Logger, tweak func(*Config)) *harness
 		Resolver: &resolve.Resolver{Router: resolve.Static{IsLocal: func(d string) bool { return d == "local.test" }},
 			Transports: map[string]bool{"smtp": true, "local": true}}}
 	h.mgr.Init()
-	h.clean = &cleanup.Cleanup{Store: store, Hostname: "mx.test", Now: h.clock.Now, Notify: h.mgr.Wake, Handoff: h.mgr}
+	h.clean = &cleanup.Cleanup{Store: store, Hostname: "mx.test", Now: h.clock.Now, NotifyTenant: h.mgr.WakeTenant, Handoff: h.mgr}
 	t.Cleanup(func() { h.stop(); store.Close() })
 	return h
 }

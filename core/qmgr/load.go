@@ -36,9 +36,13 @@ type waitingMsg struct {
 	from queue.State
 }
 
-// wait puts a message on the waiting list, once. A flush or scan that
-// meets a message being parked in deferred/ asks for it back instead.
-func (m *Manager) wait(id queue.ID, from queue.State) {
+// wait puts a message of tenant on the waiting list, once. A flush or
+// scan that meets a message being parked in deferred/ asks for it back
+// instead. The tenant is known for mail cleanup announced (WakeTenant);
+// mail found by a listing (at start, deferred retries) waits as
+// untenanted, since reading each file to learn it is not the manager's
+// to do.
+func (m *Manager) wait(id queue.ID, from queue.State, tenant string) {
 	if am := m.active[id]; am != nil {
 		if am.finishing && from == queue.Deferred {
 			am.again = true
@@ -49,18 +53,18 @@ func (m *Manager) wait(id queue.ID, from queue.State) {
 		return
 	}
 	m.waitingSet[id] = true
-	m.waiting = append(m.waiting, waitingMsg{id, from})
+	m.waiting.push(tenant, waitingMsg{id, from})
 }
 
-// admit activates waiting mail, oldest first, while there is room. The
-// waiting list lives in memory so that room opening up costs no
-// directory listing, however large the backlog.
+// admit activates waiting mail while there is room: round-robin over the
+// tenants waiting, oldest first within a tenant (fairQueue), so one
+// tenant's flood that fills the active set does not keep another
+// tenant's mail out of it. The waiting list lives in memory so that room
+// opening up costs no directory listing, however large the backlog.
 func (m *Manager) admit() int {
 	n := 0
-	for len(m.waiting) > 0 && len(m.active) < m.Config.ActiveLimit {
-		w := m.waiting[0]
-		m.waiting[0] = waitingMsg{}
-		m.waiting = m.waiting[1:]
+	for m.waiting.len() > 0 && len(m.active) < m.Config.ActiveLimit {
+		w := m.waiting.pop()
 		delete(m.waitingSet, w.id)
 		if m.activate(w.id, w.from) {
 			n++
@@ -70,11 +74,11 @@ func (m *Manager) admit() int {
 }
 
 // arrived takes the IDs cleanup announced, without listing the directory.
-func (m *Manager) arrived(id queue.ID) {
+func (m *Manager) arrived(a arrival) {
 	for {
-		m.wait(id, queue.Incoming)
+		m.wait(a.id, queue.Incoming, a.tenant)
 		select {
-		case id = <-m.arrivals:
+		case a = <-m.arrivals:
 		default:
 			m.admit()
 			return
@@ -92,7 +96,7 @@ func (m *Manager) loadIncoming() {
 		return
 	}
 	for _, id := range ids {
-		m.wait(id, queue.Incoming)
+		m.wait(id, queue.Incoming, "")
 	}
 	m.admit()
 }
@@ -109,7 +113,7 @@ func (m *Manager) scanDeferred() int {
 	now, due := m.Clock.Now(), 0
 	for _, e := range ents {
 		if !e.MTime.After(now) {
-			m.wait(e.ID, queue.Deferred)
+			m.wait(e.ID, queue.Deferred, "")
 			due++
 		}
 	}

@@ -84,13 +84,13 @@ type Manager struct {
 	// is picked up without listing the directory; rescan is signalled
 	// when an ID could not be sent (channel full), and a full listing
 	// then catches up.
-	arrivals chan queue.ID
+	arrivals chan arrival
 	rescan   chan struct{}
 	finished chan *activeMsg // messages settled by startFinish's goroutines
 	settling int             // startFinish goroutines not yet reported
-	// waiting is mail ready for the active set when it has room, oldest
-	// first (see admit); waitingSet keeps each ID on it once.
-	waiting    []waitingMsg
+	// waiting is mail ready for the active set when it has room, by
+	// tenant (see admit); waitingSet keeps each ID on it once.
+	waiting    fairQueue[waitingMsg]
 	waitingSet map[queue.ID]bool
 	// relist asks for a listing of incoming/ at the next completion,
 	// after a file was put back there for a retry.
@@ -168,7 +168,7 @@ func (m *Manager) Init() {
 	if m.arrivals != nil {
 		return
 	}
-	m.arrivals = make(chan queue.ID, arrivalQueue)
+	m.arrivals = make(chan arrival, arrivalQueue)
 	m.rescan = make(chan struct{}, 1)
 	m.finished = make(chan *activeMsg, 64)
 	m.waitingSet = map[queue.ID]bool{}
@@ -197,12 +197,23 @@ func (m *Manager) Init() {
 // the manager falls back to listing incoming/.
 const arrivalQueue = 4096
 
-// Wake tells the manager that message id is in incoming/; cleanup calls
-// it after each commit. An empty id asks for a full listing.
-func (m *Manager) Wake(id queue.ID) {
+// arrival is a message cleanup committed to incoming/, with its tenant.
+type arrival struct {
+	id     queue.ID
+	tenant string
+}
+
+// Wake tells the manager that message id is in incoming/. An empty id
+// asks for a full listing.
+func (m *Manager) Wake(id queue.ID) { m.WakeTenant(id, "") }
+
+// WakeTenant is Wake for a message of tenant, so that it is admitted to
+// the active set in its tenant's turn; cleanup calls it after each
+// commit.
+func (m *Manager) WakeTenant(id queue.ID, tenant string) {
 	if id != "" {
 		select {
-		case m.arrivals <- id:
+		case m.arrivals <- arrival{id, tenant}:
 			return
 		default: // full: fall back to a listing
 		}
@@ -246,7 +257,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	for {
 		m.dispatch()
 		m.armPace()
-		m.Flow.set(len(m.active) + len(m.waiting))
+		m.Flow.set(len(m.active) + m.waiting.len())
 		m.publish()
 		select {
 		case <-ctx.Done():
@@ -258,8 +269,8 @@ func (m *Manager) Run(ctx context.Context) error {
 		case am := <-m.finished:
 			m.settled(am)
 			m.refill()
-		case id := <-m.arrivals:
-			m.arrived(id)
+		case a := <-m.arrivals:
+			m.arrived(a)
 		case <-m.rescan:
 			m.loadIncoming()
 		case j := <-m.results:

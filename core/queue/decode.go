@@ -87,6 +87,8 @@ func envelopeRecord(e *Envelope, kind byte, f []string) error {
 		e.Recipients = append(e.Recipients, Recipient{Addr: f[0], ORcpt: f[1], Notify: f[2], State: Pending})
 	case 'V':
 		return metaRecord(e, f)
+	case 'G':
+		return tenantRecord(e, f)
 	default:
 		return optionalRecord(e, kind, f)
 	}

@@ -10,7 +10,8 @@
 //
 // The file holds the envelope records (among them the policy's metadata,
 // one "V key value" record per key, bounded by CheckMeta; a file without
-// them decodes with none), then the content, then an
+// them decodes with none; and the tenant, a "G name" record checked by
+// CheckTenant, absent when policy chose none), then the content, then an
 // append-only journal of per-recipient outcomes (delivered, failed,
 // deferred with reason), attempt counts and notices. Appending a record and
 // fsyncing it is how a delivery is marked done, so after a crash nobody

@@ -160,6 +160,9 @@ func encodeEnvelope(e *Envelope) (buf []byte, sizeOff int) {
 	for _, k := range metaKeys(e.Meta) {
 		add('V', k, e.Meta[k])
 	}
+	if e.Tenant != "" {
+		add('G', e.Tenant)
+	}
 	b = append(b, "M "...)
 	sizeOff = len(b)
 	b = append(b, fmt.Sprintf("%0*d\n", sizeDigits, e.Size)...)

@@ -334,10 +334,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add(append(append([]byte{}, head...), "abcZ      \nD 0\t250 ok\nZ x\n"...))
 	f.Add([]byte(magic))
 	env.Meta = map[string]string{"tenant": "acme", "x": "a\tb"}
+	env.Tenant = "acme.example"
 	head, off = encodeEnvelope(env)
 	copy(head[off:], "00000000000000000000")
 	f.Add(head)
 	f.Add([]byte("moonpost-queue 1\nI %ZZ\n"))
+	f.Add(bytes.Replace(head, []byte("\nG acme.example\n"), []byte("\nG a b\nG x\n"), 1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := decode(bytes.NewReader(data))
 		if err != nil {
@@ -354,7 +356,8 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded envelope does not parse: %v", err)
 		}
-		if q.env.Sender != p.env.Sender || len(q.env.Recipients) != len(p.env.Recipients) || !maps.Equal(q.env.Meta, p.env.Meta) {
+		if q.env.Sender != p.env.Sender || len(q.env.Recipients) != len(p.env.Recipients) || !maps.Equal(q.env.Meta, p.env.Meta) ||
+			q.env.Tenant != p.env.Tenant {
 			t.Fatalf("round trip changed envelope")
 		}
 	})

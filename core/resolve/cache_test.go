@@ -28,7 +28,7 @@ func (r *countingRouter) Route(_ context.Context, rcpt string, env *queue.Envelo
 
 func TestCacheKeysOnWhatWasRead(t *testing.T) {
 	a := &queue.Envelope{ID: "A", Sender: "s1@x"}
-	b := &queue.Envelope{ID: "B", Sender: "s1@x", Size: 7}
+	b := &queue.Envelope{ID: "B", Sender: "s1@x", Size: 7, Tenant: "t1"}
 	c := &queue.Envelope{ID: "C", Sender: "s2@x"}
 	cases := []struct {
 		name  string
@@ -39,6 +39,7 @@ func TestCacheKeysOnWhatWasRead(t *testing.T) {
 		{"sender", policy.ReadsSender, 2},
 		{"queue id", policy.ReadsID, 3},
 		{"size", policy.ReadsSize, 2},
+		{"tenant", policy.ReadsTenant, 2},
 		{"everything", policy.ReadsAll, 3},
 	}
 	for _, tc := range cases {

@@ -41,6 +41,9 @@ type conn struct {
 	// shared with every policy.Session of it and copied into each
 	// message it queues. Only the session's goroutine touches it.
 	meta map[string]string
+	// tenant is the policy's tenant for the connection (Lua
+	// s:set_tenant), inherited by each message it queues; "" for none.
+	tenant string
 
 	mu     sync.Mutex // guards kicked and readStart against concurrent deadline setting
 	kicked bool       // shutdown asked this connection to go

@@ -122,7 +122,7 @@ func (s *session) envelope(now time.Time) *queue.Envelope {
 		Recipients: append([]queue.Recipient(nil), s.rcpts...),
 		Client:     s.queueClient(),
 		EnvID:      o.EnvelopeID, Ret: string(o.Return), BodyType: string(o.Body), SMTPUTF8: o.UTF8,
-		Meta: queue.CloneMeta(s.c.meta),
+		Meta: queue.CloneMeta(s.c.meta), Tenant: s.c.tenant,
 	}
 }
 

@@ -268,7 +268,7 @@ func (s *session) policySession() *policy.Session {
 	if s.c.meta == nil {
 		s.c.meta = map[string]string{}
 	}
-	ps := &policy.Session{Meta: s.c.meta,
+	ps := &policy.Session{Meta: s.c.meta, Tenant: &s.c.tenant,
 		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
 		Helo: s.gc.Hostname(), TLS: s.isTLS(), AuthUser: s.authUser,
 		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,

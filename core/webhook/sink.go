@@ -43,6 +43,7 @@ type Event struct {
 	Code      int       `json:"code"`
 	Enhanced  string    `json:"enhanced"`
 	Text      string    `json:"text"`
+	Tenant    string    `json:"tenant,omitempty"` // the message's tenant, when policy chose one
 }
 
 // Stats counts what a sink did since start.
@@ -128,6 +129,7 @@ func (s *Sink) take(ctx context.Context, kind string, pe policy.Event) {
 	}
 	ev := Event{Event: kind, Time: time.Now().UTC(), QueueID: pe.QueueID, Sender: pe.Sender,
 		Recipient: pe.Recipient, Relay: pe.Relay, Attempts: pe.Attempts}
+	ev.Tenant = pe.Tenant
 	if st := pe.Status; st != nil {
 		ev.Code, ev.Enhanced, ev.Text = st.Code, st.Enhanced.String(), st.Text
 	}

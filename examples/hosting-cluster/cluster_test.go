@@ -124,6 +124,16 @@ func runCluster(t *testing.T, repl []string, prepare func(*e2e.Daemon)) {
 	if n := len(sink.Messages()); n != 8 {
 		t.Fatalf("the smarthost got %d messages, want 8", n)
 	}
+	// Each node put the mail in its tenant.
+	sent := map[string]int{}
+	for _, d := range nodes {
+		for _, tenant := range []string{"acme", "globex"} {
+			sent[tenant] += strings.Count(d.Logs(), ", tenant="+tenant+", status=sent")
+		}
+	}
+	if sent["acme"] != 3 || sent["globex"] != 5 {
+		t.Fatalf("delivery log lines by tenant: %v, want acme 3 and globex 5", sent)
+	}
 }
 
 func waitEmpty(t *testing.T, d *e2e.Daemon) {

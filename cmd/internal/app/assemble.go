@@ -80,7 +80,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 		return nil, err
 	}
 	clean := &cleanup.Cleanup{Store: store, Hostname: cfg.Hostname, SizeLimit: cfg.SMTPD.MessageSizeLimit,
-		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), Notify: mgr.Wake, Handoff: mgr, Log: role(log, "cleanup"),
+		HeaderLimit: cfg.SMTPD.HeaderSizeLimit, Policy: pol.cleanup, Rewriter: rewriter(cfg, pol.rewriter), NotifyTenant: mgr.WakeTenant, Handoff: mgr, Log: role(log, "cleanup"),
 		DKIM: signer, Verify: buildVerifier(cfg, res, log)}
 	milters, err := buildMilters(cfg, pol, log)
 	if err != nil {

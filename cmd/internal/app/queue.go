@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moonpost/moonpost/core/admin"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -51,6 +52,7 @@ type queueItem struct {
 	Attempts   int         `json:"attempts,omitempty"`
 	Next       int64       `json:"next_attempt,omitempty"`
 	Hold       string      `json:"hold_reason,omitempty"`
+	Tenant     string      `json:"tenant,omitempty"`
 }
 
 type queueRcpt struct {
@@ -62,7 +64,13 @@ func queueList(args []string) int {
 	fs := flag.NewFlagSet("queue list", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "one JSON object per line, like postqueue -j")
+	tenant := fs.String("tenant", "", "only the messages of this `tenant`")
 	if err := fs.Parse(args); err != nil {
+		return exUsage
+	}
+	flt, err := admin.Spec{Tenant: *tenant}.Compile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost queue list:", err)
 		return exUsage
 	}
 	cfg, err := loadConfig(*cfgPath)
@@ -80,20 +88,22 @@ func queueList(args []string) int {
 	defer out.Flush()
 	if *asJSON {
 		enc := json.NewEncoder(out)
-		eachItem(store, func(it queueItem) { enc.Encode(it) })
+		eachItem(store, &flt, func(it queueItem) { enc.Encode(it) })
 		return exOK
 	}
 	p := &mailqPrinter{w: out}
-	eachItem(store, p.print)
+	eachItem(store, &flt, p.print)
 	p.finish()
 	return exOK
 }
 
-// eachItem reads every listed message's envelope and hands it to fn, one
-// at a time, so listing a queue of any size takes constant memory. Files
-// that vanish while listing (delivered meanwhile) are skipped; unreadable
-// ones are shown as such but left for the daemon to quarantine.
-func eachItem(store *queue.Store, fn func(queueItem)) {
+// eachItem reads every listed message's envelope and hands those that
+// flt selects to fn, one at a time, so listing a queue of any size takes
+// constant memory. Files that vanish while listing (delivered meanwhile)
+// are skipped; unreadable ones are shown as such, unless a filter is
+// set, but left for the daemon to quarantine.
+func eachItem(store *queue.Store, flt *admin.Filter, fn func(queueItem)) {
+	now := time.Now()
 	for _, st := range listedStates {
 		ids, _ := store.IDs(st)
 		for _, id := range ids {
@@ -102,19 +112,24 @@ func eachItem(store *queue.Store, fn func(queueItem)) {
 				continue
 			}
 			if err != nil {
-				fn(queueItem{ID: string(id), State: string(st), Sender: "(unreadable: " + err.Error() + ")"})
+				if flt.Tenant == "" {
+					fn(queueItem{ID: string(id), State: string(st), Sender: "(unreadable: " + err.Error() + ")"})
+				}
 				continue
 			}
+			ok := flt.Matches(m, now)
 			it := itemOf(m)
 			m.Close()
-			fn(it)
+			if ok {
+				fn(it)
+			}
 		}
 	}
 }
 
 func itemOf(m *queue.Message) queueItem {
 	it := queueItem{ID: string(m.ID), State: string(m.State), Arrival: m.Arrival.Unix(), Size: m.Size(),
-		Sender: m.Sender, Attempts: m.Attempts, Hold: m.HoldReason}
+		Sender: m.Sender, Attempts: m.Attempts, Hold: m.HoldReason, Tenant: m.Tenant}
 	if !m.NextAttempt.IsZero() {
 		it.Next = m.NextAttempt.Unix()
 	}
@@ -224,6 +239,9 @@ func printMessage(w io.Writer, m *queue.Message) {
 	c := m.Client
 	fmt.Fprintf(w, "client: %s[%s] helo=%s proto=%s auth=%s\n", c.Name, c.Addr, c.Helo, c.Proto, c.AuthUser)
 	fmt.Fprintf(w, "sender: %s\n", m.Sender)
+	if m.Tenant != "" {
+		fmt.Fprintf(w, "tenant: %s\n", m.Tenant)
+	}
 	if m.EnvID != "" || m.Ret != "" {
 		fmt.Fprintf(w, "dsn_envid: %s\ndsn_ret: %s\n", m.EnvID, m.Ret)
 	}

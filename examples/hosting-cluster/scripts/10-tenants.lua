@@ -3,7 +3,9 @@
 -- override in Redis (limit:TENANT, written by provisioning) or else its
 -- plan's rate (SQLite: tenants, plans). throttle.check counts every
 -- node's mail into one limit in Redis. The lookups are cached in the
--- process, so a warm message costs microseconds, not queries.
+-- process, so a warm message costs microseconds, not queries. The mail
+-- is put in its tenant, so each node shares a destination fairly
+-- between tenants.
 local lookup = require("lookup")
 local throttle = require("throttle")
 
@@ -28,4 +30,7 @@ mta.on("mail", function(s, from)
   if not ok then
     return mta.defer(450, "4.7.1", "Sending limit of " .. rate .. " reached, retry in " .. math.ceil(retry_after) .. "s")
   end
+  -- The connection's mail is the tenant's: scheduled fairly against the
+  -- other tenants' and logged as tenant=NAME.
+  s:set_tenant(tenant)
 end)
