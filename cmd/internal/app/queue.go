@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moonpost/moonpost/core/admin"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -35,9 +37,6 @@ func queueCmd(args []string) int {
 	return exUsage
 }
 
-// listedStates are shown by queue list, in mailq's order.
-var listedStates = []queue.State{queue.Active, queue.Incoming, queue.Deferred, queue.Hold, queue.Maildrop}
-
 // queueItem is one line of queue list --json (postqueue -j's fields).
 type queueItem struct {
 	ID         string      `json:"queue_id"`
@@ -56,11 +55,22 @@ type queueRcpt struct {
 	Reason  string `json:"delay_reason,omitempty"`
 }
 
+// queueList is "moonpost queue list [--json] [--filter key=value...]":
+// the listing and the filters are core/admin's, as for the actions and
+// the HTTP API, read here from the spool files so that it works with the
+// daemon down.
 func queueList(args []string) int {
 	fs := flag.NewFlagSet("queue list", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "one JSON object per line, like postqueue -j")
+	var filter filterFlag
+	fs.Var(&filter, "filter", "select by `key=value` (state, sender, rcpt_domain, older_than, reason_match, limit); repeatable")
 	if err := fs.Parse(args); err != nil {
+		return exUsage
+	}
+	f, err := filter.spec.Compile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exUsage
 	}
 	cfg, err := loadConfig(*cfgPath)
@@ -76,51 +86,39 @@ func queueList(args []string) int {
 	defer store.Close()
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	defer out.Flush()
+	p := &mailqPrinter{w: out}
+	show := p.print
 	if *asJSON {
 		enc := json.NewEncoder(out)
-		eachItem(store, func(it queueItem) { enc.Encode(it) })
-		return exOK
+		show = func(it queueItem) { enc.Encode(it) }
 	}
-	p := &mailqPrinter{w: out}
-	eachItem(store, p.print)
-	p.finish()
+	err = (&admin.Admin{Store: store}).Each(context.Background(), f, func(e admin.Entry) { show(itemOf(e)) })
+	if !*asJSON {
+		p.finish()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return exTempFail
+	}
 	return exOK
 }
 
-// eachItem reads every listed message's envelope and hands it to fn, one
-// at a time, so listing a queue of any size takes constant memory. Files
-// that vanish while listing (delivered meanwhile) are skipped; unreadable
-// ones are shown as such but left for the daemon to quarantine.
-func eachItem(store *queue.Store, fn func(queueItem)) {
-	for _, st := range listedStates {
-		ids, _ := store.IDs(st)
-		for _, id := range ids {
-			m, err := store.Read(st, id)
-			if errors.Is(err, queue.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				fn(queueItem{ID: string(id), State: string(st), Sender: "(unreadable: " + err.Error() + ")"})
-				continue
-			}
-			it := itemOf(m)
-			m.Close()
-			fn(it)
-		}
+// itemOf is an entry in postqueue -j's terms: the recipients still to
+// deliver, with their last deferral reason. A file that does not parse
+// is shown as such and left for the daemon to quarantine.
+func itemOf(e admin.Entry) queueItem {
+	it := queueItem{ID: string(e.ID), State: string(e.State), Arrival: e.Arrival.Unix(), Size: e.Size,
+		Sender: e.Sender, Attempts: e.Attempts, Hold: e.HoldReason}
+	if e.Unreadable != "" {
+		it.Arrival, it.Sender = 0, "(unreadable: "+e.Unreadable+")"
 	}
-}
-
-func itemOf(m *queue.Message) queueItem {
-	it := queueItem{ID: string(m.ID), State: string(m.State), Arrival: m.Arrival.Unix(), Size: m.Size(),
-		Sender: m.Sender, Attempts: m.Attempts, Hold: m.HoldReason}
-	if !m.NextAttempt.IsZero() {
-		it.Next = m.NextAttempt.Unix()
+	if !e.NextAttempt.IsZero() {
+		it.Next = e.NextAttempt.Unix()
 	}
-	for _, r := range m.Recipients {
-		if r.State.Done() {
-			continue
+	for _, r := range e.Recipients {
+		if r.State == "pending" {
+			it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason})
 		}
-		it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason})
 	}
 	return it
 }
@@ -198,21 +196,18 @@ func queueShow(args []string) int {
 		return exTempFail
 	}
 	defer store.Close()
-	for _, st := range append(listedStates, queue.Corrupt) {
-		m, err := store.Read(st, queue.ID(id))
-		if errors.Is(err, queue.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "moonpost: %s: %v\n", id, err)
-			return exDataErr
-		}
-		defer m.Close()
-		printMessage(os.Stdout, m)
-		return exOK
+	m, err := (&admin.Admin{Store: store}).Open(queue.ID(id))
+	if errors.Is(err, queue.ErrNotFound) {
+		fmt.Fprintf(os.Stderr, "moonpost: %s: no such message in the queue\n", id)
+		return exNoInput
 	}
-	fmt.Fprintf(os.Stderr, "moonpost: %s: no such message in the queue\n", id)
-	return exNoInput
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "moonpost: %s: %v\n", id, err)
+		return exDataErr
+	}
+	defer m.Close()
+	printMessage(os.Stdout, m)
+	return exOK
 }
 
 func printMessage(w io.Writer, m *queue.Message) {

@@ -69,7 +69,7 @@ func printStatus(st *control.Status) {
 		fmt.Printf("circuit breakers: %s\n", strings.Join(tripped, ", "))
 	}
 	var parts []string
-	for _, q := range listedStates {
+	for _, q := range admin.ListStates {
 		c := st.Queue[string(q)]
 		parts = append(parts, fmt.Sprintf("%s %d (%d KB)", q, c.Messages, (c.Bytes+1023)/1024))
 	}
@@ -113,7 +113,7 @@ func queueStats(args []string) int {
 		json.NewEncoder(os.Stdout).Encode(s)
 		return exOK
 	}
-	for _, q := range append(listedStates, queue.Corrupt) {
+	for _, q := range admin.GetStates {
 		c := s.States[q]
 		fmt.Printf("%-9s %6d messages %8d KB\n", q, c.Messages, (c.Bytes+1023)/1024)
 	}
