@@ -73,15 +73,9 @@ func queueList(args []string) int {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exUsage
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return exConfig
-	}
-	store, err := queue.Open(cfg.SpoolDir, nil)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: cannot open the spool: %v\n", err)
-		return exTempFail
+	store, rc := openSpool(*cfgPath)
+	if store == nil {
+		return rc
 	}
 	defer store.Close()
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
@@ -101,6 +95,23 @@ func queueList(args []string) int {
 		return exTempFail
 	}
 	return exOK
+}
+
+// openSpool opens the spool of the configuration at cfgPath for the
+// commands that read it directly (they work with the daemon down); a
+// nil store comes with the exit code, the error already printed.
+func openSpool(cfgPath string) (*queue.Store, int) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return nil, exConfig
+	}
+	store, err := queue.Open(cfg.SpoolDir, nil)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "moonpost: cannot open the spool: %v\n", err)
+		return nil, exTempFail
+	}
+	return store, exOK
 }
 
 // itemOf is an entry in postqueue -j's terms: the recipients still to
@@ -185,15 +196,9 @@ func queueShow(args []string) int {
 		fmt.Fprintf(os.Stderr, "moonpost: %q is not a queue ID\n", id)
 		return exDataErr
 	}
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return exConfig
-	}
-	store, err := queue.Open(cfg.SpoolDir, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return exTempFail
+	store, rc := openSpool(cfgPath)
+	if store == nil {
+		return rc
 	}
 	defer store.Close()
 	m, err := (&admin.Admin{Store: store}).Open(queue.ID(id))

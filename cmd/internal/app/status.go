@@ -12,7 +12,6 @@ import (
 
 	"github.com/moonpost/moonpost/core/admin"
 	"github.com/moonpost/moonpost/core/control"
-	"github.com/moonpost/moonpost/core/queue"
 )
 
 // status is "moonpost status [--json]": the running daemon's uptime,
@@ -93,15 +92,9 @@ func queueStats(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "moonpost:", err)
-		return exConfig
-	}
-	store, err := queue.Open(cfg.SpoolDir, nil)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: cannot open the spool: %v\n", err)
-		return exTempFail
+	store, rc := openSpool(*cfgPath)
+	if store == nil {
+		return rc
 	}
 	defer store.Close()
 	s, err := (&admin.Admin{Store: store}).Stats(context.Background(), *top)
