@@ -43,10 +43,12 @@ func TestRunTimeoutKillsGroup(t *testing.T) {
 	marker, pidFile := filepath.Join(dir, "survived"), filepath.Join(dir, "pid")
 	start := time.Now()
 	r := Run(context.Background(), Spec{
-		Argv:    sh(`(sleep 1; touch "$1") & echo $! > "$2"; sleep 5`, marker, pidFile),
-		Timeout: 200 * time.Millisecond,
+		// The timeout leaves the shell ample time to start the child
+		// and write its pid, even on a loaded machine.
+		Argv:    sh(`(sleep 2; touch "$1") & echo $! > "$2"; sleep 10`, marker, pidFile),
+		Timeout: time.Second,
 	})
-	if !r.TimedOut || time.Since(start) > 3*time.Second {
+	if !r.TimedOut || time.Since(start) > 5*time.Second {
 		t.Fatalf("result = %+v after %v", r, time.Since(start))
 	}
 	if st := r.Status("ok"); !st.Temporary() {
