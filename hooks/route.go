@@ -190,7 +190,7 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 		c.queueID = string(env.ID)
 	}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
-		return append(buf, lua.LString(rcpt), watchedInfo(L, msgInfo(L, env), routeMethods(ctx, env), &reads))
+		return append(buf, lua.LString(rcpt), watchedInfo(L, msgInfo(L, env), func(k string) lua.LGFunction { return routeMethod(ctx, env, k) }, &reads))
 	}
 	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
@@ -216,7 +216,7 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 // for mail that agrees on those fields (policy.Route.Reads). The price: the
 // table cannot be walked with pairs(); handlers read it by field. The
 // methods (m:header and friends) are made when first looked up.
-func watchedInfo(L *lua.LState, info lua.LValue, methods map[string]lua.LGFunction, reads *policy.EnvFields) lua.LValue {
+func watchedInfo(L *lua.LState, info lua.LValue, method func(string) lua.LGFunction, reads *policy.EnvFields) lua.LValue {
 	facts, ok := info.(*lua.LTable)
 	if !ok {
 		return info
@@ -225,7 +225,7 @@ func watchedInfo(L *lua.LState, info lua.LValue, methods map[string]lua.LGFuncti
 	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		k := L.CheckString(2)
 		*reads |= infoField[k]
-		if fn, ok := methods[k]; ok {
+		if fn := method(k); fn != nil {
 			L.Push(L.NewFunction(fn))
 			return 1
 		}
@@ -262,24 +262,14 @@ func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
 	return t
 }
 
-// routeMethods are m:recipients(), m:header(name) and m:headers(name), as
-// on the cleanup handle. The header is read (from the queue file, in the
-// queue manager) on the first call only; a message routed without one
-// (a bare envelope) has an empty header.
-func routeMethods(ctx context.Context, env *queue.Envelope) map[string]lua.LGFunction {
-	header := func(L *lua.LState) *textproto.Header {
-		read := policy.HeaderOf(ctx)
-		if read == nil {
-			return &textproto.Header{}
-		}
-		h, err := read()
-		if err != nil {
-			L.RaiseError("reading the message header: %v", err)
-		}
-		return h
-	}
-	return map[string]lua.LGFunction{
-		"recipients": func(L *lua.LState) int {
+// routeMethod returns m:recipients(), m:header(name) or m:headers(name),
+// as on the cleanup handle, or nil for any other key. The header is read
+// (from the queue file, in the queue manager) on the first call only; a
+// message routed without one (a bare envelope) has an empty header.
+func routeMethod(ctx context.Context, env *queue.Envelope, key string) lua.LGFunction {
+	switch key {
+	case "recipients":
+		return func(L *lua.LState) int {
 			var addrs []string
 			if env != nil {
 				for _, r := range env.Recipients {
@@ -287,17 +277,34 @@ func routeMethods(ctx context.Context, env *queue.Envelope) map[string]lua.LGFun
 				}
 			}
 			return pushStrings(L, addrs)
-		},
-		"header": func(L *lua.LState) int {
-			if v := header(L).Values(L.CheckString(2)); len(v) > 0 {
+		}
+	case "header":
+		return func(L *lua.LState) int {
+			if v := routeHeader(ctx, L).Values(L.CheckString(2)); len(v) > 0 {
 				L.Push(lua.LString(v[0]))
 				return 1
 			}
 			L.Push(lua.LNil)
 			return 1
-		},
-		"headers": func(L *lua.LState) int { return pushStrings(L, header(L).Values(L.CheckString(2))) },
+		}
+	case "headers":
+		return func(L *lua.LState) int { return pushStrings(L, routeHeader(ctx, L).Values(L.CheckString(2))) }
 	}
+	return nil
+}
+
+// routeHeader is the header attached to ctx (policy.WithHeader), or an
+// empty one; a header that cannot be read is a Lua error.
+func routeHeader(ctx context.Context, L *lua.LState) *textproto.Header {
+	read := policy.HeaderOf(ctx)
+	if read == nil {
+		return &textproto.Header{}
+	}
+	h, err := read()
+	if err != nil {
+		L.RaiseError("reading the message header: %v", err)
+	}
+	return h
 }
 
 // transports the engine knows; anything else is a script mistake.
