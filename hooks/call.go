@@ -130,9 +130,7 @@ func (e *Engine) runHandlers(ctx *callCtx, st *state, c *call) (where string, er
 	for _, h := range st.handlers[c.event] {
 		where = h.where
 		L.Push(h.fn)
-		for _, a := range args {
-			L.Push(a)
-		}
+		pushArgs(L, args, h.lastFirst)
 		if perr := L.PCall(len(args), 1, nil); perr != nil {
 			return where, errors.New(e.describeLuaErr(ctx, perr)), true
 		}
@@ -151,6 +149,21 @@ func (e *Engine) runHandlers(ctx *callCtx, st *state, c *call) (where string, er
 		c.outcome = "no decision"
 	}
 	return "", nil, false
+}
+
+// pushArgs pushes a handler's arguments, the first one last when
+// lastFirst is set.
+func pushArgs(L *lua.LState, args []lua.LValue, lastFirst bool) {
+	if lastFirst && len(args) > 1 {
+		for _, a := range args[1:] {
+			L.Push(a)
+		}
+		L.Push(args[0])
+		return
+	}
+	for _, a := range args {
+		L.Push(a)
+	}
 }
 
 // describeLuaErr turns a PCall error into a log-worthy line, naming a

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // deprecation is an old name of the Lua API, kept working for one
@@ -67,6 +69,34 @@ func deprecatedIn(name, src string) []string {
 			if d.re.MatchString(line) {
 				out = append(out, fmt.Sprintf("%s:%d: %s is deprecated; use %s", name, n, d.old, d.use))
 			}
+		}
+	}
+	return out
+}
+
+// authUserNames are the first-parameter names that mark an "auth"
+// handler written for the old argument order (user, pass, s). The order
+// is now the session first, as in every SMTP-phase hook; for one release
+// such a handler is still called the old way, and moonpost check (and
+// the load log) names it. A handler whose first parameter is named
+// anything else (s, session, _) gets the new order.
+var authUserNames = map[string]bool{"user": true, "username": true, "login": true, "u": true, "name": true}
+
+// authOldOrder reports an "auth" handler written for (user, pass, s).
+func authOldOrder(fn *lua.LFunction) bool {
+	p := fn.Proto
+	if p == nil || p.NumParameters == 0 || len(p.DbgLocals) == 0 {
+		return false
+	}
+	return authUserNames[p.DbgLocals[0].Name]
+}
+
+// oldOrderWarnings names the handlers authOldOrder found.
+func oldOrderWarnings(handlers map[string][]handler) []string {
+	var out []string
+	for _, h := range handlers["auth"] {
+		if h.lastFirst {
+			out = append(out, h.where+": auth handler takes (user, pass, s), the old order, which works in this release only; use (s, user, pass)")
 		}
 	}
 	return out

@@ -231,7 +231,17 @@ func (e *Engine) Reload() error {
 	e.lastGen, e.lastErr = n, nil
 	e.cur.Store(g)
 	e.log.Info("scripts loaded", "generation", n, "scripts", len(g.scripts), "handlers", g.counts)
+	for _, w := range g.warnings {
+		e.log.Warn("scripts: "+w, "generation", n)
+	}
 	return nil
+}
+
+// Warnings lists what the live generation does that works in this
+// release only (an auth handler in the old argument order), each as
+// "file.lua:LINE: what; what to do". moonpost check prints them.
+func (e *Engine) Warnings() []string {
+	return append([]string(nil), e.cur.Load().warnings...)
 }
 
 // notify wakes everyone waiting on Reloaded. Called with e.mu held.

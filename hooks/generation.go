@@ -33,6 +33,9 @@ type generation struct {
 	// breakers has one per event in counts; the map is not changed
 	// after build.
 	breakers map[string]*breaker
+	// warnings name the handlers written for an old calling convention
+	// ("file.lua:3: ..."), found while loading; see Engine.Warnings.
+	warnings []string
 	pool     chan *state // idle states; see get and put
 }
 
@@ -54,6 +57,9 @@ type state struct {
 type handler struct {
 	fn    *lua.LFunction
 	where string
+	// lastFirst passes the first argument last: an "auth" handler
+	// written for the old order (user, pass, s); see authOldOrder.
+	lastFirst bool
 }
 
 // compileDir parses and compiles every script in dir, in file-name order.
@@ -125,6 +131,7 @@ func (e *Engine) build(n int) (*generation, error) {
 	for ev, hs := range st.handlers {
 		g.counts[ev] = len(hs)
 	}
+	g.warnings = oldOrderWarnings(st.handlers)
 	g.breakers = e.newBreakers(g.counts)
 	g.put(st)
 	return g, nil

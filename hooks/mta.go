@@ -187,7 +187,8 @@ func mtaOn(L *lua.LState, st *state) int {
 	if !knownEvent[event] {
 		L.RaiseError("mta.on: unknown event %q", event)
 	}
-	st.handlers[event] = append(st.handlers[event], handler{fn: fn, where: funcPos(fn)})
+	h := handler{fn: fn, where: funcPos(fn), lastFirst: event == "auth" && authOldOrder(fn)}
+	st.handlers[event] = append(st.handlers[event], h)
 	return 0
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/emersion/go-message/textproto"
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/moonpost/moonpost/core/policy"
@@ -174,10 +175,13 @@ func decodeTargets(ret lua.LValue) ([]string, error) {
 	return list, nil
 }
 
-// Route runs "transport" handlers: handler(rcpt, {sender=, id=, size=,
-// client=}) returning a route table, a transport(5) string or nil. No
-// decision gives a route without a transport, so that the engine's Go
-// default (resolve.Static: mydestination, relayhost) applies.
+// Route runs "transport" handlers: handler(rcpt, m) returning a route
+// table, a transport(5) string or nil, where m is the message's envelope
+// (sender, id, size, client, meta, arrival, attempts, m:recipients()) and
+// header (m:header(name), m:headers(name), read from the header attached
+// to ctx by policy.WithHeader only when a handler asks). No decision
+// gives a route without a transport, so that the engine's Go default
+// (resolve.Static: mydestination, relayhost) applies.
 func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
 	var route policy.Route // Transport is set once a handler decided
 	var reads policy.EnvFields
@@ -186,7 +190,7 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 		c.queueID = string(env.ID)
 	}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
-		return append(buf, lua.LString(rcpt), watchedInfo(L, msgInfo(L, env), &reads))
+		return append(buf, lua.LString(rcpt), watchedInfo(L, msgInfo(L, env), func(k string) lua.LGFunction { return routeMethod(ctx, env, k) }, &reads))
 	}
 	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		if ret == lua.LNil {
@@ -210,8 +214,9 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 // watchedInfo hands a handler the message facts through an empty table
 // whose __index notes each field read, so that the decision can be cached
 // for mail that agrees on those fields (policy.Route.Reads). The price: the
-// table cannot be walked with pairs(); handlers read it by field.
-func watchedInfo(L *lua.LState, info lua.LValue, reads *policy.EnvFields) lua.LValue {
+// table cannot be walked with pairs(); handlers read it by field. The
+// methods (m:header and friends) are made when first looked up.
+func watchedInfo(L *lua.LState, info lua.LValue, method func(string) lua.LGFunction, reads *policy.EnvFields) lua.LValue {
 	facts, ok := info.(*lua.LTable)
 	if !ok {
 		return info
@@ -220,6 +225,10 @@ func watchedInfo(L *lua.LState, info lua.LValue, reads *policy.EnvFields) lua.LV
 	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		k := L.CheckString(2)
 		*reads |= infoField[k]
+		if fn := method(k); fn != nil {
+			L.Push(L.NewFunction(fn))
+			return 1
+		}
 		L.Push(facts.RawGetString(k))
 		return 1
 	}))
@@ -228,14 +237,17 @@ func watchedInfo(L *lua.LState, info lua.LValue, reads *policy.EnvFields) lua.LV
 }
 
 // infoField maps the transport handler's message facts to the envelope
-// fields they come from.
+// fields they come from. What only this message has (its recipients, its
+// header, its arrival) keys the decision to the message, as its ID does.
 var infoField = map[string]policy.EnvFields{
 	"sender": policy.ReadsSender, "id": policy.ReadsID, "size": policy.ReadsSize, "client": policy.ReadsClient,
 	"tenant": policy.ReadsTenant,
+	"meta": policy.ReadsMeta, "attempts": policy.ReadsAttempts,
+	"arrival": policy.ReadsID, "recipients": policy.ReadsID, "header": policy.ReadsID, "headers": policy.ReadsID,
 }
 
 func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
-	t := L.CreateTable(0, 5)
+	t := L.CreateTable(0, 7)
 	if env == nil {
 		return t
 	}
@@ -245,7 +257,56 @@ func msgInfo(L *lua.LState, env *queue.Envelope) lua.LValue {
 	t.RawSetString("client", clientTable(L, env.Client))
 	t.RawSetString("meta", metaTable(L, env.Meta))
 	t.RawSetString("tenant", tenantValue(env.Tenant))
+	if !env.Arrival.IsZero() {
+		t.RawSetString("arrival", lua.LNumber(float64(env.Arrival.UnixMilli())/1000))
+	}
+	t.RawSetString("attempts", lua.LNumber(env.Attempts))
 	return t
+}
+
+// routeMethod returns m:recipients(), m:header(name) or m:headers(name),
+// as on the cleanup handle, or nil for any other key. The header is read
+// (from the queue file, in the queue manager) on the first call only; a
+// message routed without one (a bare envelope) has an empty header.
+func routeMethod(ctx context.Context, env *queue.Envelope, key string) lua.LGFunction {
+	switch key {
+	case "recipients":
+		return func(L *lua.LState) int {
+			var addrs []string
+			if env != nil {
+				for _, r := range env.Recipients {
+					addrs = append(addrs, r.Addr)
+				}
+			}
+			return pushStrings(L, addrs)
+		}
+	case "header":
+		return func(L *lua.LState) int {
+			if v := routeHeader(ctx, L).Values(L.CheckString(2)); len(v) > 0 {
+				L.Push(lua.LString(v[0]))
+				return 1
+			}
+			L.Push(lua.LNil)
+			return 1
+		}
+	case "headers":
+		return func(L *lua.LState) int { return pushStrings(L, routeHeader(ctx, L).Values(L.CheckString(2))) }
+	}
+	return nil
+}
+
+// routeHeader is the header attached to ctx (policy.WithHeader), or an
+// empty one; a header that cannot be read is a Lua error.
+func routeHeader(ctx context.Context, L *lua.LState) *textproto.Header {
+	read := policy.HeaderOf(ctx)
+	if read == nil {
+		return &textproto.Header{}
+	}
+	h, err := read()
+	if err != nil {
+		L.RaiseError("reading the message header: %v", err)
+	}
+	return h
 }
 
 // transports the engine knows; anything else is a script mistake.

@@ -132,14 +132,16 @@ func str(s string) func(L *lua.LState) lua.LValue {
 }
 
 // WithSession attaches the SMTP session to ctx, so Authenticate can pass
-// it to "auth" handlers as their third argument. It is policy.WithSession,
+// it to "auth" handlers as their first argument. It is policy.WithSession,
 // which the SMTP server calls itself.
 func WithSession(ctx context.Context, s *policy.Session) context.Context {
 	return policy.WithSession(ctx, s)
 }
 
-// Authenticate runs "auth" handlers: handler(user, pass, s) returning
-// true (accept), false (refuse) or nil (next). No decision refuses.
+// Authenticate runs "auth" handlers: handler(s, user, pass), the session
+// first as in every SMTP-phase hook, returning true (accept), false
+// (refuse) or nil (next). No decision refuses. s is nil when the caller
+// attached no session.
 func (e *Engine) Authenticate(ctx context.Context, user, pass string) (bool, error) {
 	ok, _, err := e.AuthDecide(ctx, user, pass)
 	return ok, err
@@ -152,7 +154,7 @@ func (e *Engine) AuthDecide(ctx context.Context, user, pass string) (ok, decided
 	s := policy.SessionFrom(ctx)
 	c := &call{event: "auth"}
 	c.args = func(L *lua.LState, buf []lua.LValue) []lua.LValue {
-		return append(buf, lua.LString(user), lua.LString(pass), sessionTable(L, s))
+		return append(buf, sessionTable(L, s), lua.LString(user), lua.LString(pass))
 	}
 	c.decide = func(L *lua.LState, ret lua.LValue, where string) (bool, string, error) {
 		switch ret {

@@ -38,7 +38,7 @@ mta.on("data", function(s, hdr)
   if hdr:header("Subject") == "spam" then return mta.reject(554, "5.7.1", "spam: " .. #hdr:headers("Received")) end
   if hdr:header("Subject") == "write" then hdr:set_header("X", "y") end
 end)
-mta.on("auth", function(user, pass, s)
+mta.on("auth", function(s, user, pass)
   if user == "nil" then return nil end
   if user == "num" then return 1 end
   return user == "alice" and pass == "secret" and (s == nil or s.tls)

@@ -24,12 +24,12 @@ function Test_transport_is_left_to_the_engine(t)
 end
 
 function Test_smtp_phases_have_no_opinion(t)
-  t:eq(hooks.call("rcpt", {client_addr = "192.0.2.1"}, "anyone@remote.example"), nil, "relay control is the engine's")
+  t:eq(hooks.call("rcpt", {client = {addr = "192.0.2.1"}}, "anyone@remote.example"), nil, "relay control is the engine's")
   t:eq(hooks.call("auth", "alice", "secret"), nil, "the password file decides")
 end
 
 local function rejected(t, rcpt)
-  local v = hooks.call("rcpt", {client_addr = "192.0.2.1"}, rcpt)
+  local v = hooks.call("rcpt", {client = {addr = "192.0.2.1"}}, rcpt)
   t:ok(v ~= nil and v.action == "reject" and v.code == 550 and v.enhanced == "5.1.1", rcpt .. " is refused")
   if v then t:eq(v.text, "<" .. rcpt .. ">: Recipient address rejected: User unknown in local recipient table") end
 end
@@ -42,7 +42,7 @@ function Test_unknown_local_users_are_refused(t)
 end
 
 function Test_known_local_users_pass(t)
-  local s = {client_addr = "192.0.2.1"}
+  local s = {client = {addr = "192.0.2.1"}}
   t:eq(hooks.call("rcpt", s, "alice@example.org"), nil, "listed in the users table")
   t:eq(hooks.call("rcpt", s, "Alice+Tag@localhost"), nil, "case and extension")
   t:eq(hooks.call("rcpt", s, "carol@example.org"), nil, "a full-address key")

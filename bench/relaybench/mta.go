@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moonpost/moonpost/bench/postfixconf"
+	"github.com/moonpost/moonpost/core/testserver"
 )
 
 // An mta is one system under test, started fresh for every run in its
@@ -331,7 +331,7 @@ func (p *postfix) Start(dir, listen, sink string) error {
 		"main.cf": fmt.Sprintf(postfixMain, dir, host, port),
 		// smtpd's process limit is raised to 110 so 100 clients are served
 		// at once (the default limit is 100 for all services).
-		"master.cf": postfixconf.Master(listen, "110"),
+		"master.cf": testserver.PostfixMaster(listen, "110"),
 	}
 	if p.routes != nil {
 		files["transport"] = postfixTransport(p.routes)

@@ -55,4 +55,16 @@ func TestT01QueueListAndShow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"queue_name":"maildrop"`) {
 		t.Fatalf("queue list --json: %s", out)
 	}
+	// The filters are the actions' (core/admin's).
+	code, out = d.run("", "queue", "list", "--filter", "rcpt_domain=remote.test", "--filter", "state=maildrop")
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "1 Request.") {
+		t.Fatalf("queue list --filter rcpt_domain=remote.test: %d\n%s", code, out)
+	}
+	code, out = d.run("", "queue", "list", "--filter", "sender=nobody@example.org")
+	if code != 0 || strings.Contains(out, id) || !strings.Contains(out, "Mail queue is empty") {
+		t.Fatalf("queue list --filter sender=nobody@example.org: %d\n%s", code, out)
+	}
+	if code, out = d.run("", "queue", "list", "--filter", "colour=blue"); code == 0 {
+		t.Fatalf("queue list took an unknown filter key: %s", out)
+	}
 }

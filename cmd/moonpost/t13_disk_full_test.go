@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // mountTmpfs mounts a size-limited tmpfs on dir, or skips loudly: the
@@ -110,10 +109,13 @@ func TestT13DiskFull(t *testing.T) {
 		}
 	}
 	fill(t, filler+"2") // and now nothing at all is left
+	retried := strings.Count(d.logs(), "to=<later@remote.test>")
 	if code, text := sendSized(t, d.addr, 1024); code != 452 {
 		t.Fatalf("small message with no space: %d %s", code, text)
 	}
-	time.Sleep(2500 * time.Millisecond) // let the deferred message be retried on the full disk
+	// The deferred message is retried on the full disk: its outcome is
+	// logged again, its journal append fails.
+	d.waitLog("to=<later@remote.test>", retried+1)
 	checkSpoolSound(t, d)
 	if err := syscall.Kill(d.pid(), 0); err != nil {
 		t.Fatalf("daemon died with the disk full: %v\n%s", err, d.logs())

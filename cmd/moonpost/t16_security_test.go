@@ -51,9 +51,13 @@ func TestT16NoOpenRelay(t *testing.T) {
 			t.Errorf("%s: DATA %d %s", rcpt, code, text)
 		}
 	}
-	// Let whatever was accepted be delivered (or bounced, or deferred),
+	// Wait for an outcome of each accepted message (delivered, bounced or
+	// deferred) and for whatever that made (a bounce) to leave the queue,
 	// then make sure none of it went to the relayhost.
-	time.Sleep(2 * time.Second)
+	if accepted > 0 {
+		d.waitLog(", delay=", accepted)
+	}
+	d.WaitQueueEmpty("maildrop", "incoming", "active")
 	if msgs := s.received(); len(msgs) > 0 {
 		for _, m := range msgs {
 			t.Errorf("relayed for an untrusted client: to %v", m.To)

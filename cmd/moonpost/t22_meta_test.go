@@ -79,7 +79,8 @@ func TestT22CheckWarnsAboutOldNames(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(d.dir, "scripts"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	old := "mta.on(\"rcpt\", function(s, to)\n  if s.client_addr == \"\" then return mta.tempfail(\"later\") end\nend)\n"
+	old := "mta.on(\"rcpt\", function(s, to)\n  if s.client_addr == \"\" then return mta.tempfail(\"later\") end\nend)\n" +
+		"mta.on(\"auth\", function(user, pass, s) return nil end)\n"
 	if err := os.WriteFile(filepath.Join(d.dir, "scripts", "10-old.lua"), []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +91,7 @@ func TestT22CheckWarnsAboutOldNames(t *testing.T) {
 	for _, want := range []string{
 		"warning: 10-old.lua:2: mta.tempfail is deprecated; use mta.defer",
 		"warning: 10-old.lua:2: s.client_addr is deprecated; use s.client.addr",
+		"warning: 10-old.lua:4: auth handler takes (user, pass, s), the old order",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)

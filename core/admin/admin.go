@@ -90,32 +90,44 @@ func (a *Admin) List(ctx context.Context, f Filter) ([]Entry, error) {
 }
 
 func (a *Admin) list(ctx context.Context, f Filter, def []queue.State) ([]Entry, error) {
+	var out []Entry
+	err := a.each(ctx, f, def, func(e Entry) { out = append(out, e) })
+	return out, err
+}
+
+// Each is List handing the entries to fn one at a time, so that listing
+// a queue of any size takes constant memory (mailq).
+func (a *Admin) Each(ctx context.Context, f Filter, fn func(Entry)) error {
+	return a.each(ctx, f, ListStates, fn)
+}
+
+func (a *Admin) each(ctx context.Context, f Filter, def []queue.State, fn func(Entry)) error {
 	states := f.States
 	if states == nil {
 		states = def
 	}
 	now := a.now()
-	var out []Entry
+	n := 0
 	for _, st := range states {
 		ents, err := a.Store.List(st)
 		if err != nil {
-			return out, err
+			return err
 		}
 		for _, de := range ents {
 			if err := ctx.Err(); err != nil {
-				return out, err
+				return err
 			}
 			e, ok := a.read(st, de.ID)
 			if !ok || (e.Unreadable == "" && !f.match(&e, now)) || (e.Unreadable != "" && !f.empty()) {
 				continue
 			}
-			out = append(out, e)
-			if f.Limit > 0 && len(out) >= f.Limit {
-				return out, nil
+			fn(e)
+			if n++; f.Limit > 0 && n >= f.Limit {
+				return nil
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // empty reports a filter with no predicate (states and limit aside).

@@ -36,6 +36,17 @@ var GetStates = append(append([]queue.State(nil), ListStates...), queue.Corrupt)
 // Get reads message id from whichever queue holds it. bodyLimit bounds
 // the body returned: 0 leaves it out.
 func (a *Admin) Get(id queue.ID, bodyLimit int64) (*Message, error) {
+	m, err := a.Open(id)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	return messageOf(m, bodyLimit)
+}
+
+// Open finds message id in whichever queue holds it (GetStates) and
+// opens it; the caller closes it. queue.ErrNotFound when none does.
+func (a *Admin) Open(id queue.ID) (*queue.Message, error) {
 	if !queue.Valid(string(id)) {
 		return nil, fmt.Errorf("%q is not a queue ID", id)
 	}
@@ -44,11 +55,7 @@ func (a *Admin) Get(id queue.ID, bodyLimit int64) (*Message, error) {
 		if errors.Is(err, queue.ErrNotFound) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		defer m.Close()
-		return messageOf(m, bodyLimit)
+		return m, err
 	}
 	return nil, queue.ErrNotFound
 }

@@ -25,9 +25,12 @@ func TestSimulateRunsCleanupWithoutQueueing(t *testing.T) {
 	c, notified := setup(t)
 	c.Policy = expandPolicy{verdict: policy.Verdict{Action: policy.Hold, Reason: "review"}}
 	e := env("list")
-	v, err := c.Simulate(context.Background(), e, strings.NewReader("Subject: x\r\n\r\n"))
+	v, h, err := c.Simulate(context.Background(), e, strings.NewReader("Subject: x\r\n\r\n"))
 	if err != nil || v.Action != policy.Hold || v.Reason != "review" {
 		t.Fatalf("verdict %+v, %v", v, err)
+	}
+	if h == nil || h.Get("Subject") != "x" {
+		t.Errorf("header %v", h)
 	}
 	if len(e.Recipients) != 2 || e.Recipients[0].Addr != "a@example.com" {
 		t.Errorf("recipients %+v", e.Recipients)
@@ -41,13 +44,13 @@ func TestSimulateRunsCleanupWithoutQueueing(t *testing.T) {
 		t.Errorf("queue manager told of %v", *notified)
 	}
 	c.Policy = expandPolicy{verdict: policy.Verdict{Action: policy.Reject, Status: dsn.New(550, "5.7.1", "no")}}
-	if _, err := c.Simulate(context.Background(), env("x@example.com"), strings.NewReader("\r\n")); err == nil || !strings.Contains(err.Error(), "5.7.1") {
+	if _, _, err := c.Simulate(context.Background(), env("x@example.com"), strings.NewReader("\r\n")); err == nil || !strings.Contains(err.Error(), "5.7.1") {
 		t.Errorf("reject: %v", err)
 	}
 	// The rewriter ran: a bare name got the origin.
 	c.Policy = nil
 	e = env("bob")
-	if _, err := c.Simulate(context.Background(), e, strings.NewReader("\r\n")); err != nil || e.Recipients[0].Addr != "bob@example.com" {
+	if _, _, err := c.Simulate(context.Background(), e, strings.NewReader("\r\n")); err != nil || e.Recipients[0].Addr != "bob@example.com" {
 		t.Errorf("rewrite: %+v, %v", e.Recipients, err)
 	}
 }

@@ -139,14 +139,21 @@ type EnvFields uint8
 
 const (
 	ReadsSender EnvFields = 1 << iota
+	// ReadsID: the decision is the message's own. Reading anything only
+	// this message has (its recipients, its header, its arrival) counts
+	// as reading its ID.
 	ReadsID
 	ReadsSize
 	ReadsClient
 	ReadsTenant
-	ReadsAll = ReadsSender | ReadsID | ReadsSize | ReadsClient | ReadsTenant
+	ReadsMeta     // Envelope.Meta, compared as a whole
+	ReadsAttempts // Envelope.Attempts, which grows with each deferral
+	ReadsAll      = ReadsSender | ReadsID | ReadsSize | ReadsClient | ReadsTenant | ReadsMeta | ReadsAttempts
 )
 
-// Router picks the transport and next hop for a recipient.
+// Router picks the transport and next hop for a recipient. The message
+// header is not in env: a caller that has it attaches it to ctx with
+// WithHeader, and a Router that needs it reads it with HeaderOf.
 type Router interface {
 	Route(ctx context.Context, rcpt string, env *queue.Envelope) (Route, error)
 }

@@ -207,6 +207,20 @@ func (h *harness) waitFor(what string, cond func() bool) {
 	}
 }
 
+// where asks the running manager, on its own goroutine, where message id
+// is: queue.Active for one in its active set. The probe is a release,
+// which changes nothing for mail that is not held.
+func (h *harness) where(id queue.ID) queue.State {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, out, err := h.mgr.Apply(ctx, id, OpRelease, "")
+	if err != nil || out != Unchanged {
+		h.t.Fatalf("probe of %s: %v, %v", id, out, err)
+	}
+	return st
+}
+
 func (h *harness) count(st queue.State) int {
 	ents, _ := h.store.List(st)
 	return len(ents)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -109,6 +110,9 @@ func (m *Manager) plan(am *activeMsg, msg *queue.Message) []*job {
 	groups := map[string]*job{}
 	var order []*job
 	seen := map[string]int{}
+	// The header, for a transport hook that asks (m:header()), is read
+	// from the file here, in the worker, at most once per message.
+	ctx := policy.WithHeader(m.ctx, policy.ReadHeaderOnce(msg.Open))
 	for _, i := range msg.Pending() {
 		r := msg.Recipients[i]
 		key := strings.ToLower(r.Addr)
@@ -118,7 +122,7 @@ func (m *Manager) plan(am *activeMsg, msg *queue.Message) []*job {
 			continue
 		}
 		seen[key] = i
-		dest, err := m.Resolver.Resolve(m.ctx, r.Addr, &msg.Envelope)
+		dest, err := m.Resolver.Resolve(ctx, r.Addr, &msg.Envelope)
 		if err != nil {
 			m.Log.Error("qmgr: cannot resolve recipient", "queue_id", msg.ID, "to", r.Addr, "err", err)
 			m.record(msg, i, resultFor(dsn.TempPolicy.WithText("mail transport unavailable"), "none"), nil)

@@ -184,14 +184,23 @@ func TestDeadDestinationIsSuspended(t *testing.T) {
 func TestActiveLimit(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.ActiveLimit = 2 })
 	h.agent.block["x.test"] = make(chan struct{})
+	var ids []queue.ID
 	for i := 0; i < 6; i++ {
-		h.submit("a@s.test", fmt.Sprintf("u%d@x.test", i))
+		ids = append(ids, h.submit("a@s.test", fmt.Sprintf("u%d@x.test", i)))
 	}
 	h.start()
 	h.waitFor("two active", func() bool { return h.count(queue.Active) == 2 })
-	time.Sleep(20 * time.Millisecond) // give a wrong scheduler a chance to overfill
-	if n := h.count(queue.Active); n != 2 {
-		t.Fatalf("%d active with a limit of 2", n)
+	// Ask the manager itself, on its goroutine, where each message is: a
+	// scheduler that overfilled holds more than two in its active set,
+	// whether or not their files were moved yet.
+	active := 0
+	for _, id := range ids {
+		if h.where(id) == queue.Active {
+			active++
+		}
+	}
+	if n := h.count(queue.Active); n != 2 || active != 2 {
+		t.Fatalf("%d active files, %d in the active set, with a limit of 2", n, active)
 	}
 	close(h.agent.block["x.test"])
 	h.waitFor("all delivered", func() bool { return h.mgr.Stats().Delivered == 6 })
@@ -285,8 +294,9 @@ func openFDs(t *testing.T) int {
 func TestFlushBeyondActiveLimit(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.ActiveLimit = 3 })
 	h.start()
+	var ids []queue.ID
 	for i := 0; i < 10; i++ {
-		h.submit("a@s.test", fmt.Sprintf("temp%d@x.test", i))
+		ids = append(ids, h.submit("a@s.test", fmt.Sprintf("temp%d@x.test", i)))
 	}
 	h.waitFor("all deferred", func() bool { return h.count(queue.Deferred) == 10 })
 	h.mgr.Flush(context.Background())
@@ -298,7 +308,13 @@ func TestFlushBeyondActiveLimit(t *testing.T) {
 		}
 		return h.count(queue.Deferred) == 10
 	})
-	time.Sleep(50 * time.Millisecond) // a looping flush would retry again
+	// A looping flush would have taken them again: the manager, asked on
+	// its goroutine, has every one deferred, waiting for its time.
+	for _, id := range ids {
+		if st := h.where(id); st != queue.Deferred {
+			t.Errorf("%s is %s after the flush, want deferred", id, st)
+		}
+	}
 	for i := 0; i < 10; i++ {
 		if n := h.agent.count(fmt.Sprintf("temp%d@x.test", i)); n != 2 {
 			t.Errorf("temp%d tried %d times", i, n)

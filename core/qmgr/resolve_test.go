@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -95,5 +96,40 @@ func TestSlowTransportHookDelaysOnlyItsDomain(t *testing.T) {
 	}
 	if i, ok := want["delivered x@slow.test"]; !ok || i < slow {
 		t.Errorf("journal %q: slow domain delivered before it was resolved", got)
+	}
+}
+
+// headerRouter sends mail to the next hop its Subject names, read from
+// the header the manager attaches.
+type headerRouter struct{}
+
+func (headerRouter) Route(ctx context.Context, rcpt string, env *queue.Envelope) (policy.Route, error) {
+	read := policy.HeaderOf(ctx)
+	if read == nil {
+		return policy.Route{}, errors.New("no header attached")
+	}
+	h, err := read()
+	if err != nil {
+		return policy.Route{}, err
+	}
+	return policy.Route{Transport: "smtp", Nexthop: "[" + h.Get("Subject") + ".test]", Reads: policy.ReadsID}, nil
+}
+
+// TestTransportHookReadsTheQueuedHeader: the resolve worker hands the
+// router the queue file's header.
+func TestTransportHookReadsTheQueuedHeader(t *testing.T) {
+	h := newHarness(t, nil)
+	h.mgr.Resolver = &resolve.Resolver{Router: headerRouter{}, Transports: map[string]bool{"smtp": true}}
+	h.start()
+	h.submit("a@s.test", "x@d.test")
+	h.waitFor("delivery", func() bool {
+		h.agent.mu.Lock()
+		defer h.agent.mu.Unlock()
+		return len(h.agent.calls) == 1
+	})
+	h.agent.mu.Lock()
+	defer h.agent.mu.Unlock()
+	if got := h.agent.calls[0].Nexthop; got != "[t.test]" {
+		t.Errorf("next hop %q, want [t.test] from Subject: t", got)
 	}
 }

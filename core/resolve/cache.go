@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -92,7 +93,11 @@ func (c *Cache) put(rcpt string, env *queue.Envelope, reads policy.EnvFields, d 
 	}
 	e := cached{reads: reads, dest: d, expires: c.now().Add(ttl)}
 	if env != nil {
-		e.env = queue.Envelope{ID: env.ID, Sender: env.Sender, Size: env.Size, Client: env.Client, Tenant: env.Tenant}
+		e.env = queue.Envelope{ID: env.ID, Sender: env.Sender, Size: env.Size, Client: env.Client,
+			Tenant: env.Tenant, Attempts: env.Attempts}
+		if reads&policy.ReadsMeta != 0 {
+			e.env.Meta = queue.CloneMeta(env.Meta)
+		}
 	}
 	list := append([]cached{e}, c.entries[rcpt]...)
 	if len(list) > perRecipient {
@@ -111,5 +116,7 @@ func agrees(reads policy.EnvFields, was, env *queue.Envelope) bool {
 		(reads&policy.ReadsID == 0 || was.ID == env.ID) &&
 		(reads&policy.ReadsSize == 0 || was.Size == env.Size) &&
 		(reads&policy.ReadsClient == 0 || was.Client == env.Client) &&
-		(reads&policy.ReadsTenant == 0 || was.Tenant == env.Tenant)
+		(reads&policy.ReadsTenant == 0 || was.Tenant == env.Tenant) &&
+		(reads&policy.ReadsMeta == 0 || maps.Equal(was.Meta, env.Meta)) &&
+		(reads&policy.ReadsAttempts == 0 || was.Attempts == env.Attempts)
 }

@@ -27,9 +27,9 @@ func (r *countingRouter) Route(_ context.Context, rcpt string, env *queue.Envelo
 }
 
 func TestCacheKeysOnWhatWasRead(t *testing.T) {
-	a := &queue.Envelope{ID: "A", Sender: "s1@x"}
-	b := &queue.Envelope{ID: "B", Sender: "s1@x", Size: 7, Tenant: "t1"}
-	c := &queue.Envelope{ID: "C", Sender: "s2@x"}
+	a := &queue.Envelope{ID: "A", Sender: "s1@x", Meta: map[string]string{"plan": "gold"}}
+	b := &queue.Envelope{ID: "B", Sender: "s1@x", Size: 7, Tenant: "t1", Meta: map[string]string{"plan": "gold"}, Attempts: 2}
+	c := &queue.Envelope{ID: "C", Sender: "s2@x", Meta: map[string]string{"plan": "free"}}
 	cases := []struct {
 		name  string
 		reads policy.EnvFields
@@ -40,6 +40,8 @@ func TestCacheKeysOnWhatWasRead(t *testing.T) {
 		{"queue id", policy.ReadsID, 3},
 		{"size", policy.ReadsSize, 2},
 		{"tenant", policy.ReadsTenant, 2},
+		{"metadata", policy.ReadsMeta, 2},     // a and b agree on the whole map
+		{"attempts", policy.ReadsAttempts, 2}, // c agrees with a
 		{"everything", policy.ReadsAll, 3},
 	}
 	for _, tc := range cases {

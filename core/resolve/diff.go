@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/emersion/go-message/textproto"
+
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
@@ -18,6 +20,7 @@ type Sample struct {
 	Sender string
 	Rcpts  []string
 	Size   int64
+	Header []string // "Name: value" lines, as queued; nil for a written sample
 }
 
 // Change is one recipient that two policies decide differently.
@@ -47,7 +50,7 @@ func Diff(ctx context.Context, live, cand *Explainer, samples []Sample) (checked
 func (x *Explainer) decide(ctx context.Context, s Sample, rcpt string) string {
 	env := &queue.Envelope{ID: queue.ID(s.ID), Sender: s.Sender, Size: s.Size,
 		Recipients: []queue.Recipient{{Addr: rcpt}}}
-	v, err := x.Cleanup.Simulate(ctx, env, strings.NewReader("\r\n"))
+	v, h, err := x.Cleanup.Simulate(ctx, env, headerOnly(s.Header))
 	if err != nil {
 		return "refused: " + err.Error()
 	}
@@ -60,6 +63,7 @@ func (x *Explainer) decide(ctx context.Context, s Sample, rcpt string) string {
 	}
 	uncached := *x.Resolver
 	uncached.Cache = nil
+	ctx = policy.WithHeader(ctx, func() (*textproto.Header, error) { return h, nil })
 	for _, r := range env.Recipients {
 		d, err := uncached.Resolve(ctx, r.Addr, env)
 		if err != nil {

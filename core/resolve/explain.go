@@ -7,15 +7,18 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/emersion/go-message/textproto"
+
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
 // Simulator runs a message through cleanup without queueing it (see
 // cleanup.Cleanup.Simulate): it rewrites env in place and returns the
-// policy's verdict, or the error real mail would get.
+// policy's verdict and the header as cleanup left it, or the error real
+// mail would get.
 type Simulator interface {
-	Simulate(ctx context.Context, env *queue.Envelope, r io.Reader) (policy.Verdict, error)
+	Simulate(ctx context.Context, env *queue.Envelope, r io.Reader) (policy.Verdict, *textproto.Header, error)
 }
 
 // Explainer answers "what happens to mail for this address?" by running
@@ -47,11 +50,7 @@ func (x *Explainer) Explain(ctx context.Context, w io.Writer, addr, sender strin
 func (x *Explainer) explain(ctx context.Context, w io.Writer, addr, sender string, header []string, indent string) error {
 	ctx, trace := policy.WithTrace(ctx)
 	env := &queue.Envelope{Sender: sender, Recipients: []queue.Recipient{{Addr: addr}}}
-	msg := strings.Join(header, "\r\n")
-	if msg != "" {
-		msg += "\r\n"
-	}
-	v, err := x.Cleanup.Simulate(ctx, env, strings.NewReader(msg+"\r\n"))
+	v, h, err := x.Cleanup.Simulate(ctx, env, headerOnly(header))
 	one := err == nil && len(env.Recipients) == 1
 	if one && env.Recipients[0].Addr != addr {
 		fmt.Fprintf(w, "%srecipient: %s -> %s\n", indent, addr, env.Recipients[0].Addr)
@@ -72,11 +71,12 @@ func (x *Explainer) explain(ctx context.Context, w io.Writer, addr, sender strin
 			return nil
 		}
 	}
+	rctx := policy.WithHeader(ctx, func() (*textproto.Header, error) { return h, nil })
 	for _, r := range env.Recipients {
 		if !one {
 			fmt.Fprintf(w, "%s  queued: %s\n", indent, r.Addr)
 		}
-		if err := x.route(ctx, trace, w, env, r.Addr, indent+"  "); err != nil {
+		if err := x.route(rctx, trace, w, env, r.Addr, indent+"  "); err != nil {
 			return err
 		}
 	}
@@ -175,4 +175,15 @@ func explainNexthop(d Destination, rcpt string) string {
 		return "(none; recipient domain " + dom + ")"
 	}
 	return d.Nexthop
+}
+
+// headerOnly is a message of the given header lines ("Name: value") and
+// no body, for cleanup to run over.
+func headerOnly(lines []string) io.Reader {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return strings.NewReader(b.String())
 }

@@ -1,11 +1,14 @@
 package resolve
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/policy"
@@ -16,17 +19,21 @@ import (
 // message with an "X-Spam: yes" header, and traces what it did.
 type fakeCleanup struct{}
 
-func (fakeCleanup) Simulate(ctx context.Context, env *queue.Envelope, r io.Reader) (policy.Verdict, error) {
-	b, _ := io.ReadAll(r)
-	if strings.Contains(string(b), "X-Spam: yes\r\n") {
+func (fakeCleanup) Simulate(ctx context.Context, env *queue.Envelope, r io.Reader) (policy.Verdict, *textproto.Header, error) {
+	h, err := textproto.ReadHeader(bufio.NewReader(r))
+	if err != nil {
+		return policy.Verdict{}, nil, err
+	}
+	if h.Get("X-Spam") == "yes" {
 		policy.TraceOf(ctx).Add("cleanup", "50-spam.lua:3", "reject")
-		return policy.Verdict{}, dsn.New(550, "5.7.1", "spam")
+		return policy.Verdict{}, nil, dsn.New(550, "5.7.1", "spam")
 	}
 	if env.Recipients[0].Addr == "list@example.com" {
 		env.Recipients = []queue.Recipient{{Addr: "a@example.com"}, {Addr: "b@other.org"}}
 		policy.TraceOf(ctx).Add("cleanup", "30-virtual.lua:7", "recipients list@example.com -> a@example.com, b@other.org")
 	}
-	return policy.Verdict{Action: policy.Accept}, nil
+	h.Add("X-Cleanup", "seen") // what cleanup adds, the transport sees
+	return policy.Verdict{Action: policy.Accept}, &h, nil
 }
 
 type fakeAliases map[string][]string
@@ -39,11 +46,20 @@ func (a fakeAliases) ExpandAlias(ctx context.Context, local, domain string) ([]s
 	return t, ok, nil
 }
 
-// tracingRouter decides other.org and declines the rest.
+// tracingRouter decides other.org and hdr.org (by the header cleanup
+// left) and declines the rest.
 type tracingRouter struct{}
 
 func (tracingRouter) Route(ctx context.Context, rcpt string, _ *queue.Envelope) (policy.Route, error) {
-	if _, d := Split(rcpt); d == "other.org" {
+	_, d := Split(rcpt)
+	if read := policy.HeaderOf(ctx); d == "hdr.org" && read != nil {
+		h, err := read()
+		if err != nil {
+			return policy.Route{}, err
+		}
+		return policy.Route{Transport: "smtp", Nexthop: "[" + h.Get("X-Route") + "." + h.Get("X-Cleanup") + "]"}, nil
+	}
+	if d == "other.org" {
 		policy.TraceOf(ctx).Add("transport", "40-transport.lua:9", "smtp:[relay.other.org]")
 		return policy.Route{Transport: "smtp", Nexthop: "[relay.other.org]"}, nil
 	}
@@ -85,6 +101,7 @@ func TestExplainPrintsEachStepAndWhoDecided(t *testing.T) {
 	}{
 		{"x@example.com", []string{"X-Spam: yes"}, "  cleanup: reject  (50-spam.lua:3)\n  refused: 550 5.7.1 spam\n"},
 		{"broken@example.com", nil, "  transport: deferred (script error)\n"},
+		{"u@hdr.org", []string{"X-Route: given"}, "  nexthop: [given.seen]\n"},
 	} {
 		out.Reset()
 		if err := x.Explain(context.Background(), &out, tc.addr, "", tc.header); err != nil {

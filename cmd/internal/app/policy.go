@@ -159,9 +159,17 @@ func policySamples(ctx context.Context, adm *admin.Admin, lines []string) ([]res
 				s.Rcpts = append(s.Rcpts, r.Addr)
 			}
 		}
-		if len(s.Rcpts) > 0 {
-			out = append(out, s)
+		if len(s.Rcpts) == 0 {
+			continue
 		}
+		// The header as queued, for transport hooks that read it; a
+		// message delivered meanwhile is compared without one.
+		if m, err := adm.Get(e.ID, 0); err == nil {
+			for _, h := range m.Headers {
+				s.Header = append(s.Header, h.Name+": "+h.Value)
+			}
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -38,9 +39,6 @@ func queueCmd(args []string) int {
 	return exUsage
 }
 
-// listedStates are shown by queue list, in mailq's order.
-var listedStates = []queue.State{queue.Active, queue.Incoming, queue.Deferred, queue.Hold, queue.Maildrop}
-
 // queueItem is one line of queue list --json (postqueue -j's fields).
 type queueItem struct {
 	ID         string      `json:"queue_id"`
@@ -60,84 +58,88 @@ type queueRcpt struct {
 	Reason  string `json:"delay_reason,omitempty"`
 }
 
+// queueList is "moonpost queue list [--json] [--filter key=value...]":
+// the listing and the filters are core/admin's, as for the actions and
+// the HTTP API, read here from the spool files so that it works with the
+// daemon down.
 func queueList(args []string) int {
 	fs := flag.NewFlagSet("queue list", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "one JSON object per line, like postqueue -j")
-	tenant := fs.String("tenant", "", "only the messages of this `tenant`")
+	var filter filterFlag
+	fs.Var(&filter, "filter", "select by `key=value` (state, sender, rcpt_domain, older_than, reason_match, tenant, limit); repeatable")
+	tenant := fs.String("tenant", "", "only the messages of this `tenant` (as --filter tenant=...)")
 	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
-	flt, err := admin.Spec{Tenant: *tenant}.Compile()
+	if *tenant != "" {
+		if err := filter.Set("tenant=" + *tenant); err != nil {
+			fmt.Fprintln(os.Stderr, "moonpost:", err)
+			return exUsage
+		}
+	}
+	f, err := filter.spec.Compile()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "moonpost queue list:", err)
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exUsage
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return exConfig
-	}
-	store, err := queue.Open(cfg.SpoolDir, nil)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: cannot open the spool: %v\n", err)
-		return exTempFail
+	store, rc := openSpool(*cfgPath)
+	if store == nil {
+		return rc
 	}
 	defer store.Close()
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	defer out.Flush()
+	p := &mailqPrinter{w: out}
+	show := p.print
 	if *asJSON {
 		enc := json.NewEncoder(out)
-		eachItem(store, &flt, func(it queueItem) { enc.Encode(it) })
-		return exOK
+		show = func(it queueItem) { enc.Encode(it) }
 	}
-	p := &mailqPrinter{w: out}
-	eachItem(store, &flt, p.print)
-	p.finish()
+	err = (&admin.Admin{Store: store}).Each(context.Background(), f, func(e admin.Entry) { show(itemOf(e)) })
+	if !*asJSON {
+		p.finish()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return exTempFail
+	}
 	return exOK
 }
 
-// eachItem reads every listed message's envelope and hands those that
-// flt selects to fn, one at a time, so listing a queue of any size takes
-// constant memory. Files that vanish while listing (delivered meanwhile)
-// are skipped; unreadable ones are shown as such, unless a filter is
-// set, but left for the daemon to quarantine.
-func eachItem(store *queue.Store, flt *admin.Filter, fn func(queueItem)) {
-	now := time.Now()
-	for _, st := range listedStates {
-		ids, _ := store.IDs(st)
-		for _, id := range ids {
-			m, err := store.Read(st, id)
-			if errors.Is(err, queue.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				if flt.Tenant == "" {
-					fn(queueItem{ID: string(id), State: string(st), Sender: "(unreadable: " + err.Error() + ")"})
-				}
-				continue
-			}
-			ok := flt.Matches(m, now)
-			it := itemOf(m)
-			m.Close()
-			if ok {
-				fn(it)
-			}
-		}
+// openSpool opens the spool of the configuration at cfgPath for the
+// commands that read it directly (they work with the daemon down); a
+// nil store comes with the exit code, the error already printed.
+func openSpool(cfgPath string) (*queue.Store, int) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moonpost:", err)
+		return nil, exConfig
 	}
+	store, err := queue.Open(cfg.SpoolDir, nil)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "moonpost: cannot open the spool: %v\n", err)
+		return nil, exTempFail
+	}
+	return store, exOK
 }
 
-func itemOf(m *queue.Message) queueItem {
-	it := queueItem{ID: string(m.ID), State: string(m.State), Arrival: m.Arrival.Unix(), Size: m.Size(),
-		Sender: m.Sender, Attempts: m.Attempts, Hold: m.HoldReason, Tenant: m.Tenant}
-	if !m.NextAttempt.IsZero() {
-		it.Next = m.NextAttempt.Unix()
+// itemOf is an entry in postqueue -j's terms: the recipients still to
+// deliver, with their last deferral reason. A file that does not parse
+// is shown as such and left for the daemon to quarantine.
+func itemOf(e admin.Entry) queueItem {
+	it := queueItem{ID: string(e.ID), State: string(e.State), Arrival: e.Arrival.Unix(), Size: e.Size,
+		Sender: e.Sender, Attempts: e.Attempts, Hold: e.HoldReason, Tenant: e.Tenant}
+	if e.Unreadable != "" {
+		it.Arrival, it.Sender = 0, "(unreadable: "+e.Unreadable+")"
 	}
-	for _, r := range m.Recipients {
-		if r.State.Done() {
-			continue
+	if !e.NextAttempt.IsZero() {
+		it.Next = e.NextAttempt.Unix()
+	}
+	for _, r := range e.Recipients {
+		if r.State == "pending" {
+			it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason})
 		}
-		it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason})
 	}
 	return it
 }
@@ -204,32 +206,23 @@ func queueShow(args []string) int {
 		fmt.Fprintf(os.Stderr, "moonpost: %q is not a queue ID\n", id)
 		return exDataErr
 	}
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return exConfig
-	}
-	store, err := queue.Open(cfg.SpoolDir, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return exTempFail
+	store, rc := openSpool(cfgPath)
+	if store == nil {
+		return rc
 	}
 	defer store.Close()
-	for _, st := range append(listedStates, queue.Corrupt) {
-		m, err := store.Read(st, queue.ID(id))
-		if errors.Is(err, queue.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "moonpost: %s: %v\n", id, err)
-			return exDataErr
-		}
-		defer m.Close()
-		printMessage(os.Stdout, m)
-		return exOK
+	m, err := (&admin.Admin{Store: store}).Open(queue.ID(id))
+	if errors.Is(err, queue.ErrNotFound) {
+		fmt.Fprintf(os.Stderr, "moonpost: %s: no such message in the queue\n", id)
+		return exNoInput
 	}
-	fmt.Fprintf(os.Stderr, "moonpost: %s: no such message in the queue\n", id)
-	return exNoInput
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "moonpost: %s: %v\n", id, err)
+		return exDataErr
+	}
+	defer m.Close()
+	printMessage(os.Stdout, m)
+	return exOK
 }
 
 func printMessage(w io.Writer, m *queue.Message) {

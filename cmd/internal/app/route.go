@@ -77,17 +77,7 @@ func routeArgs(args []string) (q routeQuery, ok bool) {
 }
 
 func routeRemote(c *control.Client, q routeQuery) int {
-	resp, err := c.Do(control.Request{Op: "route", Addr: q.addr, Sender: q.sender, Header: q.header})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "moonpost:", err)
-		return exTempFail
-	}
-	fmt.Print(resp.Output)
-	if resp.Error != "" {
-		fmt.Fprintln(os.Stderr, "moonpost:", resp.Error)
-		return exTempFail
-	}
-	return exOK
+	return printResponse(c.Do(control.Request{Op: "route", Addr: q.addr, Sender: q.sender, Header: q.header}))
 }
 
 func routeStandalone(cfg *config.Config, q routeQuery) int {

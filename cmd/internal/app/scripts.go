@@ -28,13 +28,17 @@ func loadScripts(cfg *config.Config) (eng *hooks.Engine, dir string, done func()
 // checkScripts compiles, loads and self-tests the scripts; an error is
 // printed with its file and line.
 func checkScripts(cfg *config.Config) int {
-	_, dir, done, err := loadScripts(cfg)
+	eng, dir, done, err := loadScripts(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "moonpost: scripts in %s: %v\n", shownDir(dir), err)
 		return exConfig
 	}
+	loaded := eng.Warnings()
 	done()
 	warnDeprecated(dir)
+	for _, w := range loaded {
+		fmt.Fprintf(os.Stderr, "moonpost: warning: %s\n", w)
+	}
 	fmt.Printf("moonpost: scripts in %s: OK\n", shownDir(dir))
 	return exOK
 }

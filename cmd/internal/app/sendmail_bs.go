@@ -15,14 +15,15 @@ import (
 	"github.com/moonpost/moonpost/core/config"
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/pickup"
+	sendmailopt "github.com/moonpost/moonpost/core/pickup/sendmail"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
 // sendmailSMTP implements sendmail -bs: an SMTP dialogue on stdin and
 // stdout whose messages go into the maildrop, as Postfix's sendmail -bs
 // does. The 250 after DATA comes only after the maildrop commit.
-func sendmailSMTP(o *sendmailOpts) int {
-	cfg, err := loadConfig(o.config)
+func sendmailSMTP(o *sendmailopt.Options) int {
+	cfg, err := loadConfig(o.Config)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sendmail: %v\n", err)
 		return exConfig

@@ -12,7 +12,6 @@ import (
 
 	"github.com/moonpost/moonpost/core/admin"
 	"github.com/moonpost/moonpost/core/control"
-	"github.com/moonpost/moonpost/core/queue"
 )
 
 // status is "moonpost status [--json]": the running daemon's uptime,
@@ -69,7 +68,7 @@ func printStatus(st *control.Status) {
 		fmt.Printf("circuit breakers: %s\n", strings.Join(tripped, ", "))
 	}
 	var parts []string
-	for _, q := range listedStates {
+	for _, q := range admin.ListStates {
 		c := st.Queue[string(q)]
 		parts = append(parts, fmt.Sprintf("%s %d (%d KB)", q, c.Messages, (c.Bytes+1023)/1024))
 	}
@@ -93,15 +92,9 @@ func queueStats(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "moonpost:", err)
-		return exConfig
-	}
-	store, err := queue.Open(cfg.SpoolDir, nil)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "moonpost: cannot open the spool: %v\n", err)
-		return exTempFail
+	store, rc := openSpool(*cfgPath)
+	if store == nil {
+		return rc
 	}
 	defer store.Close()
 	s, err := (&admin.Admin{Store: store}).Stats(context.Background(), *top)
@@ -113,7 +106,7 @@ func queueStats(args []string) int {
 		json.NewEncoder(os.Stdout).Encode(s)
 		return exOK
 	}
-	for _, q := range append(listedStates, queue.Corrupt) {
+	for _, q := range admin.GetStates {
 		c := s.States[q]
 		fmt.Printf("%-9s %6d messages %8d KB\n", q, c.Messages, (c.Bytes+1023)/1024)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moonpost/moonpost/bench/postfixconf"
+	"github.com/moonpost/moonpost/core/testserver"
 )
 
 // Postfix is a private Postfix instance: its own configuration, queue and
@@ -44,7 +44,7 @@ func StartPostfix(t testing.TB, port int, domain, extraMain string) *Postfix {
 	run(t, "chown", "postfix", filepath.Join(p.Dir, "data"))
 	run(t, "chown", "65534:65534", filepath.Join(p.Dir, "mail"))
 	p.write("main.cf", p.mainCF()+extraMain+"\n")
-	p.write("master.cf", postfixconf.Master(fmt.Sprintf("127.0.0.1:%d", port), "-"))
+	p.write("master.cf", testserver.PostfixMaster(fmt.Sprintf("127.0.0.1:%d", port), "-"))
 	run(t, "postfix", "-c", p.etc(), "set-permissions")
 	if out, err := exec.Command("postfix", "-c", p.etc(), "start").CombinedOutput(); err != nil {
 		t.Fatalf("postfix start: %v\n%s\n%s", err, out, p.Log())

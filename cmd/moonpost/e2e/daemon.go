@@ -273,3 +273,18 @@ func (d *Daemon) waitFor(what string, f func() ([]string, bool)) []string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// WaitQueueEmpty waits until none of the given queue directories holds
+// a committed message: everything there was delivered, bounced or moved
+// on.
+func (d *Daemon) WaitQueueEmpty(states ...string) {
+	d.t.Helper()
+	d.waitFor("empty "+strings.Join(states, ", "), func() ([]string, bool) {
+		for _, st := range states {
+			if q := d.Queued(st); len(q) > 0 {
+				return q, false
+			}
+		}
+		return nil, true
+	})
+}

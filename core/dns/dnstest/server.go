@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -21,10 +22,19 @@ type Server struct {
 
 	mu       sync.Mutex
 	records  []dns.RR
-	rcodes   map[string]int  // fqdn → forced rcode
-	truncate map[string]bool // fqdn → UDP answers carry TC and no records
-	drop     map[string]bool // fqdn → questions are never answered
+	rcodes   map[string]int   // fqdn → forced rcode
+	truncate map[string]bool  // fqdn → UDP answers carry TC and no records
+	drop     map[string]bool  // fqdn → questions are never answered
+	stalls   map[string]stall // fqdn → answers held back
 	queries  atomic.Int64
+}
+
+// stall holds answers for a name back: for at least min, then until
+// release is closed (at most 10 s); answered is called before each.
+type stall struct {
+	min      time.Duration
+	release  <-chan struct{}
+	answered func()
 }
 
 // soa gives negative answers a 30s TTL.
@@ -127,6 +137,36 @@ func (s *Server) Truncate(name string) {
 	s.truncate[dns.Fqdn(strings.ToLower(name))] = true
 }
 
+// Stall makes the server answer questions about name only after min has
+// passed and release is closed (10 s at most, so a test cannot hang),
+// calling answered just before each answer: a slow authority whose
+// effect a test can order against other events.
+func (s *Server) Stall(name string, min time.Duration, release <-chan struct{}, answered func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stalls == nil {
+		s.stalls = map[string]stall{}
+	}
+	s.stalls[dns.Fqdn(strings.ToLower(name))] = stall{min, release, answered}
+}
+
+func (s *Server) wait(q dns.Question) {
+	s.mu.Lock()
+	st, ok := s.stalls[strings.ToLower(q.Name)]
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	time.Sleep(st.min)
+	select {
+	case <-st.release:
+	case <-time.After(10 * time.Second):
+	}
+	if st.answered != nil {
+		st.answered()
+	}
+}
+
 // Queries counts the questions received, over both transports.
 func (s *Server) Queries() int64 { return s.queries.Load() }
 
@@ -141,6 +181,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		if s.dropped(req.Question[0].Name) {
 			return
 		}
+		s.wait(req.Question[0])
 		s.answer(m, req.Question[0], w.LocalAddr().Network() == "udp")
 	}
 	_ = w.WriteMsg(m)

@@ -35,24 +35,49 @@ func TestRunOutputBounded(t *testing.T) {
 }
 
 // TestRunTimeoutKillsGroup checks that the shell's child dies too: it
-// would otherwise create the marker file after the timeout.
+// would otherwise create the marker file after the timeout. The test
+// waits for the child to be gone, then looks for the marker: a child
+// that survived the kill goes only after it made the marker.
 func TestRunTimeoutKillsGroup(t *testing.T) {
-	marker := filepath.Join(t.TempDir(), "survived")
+	dir := t.TempDir()
+	marker, pidFile := filepath.Join(dir, "survived"), filepath.Join(dir, "pid")
 	start := time.Now()
 	r := Run(context.Background(), Spec{
-		Argv:    sh(`(sleep 1; touch "$1") & sleep 5`, marker),
-		Timeout: 200 * time.Millisecond,
+		// The timeout leaves the shell ample time to start the child
+		// and write its pid, even on a loaded machine.
+		Argv:    sh(`(sleep 2; touch "$1") & echo $! > "$2"; sleep 10`, marker, pidFile),
+		Timeout: time.Second,
 	})
-	if !r.TimedOut || time.Since(start) > 3*time.Second {
+	if !r.TimedOut || time.Since(start) > 5*time.Second {
 		t.Fatalf("result = %+v after %v", r, time.Since(start))
 	}
 	if st := r.Status("ok"); !st.Temporary() {
 		t.Errorf("timeout status = %v", st)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(string(b))
+	for deadline := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("child %s still running", pid)
+		}
+	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("child of the timed-out command survived")
 	}
+}
+
+// alive reports whether process pid exists and is not a zombie (an
+// orphan's zombie may linger where init does not reap).
+func alive(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
 
 func TestRunSignalAndStartFailure(t *testing.T) {

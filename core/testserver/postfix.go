@@ -1,18 +1,18 @@
-// Package postfixconf holds the master.cf of the private Postfix
-// instances that the interoperability tests and the relay benchmark run:
-// chroot off, every service Postfix 3.7 needs, and a postlogd so the
-// instance can log to its own file.
-package postfixconf
+package testserver
 
 import "fmt"
 
-// Master returns master.cf with smtpd listening on listen ("127.0.0.1:2526")
-// and at most smtpdProcs smtpd processes ("-" for Postfix's default).
-func Master(listen, smtpdProcs string) string {
-	return fmt.Sprintf(master, listen, smtpdProcs)
+// PostfixMaster returns the master.cf of a private Postfix instance, as
+// the interoperability tests (cmd/internal/interop) and the relay
+// benchmark run them: chroot off, every service Postfix 3.7 needs, and a
+// postlogd so the instance can log to its own file. smtpd listens on
+// listen ("127.0.0.1:2526") with at most smtpdProcs processes ("-" for
+// Postfix's default).
+func PostfixMaster(listen, smtpdProcs string) string {
+	return fmt.Sprintf(postfixMaster, listen, smtpdProcs)
 }
 
-const master = `%s inet n - n - %s smtpd
+const postfixMaster = `%s inet n - n - %s smtpd
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
