@@ -74,7 +74,14 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	}
-	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
+	if res.TLS == "" {
+		m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
+		return
+	}
+	// The TLS outcome goes last, where Postfix log readers (pflogsumm)
+	// take the rest of the line as the status text.
+	m.Log.Info(line+", tls="+res.TLS, "queue_id", msg.ID, "to", to, "relay", res.Relay,
+		"dsn", res.Status.Enhanced.String(), "status", status, "tls", res.TLS)
 }
 
 // formatDelay writes a delay in seconds with two fixed decimals, as log

@@ -227,13 +227,16 @@ func postmasterDomain(cfg *config.Config) string {
 // addNetworkAgents adds the smtp and lmtp clients; smtp's MX lookups go
 // through res, the resolver (and cache) the scripts use too.
 func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res dns.Resolver, log *slog.Logger) error {
-	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
-	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
+	scfg := smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
-		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
+		MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
 		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit),
-		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30)})
+		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30)}
+	if err := smtpTLS(&scfg, cfg); err != nil {
+		return fmt.Errorf("smtp client: %w", err)
+	}
+	sc, err := smtpc.New(scfg)
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}

@@ -1,0 +1,75 @@
+package smtp
+
+import (
+	"context"
+	"net/netip"
+)
+
+// The hook points for TLS policy sources and TLS reporting outside this
+// package (MTA-STS, RFC 8461; TLS-RPT, RFC 8460). Both are optional:
+// with Config.Policy nil no domain has an external policy, with
+// Config.Report nil outcomes are not reported.
+
+// PolicyFunc looks up a next-hop domain's TLS policy, for MTA-STS. It is
+// called once per delivery to a domain next hop (not for bracketed
+// "[host]" next hops, nor for LMTP), before the MX lookup, from the
+// delivery's goroutine, and must honour ctx; it should answer from its
+// own cache. It returns nil, nil when the domain has no policy. A
+// non-nil error defers the delivery (451 4.7.5): return a cached policy
+// rather than an error when a refresh fails, as RFC 8461 section 5.1
+// asks.
+//
+// The policy applies only where the delivery's TLS level is
+// opportunistic (may, or dane for a host without usable DANE records):
+// an operator's explicit encrypt, verify, secure, dane-only or none for
+// the destination is final, and DANE wins over MTA-STS (RFC 8461
+// section 2).
+type PolicyFunc func(ctx context.Context, domain string) (*DomainPolicy, error)
+
+// DomainPolicy is an external TLS policy of one domain.
+type DomainPolicy struct {
+	// Enforce: deliver only to MX hosts that MX allows, over TLS with a
+	// certificate that verifies for the MX host name (level verify);
+	// otherwise defer (4.7.5). Without Enforce (MTA-STS "testing") the
+	// same checks run, failures are reported through Config.Report, and
+	// mail goes out as the level underneath allows.
+	Enforce bool
+	// MX reports whether a mail exchanger's host name is allowed (the
+	// MTA-STS "mx" patterns); nil allows every host.
+	MX func(host string) bool
+	// Type is the TLS-RPT policy-type reported with outcomes under this
+	// policy ("sts"); Strings its policy-string (the policy's lines).
+	Type    string
+	Strings []string
+}
+
+// TLSResult is the TLS outcome of one session, for TLS-RPT. It is sent
+// to Config.Report for every session where STARTTLS was attempted or a
+// policy required it, and for every MX host a policy refused.
+type TLSResult struct {
+	PolicyDomain string // the next-hop domain ("example.com")
+	// PolicyType is the TLS-RPT policy-type that applied: "sts", "tlsa"
+	// or "no-policy-found".
+	PolicyType    string
+	PolicyStrings []string // the policy's strings; the TLSA records for "tlsa"
+	MXHost        string   // the host connected to (or refused)
+	ReceivingIP   netip.Addr
+	// ResultType is "" for a successful TLS session, else an RFC 8460
+	// result-type: "starttls-not-supported", "certificate-host-mismatch",
+	// "certificate-expired", "certificate-not-trusted",
+	// "validation-failure", "tlsa-invalid", "dnssec-invalid",
+	// "dane-required".
+	ResultType string
+	Detail     string // the failure in words, for failure-reason-code
+}
+
+// ReportFunc receives TLS outcomes. It is called from delivery
+// goroutines, concurrently, and must not block: count, then return.
+type ReportFunc func(TLSResult)
+
+// report passes r on, when someone listens.
+func (a *Agent) report(r TLSResult) {
+	if a.cfg.Report != nil {
+		a.cfg.Report(r)
+	}
+}
