@@ -100,8 +100,8 @@ type Config struct {
 	// smtp_connection_reuse_count_limit); the egress policy's
 	// MaxDeliveriesPerConnection overrides it per destination.
 	MaxDeliveriesPerConnection int
-	Clock   dns.Clock    // nil: the system clock; ages cached connections
-	Logger  *slog.Logger // nil: slog.Default()
+	Clock                      dns.Clock    // nil: the system clock; ages cached connections
+	Logger                     *slog.Logger // nil: slog.Default()
 }
 
 type systemClock struct{}

@@ -16,7 +16,7 @@ import (
 // first server that says it.
 type walk struct {
 	req *deliver.Request
-	src *Source // the source address sessions are opened from (nil: any)
+	src *Source          // the source address sessions are opened from (nil: any)
 	res []deliver.Result // by recipient; nil Status: no server decided yet
 	// pending lists the recipients still to place: never answered, or
 	// deferred by a server so that another one may take them.
