@@ -28,7 +28,7 @@ type chain struct {
 	ca   *x509.Certificate
 }
 
-func newChain(t *testing.T, leafName string) chain {
+func newChain(t testing.TB, leafName string) chain {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
