@@ -242,7 +242,7 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res d
 	}
 	lc, err := lmtp.New(lmtp.Config{Lhlo: cfg.SMTP.HeloName, ConnectTimeout: cfg.SMTP.ConnectTimeout.D(),
 		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log,
-		TLS: cfg.SMTP.LMTPTLS, MaxCached: cfg.Queue.MaxDeliveries, LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
+		TLS: cfg.SMTP.LMTPTLS, TLSConfig: scfg.TLSConfig, MaxCached: cfg.Queue.MaxDeliveries, LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
 	if err != nil {
 		return fmt.Errorf("lmtp client: %w", err)
 	}
