@@ -136,8 +136,16 @@ func (a *Agent) DeliverTo(ctx context.Context, req *deliver.Request, key string,
 	if st != nil {
 		return deliver.AllResults(len(req.Recipients), st, "none")
 	}
+	level, _, err := a.requestedLevel(req)
+	if err == nil && level.isDane() {
+		err = errors.New("DANE needs MX hosts")
+	}
+	if err != nil {
+		a.log.Error("bad TLS security level", "queue_id", req.QueueID, "err", err)
+		return deliver.AllResults(len(req.Recipients), badTLSLevel, "none")
+	}
 	w := a.newWalk(req, src)
-	key = connKey(key, src, a.cfg.TLS.String())
+	key = connKey(key, src, level.String())
 	if len(w.pending) == 0 || a.tryCached(ctx, key, w) {
 		return w.final()
 	}
@@ -145,7 +153,8 @@ func (a *Agent) DeliverTo(ctx context.Context, req *deliver.Request, key string,
 		if w.done(a.cfg, ctx) {
 			break
 		}
-		a.tryTarget(ctx, key, target{host: t.Host, network: t.Network, addr: t.Addr, name: t.Relay}, a.lmtpHost(t), w)
+		h := hostTLS{level: level, name: level.String(), host: t.Host, domain: t.Host, rptTyp: "no-policy-found"}
+		a.tryTarget(ctx, key, target{host: t.Host, network: t.Network, addr: t.Addr, name: t.Relay}, h, w)
 	}
 	return w.final()
 }
@@ -224,7 +233,10 @@ func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, plan tlsPl
 
 // hostFailed records a mail exchanger that its TLS policy rules out.
 func (a *Agent) hostFailed(w *walk, host string, err error) {
-	he := err.(*hostError)
+	var he *hostError
+	if !errors.As(err, &he) {
+		he = &hostError{dsn.ConfigError, err, ""}
+	}
 	a.log.Info("host refused by TLS policy", "queue_id", w.req.QueueID, "host", host, "err", he.err)
 	w.fail(he.st, host)
 	w.last.tls = he.tls

@@ -196,12 +196,3 @@ func validDigest(r dns.TLSA) bool {
 	}
 	return false
 }
-
-// lmtpHost is the policy of an LMTP server: the agent's level, no DNS.
-func (a *Agent) lmtpHost(t Target) hostTLS {
-	lvl := a.cfg.TLS
-	if lvl.isDane() {
-		lvl = TLSEncrypt // no DNSSEC for a socket or a local host
-	}
-	return hostTLS{level: lvl, name: lvl.String(), host: t.Host, domain: t.Host, rptTyp: "no-policy-found"}
-}

@@ -194,3 +194,20 @@ func TestMTASTSExplicitLevelAndErrors(t *testing.T) {
 	fail = true
 	want(t, e.agent.Deliver(context.Background(), request("example.test", "x@example.test")), 0, 451, "4.7.5", "none")
 }
+
+// A connection opened under one TLS level is not reused for a delivery
+// that asks for another: the cache key carries the level.
+func TestCachedConnectionKeepsItsLevel(t *testing.T) {
+	c := newChain(t, "mx.example.test")
+	b, port := starttlsPeer(t, c)
+	e := newEnv(t, port, func(cf *Config) { cf.TLSConfig = roots(c) }, secMX, secA)
+	req := func(level string) *deliver.Request {
+		return egress(request("example.test", "x@example.test"), deliver.Egress{TLS: level})
+	}
+	for _, level := range []string{"may", "may", "verify", "verify"} {
+		want(t, e.agent.Deliver(context.Background(), req(level)), 0, 250, "2.0.0", "")
+	}
+	if conns, msgs := b.snapshot(); conns != 2 || len(msgs) != 4 {
+		t.Errorf("connections = %d for %d messages, want 2: one per level", conns, len(msgs))
+	}
+}

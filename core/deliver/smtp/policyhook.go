@@ -44,8 +44,10 @@ type DomainPolicy struct {
 }
 
 // TLSResult is the TLS outcome of one session, for TLS-RPT. It is sent
-// to Config.Report for every session where STARTTLS was attempted or a
-// policy required it, and for every MX host a policy refused.
+// to Config.Report for every session where STARTTLS was attempted, or
+// that ended without TLS because the server did not offer it (under any
+// level but none), and for every MX host a policy refused before
+// connecting.
 type TLSResult struct {
 	PolicyDomain string // the next-hop domain ("example.com")
 	// PolicyType is the TLS-RPT policy-type that applied: "sts", "tlsa"
