@@ -37,3 +37,37 @@ func FuzzDANEMatch(f *testing.F) {
 		}
 	})
 }
+
+// The cost of authenticating a server certificate, per handshake.
+func BenchmarkDANEVerify(b *testing.B) {
+	c := newChain(b, "mx.example.test")
+	certs := []*x509.Certificate{c.leaf, c.ca}
+	now := time.Now()
+	eeSum := sha512.Sum512(c.leaf.RawSubjectPublicKeyInfo)
+	ee := []dns.TLSA{{Usage: 3, Selector: 1, MatchingType: 2, Data: eeSum[:]}}
+	ta := []dns.TLSA{{Usage: 2, Selector: 0, MatchingType: 0, Data: c.ca.Raw}}
+	pool := x509.NewCertPool()
+	pool.AddCert(c.ca)
+	b.Run("DANE-EE", func(b *testing.B) {
+		for b.Loop() {
+			if err := daneVerify(certs, ee, nil, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("DANE-TA", func(b *testing.B) {
+		for b.Loop() {
+			if err := daneVerify(certs, ta, []string{"mx.example.test"}, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		h := hostTLS{level: TLSVerify, host: "mx.example.test"}
+		for b.Loop() {
+			if err := verifyPeer(h, certs, pool, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
