@@ -278,11 +278,15 @@ func TestDANEOnlyNeedsTLSA(t *testing.T) {
 func TestDANETLSALookupFailureDefers(t *testing.T) {
 	c := newChain(t, "mx.example.test")
 	_, port := starttlsPeer(t, c)
-	e := daneEnv(t, port, nil, allSecure(port))
+	rpt := &reports{}
+	e := daneEnv(t, port, rpt, allSecure(port))
 	e.dns.SetRcode(fmt.Sprintf("_%d._tcp.mx.example.test", port), 2)
 	want(t, e.agent.Deliver(context.Background(), request("example.test", "x@example.test")), 0, 451, "4.7.5", "")
 	if e.dials.count() != 0 {
 		t.Errorf("dialled %d times", e.dials.count())
+	}
+	if r := rpt.list(); len(r) != 1 || r[0].ResultType != "dnssec-invalid" {
+		t.Errorf("reports = %+v", r)
 	}
 }
 

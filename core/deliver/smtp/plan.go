@@ -114,6 +114,8 @@ func (a *Agent) forHost(ctx context.Context, p tlsPlan, host string, port int, s
 		var err error
 		recs, sec, err = a.cfg.Resolver.(dns.SecureResolver).LookupTLSA(ctx, "_"+strconv.Itoa(port)+"._tcp."+host)
 		if err != nil {
+			// A validating resolver answers SERVFAIL for bogus data.
+			a.report(TLSResult{PolicyDomain: p.domain, PolicyType: "tlsa", MXHost: host, ResultType: "dnssec-invalid", Detail: err.Error()})
 			return h, &hostError{tlsaFailed.WithText("TLSA lookup error for " + host), err, "failed policy=dane"}
 		}
 		if !sec {

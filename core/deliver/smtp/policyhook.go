@@ -59,8 +59,9 @@ type TLSResult struct {
 	// ResultType is "" for a successful TLS session, else an RFC 8460
 	// result-type: "starttls-not-supported", "certificate-host-mismatch",
 	// "certificate-expired", "certificate-not-trusted",
-	// "validation-failure", "tlsa-invalid", "dnssec-invalid",
-	// "dane-required".
+	// "validation-failure" (also a certificate no TLSA record matches, a
+	// failed handshake, an MX host an MTA-STS policy does not list),
+	// "dnssec-invalid" (the TLSA lookup failed), "dane-required".
 	ResultType string
 	Detail     string // the failure in words, for failure-reason-code
 }
