@@ -267,3 +267,8 @@ func (e *Engine) Errors() []string {
 	defer e.mu.Unlock()
 	return append([]string(nil), e.errs...)
 }
+
+// Throttle is the rate limiter the scripts' "throttle" module uses (nil
+// when none was configured), for the engine's own limits to count in
+// the same place.
+func (e *Engine) Throttle() *throttle.Limiter { return e.cfg.Throttle }

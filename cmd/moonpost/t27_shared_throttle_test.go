@@ -193,3 +193,36 @@ func checkLimit(t *testing.T, what string, r loadResult) {
 		t.Fatalf("%s: refusal text %q", what, r.hint)
 	}
 }
+
+// Scenario 27b: the engine's own limit, [[smtpd.rate_limit]] with no
+// script, counts in the same shared throttle: three daemons on one
+// Redis accept together what one limit of engineRate messages a minute
+// per sender domain allows, within 5 %, and refuse the rest with
+// 450 4.7.1 and the time to wait.
+func TestT27EngineRateLimitShared(t *testing.T) {
+	const engineRate = 60
+	redis := testserver.StartRedis(t)
+	s := newSink(t, "127.0.0.1")
+	var addrs []string
+	var first *daemon
+	for i := 0; i < 3; i++ {
+		d := newDaemon(t, fmt.Sprintf("relayhost = \"[127.0.0.1]:%s\"\n[smtpd]\nhard_error_limit = 100000\nsoft_error_limit = 100000\n"+
+			"[[smtpd.rate_limit]]\nper = \"sender_domain\"\ncount = \"messages\"\nrate = \"%d/min\"\n"+
+			"[smtp]\ntls = \"none\"\n[queue]\nin_flow_delay = \"0s\"\n[redis]\naddresses = [%q]\n", s.port(), engineRate, redis.Addr))
+		d.start()
+		if first == nil {
+			first = d
+		}
+		addrs = append(addrs, d.addr)
+	}
+	r := tenantLoad(t, addrs, "engine.example", 150)
+	allowed := engineRate + int(r.elapsed.Seconds()*engineRate/60) + 1
+	t.Logf("%d accepted, %d refused in %v (GCRA allows %d)", r.accepted, r.refused, r.elapsed, allowed)
+	if float64(r.accepted) > 1.05*float64(allowed) || float64(r.accepted) < 0.95*engineRate {
+		t.Fatalf("%d accepted, want %d..%d", r.accepted, int(0.95*engineRate), int(1.05*float64(allowed)))
+	}
+	if !strings.Contains(r.hint, "4.7.1 Error: too many messages from sender domain engine.example, try again in") {
+		t.Fatalf("refusal text %q", r.hint)
+	}
+	waitSink(t, first, s, r.accepted)
+}

@@ -85,13 +85,16 @@ func (l *lookups) LookupAddr(ctx context.Context, addr string) ([]string, error)
 }
 
 // netError maps a core/dns error to the *net.DNSError the libraries
-// read: NotFound stays permanent, everything else (timeouts included)
+// read: NotFound and a null MX stay permanent, everything else (timeouts included)
 // is temporary, so a slow DNS gives temperror, never fail.
 func netError(name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if dns.IsNotFound(err) {
+	var le *dns.LookupError
+	if dns.IsNotFound(err) || errors.As(err, &le) && le.Kind == dns.NullMX {
+		// A null MX (RFC 7505) names no host: for SPF's "mx" that is
+		// no match, not an error (RFC 7208 5.4).
 		return &net.DNSError{Err: err.Error(), Name: name, IsNotFound: true}
 	}
 	timeout := errors.Is(err, context.DeadlineExceeded)

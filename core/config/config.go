@@ -124,6 +124,10 @@ type SMTPD struct {
 	// client_event_limit_exceptions: clients spared by the per-client
 	// limits; unset: mynetworks, [] nobody.
 	LimitExceptions []string `toml:"client_event_limit_exceptions"`
+	// RateLimits are the [[smtpd.rate_limit]] blocks: messages or
+	// recipients per client, sender or user, counted in the shared
+	// throttle (ratelimit.go).
+	RateLimits []RateLimit `toml:"rate_limit"`
 }
 
 // Queue configures scheduling and retries (Postfix names in brackets).

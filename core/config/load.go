@@ -115,6 +115,7 @@ func (c *Config) validate() error {
 	c.validateTop(&p)
 	c.validateSMTPD(&p)
 	c.validateStress(&p)
+	c.validateRateLimits(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
 	c.validateShared(&p)

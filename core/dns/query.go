@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,7 +103,7 @@ func extract(msg *dns.Msg, name string, qtype uint16, budget int) ([]dns.RR, str
 		var target string
 		for _, rr := range msg.Answer {
 			h := rr.Header()
-			if !strings.EqualFold(h.Name, cur) {
+			if !sameName(h.Name, cur) {
 				continue
 			}
 			if h.Rrtype == qtype {
@@ -120,6 +121,22 @@ func extract(msg *dns.Msg, name string, qtype uint16, budget int) ([]dns.RR, str
 		}
 		cur = dns.Fqdn(target)
 	}
+}
+
+// sameName compares two names as DNS does: case-insensitive over the
+// wire form, so a name written with a raw space matches the escaped
+// "\032" form records are unpacked in.
+func sameName(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	if !strings.ContainsRune(a, '\\') && !strings.ContainsRune(b, '\\') {
+		return false
+	}
+	var wa, wb [256]byte
+	na, errA := dns.PackDomainName(a, wa[:], 0, nil, false)
+	nb, errB := dns.PackDomainName(b, wb[:], 0, nil, false)
+	return errA == nil && errB == nil && bytes.EqualFold(wa[:na], wb[:nb])
 }
 
 // exchange sends one question to the servers in turn, Attempts rounds,

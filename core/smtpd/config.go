@@ -146,7 +146,11 @@ type Config struct {
 	// rate limits do not apply to (smtpd_client_event_limit_exceptions).
 	// nil: MyNetworks, as in Postfix; an empty slice: nobody.
 	LimitExceptions []netip.Prefix
-	shedGrace       time.Duration // tests shorten it; see stress.go
+	// RateLimits are counted in Throttle (ratelimit.go); none apply
+	// when Throttle is nil.
+	RateLimits []RateLimit
+	Throttle   Throttle
+	shedGrace  time.Duration // tests shorten it; see stress.go
 }
 
 // withDefaults validates c and returns a copy with defaults filled in.

@@ -106,6 +106,11 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		canon = a.String()
 	}
 	s.from, s.mailOpts = canon, *opts
+	if rej := s.overRate("messages"); rej != nil {
+		s.logReject("MAIL", rej, "")
+		s.from = ""
+		return rej.SMTPError()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
 	defer cancel()
 	st, err := s.srv.cfg.Policy.Mail(ctx, s.policySession(), canon)
@@ -132,6 +137,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	rcpt := a.String()
 	if !s.mayRelayTo(a) {
 		rej := dsn.RelayDenied.WithText("<" + rcpt + ">: " + dsn.RelayDenied.Text)
+		s.logReject("RCPT", rej, rcpt)
+		return rej.SMTPError()
+	}
+	if rej := s.overRate("recipients"); rej != nil {
 		s.logReject("RCPT", rej, rcpt)
 		return rej.SMTPError()
 	}

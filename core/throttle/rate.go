@@ -2,49 +2,21 @@ package throttle
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/moonpost/moonpost/core/rate"
 )
 
-// Rate is N events per Per.
-type Rate struct {
-	N   int64
-	Per time.Duration
-}
-
-// maxRateN bounds N, so Per/N stays a meaningful interval.
-const maxRateN = 1_000_000_000
-
-var units = map[string]time.Duration{"s": time.Second, "min": time.Minute, "h": time.Hour}
+// Rate is N events per Per (see package rate).
+type Rate = rate.Rate
 
 // ParseRate reads "N/s", "N/min" or "N/h", N a positive integer.
 func ParseRate(s string) (Rate, error) {
-	num, unit, ok := strings.Cut(strings.TrimSpace(s), "/")
-	per, known := units[unit]
-	if !ok || !known {
-		return Rate{}, fmt.Errorf("throttle: rate %q: want N/s, N/min or N/h", s)
+	r, err := rate.Parse(s)
+	if err != nil {
+		return Rate{}, fmt.Errorf("throttle: %w", err)
 	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n <= 0 || n > maxRateN || num[0] == '+' {
-		return Rate{}, fmt.Errorf("throttle: rate %q: N must be a whole number from 1 to %d", s, maxRateN)
-	}
-	return Rate{N: n, Per: per}, nil
-}
-
-// String is the rate in the form ParseRate reads.
-func (r Rate) String() string {
-	for u, d := range units {
-		if d == r.Per {
-			return fmt.Sprintf("%d/%s", r.N, u)
-		}
-	}
-	return fmt.Sprintf("%d/%s", r.N, r.Per)
-}
-
-// interval is the emission interval Per/N: the time one event costs.
-func (r Rate) interval() time.Duration {
-	return r.Per / time.Duration(r.N)
+	return r, nil
 }
 
 // gcra decides one event at now for a key whose theoretical arrival
@@ -55,7 +27,7 @@ func gcra(tat, now time.Time, r Rate) (newTAT time.Time, allowed bool, retry tim
 	if tat.Before(now) {
 		tat = now
 	}
-	newTAT = tat.Add(r.interval())
+	newTAT = tat.Add(r.Interval())
 	allowAt := newTAT.Add(-r.Per)
 	if now.Before(allowAt) {
 		return tat, false, allowAt.Sub(now)

@@ -10,10 +10,10 @@ func TestParseRate(t *testing.T) {
 		in   string
 		want Rate
 	}{
-		{"500/h", Rate{500, time.Hour}},
-		{"10/s", Rate{10, time.Second}},
-		{" 60/min ", Rate{60, time.Minute}},
-		{"1/s", Rate{1, time.Second}},
+		{"500/h", Rate{N: 500, Per: time.Hour}},
+		{"10/s", Rate{N: 10, Per: time.Second}},
+		{" 60/min ", Rate{N: 60, Per: time.Minute}},
+		{"1/s", Rate{N: 1, Per: time.Second}},
 	} {
 		got, err := ParseRate(c.in)
 		if err != nil || got != c.want {
@@ -60,7 +60,7 @@ func FuzzParseRate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if r.N <= 0 || r.interval() <= 0 {
+		if r.N <= 0 || r.Interval() <= 0 {
 			t.Fatalf("ParseRate(%q) = %v: not a usable rate", s, r)
 		}
 		if back, err := ParseRate(r.String()); err != nil || back != r {

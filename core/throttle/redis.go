@@ -37,7 +37,7 @@ return {1, 0}
 
 func checkRedis(ctx context.Context, c redis.UniversalClient, key string, r Rate) (Result, error) {
 	v, err := gcraScript.Run(ctx, c, []string{keyPrefix + key},
-		r.interval().Microseconds(), r.Per.Microseconds()).Int64Slice()
+		r.Interval().Microseconds(), r.Per.Microseconds()).Int64Slice()
 	if err != nil {
 		return Result{}, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/qmgr"
 	"github.com/moonpost/moonpost/core/queue"
+	"github.com/moonpost/moonpost/core/rate"
 	"github.com/moonpost/moonpost/core/resolve"
 	"github.com/moonpost/moonpost/core/smtpd"
 	"github.com/moonpost/moonpost/core/webhook"
@@ -203,7 +204,28 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, flow 
 		StressIdleTimeout: cfg.SMTPD.StressIdleTimeout.D(), StressSessionTimeout: cfg.SMTPD.StressSessionTimeout.D(),
 		ConnectionRateLimit: cfg.SMTPD.ConnRateLimit, AuthFailureRateLimit: cfg.SMTPD.AuthFailRateLimit,
 		RateTimeUnit: cfg.SMTPD.RateTimeUnit.D(), LimitExceptions: cfg.LimitExceptions(),
+		RateLimits: rateLimits(cfg), Throttle: engineThrottle(pol),
 	})
+}
+
+// rateLimits converts [[smtpd.rate_limit]]; config validation already
+// checked every rate.
+func rateLimits(cfg *config.Config) []smtpd.RateLimit {
+	var out []smtpd.RateLimit
+	for _, r := range cfg.SMTPD.RateLimits {
+		rt, _ := rate.Parse(r.Rate)
+		out = append(out, smtpd.RateLimit{Per: r.Per, Count: r.Count, Rate: rt, Local: r.Local})
+	}
+	return out
+}
+
+// engineThrottle is the scripts' throttle, shared through [redis] when
+// it is configured, so the engine's limits and the scripts' count alike.
+func engineThrottle(pol *policies) smtpd.Throttle {
+	if pol.engine == nil || pol.engine.Throttle() == nil {
+		return nil
+	}
+	return pol.engine.Throttle()
 }
 
 // sleepOrNone maps the configured "0" (no pause) to smtpd's negative.

@@ -24,6 +24,7 @@ type Server struct {
 	rcodes   map[string]int  // fqdn → forced rcode
 	truncate map[string]bool // fqdn → UDP answers carry TC and no records
 	secure   map[string]bool // fqdn → answers carry AD, as from a validating resolver
+	drop     map[string]bool // fqdn → questions are never answered
 	queries  atomic.Int64
 }
 
@@ -33,7 +34,8 @@ var soa, _ = dns.NewRR("test. 30 IN SOA ns.test. hostmaster.test. 1 3600 600 864
 // NewServer starts a server; it stops when the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{rcodes: map[string]int{}, truncate: map[string]bool{}, secure: map[string]bool{}}
+	s := &Server{rcodes: map[string]int{}, truncate: map[string]bool{},
+		secure: map[string]bool{}, drop: map[string]bool{}}
 	pc, ln := listenPair(t)
 	s.Addr = pc.LocalAddr().String()
 	for _, srv := range []*dns.Server{
@@ -82,6 +84,35 @@ func (s *Server) Add(t testing.TB, rrs ...string) {
 	}
 }
 
+// AddRR loads records built in code, for data that zone-file syntax
+// makes awkward (TXT strings with quotes, spaces or control bytes). Each
+// goes through the wire format once, so its owner name is in the
+// escaped form questions arrive in ("a\032b." for a space).
+func (s *Server) AddRR(t testing.TB, rrs ...dns.RR) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rr := range rrs {
+		buf := make([]byte, dns.Len(rr)+1)
+		n, err := dns.PackRR(rr, buf, 0, nil, false)
+		if err == nil {
+			rr, _, err = dns.UnpackRR(buf[:n], 0)
+		}
+		if err != nil {
+			t.Fatalf("dnstest: %v: %v", rr, err)
+		}
+		s.records = append(s.records, rr)
+	}
+}
+
+// Drop makes every question for name go unanswered, as a server that
+// times out.
+func (s *Server) Drop(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop[dns.Fqdn(strings.ToLower(name))] = true
+}
+
 // SetRcode makes every question for name fail with rcode
 // (dns.RcodeServerFailure, dns.RcodeRefused, ...).
 func (s *Server) SetRcode(name string, rcode int) {
@@ -120,9 +151,18 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m.SetReply(req)
 	m.Authoritative = true
 	if len(req.Question) == 1 {
+		if s.dropped(req.Question[0].Name) {
+			return
+		}
 		s.answer(m, req.Question[0], w.LocalAddr().Network() == "udp")
 	}
 	_ = w.WriteMsg(m)
+}
+
+func (s *Server) dropped(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.drop[strings.ToLower(name)]
 }
 
 func (s *Server) answer(m *dns.Msg, q dns.Question, udp bool) {
