@@ -119,6 +119,17 @@ func interleave(order []*Source) []*Source {
 	return out
 }
 
+// CheckSource reports whether spec (an egress policy's source) names a
+// configured source or pool, or is an address literal, without taking
+// a turn of a pool: for checking a policy before it is used.
+func (a *Agent) CheckSource(spec string) error {
+	if spec == "" || a.sources.byName[spec] != nil || a.sources.pools[spec] != nil {
+		return nil
+	}
+	_, err := a.sources.pick(spec)
+	return err
+}
+
 // pick resolves spec: nil for "" (the system's choice of address).
 func (s *sources) pick(spec string) (*Source, error) {
 	if spec == "" {

@@ -99,6 +99,11 @@ func TestUnknownSourceDefers(t *testing.T) {
 	if e.dials.count() != 0 {
 		t.Errorf("dialled %d times for an unknown source", e.dials.count())
 	}
+	for spec, ok := range map[string]bool{"": true, "s1": true, "p1": true, "127.0.0.9": true, "::1": true, "nosuch": false, "fe80::1%eth0": false} {
+		if err := e.agent.CheckSource(spec); (err == nil) != ok {
+			t.Errorf("CheckSource(%q) = %v", spec, err)
+		}
+	}
 }
 
 // An IPv4 source never sends to an IPv6 server from another address.
