@@ -72,6 +72,9 @@ func (a *Agent) deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 	}
 	w := a.newWalk(req)
 	key := nh.String()
+	if w.sts = a.stsFor(ctx, nh, req); w.sts.enforce() {
+		key += " mta-sts" // only sessions opened under the policy are reused for it
+	}
 	if len(w.pending) > 0 && !a.tryCached(ctx, key, w) {
 		a.tryHosts(ctx, key, nh, w)
 	}
@@ -154,6 +157,10 @@ func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, w *walk) {
 		return
 	}
 	for _, h := range hosts {
+		if w.sts.enforce() && !w.sts.allows(h) {
+			a.refuseMX(w, h)
+			continue
+		}
 		addrs, err := a.cfg.Resolver.LookupHost(ctx, h)
 		if err != nil {
 			a.log.Info("MX host lookup failed", "queue_id", w.req.QueueID, "host", h, "err", err)
@@ -164,7 +171,9 @@ func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, w *walk) {
 			if w.done(a.cfg, ctx) {
 				return
 			}
-			a.tryTarget(ctx, key, mxTarget(h, netip.AddrPortFrom(ip, uint16(nh.Port))), w)
+			t := mxTarget(h, netip.AddrPortFrom(ip, uint16(nh.Port)))
+			t.sts = w.sts
+			a.tryTarget(ctx, key, t, w)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moonpost/moonpost/core/dns"
+	"github.com/moonpost/moonpost/core/tlsrpt"
 )
 
 // TLSPolicy says when to use STARTTLS, like Postfix's
@@ -88,6 +89,12 @@ type Config struct {
 	// TLSConfig is the base TLS setup (RootCAs, client certificates);
 	// ServerName and InsecureSkipVerify are set per connection.
 	TLSConfig *tls.Config
+	// MTASTS, when set, applies the MTA-STS policy (RFC 8461) of the
+	// domain of each MX delivery (sts.go); nil: none.
+	MTASTS STSSource
+	// TLSReport, when set, hears the TLS outcome of each new session to
+	// an MX host, for TLS-RPT (RFC 8460); nil: none.
+	TLSReport tlsrpt.Recorder
 
 	// MaxAddresses bounds the addresses tried per delivery over all MX
 	// hosts (default 5, Postfix's smtp_mx_address_limit).

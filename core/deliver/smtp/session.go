@@ -17,10 +17,11 @@ import (
 // target is one place to connect to: an address of a mail exchanger,
 // or an LMTP server's socket.
 type target struct {
-	host    string // MX or next-hop name, for TLS and the relay field
-	network string // "tcp" or "unix"
-	addr    string // as net.Dial takes it
-	name    string // the relay field of results
+	host    string    // MX or next-hop name, for TLS and the relay field
+	network string    // "tcp" or "unix"
+	addr    string    // as net.Dial takes it
+	name    string    // the relay field of results
+	sts     *stsState // the domain's MTA-STS policy and TLS reporting; nil: none
 }
 
 // mxTarget is one address of a mail exchanger, named Postfix style:
@@ -45,6 +46,9 @@ type session struct {
 	// RSET, which also proves a cached connection still works.
 	used      bool
 	idleSince time.Time // when it went into the cache
+	// verifyErr is a certificate that did not verify under an MTA-STS
+	// policy in testing mode: the mail went on, the report says why.
+	verifyErr error
 }
 
 func (s *session) has(ext string) bool {
@@ -140,22 +144,27 @@ func (a *Agent) ask(s *session, cmd string) (int, []string, error) {
 // maybeStartTLS applies the TLS policy to a greeted session.
 func (a *Agent) maybeStartTLS(ctx context.Context, s *session, t target, tryTLS bool) error {
 	offered := s.has("STARTTLS")
+	level := a.tlsLevel(t)
 	switch {
-	case a.cfg.TLS == TLSNone || (a.cfg.TLS == TLSMay && (!offered || !tryTLS)):
+	case level == TLSNone || (level == TLSMay && !tryTLS):
 		return nil
 	case !offered:
-		return &hostError{tlsRequired.WithText("TLS is required, but was not offered by host " + s.relay),
-			fmt.Errorf("%s: STARTTLS not offered", s.relay)}
+		a.reportTLS(t, s, false, nil)
+		if level == TLSMay {
+			return nil
+		}
+		return &hostError{tlsFailStatus(t, s.relay, false), fmt.Errorf("%s: STARTTLS not offered", s.relay)}
 	}
 	err := a.startTLS(ctx, s, t)
+	a.reportTLS(t, s, true, err)
 	if err == nil {
 		return nil
 	}
-	if a.cfg.TLS == TLSMay {
+	if level == TLSMay {
 		a.log.Info("opportunistic TLS failed, will retry in plaintext", "relay", s.relay, "err", err)
 		return errTLSFallback
 	}
-	return &hostError{tlsRequired.WithText("TLS negotiation failed with host " + s.relay), err}
+	return &hostError{tlsFailStatus(t, s.relay, true), err}
 }
 
 // tlsRequired is Postfix's deferral when the TLS policy cannot be met.
@@ -181,7 +190,8 @@ func (a *Agent) startTLS(ctx context.Context, s *session, t target) error {
 		cfg = a.cfg.TLSConfig.Clone()
 	}
 	cfg.ServerName = t.host
-	cfg.InsecureSkipVerify = a.cfg.TLS == TLSMay
+	cfg.InsecureSkipVerify = a.tlsLevel(t) == TLSMay
+	a.stsVerify(cfg, s, t, a.tlsLevel(t))
 	tc := tls.Client(s.raw, cfg)
 	hctx, cancel := context.WithTimeout(ctx, a.cfg.HeloTimeout)
 	defer cancel()

@@ -24,6 +24,7 @@ type walk struct {
 	tries    int             // addresses dialled
 	sessions int             // sessions that reached the transaction
 	last     attempt         // the last failure to set up a session
+	sts      *stsState       // MTA-STS and TLS reporting; nil: neither
 }
 
 // attempt records the last failure over hosts, for the recipients no
