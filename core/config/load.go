@@ -88,6 +88,7 @@ func (c *Config) finish() error {
 	c.RelayDomains = lowerAll(c.RelayDomains)
 	c.finishShared()
 	c.finishAuth()
+	c.finishTLSRPT()
 	if err := c.finishLocalAccess(); err != nil {
 		return err
 	}
@@ -121,6 +122,7 @@ func (c *Config) validate() error {
 	c.validateHTTP(&p)
 	c.validateWebhooks(&p)
 	c.validateMilters(&p)
+	c.validateTLSRPT(&p)
 	return errors.Join(p...)
 }
 
