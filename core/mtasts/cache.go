@@ -106,6 +106,9 @@ func (c *Cache) Policy(ctx context.Context, domain string) (*Policy, error) {
 		return cached.get(), nil
 	}
 	if cached != nil && cached.ID == id {
+		if now.Sub(cached.Fetched) >= cached.policy.MaxAge/2 {
+			c.start(ctx, domain, id) // refreshed ahead of expiry (§5.1), not waited for
+		}
 		return cached.policy, nil
 	}
 	ent, err := c.fetch(ctx, domain, id)
@@ -142,22 +145,30 @@ func (c *Cache) cached(domain string, now time.Time) *entry {
 // fetch gets domain's policy for id, once at a time per domain, unless
 // a fetch for the same id failed within FailureTTL.
 func (c *Cache) fetch(ctx context.Context, domain, id string) (*entry, error) {
+	cl, err := c.start(ctx, domain, id)
+	if cl == nil {
+		return nil, err
+	}
+	return cl.wait(ctx, domain)
+}
+
+// start begins a fetch for domain, or joins the one running; nil and
+// the error when a fetch for id failed within FailureTTL.
+func (c *Cache) start(ctx context.Context, domain, id string) (*call, error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if f, ok := c.failed[domain]; ok && f.id == id && c.Clock.Now().Before(f.until) {
-		c.mu.Unlock()
 		return nil, f.err
 	}
 	if cl := c.inflight[domain]; cl != nil {
-		c.mu.Unlock()
-		return cl.wait(ctx, domain)
+		return cl, nil
 	}
 	cl := &call{done: make(chan struct{})}
 	c.inflight[domain] = cl
-	c.mu.Unlock()
 	// The fetch outlives a caller that gives up: its result serves the
 	// next delivery. Fetcher.Timeout bounds it.
 	go c.run(context.WithoutCancel(ctx), domain, id, cl)
-	return cl.wait(ctx, domain)
+	return cl, nil
 }
 
 func (c *Cache) run(ctx context.Context, domain, id string, cl *call) {

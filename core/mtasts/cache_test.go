@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -92,7 +93,7 @@ func newEnv(t *testing.T, txt string, body string) *env {
 	e.ps = newPolicyServer(t, e.ca.Issue(t, "mta-sts.example.test"), body)
 	f := &Fetcher{RootCAs: e.ca.Pool(), Timeout: 2 * time.Second, Dial: e.dial(e.ps.srv.Listener.Addr().String())}
 	f.Init()
-	e.cache = &Cache{Resolver: resolverWith(t, txt), Fetcher: f, Clock: e.clock}
+	e.cache = &Cache{Resolver: resolverWith(t, txt), Fetcher: f, Clock: e.clock, Logger: slog.New(slog.DiscardHandler)}
 	return e
 }
 
@@ -161,15 +162,84 @@ func TestFetchAndCacheByID(t *testing.T) {
 func TestExpiredPolicyIsFetchedAgain(t *testing.T) {
 	e := newEnv(t, "v=STSv1; id=1", testPolicy)
 	mustPolicy(t, e, Enforce)
-	e.clock.Add(24*time.Hour - time.Second)
+	e.clock.Add(12*time.Hour - time.Second)
 	mustPolicy(t, e, Enforce)
 	if n := e.ps.hits.Load(); n != 1 {
-		t.Fatalf("%d fetches within max_age, want 1", n)
+		t.Fatalf("%d fetches within half of max_age, want 1", n)
 	}
+	// Lookups a day later: the policy expired, and is fetched at once.
+	e.ps.set("", http.NotFound) // the refresh at half-life fails
 	e.clock.Add(time.Second)
 	mustPolicy(t, e, Enforce)
-	if n := e.ps.hits.Load(); n != 2 {
-		t.Fatalf("%d fetches past max_age, want 2", n)
+	waitHits(t, e, 2)
+	waitIdle(t, e)
+	e.clock.Add(12 * time.Hour)
+	e.ps.set(strings.Replace(testPolicy, "enforce", "testing", 1), nil)
+	mustPolicy(t, e, Testing)
+	if n := e.ps.hits.Load(); n != 3 {
+		t.Fatalf("%d fetches past max_age, want 3", n)
+	}
+}
+
+// §5.1: a policy in use is refreshed before it expires, so a policy
+// server down on the day of expiry does not end it.
+func TestPolicyRefreshedAheadOfExpiry(t *testing.T) {
+	e := newEnv(t, "v=STSv1; id=1", testPolicy)
+	mustPolicy(t, e, Enforce)
+	e.clock.Add(12 * time.Hour)
+	mustPolicy(t, e, Enforce) // answered from the cache; refresh in the background
+	waitHits(t, e, 2)
+	waitRefreshed(t, e, e.clock.Now())
+	e.ps.set("", http.NotFound)
+	e.clock.Add(13 * time.Hour) // past the first fetch's expiry, not the refresh's
+	mustPolicy(t, e, Enforce)
+}
+
+// waitHits waits (5s at most) for the policy server's n-th request.
+func waitHits(t *testing.T, e *env, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.ps.hits.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d fetches, want %d", e.ps.hits.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitIdle waits for the background fetch to settle.
+func waitIdle(t *testing.T, e *env) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e.cache.mu.Lock()
+		n := len(e.cache.inflight)
+		e.cache.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fetch still running")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitRefreshed waits for the cached entry to be the one fetched at.
+func waitRefreshed(t *testing.T, e *env, at time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e.cache.mu.Lock()
+		ent := e.cache.policies["example.test"]
+		e.cache.mu.Unlock()
+		if ent != nil && ent.Fetched.Equal(at) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("policy not refreshed")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

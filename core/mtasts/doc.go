@@ -12,7 +12,8 @@
 // text/plain. The body is parsed strictly (ParsePolicy).
 //
 // What it keeps: one policy per domain, with its id and its expiry
-// (fetch time + max_age), in memory and, when Cache.Dir is set, one
+// (fetch time + max_age), refreshed in the background once half its
+// max_age has passed, in memory and, when Cache.Dir is set, one
 // file per domain written by temp file, fsync and rename, so a restart
 // keeps the policies (an attacker who strips the TXT record or blocks
 // the HTTPS fetch after a restart gains nothing).
