@@ -17,11 +17,13 @@ import (
 // target is one place to connect to: an address of a mail exchanger,
 // or an LMTP server's socket.
 type target struct {
-	host    string    // MX or next-hop name, for TLS and the relay field
-	network string    // "tcp" or "unix"
-	addr    string    // as net.Dial takes it
-	name    string    // the relay field of results
-	sts     *stsState // the domain's MTA-STS policy and TLS reporting; nil: none
+	host    string // MX or next-hop name, for TLS and the relay field
+	network string // "tcp" or "unix"
+	addr    string // as net.Dial takes it
+	name    string // the relay field of results
+
+	// sts is the domain's MTA-STS policy and TLS reporting; nil: none.
+	sts *stsState
 }
 
 // mxTarget is one address of a mail exchanger, named Postfix style:
