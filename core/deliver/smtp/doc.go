@@ -42,6 +42,12 @@
 // and does not move on: a duplicate beats a loss, but the next attempt
 // comes later, not at once.
 //
+// MTA-STS and TLS reporting (sts.go): for a domain looked up by MX, the
+// domain's MTA-STS policy (Config.MTASTS) in enforce mode keeps only
+// the MX hosts it names and requires TLS verified for the MX name, else
+// defers with 4.7.x; in testing mode it only reports. Each new
+// session's TLS outcome goes to Config.TLSReport for RFC 8460 reports.
+//
 // Connection reuse: after a transaction that left the session usable,
 // it is kept idle, keyed by next hop, for Config.MaxIdle; the next
 // delivery to that next hop starts with RSET on it, and a session that
