@@ -47,7 +47,11 @@ type policyServer struct {
 	body   string
 }
 
-func newPolicyServer(t *testing.T, cert tls.Certificate, body string) *policyServer {
+func newPolicyServerTB(t testing.TB, ca *testca.CA, body string) *policyServer {
+	return newPolicyServer(t, ca.Issue(t, "mta-sts.example.test"), body)
+}
+
+func newPolicyServer(t testing.TB, cert tls.Certificate, body string) *policyServer {
 	ps := &policyServer{body: body}
 	ps.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ps.hits.Add(1)
