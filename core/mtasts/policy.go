@@ -213,14 +213,14 @@ func (p *Policy) complete(seen map[string]bool) error {
 }
 
 // ParseRecord reads the TXT records at _mta-sts.<domain> (RFC 8461
-// §3.1) and returns the policy id. Records that do not start with
+// §3.1) and returns the policy id. Records whose first field is not
 // "v=STSv1" are not ours and are skipped; none left, or more than one,
 // is an error (the domain has no usable policy record).
 func ParseRecord(txts []string) (string, error) {
 	var id string
 	n := 0
 	for _, t := range txts {
-		if !strings.HasPrefix(t, "v=STSv1") {
+		if v, _, _ := strings.Cut(t, ";"); strings.TrimRight(v, " \t") != "v=STSv1" {
 			continue
 		}
 		n++
