@@ -237,7 +237,7 @@ func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res d
 		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
 		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit),
 		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30),
-		MTASTS: out.sts, TLSReport: out.record})
+		MTASTS: out.sts, TLSReport: out.record, TLSReportSender: out.sender})
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}

@@ -21,6 +21,7 @@ type outboundTLS struct {
 	sts    smtpc.STSSource // nil when smtp.mta_sts = false
 	record tlsrpt.Recorder // nil when tlsrpt.enabled = false
 	report *tlsrpt.Service // sends the reports; nil likewise
+	sender string          // the reports' envelope sender; "" likewise
 }
 
 func newOutboundTLS(cfg *config.Config, res dns.Resolver, clean *cleanup.Cleanup, log *slog.Logger) outboundTLS {
@@ -32,7 +33,7 @@ func newOutboundTLS(cfg *config.Config, res dns.Resolver, clean *cleanup.Cleanup
 	}
 	if r := cfg.TLSRPT; r.Enabled {
 		store := &tlsrpt.Store{Dir: filepath.Join(cfg.SpoolDir, "tlsrpt"), Interval: r.Interval.D(), Logger: role(log, "tlsrpt")}
-		out.record = store
+		out.record, out.sender = store, r.From
 		out.report = &tlsrpt.Service{Store: store, Resolver: res, Submitter: clean,
 			OrganizationName: r.OrganizationName, ContactInfo: r.ContactInfo, From: r.From,
 			FlushEvery: min(30*time.Second, r.Interval.D()), Logger: role(log, "tlsrpt")}

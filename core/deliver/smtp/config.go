@@ -95,6 +95,10 @@ type Config struct {
 	// TLSReport, when set, hears the TLS outcome of each new session to
 	// an MX host, for TLS-RPT (RFC 8460); nil: none.
 	TLSReport tlsrpt.Recorder
+	// TLSReportSender is the envelope sender of our own TLS reports,
+	// whose deliveries are held to no MTA-STS policy and not reported
+	// (RFC 8460 §5.3); "" when reports are off.
+	TLSReportSender string
 
 	// MaxAddresses bounds the addresses tried per delivery over all MX
 	// hosts (default 5, Postfix's smtp_mx_address_limit).

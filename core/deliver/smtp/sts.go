@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"strings"
 
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
@@ -44,7 +45,7 @@ type stsState struct {
 // destination's TLS level asks for it, takes precedence (RFC 8461 §2).
 func (a *Agent) stsFor(ctx context.Context, nh Nexthop, req *deliver.Request) *stsState {
 	if nh.NoMX || a.cfg.LMTP || (a.cfg.MTASTS == nil && a.cfg.TLSReport == nil) ||
-		(req.Egress != nil && req.Egress.TLS == "dane") {
+		(req.Egress != nil && req.Egress.TLS == "dane") || a.isTLSReport(req) {
 		return nil
 	}
 	st := &stsState{domain: nh.Host}
@@ -62,6 +63,14 @@ func (a *Agent) stsFor(ctx context.Context, nh Nexthop, req *deliver.Request) *s
 		st.policy = p
 	}
 	return st
+}
+
+// isTLSReport tells a TLS report from other mail by its sender. RFC
+// 8460 §5.3: reports must go out despite TLS failures (a broken policy
+// is what they are about), and their own sessions are not reported. A
+// stranger who sends with that sender only relaxes their own mail.
+func (a *Agent) isTLSReport(req *deliver.Request) bool {
+	return a.cfg.TLSReportSender != "" && strings.EqualFold(req.Sender, a.cfg.TLSReportSender)
 }
 
 func (s *stsState) enforce() bool {

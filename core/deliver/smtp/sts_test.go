@@ -265,3 +265,19 @@ func TestSTSEnforcedSessionsReused(t *testing.T) {
 		t.Errorf("%d connections for two deliveries, want 1 (reused)", c)
 	}
 }
+
+// Our own TLS reports go out despite the policy (RFC 8460 §5.3: the
+// policy may be what is broken), and their sessions are not counted.
+func TestTLSReportsIgnoreThePolicy(t *testing.T) {
+	e := newSTSEnv(t, staticSTS{"example.test", policyOf(t, "enforce"), nil}, validCerts, func(c *Config) {
+		c.TLSReportSender = "tlsrpt-noreply@src.test"
+	})
+	req := request("example.test", "tls-reports@example.test")
+	req.Sender = "TLSRPT-noreply@src.test"
+	want(t, e.agent.Deliver(context.Background(), req), 0, 250, "2.0.0", relay("evil.example.test", "127.0.0.3", e.port))
+	if n := len(e.rpt.all()); n != 0 {
+		t.Errorf("%d sessions of a report counted", n)
+	}
+	// Other mail from elsewhere is still held to it.
+	want(t, e.deliver(t), 0, 250, "2.0.0", relay("a.mx.example.test", "127.0.0.2", e.port))
+}
