@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/moonpost/moonpost/core/dns"
+	"golang.org/x/net/idna"
 )
 
 // FailureTTL is how long a failed fetch is remembered before the next
@@ -91,6 +93,10 @@ func (c *Cache) init() {
 // is reported. A policy of mode none is returned as is.
 func (c *Cache) Policy(ctx context.Context, domain string) (*Policy, error) {
 	c.init()
+	domain, err := aLabel(domain)
+	if err != nil {
+		return nil, nil // not a name a policy host can have
+	}
 	now := c.Clock.Now()
 	cached := c.cached(domain, now)
 	txts, err := c.Resolver.LookupTXT(ctx, "_mta-sts."+domain)
@@ -120,6 +126,18 @@ func (c *Cache) Policy(ctx context.Context, domain string) (*Policy, error) {
 		return cached.policy, nil
 	}
 	return nil, err
+}
+
+// aLabel is domain as the policy host's name and the cache key: lower
+// case, IDNs in their A-label form.
+func aLabel(domain string) (string, error) {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	for i := 0; i < len(domain); i++ {
+		if domain[i] >= 0x80 {
+			return idna.Lookup.ToASCII(domain)
+		}
+	}
+	return domain, nil
 }
 
 func (e *entry) get() *Policy {

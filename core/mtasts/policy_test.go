@@ -104,3 +104,11 @@ func TestParseRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestALabel(t *testing.T) {
+	for in, want := range map[string]string{"Example.TEST.": "example.test", "bücher.example": "xn--bcher-kva.example"} {
+		if got, err := aLabel(in); err != nil || got != want {
+			t.Errorf("aLabel(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
