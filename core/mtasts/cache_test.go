@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -419,5 +421,21 @@ func TestPoliciesSurviveRestart(t *testing.T) {
 	later := &Cache{Resolver: resolverWith(t, ""), Fetcher: e.cache.Fetcher, Clock: e.clock, Dir: dir}
 	if p, err := later.Policy(context.Background(), "example.test"); p != nil || err != nil {
 		t.Fatalf("expired stored policy used: %+v, %v", p, err)
+	}
+}
+
+// A stored policy that does not parse is dropped at start, not used.
+func TestBadStoredPolicyDropped(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "example.test"), []byte(`{"id":"1","expires":"2099-01-01T00:00:00Z","policy":"mode: enforce\n"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "", testPolicy)
+	e.cache.Dir = dir
+	if p, err := e.policy(t); p != nil || err != nil {
+		t.Fatalf("bad stored policy used: %+v, %v", p, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "example.test")); !os.IsNotExist(err) {
+		t.Fatalf("bad stored policy kept: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -420,5 +421,20 @@ func BenchmarkRecord(b *testing.B) {
 		} else {
 			s.Record(ok)
 		}
+	}
+}
+
+// A receiver with many broken addresses costs bounded memory: the
+// summary counts every failure, the details stop at maxDetails.
+func TestFailureDetailsAreBounded(t *testing.T) {
+	clock := &fakeClock{now: day}
+	s := &Store{Clock: clock}
+	for i := 0; i < maxDetails+50; i++ {
+		s.Record(Session{Policy: stsPolicy, Result: CertificateNotTrusted, ReceivingIP: fmt.Sprintf("192.0.2.%d", i%250), MXHost: fmt.Sprintf("mx%d.example.test", i)})
+	}
+	clock.Add(24 * time.Hour)
+	r := buildReport(s.due(clock.Now())[0], "example.test", "o", "c", "id")
+	if p := r.Policies[0]; p.Summary.Failed != maxDetails+50 || len(p.FailureDetails) != maxDetails {
+		t.Fatalf("summary %+v, %d details", p.Summary, len(p.FailureDetails))
 	}
 }
