@@ -70,6 +70,8 @@ type Config struct {
 	// milter: the content filters, one [[milter]] table each, called in
 	// file order (core/config/milter.go).
 	Milters []Milter `toml:"milter"`
+	// tlsrpt: SMTP TLS reporting (RFC 8460), see tlsrpt.go.
+	TLSRPT TLSRPT `toml:"tlsrpt"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.
@@ -209,6 +211,9 @@ type SMTP struct {
 	// lmtp_tls: the lmtp agent's STARTTLS policy (Postfix
 	// lmtp_tls_security_level): none (default), may, encrypt.
 	LMTPTLS string `toml:"lmtp_tls"`
+	// mta_sts: apply recipient domains' MTA-STS policies (RFC 8461);
+	// default true (tlsrpt.go).
+	MTASTS *bool `toml:"mta_sts"`
 }
 
 // DNS configures the resolver.

@@ -89,6 +89,7 @@ func (c *Config) finish() error {
 	c.finishShared()
 	c.finishSMTPTLS()
 	c.finishAuth()
+	c.finishTLSRPT()
 	if err := c.finishLocalAccess(); err != nil {
 		return err
 	}
@@ -123,6 +124,7 @@ func (c *Config) validate() error {
 	c.validateHTTP(&p)
 	c.validateWebhooks(&p)
 	c.validateMilters(&p)
+	c.validateTLSRPT(&p)
 	return errors.Join(p...)
 }
 

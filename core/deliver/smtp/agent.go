@@ -216,7 +216,7 @@ func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, plan tlsPl
 		}
 		ht, err := a.forHost(ctx, plan, h, nh.Port, secure)
 		if err == nil {
-			err = a.stsAllows(ht)
+			err = a.stsAllows(&ht)
 		}
 		if err != nil {
 			a.hostFailed(w, h, err)

@@ -63,6 +63,12 @@ type Config struct {
 	// Report, when set, receives the TLS outcome of sessions (TLS-RPT);
 	// see ReportFunc.
 	Report ReportFunc
+	// TLSReportSender is the envelope sender of the daemon's own TLS
+	// reports ("" when it sends none). Their deliveries skip Policy,
+	// take the opportunistic dane level as may, and are not reported
+	// (RFC 8460 section 5.3); a mandatory level set for the
+	// destination still applies.
+	TLSReportSender string
 
 	// Sources are the local addresses mail may be sent from, each with
 	// its EHLO name; Pools group them. The egress policy picks one per

@@ -53,7 +53,11 @@
 // Every level above may defers (4.7.4, 4.7.5) rather than send in
 // plaintext. Each result carries the session's TLS outcome
 // (deliver.Result.TLS), and Config.Report hears of each TLS session,
-// for TLS-RPT.
+// for TLS-RPT (policyhook.go). The package knows neither how a policy
+// is found nor how reports are kept: the daemon plugs core/mtasts and
+// core/tlsrpt into the two hooks. The daemon's own TLS reports
+// (Config.TLSReportSender) skip the external policy and are not
+// reported, as RFC 8460 section 5.3 asks.
 //
 // Source addresses (source.go): the egress policy's Source picks a
 // configured source, a pool of them (weighted round-robin) or a literal

@@ -25,6 +25,10 @@ type tlsPlan struct {
 	// dnssec: the MX answer (or, for a bracketed next hop, the absence
 	// of an MX lookup) allows DANE for the hosts.
 	dnssec bool
+	// quiet: the sessions are not reported (Config.Report): a bracketed
+	// next hop has no policy domain, and a TLS report's own sessions
+	// are not counted (RFC 8460 section 5.3).
+	quiet bool
 }
 
 // hostTLS is the policy applied to one mail exchanger.
@@ -39,6 +43,11 @@ type hostTLS struct {
 	sts    *DomainPolicy
 	rptTyp string   // TLS-RPT policy-type
 	rptStr []string // TLS-RPT policy-string
+	rptMX  []string // TLS-RPT mx-host: an MTA-STS policy's mx patterns
+	quiet  bool     // not reported, as tlsPlan.quiet
+	// stsMiss: a policy in testing mode does not list the host; the
+	// session is reported as a validation failure.
+	stsMiss bool
 }
 
 // Deferrals of a TLS policy that cannot be met. The codes are Postfix's.
@@ -74,11 +83,18 @@ func (a *Agent) plan(ctx context.Context, req *deliver.Request, nh Nexthop) (tls
 		a.log.Error("bad TLS security level", "queue_id", req.QueueID, "err", err)
 		return tlsPlan{}, badTLSLevel
 	}
-	p := tlsPlan{level: level, explicit: explicit, domain: nh.Host}
-	if level.isDane() && !a.cfg.DNSSEC {
+	report := a.isTLSReport(req)
+	p := tlsPlan{level: level, explicit: explicit, domain: nh.Host, quiet: nh.NoMX || report}
+	if report && level == TLSDane {
+		// RFC 8460 section 5.3: a report goes out despite TLS failures,
+		// so an opportunistic policy does not hold it back; the
+		// operator's mandatory levels still do.
+		p.level = TLSMay
+	}
+	if p.level.isDane() && !a.cfg.DNSSEC {
 		a.log.Warn("DANE level without DNSSEC support (smtp.dns_support_level)", "queue_id", req.QueueID, "level", level)
 	}
-	if a.cfg.Policy != nil && !nh.NoMX && (level == TLSMay || level == TLSDane) {
+	if a.cfg.Policy != nil && !nh.NoMX && !report && (level == TLSMay || level == TLSDane) {
 		sts, err := a.cfg.Policy(ctx, nh.Host)
 		if err != nil {
 			a.log.Info("TLS policy lookup failed", "queue_id", req.QueueID, "domain", nh.Host, "err", err)
@@ -104,7 +120,7 @@ func (p tlsPlan) cacheTag() string {
 // validated (secure) or not. A TLSA lookup error or a dane-only host
 // without usable records is the host's failure.
 func (a *Agent) forHost(ctx context.Context, p tlsPlan, host string, port int, secure bool) (hostTLS, error) {
-	h := hostTLS{level: p.level, name: p.level.String(), host: host, domain: p.domain, rptTyp: "no-policy-found"}
+	h := hostTLS{level: p.level, name: p.level.String(), host: host, domain: p.domain, rptTyp: "no-policy-found", quiet: p.quiet}
 	if !p.level.isDane() {
 		return a.withSTS(h, p), nil
 	}
@@ -115,7 +131,7 @@ func (a *Agent) forHost(ctx context.Context, p tlsPlan, host string, port int, s
 		recs, sec, err = a.cfg.Resolver.(dns.SecureResolver).LookupTLSA(ctx, "_"+strconv.Itoa(port)+"._tcp."+host)
 		if err != nil {
 			// A validating resolver answers SERVFAIL for bogus data.
-			a.report(TLSResult{PolicyDomain: p.domain, PolicyType: "tlsa", MXHost: host, ResultType: "dnssec-invalid", Detail: err.Error()})
+			a.report(h, TLSResult{PolicyDomain: p.domain, PolicyType: "tlsa", MXHost: host, ResultType: "dnssec-invalid", Detail: err.Error()})
 			return h, &hostError{tlsaFailed.WithText("TLSA lookup error for " + host), err, "failed policy=dane"}
 		}
 		if !sec {
@@ -124,7 +140,7 @@ func (a *Agent) forHost(ctx context.Context, p tlsPlan, host string, port int, s
 	}
 	if len(recs) == 0 {
 		if p.level == TLSDaneOnly {
-			a.report(TLSResult{PolicyDomain: p.domain, PolicyType: "no-policy-found", MXHost: host, ResultType: "dane-required"})
+			a.report(h, TLSResult{PolicyDomain: p.domain, PolicyType: "no-policy-found", MXHost: host, ResultType: "dane-required"})
 			return h, &hostError{daneRequired.WithText("DANE is required, but " + host + " has no DNSSEC-validated TLSA records"),
 				fmt.Errorf("%s: no secure TLSA records", host), "failed policy=dane-only"}
 		}
@@ -149,7 +165,7 @@ func (a *Agent) withSTS(h hostTLS, p tlsPlan) hostTLS {
 	if p.sts == nil || h.level != TLSMay {
 		return h
 	}
-	h.sts, h.rptTyp, h.rptStr = p.sts, p.sts.Type, p.sts.Strings
+	h.sts, h.rptTyp, h.rptStr, h.rptMX = p.sts, p.sts.Type, p.sts.Strings, p.sts.MXPatterns
 	if p.sts.Enforce {
 		h.level, h.name = TLSVerify, "sts"
 	} else {
@@ -158,17 +174,20 @@ func (a *Agent) withSTS(h hostTLS, p tlsPlan) hostTLS {
 	return h
 }
 
-// stsAllows checks the MX host against the policy's patterns; a host an
-// enforced policy refuses is skipped (and reported).
-func (a *Agent) stsAllows(h hostTLS) error {
+// stsAllows checks the MX host against the policy's patterns. A host an
+// enforced policy refuses is skipped, and reported as a failed session
+// though none was opened; under a testing policy the session goes
+// ahead and its report says so (hostTLS.stsMiss), counted once.
+func (a *Agent) stsAllows(h *hostTLS) error {
 	if h.sts == nil || h.sts.MX == nil || h.sts.MX(h.host) {
 		return nil
 	}
-	a.report(TLSResult{PolicyDomain: h.domain, PolicyType: h.rptTyp, PolicyStrings: h.rptStr, MXHost: h.host,
-		ResultType: "validation-failure", Detail: "MX host not allowed by the policy"})
 	if !h.sts.Enforce {
+		h.stsMiss = true
 		return nil
 	}
+	a.report(*h, TLSResult{PolicyDomain: h.domain, PolicyType: h.rptTyp, PolicyStrings: h.rptStr, PolicyMXHosts: h.rptMX,
+		MXHost: h.host, ResultType: "validation-failure", Detail: "MX host not allowed by the policy"})
 	return &hostError{stsMXRefused.WithText("MX host " + h.host + " not allowed by the MTA-STS policy of " + h.domain),
 		fmt.Errorf("%s: not an MX host of the MTA-STS policy", h.host), "failed policy=sts"}
 }

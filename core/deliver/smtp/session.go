@@ -161,7 +161,7 @@ func (a *Agent) maybeStartTLS(ctx context.Context, s *session, t target, h hostT
 	case h.level == TLSMay && !tryTLS:
 		return nil
 	case !offered:
-		a.reportSession(h, t, "starttls-not-supported", "STARTTLS not offered")
+		a.reportSession(h, s, "starttls-not-supported", "STARTTLS not offered")
 		if h.level == TLSMay {
 			return nil
 		}
@@ -171,15 +171,15 @@ func (a *Agent) maybeStartTLS(ctx context.Context, s *session, t target, h hostT
 	check, err := a.startTLS(ctx, s, t, h)
 	if err == nil {
 		s.tlsInfo = tlsOutcome(s.wire.conn.(*tls.Conn).ConnectionState(), check.verified, h.name)
-		a.reportCheck(h, t, check)
+		a.reportCheck(h, s, check)
 		return nil
 	}
 	var ce *certError
 	isCert := errors.As(err, &ce)
 	if isCert {
-		a.reportSession(h, t, ce.kind, ce.err.Error())
+		a.reportSession(h, s, ce.kind, ce.err.Error())
 	} else {
-		a.reportSession(h, t, "validation-failure", err.Error())
+		a.reportSession(h, s, "validation-failure", err.Error())
 	}
 	if h.level == TLSMay {
 		a.log.Info("opportunistic TLS failed, will retry in plaintext", "relay", s.relay, "err", err)
@@ -204,25 +204,35 @@ func tlsOutcome(cs tls.ConnectionState, verified bool, policy string) string {
 
 // reportCheck reports a completed handshake: a success, or the failure
 // an MTA-STS policy in testing mode let through.
-func (a *Agent) reportCheck(h hostTLS, t target, c tlsCheck) {
+func (a *Agent) reportCheck(h hostTLS, s *session, c tlsCheck) {
 	var ce *certError
 	if errors.As(c.err, &ce) {
-		a.reportSession(h, t, ce.kind, ce.err.Error())
+		a.reportSession(h, s, ce.kind, ce.err.Error())
 		return
 	}
-	a.reportSession(h, t, "", "")
+	a.reportSession(h, s, "", "")
 }
 
-func (a *Agent) reportSession(h hostTLS, t target, kind, detail string) {
-	if a.cfg.Report == nil {
+// reportSession reports the TLS outcome of s, with both ends'
+// addresses.
+func (a *Agent) reportSession(h hostTLS, s *session, kind, detail string) {
+	if a.cfg.Report == nil || h.quiet {
 		return
 	}
-	r := TLSResult{PolicyDomain: h.domain, PolicyType: h.rptTyp, PolicyStrings: h.rptStr, MXHost: h.host,
-		ResultType: kind, Detail: detail}
-	if ap, err := netip.ParseAddrPort(t.addr); err == nil {
+	if kind == "" && h.stsMiss {
+		// testing mode let the session go to an MX host the policy
+		// does not list: that is its failure.
+		kind, detail = "validation-failure", "MX host not allowed by the policy"
+	}
+	r := TLSResult{PolicyDomain: h.domain, PolicyType: h.rptTyp, PolicyStrings: h.rptStr, PolicyMXHosts: h.rptMX,
+		MXHost: h.host, ResultType: kind, Detail: detail}
+	if ta, ok := s.raw.LocalAddr().(*net.TCPAddr); ok {
+		r.SendingIP = ta.AddrPort().Addr().Unmap()
+	}
+	if ap, err := netip.ParseAddrPort(s.addr); err == nil {
 		r.ReceivingIP = ap.Addr()
 	}
-	a.report(r)
+	a.report(h, r)
 }
 
 // tlsRequired is Postfix's deferral when the TLS policy cannot be met.
