@@ -94,7 +94,7 @@ func (a *Agent) plan(ctx context.Context, req *deliver.Request, nh Nexthop) (tls
 	if p.level.isDane() && !a.cfg.DNSSEC {
 		a.log.Warn("DANE level without DNSSEC support (smtp.dns_support_level)", "queue_id", req.QueueID, "level", level)
 	}
-	if a.cfg.Policy != nil && !nh.NoMX && !report && (level == TLSMay || level == TLSDane) {
+	if a.cfg.Policy != nil && !nh.NoMX && !report && p.takesPolicy() {
 		sts, err := a.cfg.Policy(ctx, nh.Host)
 		if err != nil {
 			a.log.Info("TLS policy lookup failed", "queue_id", req.QueueID, "domain", nh.Host, "err", err)
@@ -103,6 +103,21 @@ func (a *Agent) plan(ctx context.Context, req *deliver.Request, nh Nexthop) (tls
 		p.sts = sts
 	}
 	return p, nil
+}
+
+// takesPolicy reports whether an external policy may apply: under an
+// opportunistic level, and under the default level unless it is none
+// (a policy outranks the default as an entry of Postfix's
+// smtp_tls_policy_maps does). A level the route or the egress policy
+// set for the destination is final; so is dane-only.
+func (p tlsPlan) takesPolicy() bool {
+	switch p.level {
+	case TLSMay, TLSDane:
+		return true
+	case TLSEncrypt, TLSVerify, TLSSecure:
+		return !p.explicit
+	}
+	return false
 }
 
 // cacheTag is what, besides the next hop and source, a cached
@@ -160,15 +175,20 @@ func (a *Agent) forHost(ctx context.Context, p tlsPlan, host string, port int, s
 	return h, nil
 }
 
-// withSTS applies an MTA-STS policy to an opportunistic host policy.
+// withSTS applies an MTA-STS policy to a host policy without DANE. An
+// enforced policy raises may and encrypt to verify; verify and secure
+// already check at least as much, and keep their name. The MX patterns
+// are checked under every level (stsAllows).
 func (a *Agent) withSTS(h hostTLS, p tlsPlan) hostTLS {
-	if p.sts == nil || h.level != TLSMay {
+	if p.sts == nil {
 		return h
 	}
 	h.sts, h.rptTyp, h.rptStr, h.rptMX = p.sts, p.sts.Type, p.sts.Strings, p.sts.MXPatterns
-	if p.sts.Enforce {
+	switch {
+	case h.level >= TLSVerify:
+	case p.sts.Enforce:
 		h.level, h.name = TLSVerify, "sts"
-	} else {
+	default:
 		h.name = "sts-testing"
 	}
 	return h

@@ -25,11 +25,11 @@ import (
 // can be had, which is nil, nil (the function reports the fetch
 // failure itself).
 //
-// The policy applies only where the delivery's TLS level is
-// opportunistic (may, or dane for a host without usable DANE records):
-// an operator's explicit encrypt, verify, secure, dane-only or none for
-// the destination is final, and DANE wins over MTA-STS (RFC 8461
-// section 2).
+// The policy applies where the delivery's TLS level is opportunistic
+// (may, or dane for a host without usable DANE records), and under the
+// default level (Config.TLS) unless that is none: an operator's level
+// for the destination (route option, egress policy) is final, DANE wins
+// over MTA-STS (RFC 8461 section 2), and dane-only never takes it.
 type PolicyFunc func(ctx context.Context, domain string) (*DomainPolicy, error)
 
 // DomainPolicy is an external TLS policy of one domain.

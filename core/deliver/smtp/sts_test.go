@@ -332,3 +332,32 @@ func TestTLSReportsIgnoreOpportunisticDANE(t *testing.T) {
 		t.Errorf("reports %+v, want the two of the ordinary delivery", r)
 	}
 }
+
+// The policy outranks the default level, as a policy map entry does:
+// under a default of encrypt an enforced policy still refuses the MX
+// host it does not name and wants a verified certificate; a level set
+// for the destination is final, and a default of none takes no policy.
+func TestSTSOutranksTheDefaultLevel(t *testing.T) {
+	untrusted := &tls.Config{RootCAs: x509.NewCertPool()}
+	e := newSTSEnv(t, stsOf(true), validCerts, func(c *Config) { c.TLS, c.TLSConfig = TLSEncrypt, untrusted })
+	res := e.deliver(t)
+	want(t, res, 0, 451, "4.7.5", "")
+	e.wantReports(t, "sts", "validation-failure", "certificate-not-trusted")
+
+	v := newSTSEnv(t, stsOf(true), validCerts, func(c *Config) { c.TLS = TLSVerify })
+	res = v.deliver(t)
+	want(t, res, 0, 250, "2.0.0", relay("a.mx.example.test", "127.0.0.2", v.port))
+	if !strings.HasSuffix(res[0].TLS, "verified=yes policy=verify") {
+		t.Errorf("TLS outcome %q", res[0].TLS)
+	}
+	v.delivered(t, 1, 0)
+
+	x := newSTSEnv(t, stsOf(true), validCerts, func(c *Config) { c.TLSConfig = untrusted })
+	res = x.agent.Deliver(context.Background(), egress(request("example.test", "x@example.test"), deliver.Egress{TLS: "encrypt"}))
+	want(t, res, 0, 250, "2.0.0", relay("evil.example.test", "127.0.0.3", x.port))
+	n := newSTSEnv(t, stsOf(true), validCerts, func(c *Config) { c.TLS = TLSNone })
+	want(t, n.deliver(t), 0, 250, "2.0.0", relay("evil.example.test", "127.0.0.3", n.port))
+	if a, b := x.pol.asked.Load(), n.pol.asked.Load(); a != 0 || b != 0 {
+		t.Errorf("policy asked %d times under an explicit level, %d under none", a, b)
+	}
+}
