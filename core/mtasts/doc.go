@@ -23,7 +23,9 @@
 // or the new policy cannot be fetched. With no cached policy a failed
 // fetch means "no policy": mail goes out under the agent's own TLS
 // level, and the failure (an *Error carrying its RFC 8460 result type)
-// is handed to TLS reporting. A failed fetch is not retried for
+// is handed to TLS reporting. The daemon turns Cache.Policy into the
+// smtp agent's policy hook (cmd/internal/app, smtptls.go); this package
+// does not know the agent. A failed fetch is not retried for
 // FailureTTL, so a broken policy server costs one fetch, not one per
 // message.
 package mtasts

@@ -54,8 +54,10 @@ type Session struct {
 	Detail string
 }
 
-// Recorder takes session outcomes. The smtp agent calls it once per
-// session it tried to protect; it must not block.
+// Recorder takes session outcomes: the smtp agent's TLS results, which
+// the daemon maps onto Sessions (its report hook), and the MTA-STS
+// policies that could not be fetched. It is called from delivery
+// goroutines and must not block.
 type Recorder interface {
 	Record(Session)
 }
