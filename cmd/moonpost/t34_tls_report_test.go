@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moonpost/moonpost/core/dns/dnstest"
 )
@@ -61,6 +62,64 @@ func TestT34TLSReportSentThroughTheQueue(t *testing.T) {
 		t.Fatalf("policy result %+v", p)
 	}
 	d.waitLog("TLS report for remote.test to tls-reports@remote.test", 1)
+}
+
+// Scenario 34, MTA-STS side: a domain announces a policy whose HTTPS
+// host does not answer. RFC 8461 section 5.1: with no cached policy the
+// mail is delivered as without one, not deferred; the domain's report
+// then names the failed fetch under its sts policy, beside the session
+// that ran under no policy.
+func TestT34STSFetchFailureDeliversAndIsReported(t *testing.T) {
+	s := newSink(t, "127.0.0.4")
+	ns := dnstest.NewServer(t)
+	ns.Add(t,
+		"remote.test. 300 IN MX 10 mx1.remote.test.",
+		"mx1.remote.test. 300 IN A 127.0.0.4",
+		`_mta-sts.remote.test. 300 IN TXT "v=STSv1; id=20260301;"`,
+		"mta-sts.remote.test. 300 IN A 127.0.0.9", // nothing listens on 443
+		`_smtp._tls.remote.test. 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@remote.test"`,
+	)
+	d := newDaemon(t, fmt.Sprintf("[smtp]\nport = %s\n[dns]\nservers = [%q]\n"+
+		"[tlsrpt]\nenabled = true\ninterval = \"2s\"\nfrom = \"tlsrpt@local.test\"", s.port(), ns.Addr))
+	d.start()
+	c := dial(t, d.addr)
+	c.expect("EHLO client.test", 250)
+	if code, text := c.message("alice@local.test", []string{"bob@remote.test"}, "Subject: t34\r\n\r\nhello"); code != 250 {
+		t.Fatalf("%d %s", code, text)
+	}
+	// The two outcomes may fall into two periods: gather the reports
+	// until both are seen.
+	seen := map[string]string{}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(seen) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("reports seen %v; sink %d messages\n%s", seen, len(s.received()), d.logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+		for _, m := range s.received() {
+			if len(m.To) != 1 || m.To[0] != "tls-reports@remote.test" {
+				continue
+			}
+			for _, p := range decodeReport(t, m.Data).Policies {
+				if p.Summary.Failed != 1 || p.Summary.OK != 0 || len(p.Details) != 1 {
+					t.Fatalf("policy result %+v", p)
+				}
+				seen[p.Policy.Type] = p.Details[0].Result
+			}
+		}
+	}
+	if seen["sts"] != "sts-policy-fetch-error" || seen["no-policy-found"] != "starttls-not-supported" {
+		t.Errorf("reports %v", seen)
+	}
+	delivered := 0
+	for _, m := range s.received() {
+		if len(m.To) == 1 && m.To[0] == "bob@remote.test" {
+			delivered++
+		}
+	}
+	if delivered != 1 {
+		t.Errorf("the mail was delivered %d times despite the failed policy fetch, want 1", delivered)
+	}
 }
 
 type e2eReport struct {
