@@ -51,7 +51,8 @@ FUZZ_TARGETS = \
 	./core/throttle:FuzzParseRate \
 	./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite \
 	./core/resolve:FuzzParseSamples \
-	./core/mtasts:FuzzParsePolicy ./core/mtasts:FuzzParseRecord ./core/tlsrpt:FuzzParseRecord
+	./core/mtasts:FuzzParsePolicy ./core/mtasts:FuzzParseRecord ./core/tlsrpt:FuzzParseRecord \
+	./core/deliver/smtp:FuzzDANEMatch
 FUZZTIME ?= 10s
 
 fuzz-short:
