@@ -185,7 +185,7 @@ func (a *Agent) withSTS(h hostTLS, p tlsPlan) hostTLS {
 	}
 	h.sts, h.rptTyp, h.rptStr, h.rptMX = p.sts, p.sts.Type, p.sts.Strings, p.sts.MXPatterns
 	switch {
-	case h.level >= TLSVerify:
+	case h.level.checksName():
 	case p.sts.Enforce:
 		h.level, h.name = TLSVerify, "sts"
 	default:
