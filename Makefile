@@ -50,7 +50,9 @@ FUZZ_TARGETS = \
 	./core/httpapi:FuzzParseInject \
 	./core/throttle:FuzzParseRate \
 	./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite \
-	./core/resolve:FuzzParseSamples
+	./core/resolve:FuzzParseSamples \
+	./core/mtasts:FuzzParsePolicy ./core/mtasts:FuzzParseRecord ./core/tlsrpt:FuzzParseRecord \
+	./core/deliver/smtp:FuzzDANEMatch
 FUZZTIME ?= 10s
 
 fuzz-short:

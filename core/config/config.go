@@ -72,6 +72,8 @@ type Config struct {
 	Milters []Milter `toml:"milter"`
 	// egress: outbound shaping rules on replies, see egress.go.
 	Egress Egress `toml:"egress"`
+	// tlsrpt: SMTP TLS reporting (RFC 8460), see tlsrpt.go.
+	TLSRPT TLSRPT `toml:"tlsrpt"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.
@@ -175,10 +177,21 @@ type Local struct {
 
 // SMTP configures the outbound SMTP client.
 type SMTP struct {
-	HeloName       string   `toml:"helo_name"`       // default myhostname
-	TLS            string   `toml:"tls"`             // none, may (default), encrypt
-	ConnectTimeout Duration `toml:"connect_timeout"` // default 30s
-	CommandTimeout Duration `toml:"command_timeout"` // MAIL, RCPT, DATA replies; default 300s
+	HeloName string `toml:"helo_name"` // default myhostname
+	// tls_security_level: Postfix's smtp_tls_security_level, the default
+	// TLS level (none, may, encrypt, verify, secure, dane, dane-only;
+	// default may); tls is its older spelling. See smtptls.go.
+	TLSSecurityLevel string   `toml:"tls_security_level"`
+	TLS              string   `toml:"tls"`
+	DNSSupportLevel  string   `toml:"dns_support_level"` // enabled (default) or dnssec
+	TLSCAFile        string   `toml:"tls_ca_file"`       // roots for verify/secure; default: the system's
+	Sources          []Source `toml:"source"`            // [[smtp.source]]
+	Pools            []Pool   `toml:"pool"`              // [[smtp.pool]]
+	// connection_reuse_count_limit: deliveries per connection before it
+	// is closed (Postfix smtp_connection_reuse_count_limit); 0 no limit.
+	ReuseCountLimit int      `toml:"connection_reuse_count_limit"`
+	ConnectTimeout  Duration `toml:"connect_timeout"` // default 30s
+	CommandTimeout  Duration `toml:"command_timeout"` // MAIL, RCPT, DATA replies; default 300s
 	// helo_timeout: the greeting, EHLO and STARTTLS replies (Postfix
 	// smtp_helo_timeout); default 300s. Without it a server that accepts
 	// the connection and never greets holds a delivery slot that long.
@@ -200,6 +213,9 @@ type SMTP struct {
 	// lmtp_tls: the lmtp agent's STARTTLS policy (Postfix
 	// lmtp_tls_security_level): none (default), may, encrypt.
 	LMTPTLS string `toml:"lmtp_tls"`
+	// mta_sts: apply recipient domains' MTA-STS policies (RFC 8461);
+	// default true (tlsrpt.go).
+	MTASTS *bool `toml:"mta_sts"`
 }
 
 // DNS configures the resolver.
@@ -257,7 +273,7 @@ func Default() *Config {
 			InitConcurrency: 5, RcptLimit: 50, DeliveryTimeout: Duration(600e9), MaxDeliveries: 100, InFlowDelay: Duration(1e9), Sync: "auto",
 		},
 		Local: Local{RecipientDelimiter: "+", AllowCommands: true, CommandTimeout: Duration(1000e9)},
-		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
+		SMTP: SMTP{ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
 			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25,
 			LineLengthLimit: 998, MXSessionLimit: 2, MXAddressLimit: 5, LMTPTLS: "none"},
 		DNS:    DNS{Timeout: Duration(5e9)},

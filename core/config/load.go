@@ -87,7 +87,9 @@ func (c *Config) finish() error {
 	c.Destinations = lowerAll(c.Destinations)
 	c.RelayDomains = lowerAll(c.RelayDomains)
 	c.finishShared()
+	c.finishSMTPTLS()
 	c.finishAuth()
+	c.finishTLSRPT()
 	if err := c.finishLocalAccess(); err != nil {
 		return err
 	}
@@ -123,6 +125,7 @@ func (c *Config) validate() error {
 	c.validateWebhooks(&p)
 	c.validateMilters(&p)
 	c.validateEgress(&p)
+	c.validateTLSRPT(&p)
 	return errors.Join(p...)
 }
 
@@ -135,8 +138,7 @@ func (c *Config) validateTop(p *problems) {
 			p.bad(fmt.Sprintf("mynetworks[%d]", i), "%v", err)
 		}
 	}
-	oneOf(p, "smtp.tls", c.SMTP.TLS, "none", "may", "encrypt")
-	oneOf(p, "smtp.lmtp_tls", c.SMTP.LMTPTLS, "none", "may", "encrypt")
+	c.validateSMTPTLS(p)
 	oneOf(p, "log_level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf(p, "log_format", c.LogFormat, "text", "json", "syslog")
 	if c.RelayHost != "" && !strings.HasPrefix(c.RelayHost, "[") && strings.Contains(c.RelayHost, "/") {

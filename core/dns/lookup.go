@@ -18,39 +18,48 @@ var (
 
 // LookupMX implements Resolver.
 func (r *resolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {
+	mxs, _, err := r.LookupMXSecure(ctx, domain)
+	return mxs, err
+}
+
+// LookupMXSecure implements SecureResolver. An implicit MX is secure
+// when both the empty MX answer and the address answer are.
+func (r *resolver) LookupMXSecure(ctx context.Context, domain string) ([]MX, bool, error) {
 	name, err := toASCII(domain)
 	if err != nil {
-		return nil, &LookupError{Name: domain, Type: "MX", Kind: NotFound, Err: err}
+		return nil, false, &LookupError{Name: domain, Type: "MX", Kind: NotFound, Err: err}
 	}
 	ans, err := r.resolve(ctx, name, dns.TypeMX)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if ans.nxdomain {
-		return nil, &LookupError{Name: name, Type: "MX", Kind: NotFound, Err: errNXDomain}
+		return nil, false, &LookupError{Name: name, Type: "MX", Kind: NotFound, Err: errNXDomain}
 	}
 	mxs, null := mxRecords(ans.rrs)
 	if null {
-		return nil, &LookupError{Name: name, Type: "MX", Kind: NullMX}
+		return nil, false, &LookupError{Name: name, Type: "MX", Kind: NullMX}
 	}
 	if len(mxs) == 0 {
-		return r.implicitMX(ctx, name)
+		mxs, secure, err := r.implicitMX(ctx, name)
+		return mxs, secure && ans.secure, err
 	}
 	r.sortMX(mxs)
-	return mxs, nil
+	return mxs, ans.secure, nil
 }
 
 // implicitMX applies RFC 5321 5.1: no MX, but an address, means the
 // domain is its own mail exchanger.
-func (r *resolver) implicitMX(ctx context.Context, name string) ([]MX, error) {
-	if _, err := r.LookupHost(ctx, name); err != nil {
+func (r *resolver) implicitMX(ctx context.Context, name string) ([]MX, bool, error) {
+	_, secure, err := r.LookupHostSecure(ctx, name)
+	if err != nil {
 		var le *LookupError
 		if errors.As(err, &le) && le.Kind == NotFound {
-			return nil, &LookupError{Name: name, Type: "MX", Kind: NotFound, Err: errNoAddress}
+			return nil, false, &LookupError{Name: name, Type: "MX", Kind: NotFound, Err: errNoAddress}
 		}
-		return nil, err
+		return nil, false, err
 	}
-	return []MX{{Host: name, Pref: 0, Implicit: true}}, nil
+	return []MX{{Host: name, Pref: 0, Implicit: true}}, secure, nil
 }
 
 // mxRecords converts MX RRs. A lone "MX 0 ." is RFC 7505's null MX; a
@@ -89,36 +98,46 @@ func (r *resolver) sortMX(mxs []MX) {
 // LookupHost implements Resolver. One family failing temporarily while
 // the other answers is not an error: there is an address to try.
 func (r *resolver) LookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
+	addrs, _, err := r.LookupHostSecure(ctx, host)
+	return addrs, err
+}
+
+// LookupHostSecure implements SecureResolver: secure when both families
+// answered with the AD bit. An IP literal is not secure: no DNS vouched
+// for it.
+func (r *resolver) LookupHostSecure(ctx context.Context, host string) ([]netip.Addr, bool, error) {
 	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return []netip.Addr{ip.Unmap()}, nil
+		return []netip.Addr{ip.Unmap()}, false, nil
 	}
 	name, err := toASCII(host)
 	if err != nil {
-		return nil, &LookupError{Name: host, Type: "A/AAAA", Kind: NotFound, Err: err}
+		return nil, false, &LookupError{Name: host, Type: "A/AAAA", Kind: NotFound, Err: err}
 	}
 	var addrs []netip.Addr
 	var tempErr error
 	nx := 0
+	secure := true
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		ans, err := r.resolve(ctx, name, qtype)
 		if err != nil {
-			tempErr = err
+			tempErr, secure = err, false
 			continue
 		}
 		if ans.nxdomain {
 			nx++
 		}
+		secure = secure && ans.secure
 		addrs = append(addrs, addrRecords(ans.rrs)...)
 	}
 	switch {
 	case len(addrs) > 0:
-		return addrs, nil
+		return addrs, secure, nil
 	case tempErr != nil:
-		return nil, tempErr
+		return nil, false, tempErr
 	case nx > 0:
-		return nil, &LookupError{Name: name, Type: "A/AAAA", Kind: NotFound, Err: errNXDomain}
+		return nil, false, &LookupError{Name: name, Type: "A/AAAA", Kind: NotFound, Err: errNXDomain}
 	}
-	return nil, &LookupError{Name: name, Type: "A/AAAA", Kind: NotFound, Err: errNoData}
+	return nil, false, &LookupError{Name: name, Type: "A/AAAA", Kind: NotFound, Err: errNoData}
 }
 
 func addrRecords(rrs []dns.RR) []netip.Addr {

@@ -30,6 +30,9 @@ type answer struct {
 	rrs      []dns.RR // records of the asked type; empty for NODATA
 	nxdomain bool
 	ttl      time.Duration // smallest TTL along the chain, or the negative TTL
+	// secure is set when every response on the way carried the AD bit:
+	// the (trusted, validating) server checked the DNSSEC signatures.
+	secure bool
 }
 
 // resolve answers (name, qtype) from the cache or the servers. The only
@@ -62,13 +65,15 @@ func (r *resolver) resolve(ctx context.Context, name string, qtype uint16) (answ
 func (r *resolver) chase(ctx context.Context, name string, qtype uint16) (answer, error) {
 	cur := name
 	ttl := time.Duration(-1)
+	secure := true
 	for hops := 0; ; {
 		msg, err := r.exchange(ctx, cur, qtype)
 		if err != nil {
 			return answer{}, err
 		}
+		secure = secure && msg.AuthenticatedData
 		if msg.Rcode == dns.RcodeNameError {
-			return answer{nxdomain: true, ttl: minTTL(ttl, negTTL(msg))}, nil
+			return answer{nxdomain: true, ttl: minTTL(ttl, negTTL(msg)), secure: secure}, nil
 		}
 		rrs, next, used, chainTTL := extract(msg, cur, qtype, maxCNAME-hops)
 		if hops += used; hops > maxCNAME {
@@ -76,10 +81,10 @@ func (r *resolver) chase(ctx context.Context, name string, qtype uint16) (answer
 		}
 		ttl = minTTL(ttl, chainTTL)
 		if len(rrs) > 0 {
-			return answer{rrs: rrs, ttl: minTTL(ttl, rrsTTL(rrs))}, nil
+			return answer{rrs: rrs, ttl: minTTL(ttl, rrsTTL(rrs)), secure: secure}, nil
 		}
 		if next == cur {
-			return answer{ttl: minTTL(ttl, negTTL(msg))}, nil
+			return answer{ttl: minTTL(ttl, negTTL(msg)), secure: secure}, nil
 		}
 		cur = next
 	}
@@ -140,6 +145,9 @@ func (r *resolver) exchange(ctx context.Context, name string, qtype uint16) (*dn
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.SetEdns0(1232, false) // the DNS flag day 2020 size: no IP fragments
+	// AD in a query asks a validating server to say whether it validated
+	// the answer (RFC 6840 5.7), without the RRSIGs that DO would bring.
+	m.AuthenticatedData = true
 	var last error
 	for a := 0; a < r.attempts; a++ {
 		for _, srv := range r.servers {

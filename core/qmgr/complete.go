@@ -75,7 +75,14 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	}
 	line = withTenant(line, ", status="+status+" ("+res.Status.Text+")", msg.Tenant)
-	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
+	attrs := []any{"queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status}
+	if res.TLS != "" {
+		// The TLS outcome goes after the status, where Postfix log
+		// readers (pflogsumm) take the rest of the line as its text.
+		line += ", tls=" + res.TLS
+		attrs = append(attrs, "tls", res.TLS)
+	}
+	m.Log.Info(line, attrs...)
 }
 
 // formatDelay writes a delay in seconds with two fixed decimals, as log

@@ -24,6 +24,7 @@ import (
 	"github.com/moonpost/moonpost/core/resolve"
 	"github.com/moonpost/moonpost/core/smtpd"
 	"github.com/moonpost/moonpost/core/throttle"
+	"github.com/moonpost/moonpost/core/tlsrpt"
 	"github.com/moonpost/moonpost/core/webhook"
 	"github.com/moonpost/moonpost/hooks"
 )
@@ -41,6 +42,7 @@ type services struct {
 	// reloader re-reads the configuration (reload.go); set by run.
 	reloader *reloader
 	sinks    []*webhook.Sink // [[webhook]] sinks, for /metrics
+	tlsrpt   *tlsrpt.Service // TLS reports; nil when [tlsrpt] is off
 }
 
 // policies are the operator decisions the engine calls.
@@ -89,7 +91,8 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	if milters != nil {
 		clean.Filter = milters
 	}
-	agents, err := buildAgents(cfg, pol, clean, res, log)
+	out := newOutboundTLS(cfg, res, clean, log)
+	agents, err := buildAgents(cfg, pol, clean, res, out, log)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +119,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr.Events = withSinks(pol.events, sinks)
 	closer := func() { closeSinks(sinks); pol.close() }
 	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: closer, sinks: sinks,
-		route: newExplainer(cfg, clean, rcpts, pol.engine), dns: res}, nil
+		route: newExplainer(cfg, clean, rcpts, pol.engine), dns: res, tlsrpt: out.report}, nil
 }
 
 // newRecipientResolver is the trivial-rewrite role: the transport
@@ -146,7 +149,7 @@ func qmgrConfig(cfg *config.Config) qmgr.Config {
 	}
 }
 
-func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, res dns.Resolver, log *slog.Logger) (map[string]deliver.Agent, error) {
+func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, res dns.Resolver, out outboundTLS, log *slog.Logger) (map[string]deliver.Agent, error) {
 	loc, err := local.New(local.Config{
 		Aliases: pol.aliases, Forwarder: cleanup.Forwarder{Cleanup: clean}, Mailbox: cfg.Local.Mailbox,
 		LocalDomains: cfg.Destinations, RecipientDelimiter: cfg.Local.RecipientDelimiter,
@@ -172,7 +175,7 @@ func buildAgents(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, res 
 		}
 		agents[name] = a
 	}
-	if err := addNetworkAgents(agents, cfg, res, log); err != nil {
+	if err := addNetworkAgents(agents, cfg, res, out, log); err != nil {
 		return nil, err
 	}
 	return agents, nil
@@ -267,20 +270,24 @@ func postmasterDomain(cfg *config.Config) string {
 
 // addNetworkAgents adds the smtp and lmtp clients; smtp's MX lookups go
 // through res, the resolver (and cache) the scripts use too.
-func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res dns.Resolver, log *slog.Logger) error {
-	tlsPolicy := map[string]smtpc.TLSPolicy{"may": smtpc.TLSMay, "none": smtpc.TLSNone, "encrypt": smtpc.TLSEncrypt}[cfg.SMTP.TLS]
-	sc, err := smtpc.New(smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
+func addNetworkAgents(agents map[string]deliver.Agent, cfg *config.Config, res dns.Resolver, out outboundTLS, log *slog.Logger) error {
+	scfg := smtpc.Config{Helo: cfg.SMTP.HeloName, Resolver: res, Port: cfg.SMTP.Port,
 		ConnectTimeout: cfg.SMTP.ConnectTimeout.D(), CommandTimeout: cfg.SMTP.CommandTimeout.D(),
 		HeloTimeout: cfg.SMTP.HeloTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(),
-		TLS: tlsPolicy, MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
+		MaxCached: cfg.Queue.MaxDeliveries, Logger: log,
 		LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit),
-		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30)})
+		MXSessionLimit:  noLimit(cfg.SMTP.MXSessionLimit, -1), MaxAddresses: noLimit(cfg.SMTP.MXAddressLimit, 1<<30)}
+	if err := smtpTLS(&scfg, cfg); err != nil {
+		return fmt.Errorf("smtp client: %w", err)
+	}
+	out.wire(&scfg)
+	sc, err := smtpc.New(scfg)
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
 	lc, err := lmtp.New(lmtp.Config{Lhlo: cfg.SMTP.HeloName, ConnectTimeout: cfg.SMTP.ConnectTimeout.D(),
 		CommandTimeout: cfg.SMTP.CommandTimeout.D(), DataTimeout: cfg.SMTP.DataTimeout.D(), Logger: log,
-		TLS: cfg.SMTP.LMTPTLS, MaxCached: cfg.Queue.MaxDeliveries, LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
+		TLS: cfg.SMTP.LMTPTLS, TLSConfig: scfg.TLSConfig, MaxCached: cfg.Queue.MaxDeliveries, LineLengthLimit: lineLimit(cfg.SMTP.LineLengthLimit)})
 	if err != nil {
 		return fmt.Errorf("lmtp client: %w", err)
 	}

@@ -232,6 +232,13 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	}
 	qm.Add(1)
 	go func() { defer qm.Done(); errc <- s.qmgr.Run(qCtx) }()
+	var reports sync.WaitGroup // TLS reports: stopped last, so the drain's sessions are stored
+	rCtx, stopR := context.WithCancel(context.Background())
+	defer stopR()
+	if s.tlsrpt != nil {
+		reports.Add(1)
+		go func() { defer reports.Done(); s.tlsrpt.Run(rCtx) }()
+	}
 	var first error
 	select {
 	case <-ctx.Done():
@@ -243,6 +250,8 @@ func (s *services) run(ctx context.Context, log *slog.Logger) error {
 	inputs.Wait()
 	stopQ()
 	qm.Wait()
+	stopR()
+	reports.Wait()
 	for _, a := range s.qmgr.Agents {
 		if c, ok := a.(io.Closer); ok {
 			c.Close() // cached outbound connections

@@ -127,8 +127,8 @@ func TestSTARTTLSOverLMTP(t *testing.T) {
 	hop := unixPeer(t, b, func(s *gosmtp.Server) { s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}} })
 	// The default policy is none: no STARTTLS although it is offered.
 	want(t, agentWith(t, func(c *Config) { c.MaxCached = -1 }).Deliver(context.Background(), request(hop, "a@x.test")), 0, 250, "2.0.0")
-	// encrypt: STARTTLS, with the certificate verified.
-	a := agentWith(t, func(c *Config) { c.TLS = "encrypt"; c.TLSConfig = &tls.Config{RootCAs: pool} })
+	// verify: STARTTLS, with the certificate verified.
+	a := agentWith(t, func(c *Config) { c.TLS = "verify"; c.TLSConfig = &tls.Config{RootCAs: pool} })
 	want(t, a.Deliver(context.Background(), request(hop, "b@x.test")), 0, 250, "2.0.0")
 	b.mu.Lock()
 	sessions := append([]bool(nil), b.sessions...)
@@ -141,11 +141,15 @@ func TestSTARTTLSOverLMTP(t *testing.T) {
 	if got != msg {
 		t.Errorf("content over TLS = %q", got)
 	}
-	// encrypt against an unknown certificate defers.
-	bad := agentWith(t, func(c *Config) { c.TLS = "encrypt" })
-	want(t, bad.Deliver(context.Background(), request(hop, "c@x.test")), 0, 451, "4.7.4")
-	if _, err := New(Config{Lhlo: "c.test", TLS: "sometimes"}); err == nil {
-		t.Error("a bad TLS policy was accepted")
+	// verify against an unknown certificate defers; encrypt takes it.
+	bad := agentWith(t, func(c *Config) { c.TLS = "verify" })
+	want(t, bad.Deliver(context.Background(), request(hop, "c@x.test")), 0, 451, "4.7.5")
+	enc := agentWith(t, func(c *Config) { c.TLS = "encrypt" })
+	want(t, enc.Deliver(context.Background(), request(hop, "d@x.test")), 0, 250, "2.0.0")
+	for _, level := range []string{"sometimes", "dane", "dane-only"} {
+		if _, err := New(Config{Lhlo: "c.test", TLS: level}); err == nil {
+			t.Errorf("TLS policy %q accepted for LMTP", level)
+		}
 	}
 }
 

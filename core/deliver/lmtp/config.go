@@ -29,7 +29,9 @@ type Config struct {
 	DataTimeout    time.Duration
 	// TLS is the STARTTLS policy: "none" (the default, as Postfix's
 	// lmtp_tls_security_level: LMTP servers are local, and a socket
-	// needs no encryption), "may" or "encrypt".
+	// needs no encryption), "may", "encrypt" (certificate not checked),
+	// "verify" or "secure" (certificate checked for the next hop's
+	// host). The DANE levels need MX hosts, which LMTP has not.
 	TLS       string
 	TLSConfig *tls.Config // base TLS setup (RootCAs, client certificates)
 	// MaxCached bounds idle connections kept for reuse (default 20;
@@ -78,6 +80,9 @@ func (c Config) withDefaults() (Config, error) {
 // client is the smtp client's configuration in LMTP mode.
 func (c Config) client() (smtp.Config, error) {
 	pol, err := smtp.ParseTLSPolicy(c.TLS)
+	if err == nil && (pol == smtp.TLSDane || pol == smtp.TLSDaneOnly) {
+		err = fmt.Errorf("TLS security level %q needs MX hosts: not for LMTP", c.TLS)
+	}
 	if err != nil {
 		return smtp.Config{}, fmt.Errorf("lmtp: %w", err)
 	}

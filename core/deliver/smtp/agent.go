@@ -17,21 +17,26 @@ var badNexthop = dsn.New(451, "4.3.5", "mail system configuration error: bad nex
 
 // Agent is the smtp delivery agent. It is safe for concurrent use.
 type Agent struct {
-	cfg   Config
-	log   *slog.Logger
-	cache *connCache // nil when reuse is disabled
+	cfg     Config
+	log     *slog.Logger
+	cache   *connCache // nil when reuse is disabled
+	sources *sources
 }
 
 var _ deliver.Agent = (*Agent)(nil)
 
-// New builds an Agent. The only error is a missing Resolver (for SMTP)
-// or host name.
+// New builds an Agent. The errors are a missing Resolver (for SMTP) or
+// host name, and bad sources or pools.
 func New(cfg Config) (*Agent, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger}
+	srcs, err := newSources(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, sources: srcs}
 	if cfg.MaxCached > 0 {
 		a.cache = newConnCache(cfg.MaxCached, cfg.MaxIdle, cfg.Clock)
 	}
@@ -58,9 +63,9 @@ func (a *Agent) deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 	if n == 0 {
 		return nil
 	}
-	// No option is defined for this transport.
-	if res := deliver.RefuseOptions(a.log, req); res != nil {
-		return res
+	if err := deliver.CheckOptions(req.Options, OptTLSLevel); err != nil {
+		a.log.Error("route refused", "queue_id", req.QueueID, "err", err)
+		return deliver.AllResults(n, dsn.ConfigError, "none")
 	}
 	nh, err := ParseNexthop(req.Nexthop)
 	if err != nil {
@@ -70,12 +75,44 @@ func (a *Agent) deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 	if a.cfg.Port != 0 && !nh.PortGiven {
 		nh.Port = a.cfg.Port
 	}
-	w := a.newWalk(req)
-	key := nh.String()
+	src, st := a.source(req)
+	if st != nil {
+		return deliver.AllResults(n, st, "none")
+	}
+	plan, st := a.plan(ctx, req, nh)
+	if st != nil {
+		return deliver.AllResults(n, st, "none")
+	}
+	w := a.newWalk(req, src)
+	key := connKey(nh.String(), src, plan.cacheTag())
 	if len(w.pending) > 0 && !a.tryCached(ctx, key, w) {
-		a.tryHosts(ctx, key, nh, w)
+		a.tryHosts(ctx, key, nh, plan, w)
 	}
 	return w.final()
+}
+
+// source is the delivery's source address (nil: any), or the deferral
+// of a source the configuration does not define.
+func (a *Agent) source(req *deliver.Request) (*Source, *dsn.Status) {
+	if req.Egress == nil {
+		return nil, nil
+	}
+	src, err := a.sources.pick(req.Egress.Source)
+	if err != nil {
+		a.log.Error("egress source refused", "queue_id", req.QueueID, "err", err)
+		return nil, badSource
+	}
+	return src, nil
+}
+
+// connKey names the connections a delivery may reuse: same next hop,
+// same source, same TLS policy.
+func connKey(nexthop string, src *Source, tlsTag string) string {
+	from := ""
+	if src != nil {
+		from = src.Name + "=" + src.Addr.String()
+	}
+	return nexthop + "\x00" + from + "\x00" + tlsTag
 }
 
 // Target is a server to deliver to that the caller found itself: the
@@ -95,7 +132,20 @@ func (a *Agent) DeliverTo(ctx context.Context, req *deliver.Request, key string,
 	if len(req.Recipients) == 0 {
 		return nil
 	}
-	w := a.newWalk(req)
+	src, st := a.source(req)
+	if st != nil {
+		return deliver.AllResults(len(req.Recipients), st, "none")
+	}
+	level, _, err := a.requestedLevel(req)
+	if err == nil && level.isDane() {
+		err = errors.New("DANE needs MX hosts")
+	}
+	if err != nil {
+		a.log.Error("bad TLS security level", "queue_id", req.QueueID, "err", err)
+		return deliver.AllResults(len(req.Recipients), badTLSLevel, "none")
+	}
+	w := a.newWalk(req, src)
+	key = connKey(key, src, level.String())
 	if len(w.pending) == 0 || a.tryCached(ctx, key, w) {
 		return w.final()
 	}
@@ -103,7 +153,8 @@ func (a *Agent) DeliverTo(ctx context.Context, req *deliver.Request, key string,
 		if w.done(a.cfg, ctx) {
 			break
 		}
-		a.tryTarget(ctx, key, target{host: t.Host, network: t.Network, addr: t.Addr, name: t.Relay}, w)
+		h := hostTLS{level: level, name: level.String(), host: t.Host, domain: t.Host, rptTyp: "no-policy-found"}
+		a.tryTarget(ctx, key, target{host: t.Host, network: t.Network, addr: t.Addr, name: t.Relay}, h, w)
 	}
 	return w.final()
 }
@@ -135,9 +186,11 @@ func (a *Agent) tryCached(ctx context.Context, key string, w *walk) bool {
 	return false
 }
 
-// release caches a session that may carry another transaction.
+// release caches a session that may carry another transaction: one
+// that has not reached its bound of deliveries.
 func (a *Agent) release(key string, s *session, reusable bool) {
-	if reusable && a.cache != nil {
+	s.uses++
+	if reusable && a.cache != nil && (s.maxUses <= 0 || s.uses < s.maxUses) {
 		a.cache.put(key, s)
 		return
 	}
@@ -146,77 +199,138 @@ func (a *Agent) release(key string, s *session, reusable bool) {
 
 // tryHosts walks the mail exchangers and their addresses until every
 // recipient is placed or the limits are spent.
-func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, w *walk) {
-	hosts, err := a.hosts(ctx, nh)
+func (a *Agent) tryHosts(ctx context.Context, key string, nh Nexthop, plan tlsPlan, w *walk) {
+	hosts, secure, err := a.hosts(ctx, nh, plan)
 	if err != nil {
-		a.log.Info("next hop lookup failed", "queue_id", w.req.QueueID, "nexthop", key, "err", err)
+		a.log.Info("next hop lookup failed", "queue_id", w.req.QueueID, "nexthop", nh.String(), "err", err)
 		w.fail(dns.StatusOf(err), "none")
 		return
 	}
+	plan.dnssec = secure
 	for _, h := range hosts {
-		addrs, err := a.cfg.Resolver.LookupHost(ctx, h)
+		addrs, secure, err := a.lookupHost(ctx, h, plan)
 		if err != nil {
 			a.log.Info("MX host lookup failed", "queue_id", w.req.QueueID, "host", h, "err", err)
 			w.fail(dns.StatusOf(err).WithText("cannot find address of mail exchanger "+h), "none")
+			continue
+		}
+		ht, err := a.forHost(ctx, plan, h, nh.Port, secure)
+		if err == nil {
+			err = a.stsAllows(&ht)
+		}
+		if err != nil {
+			a.hostFailed(w, h, err)
 			continue
 		}
 		for _, ip := range addrs {
 			if w.done(a.cfg, ctx) {
 				return
 			}
-			a.tryTarget(ctx, key, mxTarget(h, netip.AddrPortFrom(ip, uint16(nh.Port))), w)
+			a.tryTarget(ctx, key, mxTarget(h, netip.AddrPortFrom(ip, uint16(nh.Port))), ht, w)
 		}
 	}
 }
 
-// hosts lists the names to connect to, in order.
-func (a *Agent) hosts(ctx context.Context, nh Nexthop) ([]string, error) {
-	if nh.NoMX {
-		return []string{nh.Host}, nil
+// hostFailed records a mail exchanger that its TLS policy rules out.
+func (a *Agent) hostFailed(w *walk, host string, err error) {
+	var he *hostError
+	if !errors.As(err, &he) {
+		he = &hostError{dsn.ConfigError, err, ""}
 	}
-	mxs, err := a.cfg.Resolver.LookupMX(ctx, nh.Host)
+	a.log.Info("host refused by TLS policy", "queue_id", w.req.QueueID, "host", host, "err", he.err)
+	w.fail(he.st, host)
+	w.last.tls = he.tls
+}
+
+// hosts lists the names to connect to, in order, and whether the list
+// is DNSSEC validated (a bracketed next hop needs no MX answer).
+func (a *Agent) hosts(ctx context.Context, nh Nexthop, plan tlsPlan) ([]string, bool, error) {
+	if nh.NoMX {
+		return []string{nh.Host}, true, nil
+	}
+	var mxs []dns.MX
+	var secure bool
+	var err error
+	if sr, ok := a.cfg.Resolver.(dns.SecureResolver); ok && a.cfg.DNSSEC && plan.level.isDane() {
+		mxs, secure, err = sr.LookupMXSecure(ctx, nh.Host)
+	} else {
+		mxs, err = a.cfg.Resolver.LookupMX(ctx, nh.Host)
+	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	hosts := make([]string, len(mxs))
 	for i, mx := range mxs {
 		hosts[i] = mx.Host
 	}
-	return hosts, nil
+	return hosts, secure, nil
+}
+
+// lookupHost finds a mail exchanger's addresses, and whether they are
+// validated when DANE may use them.
+func (a *Agent) lookupHost(ctx context.Context, h string, plan tlsPlan) ([]netip.Addr, bool, error) {
+	if sr, ok := a.cfg.Resolver.(dns.SecureResolver); ok && a.cfg.DNSSEC && plan.level.isDane() && plan.dnssec {
+		return sr.LookupHostSecure(ctx, h)
+	}
+	addrs, err := a.cfg.Resolver.LookupHost(ctx, h)
+	return addrs, false, err
 }
 
 // tryTarget opens a session to t (again in plaintext if opportunistic
 // TLS broke) and runs a transaction for the recipients not yet placed.
-func (a *Agent) tryTarget(ctx context.Context, key string, t target, w *walk) {
+func (a *Agent) tryTarget(ctx context.Context, key string, t target, h hostTLS, w *walk) {
 	if w.tried[t.addr] {
 		return // a cached session to it already answered in this attempt
 	}
 	w.tried[t.addr] = true
+	if familyMismatch(w.src, t) {
+		a.log.Info("no source address of the server's family", "queue_id", w.req.QueueID, "relay", t.relay(), "source", w.src.Name)
+		w.fail(noSourceFamily.WithText("no source address of the family of "+t.relay()), t.relay())
+		return
+	}
 	w.tries++
-	s, err := a.open(ctx, t, true)
+	s, err := a.open(ctx, t, h, w.src, true)
 	if errors.Is(err, errTLSFallback) {
-		s, err = a.open(ctx, t, false)
+		s, err = a.open(ctx, t, h, w.src, false)
 	}
 	if err != nil {
 		var he *hostError
 		if !errors.As(err, &he) {
-			he = &hostError{ioStatus(t.relay(), "setting up the session", err), err}
+			he = &hostError{ioStatus(t.relay(), "setting up the session", err), err, ""}
 		}
 		a.log.Info("host failed", "queue_id", w.req.QueueID, "relay", t.relay(), "err", he.err)
 		w.fail(he.st, t.relay())
+		w.last.tls = he.tls
 		return
 	}
+	a.limit(s, w.req)
 	tx := w.next()
 	reusable, err := a.transact(ctx, s, tx)
 	w.sessions++
 	if err != nil {
 		a.log.Info("session failed", "queue_id", w.req.QueueID, "relay", s.relay, "err", err)
 		w.fail(ioStatus(s.relay, "sending the envelope", err), s.relay)
+		w.last.tls = s.tlsInfo
 		s.close()
 		return
 	}
 	a.record(w, tx, s)
 	a.release(key, s, reusable)
+}
+
+// noSourceFamily defers mail to a server the chosen source cannot reach.
+var noSourceFamily = dsn.New(451, "4.4.4", "no source address of the server's address family")
+
+// limit sets a new session's bounds: the egress policy's, else the
+// agent's.
+func (a *Agent) limit(s *session, req *deliver.Request) {
+	s.maxUses, s.maxIdle = a.cfg.MaxDeliveriesPerConnection, 0
+	if e := req.Egress; e != nil {
+		if e.MaxDeliveriesPerConnection > 0 {
+			s.maxUses = e.MaxDeliveriesPerConnection
+		}
+		s.maxIdle = e.IdleTimeout
+	}
 }
 
 // record takes a transaction's results into the walk, and logs the

@@ -12,48 +12,6 @@ import (
 	"github.com/moonpost/moonpost/core/dns"
 )
 
-// TLSPolicy says when to use STARTTLS, like Postfix's
-// smtp_tls_security_level.
-type TLSPolicy int
-
-const (
-	// TLSMay: STARTTLS when offered, certificate not verified (an
-	// unverified channel still beats plaintext against passive snooping).
-	// A failed handshake is retried once in plaintext, so a broken TLS
-	// stack at the peer delays no mail. This is the default.
-	TLSMay TLSPolicy = iota
-	// TLSNone: never STARTTLS.
-	TLSNone
-	// TLSEncrypt: STARTTLS is required and the certificate must verify
-	// against TLSConfig.RootCAs (or the system roots) for the MX name;
-	// otherwise the host is skipped and mail is deferred.
-	TLSEncrypt
-)
-
-// String gives the Postfix level name.
-func (p TLSPolicy) String() string {
-	switch p {
-	case TLSMay:
-		return "may"
-	case TLSNone:
-		return "none"
-	case TLSEncrypt:
-		return "encrypt"
-	}
-	return fmt.Sprintf("TLSPolicy(%d)", int(p))
-}
-
-// ParseTLSPolicy reads a Postfix level name: "none", "may" or
-// "encrypt".
-func ParseTLSPolicy(s string) (TLSPolicy, error) {
-	for _, p := range []TLSPolicy{TLSMay, TLSNone, TLSEncrypt} {
-		if s == p.String() {
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf("TLS policy %q: want none, may or encrypt", s)
-}
-
 // DialFunc opens a connection, as net.Dialer.DialContext does.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
@@ -84,10 +42,40 @@ type Config struct {
 	// to the final dot (default 600s).
 	DataTimeout time.Duration
 
+	// TLS is the default TLS security level (TLSUnset: TLSMay), as
+	// Postfix's smtp_tls_security_level. A route's tls_security_level
+	// option, then the egress policy's TLS, override it per delivery.
 	TLS TLSPolicy
 	// TLSConfig is the base TLS setup (RootCAs, client certificates);
-	// ServerName and InsecureSkipVerify are set per connection.
+	// ServerName and the verification are set per connection. RootCAs
+	// nil verifies against the system roots.
 	TLSConfig *tls.Config
+	// DNSSEC trusts the AD bit of the resolver's answers, as Postfix's
+	// smtp_dns_support_level = dnssec: the configured servers validate
+	// and the path to them is safe (a resolver on the loopback). It
+	// makes the DANE levels possible; Resolver must then be a
+	// dns.SecureResolver. Without it dane acts as may and dane-only
+	// defers.
+	DNSSEC bool
+	// Policy, when set, is asked for a domain's external TLS policy
+	// (MTA-STS); see PolicyFunc.
+	Policy PolicyFunc
+	// Report, when set, receives the TLS outcome of sessions (TLS-RPT);
+	// see ReportFunc.
+	Report ReportFunc
+	// TLSReportSender is the envelope sender of the daemon's own TLS
+	// reports ("" when it sends none). Their deliveries skip Policy,
+	// take the opportunistic dane level as may, and are not reported
+	// (RFC 8460 section 5.3); a mandatory level set for the
+	// destination still applies.
+	TLSReportSender string
+
+	// Sources are the local addresses mail may be sent from, each with
+	// its EHLO name; Pools group them. The egress policy picks one per
+	// delivery (deliver.Egress.Source); without one the system picks
+	// the address and Helo is said.
+	Sources []Source
+	Pools   []Pool
 
 	// MaxAddresses bounds the addresses tried per delivery over all MX
 	// hosts (default 5, Postfix's smtp_mx_address_limit).
@@ -110,10 +98,16 @@ type Config struct {
 	// disables reuse).
 	MaxCached int
 	// MaxIdle is how long an idle connection is kept (default 5s; the
-	// peer's own idle timeout is usually 300s).
+	// peer's own idle timeout is usually 300s); the egress policy's
+	// IdleTimeout overrides it per destination.
 	MaxIdle time.Duration
-	Clock   dns.Clock    // nil: the system clock; ages cached connections
-	Logger  *slog.Logger // nil: slog.Default()
+	// MaxDeliveriesPerConnection bounds the transactions on one
+	// connection before it is closed (0: no bound, as Postfix's
+	// smtp_connection_reuse_count_limit); the egress policy's
+	// MaxDeliveriesPerConnection overrides it per destination.
+	MaxDeliveriesPerConnection int
+	Clock                      dns.Clock    // nil: the system clock; ages cached connections
+	Logger                     *slog.Logger // nil: slog.Default()
 }
 
 type systemClock struct{}
@@ -133,7 +127,15 @@ func (c Config) withDefaults() (Config, error) {
 		c.Helo = h
 	}
 	if c.Dialer == nil {
-		c.Dialer = (&net.Dialer{KeepAlive: -1}).DialContext // command timeouts bound a session
+		c.Dialer = dialFrom
+	}
+	if c.TLS == TLSUnset {
+		c.TLS = TLSMay
+	}
+	if c.DNSSEC {
+		if _, ok := c.Resolver.(dns.SecureResolver); !ok {
+			return c, fmt.Errorf("smtp: DNSSEC needs a resolver that reports validated answers")
+		}
 	}
 	setDur(&c.ConnectTimeout, 30*time.Second)
 	setDur(&c.HeloTimeout, 300*time.Second)

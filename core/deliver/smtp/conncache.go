@@ -8,10 +8,12 @@ import (
 )
 
 // connCache keeps idle sessions after a successful transaction, keyed by
-// next hop, so the next request to the same destination skips connect,
-// greeting, EHLO and TLS. It is bounded in count and idle age; a timer
-// per entry closes it when it has been idle too long, and get also
-// checks age against the injected clock so tests need not wait.
+// next hop, source and TLS policy, so the next request to the same
+// destination skips connect, greeting, EHLO and TLS. It is bounded in
+// count and idle age (the session's own maxIdle, from the egress
+// policy, else the cache's); a timer per entry closes it when it has
+// been idle too long, and get also checks age against the injected
+// clock so tests need not wait.
 type connCache struct {
 	mu      sync.Mutex
 	max     int
@@ -46,7 +48,7 @@ func (c *connCache) get(key string) *session {
 		e := list[len(list)-1]
 		c.remove(key, e)
 		e.timer.Stop()
-		if now.Sub(e.s.idleSince) < c.maxIdle {
+		if now.Sub(e.s.idleSince) < c.idleLimit(e.s) {
 			return e.s
 		}
 		stale = append(stale, e.s)
@@ -64,10 +66,18 @@ func (c *connCache) put(key string, s *session) {
 	}
 	s.idleSince = c.clock.Now()
 	e := &cached{s: s}
-	e.timer = time.AfterFunc(c.maxIdle, func() { c.expire(key, e) })
+	e.timer = time.AfterFunc(c.idleLimit(s), func() { c.expire(key, e) })
 	c.idle[key] = append(c.idle[key], e)
 	c.n++
 	c.mu.Unlock()
+}
+
+// idleLimit is how long s may stay idle.
+func (c *connCache) idleLimit(s *session) time.Duration {
+	if s.maxIdle > 0 {
+		return s.maxIdle
+	}
+	return c.maxIdle
 }
 
 // expire closes e if it is still idle in the cache.

@@ -42,8 +42,32 @@
 // and does not move on: a duplicate beats a loss, but the next attempt
 // comes later, not at once.
 //
+// TLS policy (tlslevel.go, plan.go, verify.go): each delivery gets a
+// TLS security level as Postfix's smtp_tls_security_level (none, may,
+// encrypt, verify, secure, dane, dane-only) from the route's
+// tls_security_level option, else the egress policy, else Config.TLS;
+// an external policy (MTA-STS, through Config.Policy) may raise an
+// opportunistic level. Per MX host it becomes the level applied: DANE
+// needs DNSSEC-validated MX, address and TLSA answers (Config.DNSSEC
+// trusts the resolver's AD bit) and falls back to may without them.
+// Every level above may defers (4.7.4, 4.7.5) rather than send in
+// plaintext. Each result carries the session's TLS outcome
+// (deliver.Result.TLS), and Config.Report hears of each TLS session,
+// for TLS-RPT (policyhook.go). The package knows neither how a policy
+// is found nor how reports are kept: the daemon plugs core/mtasts and
+// core/tlsrpt into the two hooks. The daemon's own TLS reports
+// (Config.TLSReportSender) skip the external policy and are not
+// reported, as RFC 8460 section 5.3 asks.
+//
+// Source addresses (source.go): the egress policy's Source picks a
+// configured source, a pool of them (weighted round-robin) or a literal
+// address; the connection is bound to it (LocalAddr, which a custom
+// Dialer must honour) and says its EHLO name.
+//
 // Connection reuse: after a transaction that left the session usable,
-// it is kept idle, keyed by next hop, for Config.MaxIdle; the next
-// delivery to that next hop starts with RSET on it, and a session that
-// fails before the content goes out is dropped and a fresh one opened.
+// it is kept idle, keyed by next hop, source and TLS level, for
+// Config.MaxIdle (or the egress policy's IdleTimeout), and closed after
+// MaxDeliveriesPerConnection transactions; the next delivery to that
+// next hop starts with RSET on it, and a session that fails before the
+// content goes out is dropped and a fresh one opened.
 package smtp

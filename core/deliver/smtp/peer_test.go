@@ -34,6 +34,8 @@ type received struct {
 	rcptOpts []gosmtp.RcptOptions
 	data     string
 	tls      bool
+	peer     string // the client's address as the peer saw it
+	helo     string // the client's EHLO name
 }
 
 // backend is a go-smtp peer that records mail and refuses on demand.
@@ -79,7 +81,7 @@ func (b *barrier) arrive() {
 
 func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	_, isTLS := c.TLSConnectionState() // a new session starts after STARTTLS
-	return &peerSession{b: b, cur: received{tls: isTLS}}, nil
+	return &peerSession{b: b, cur: received{tls: isTLS, peer: c.Conn().RemoteAddr().String(), helo: c.Hostname()}}, nil
 }
 
 func (b *backend) snapshot() (int, []received) {
@@ -93,7 +95,9 @@ type peerSession struct {
 	cur received
 }
 
-func (s *peerSession) Reset()        { s.cur = received{tls: s.cur.tls} }
+func (s *peerSession) Reset() {
+	s.cur = received{tls: s.cur.tls, peer: s.cur.peer, helo: s.cur.helo}
+}
 func (s *peerSession) Logout() error { return nil }
 
 func (s *peerSession) Mail(from string, opts *gosmtp.MailOptions) error {
@@ -300,7 +304,11 @@ type dialCounter struct {
 }
 
 func (d *dialCounter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	nd := net.Dialer{}
+	if ip, ok := LocalAddr(ctx); ok {
+		nd.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+	}
+	c, err := nd.DialContext(ctx, network, addr)
 	if err == nil {
 		d.mu.Lock()
 		d.conns = append(d.conns, c)

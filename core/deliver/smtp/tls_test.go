@@ -73,18 +73,40 @@ func TestTLSNoneStaysPlain(t *testing.T) {
 	}
 }
 
-func TestEncryptVerifiesCertificate(t *testing.T) {
+func TestVerifyChecksCertificate(t *testing.T) {
 	b, port, pool := tlsPeer(t)
 	trusting := newEnv(t, port, func(c *Config) {
-		c.TLS = TLSEncrypt
+		c.TLS = TLSVerify
 		c.TLSConfig = &tls.Config{RootCAs: pool}
 	}, mxZone)
-	want(t, trusting.agent.Deliver(context.Background(), request("[mx.example.test]", "x@example.test")), 0, 250, "2.0.0", "")
+	res := trusting.agent.Deliver(context.Background(), request("[mx.example.test]", "x@example.test"))
+	want(t, res, 0, 250, "2.0.0", "")
+	if !strings.HasSuffix(res[0].TLS, "verified=yes policy=verify") || !strings.HasPrefix(res[0].TLS, "TLSv1.3 TLS_") {
+		t.Errorf("TLS outcome = %q", res[0].TLS)
+	}
 
-	untrusting := newEnv(t, port, func(c *Config) { c.TLS = TLSEncrypt }, mxZone)
-	want(t, untrusting.agent.Deliver(context.Background(), request("[mx.example.test]", "x@example.test")), 0, 451, "4.7.4", "")
+	untrusting := newEnv(t, port, func(c *Config) { c.TLS = TLSVerify }, mxZone)
+	res = untrusting.agent.Deliver(context.Background(), request("[mx.example.test]", "x@example.test"))
+	want(t, res, 0, 451, "4.7.5", "")
+	if res[0].TLS != "failed policy=verify" {
+		t.Errorf("TLS outcome of the failure = %q", res[0].TLS)
+	}
 	if _, msgs := b.snapshot(); len(msgs) != 1 {
 		t.Fatalf("peer got %d messages, want only the verified one", len(msgs))
+	}
+}
+
+// encrypt requires TLS but takes any certificate, as Postfix's encrypt.
+func TestEncryptTakesUnverifiedCertificate(t *testing.T) {
+	b, port, _ := tlsPeer(t)
+	e := newEnv(t, port, func(c *Config) { c.TLS = TLSEncrypt }, mxZone)
+	res := e.agent.Deliver(context.Background(), request("[mx.example.test]", "x@example.test"))
+	want(t, res, 0, 250, "2.0.0", "")
+	if !strings.HasSuffix(res[0].TLS, "verified=no policy=encrypt") {
+		t.Errorf("TLS outcome = %q", res[0].TLS)
+	}
+	if _, msgs := b.snapshot(); len(msgs) != 1 || !msgs[0].tls {
+		t.Fatalf("mail not sent over TLS: %+v", msgs)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 // first server that says it.
 type walk struct {
 	req *deliver.Request
+	src *Source          // the source address sessions are opened from (nil: any)
 	res []deliver.Result // by recipient; nil Status: no server decided yet
 	// pending lists the recipients still to place: never answered, or
 	// deferred by a server so that another one may take them.
@@ -31,11 +32,12 @@ type walk struct {
 type attempt struct {
 	st    *dsn.Status
 	relay string
-	temp  bool // some failure on the way was temporary
+	tls   string // the TLS outcome of the failure ("" when not a session's)
+	temp  bool   // some failure on the way was temporary
 }
 
-func (a *Agent) newWalk(req *deliver.Request) *walk {
-	w := &walk{req: req, res: make([]deliver.Result, len(req.Recipients)),
+func (a *Agent) newWalk(req *deliver.Request, src *Source) *walk {
+	w := &walk{req: req, src: src, res: make([]deliver.Result, len(req.Recipients)),
 		tried: map[string]bool{}, last: attempt{st: dsn.ConnectFailed, relay: "none"}}
 	for i, r := range req.Recipients {
 		switch {
@@ -61,7 +63,7 @@ var (
 func badAddr(s string) bool { return strings.ContainsAny(s, "\r\n\x00") }
 
 func (w *walk) fail(st *dsn.Status, relay string) {
-	w.last.st, w.last.relay = st, relay
+	w.last.st, w.last.relay, w.last.tls = st, relay, ""
 	w.last.temp = w.last.temp || st.Temporary()
 }
 
@@ -86,6 +88,7 @@ func (w *walk) record(t *tx, s *session) {
 	var still []int
 	for j, i := range w.pending {
 		w.res[i] = t.res[j]
+		w.res[i].TLS = s.tlsInfo
 		if t.res[j].Status.Temporary() && !t.unsure[j] {
 			still = append(still, i)
 		}
@@ -111,7 +114,7 @@ func (w *walk) final() []deliver.Result {
 	}
 	for i := range w.res {
 		if w.res[i].Status == nil {
-			w.res[i] = deliver.Result{Status: st, Relay: w.last.relay}
+			w.res[i] = deliver.Result{Status: st, Relay: w.last.relay, TLS: w.last.tls}
 		}
 	}
 	return w.res

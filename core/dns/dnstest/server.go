@@ -24,6 +24,7 @@ type Server struct {
 	records  []dns.RR
 	rcodes   map[string]int   // fqdn → forced rcode
 	truncate map[string]bool  // fqdn → UDP answers carry TC and no records
+	secure   map[string]bool  // fqdn → answers carry AD, as from a validating resolver
 	drop     map[string]bool  // fqdn → questions are never answered
 	stalls   map[string]stall // fqdn → answers held back
 	queries  atomic.Int64
@@ -43,7 +44,8 @@ var soa, _ = dns.NewRR("test. 30 IN SOA ns.test. hostmaster.test. 1 3600 600 864
 // NewServer starts a server; it stops when the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{rcodes: map[string]int{}, truncate: map[string]bool{}, drop: map[string]bool{}}
+	s := &Server{rcodes: map[string]int{}, truncate: map[string]bool{},
+		secure: map[string]bool{}, drop: map[string]bool{}}
 	pc, ln := listenPair(t)
 	s.Addr = pc.LocalAddr().String()
 	for _, srv := range []*dns.Server{
@@ -167,6 +169,17 @@ func (s *Server) wait(q dns.Question) {
 	}
 }
 
+// Secure makes answers for each name carry the AD bit, as a validating
+// resolver sets it for data whose DNSSEC signatures it checked. Other
+// names are answered without it (insecure, as for an unsigned zone).
+func (s *Server) Secure(names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range names {
+		s.secure[dns.Fqdn(strings.ToLower(n))] = true
+	}
+}
+
 // Queries counts the questions received, over both transports.
 func (s *Server) Queries() int64 { return s.queries.Load() }
 
@@ -225,6 +238,7 @@ func (s *Server) answer(m *dns.Msg, q dns.Question, udp bool) {
 	case len(m.Answer) == 0:
 		m.Ns = []dns.RR{dns.Copy(soa)}
 	}
+	m.AuthenticatedData = s.secure[name]
 	if udp && s.truncate[name] {
 		m.Truncated = true
 		m.Answer = nil
