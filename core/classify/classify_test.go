@@ -99,4 +99,3 @@ func TestDefaultRulesRealReplies(t *testing.T) {
 		}
 	}
 }
-
