@@ -34,6 +34,12 @@ func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *re
 // outcome; otherwise it is only noted in memory (see job.whole).
 func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transport string, durable bool) {
 	st := res.Status
+	switch {
+	case st.OK():
+		res.Class = "" // only failures have a class
+	case res.Class == "":
+		res.Class = string(m.Classes.Classify(st))
+	}
 	var rec queue.Record
 	status := "deferred"
 	switch {
@@ -44,7 +50,7 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transp
 	default:
 		rec = queue.RcptDeferred(i, st.Error())
 	}
-	rec = rec.Via(res.Relay)
+	rec = rec.Via(res.Relay).Classed(res.Class)
 	write := msg.Append
 	if !durable {
 		write = msg.Note
@@ -74,7 +80,14 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
 	}
-	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
+	attrs := []any{"queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status}
+	if res.Class != "" {
+		// After the status, like every field Postfix does not write:
+		// log summarisers read the fields before it in Postfix's order.
+		line += ", class=" + res.Class
+		attrs = append(attrs, "class", res.Class)
+	}
+	m.Log.Info(line, attrs...)
 }
 
 // formatDelay writes a delay in seconds with two fixed decimals, as log
@@ -114,7 +127,7 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 	}
 	msg.Lock()
 	ev := policy.Event{QueueID: string(msg.ID), Sender: msg.Sender, Recipient: msg.Recipients[i].Addr,
-		Status: res.Status, Relay: res.Relay, Attempts: msg.Attempts + 1, Meta: msg.Meta}
+		Status: res.Status, Relay: res.Relay, Class: res.Class, Attempts: msg.Attempts + 1, Meta: msg.Meta}
 	msg.Unlock()
 	switch status {
 	case "sent":

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moonpost/moonpost/core/classify"
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
@@ -68,6 +69,9 @@ type Manager struct {
 	Agents   map[string]deliver.Agent
 	Notifier Notifier
 	Events   policy.Events // may be nil
+	// Classes gives failed and deferred outcomes their bounce class;
+	// nil classifies with the shipped rules.
+	Classes *classify.Classifier
 	Clock    Clock
 	Config   Config
 	Log      *slog.Logger
