@@ -26,8 +26,8 @@ func (c *classEvents) put(kind string, ev policy.Event) {
 }
 
 func (c *classEvents) Delivered(_ context.Context, ev policy.Event) { c.put("delivered", ev) }
-func (c *classEvents) Deferred(_ context.Context, ev policy.Event) { c.put("deferred", ev) }
-func (c *classEvents) Bounced(_ context.Context, ev policy.Event)  { c.put("bounced", ev) }
+func (c *classEvents) Deferred(_ context.Context, ev policy.Event)  { c.put("deferred", ev) }
+func (c *classEvents) Bounced(_ context.Context, ev policy.Event)   { c.put("bounced", ev) }
 
 func (c *classEvents) snapshot() map[string]string {
 	c.mu.Lock()

@@ -69,15 +69,15 @@ type Manager struct {
 	Agents   map[string]deliver.Agent
 	Notifier Notifier
 	Events   policy.Events // may be nil
-	// Classes gives failed and deferred outcomes their bounce class;
-	// nil classifies with the shipped rules.
-	Classes *classify.Classifier
 	Clock    Clock
 	Config   Config
 	Log      *slog.Logger
 	// Flow, when set, is told how many messages the manager holds after
 	// each event, to pace arrivals (see Flow).
 	Flow *Flow
+	// Classes gives failed and deferred outcomes their bounce class;
+	// nil classifies with the shipped rules.
+	Classes *classify.Classifier
 
 	// arrivals carries the IDs cleanup committed to incoming/, so new mail
 	// is picked up without listing the directory; rescan is signalled
