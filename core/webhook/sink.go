@@ -43,6 +43,7 @@ type Event struct {
 	Code      int       `json:"code"`
 	Enhanced  string    `json:"enhanced"`
 	Text      string    `json:"text"`
+	Class     string    `json:"class,omitempty"` // bounce class of a deferral or bounce
 }
 
 // Stats counts what a sink did since start.
@@ -127,7 +128,7 @@ func (s *Sink) take(ctx context.Context, kind string, pe policy.Event) {
 		return
 	}
 	ev := Event{Event: kind, Time: time.Now().UTC(), QueueID: pe.QueueID, Sender: pe.Sender,
-		Recipient: pe.Recipient, Relay: pe.Relay, Attempts: pe.Attempts}
+		Recipient: pe.Recipient, Relay: pe.Relay, Attempts: pe.Attempts, Class: pe.Class}
 	if st := pe.Status; st != nil {
 		ev.Code, ev.Enhanced, ev.Text = st.Code, st.Enhanced.String(), st.Text
 	}
