@@ -54,13 +54,18 @@ type queueItem struct {
 type queueRcpt struct {
 	Address string `json:"address"`
 	Reason  string `json:"delay_reason,omitempty"`
+	Class   string `json:"class,omitempty"` // bounce class of the last deferral
 }
 
 func queueList(args []string) int {
 	fs := flag.NewFlagSet("queue list", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "one JSON object per line, like postqueue -j")
+	sel, ok := listFilter(fs)
 	if err := fs.Parse(args); err != nil {
+		return exUsage
+	}
+	if !ok() {
 		return exUsage
 	}
 	cfg, err := loadConfig(*cfgPath)
@@ -78,11 +83,11 @@ func queueList(args []string) int {
 	defer out.Flush()
 	if *asJSON {
 		enc := json.NewEncoder(out)
-		eachItem(store, func(it queueItem) { enc.Encode(it) })
+		eachItem(store, sel, func(it queueItem) { enc.Encode(it) })
 		return exOK
 	}
 	p := &mailqPrinter{w: out}
-	eachItem(store, p.print)
+	eachItem(store, sel, p.print)
 	p.finish()
 	return exOK
 }
@@ -91,8 +96,8 @@ func queueList(args []string) int {
 // at a time, so listing a queue of any size takes constant memory. Files
 // that vanish while listing (delivered meanwhile) are skipped; unreadable
 // ones are shown as such but left for the daemon to quarantine.
-func eachItem(store *queue.Store, fn func(queueItem)) {
-	for _, st := range listedStates {
+func eachItem(store *queue.Store, sel *listSelection, fn func(queueItem)) {
+	for _, st := range sel.states() {
 		ids, _ := store.IDs(st)
 		for _, id := range ids {
 			m, err := store.Read(st, id)
@@ -100,12 +105,18 @@ func eachItem(store *queue.Store, fn func(queueItem)) {
 				continue
 			}
 			if err != nil {
+				if sel.set {
+					continue // a filter selects readable mail only, as admin.List does
+				}
 				fn(queueItem{ID: string(id), State: string(st), Sender: "(unreadable: " + err.Error() + ")"})
 				continue
 			}
+			keep := sel.keep(m)
 			it := itemOf(m)
 			m.Close()
-			fn(it)
+			if keep {
+				fn(it)
+			}
 		}
 	}
 }
@@ -120,7 +131,7 @@ func itemOf(m *queue.Message) queueItem {
 		if r.State.Done() {
 			continue
 		}
-		it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason})
+		it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason, Class: r.Class})
 	}
 	return it
 }
@@ -230,6 +241,9 @@ func printMessage(w io.Writer, m *queue.Message) {
 		fmt.Fprintf(w, "recipient: %s (%s)", r.Addr, state)
 		if r.Reason != "" {
 			fmt.Fprintf(w, " %s", r.Reason)
+		}
+		if r.Class != "" {
+			fmt.Fprintf(w, " [class=%s]", r.Class)
 		}
 		fmt.Fprintln(w)
 	}
