@@ -70,6 +70,8 @@ type Config struct {
 	// milter: the content filters, one [[milter]] table each, called in
 	// file order (core/config/milter.go).
 	Milters []Milter `toml:"milter"`
+	// bounce: bounce classification rules, see bounce.go.
+	Bounce Bounce `toml:"bounce"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.
@@ -258,5 +260,6 @@ func Default() *Config {
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},
 		Auth:   Auth{Verify: true, MaxSignatures: 5, MaxLookups: 20, Timeout: Duration(15e9)},
+		Bounce: Bounce{ClassifierDefaults: true},
 	}
 }

@@ -121,6 +121,7 @@ func (c *Config) validate() error {
 	c.validateHTTP(&p)
 	c.validateWebhooks(&p)
 	c.validateMilters(&p)
+	c.validateBounce(&p)
 	return errors.Join(p...)
 }
 

@@ -36,7 +36,8 @@ type configSource struct {
 
 // liveTop are the keys outside [queue] a reload applies: the log level
 // and the HTTP listener (closed and opened again on the new addresses).
-var liveTop = map[string]bool{"log_level": true, "http.listen": true, "http.token_file": true}
+var liveTop = map[string]bool{"log_level": true, "http.listen": true, "http.token_file": true,
+	"bounce.classifier_rules": true, "bounce.classifier_defaults": true}
 
 // liveKey tells a setting a reload applies from one that needs a restart.
 func liveKey(k string) bool {
@@ -122,6 +123,12 @@ func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuration rejected, the running one stays: %w", err)
 	}
+	// The rules file is read again even when its name did not change:
+	// editing it and reloading is how an operator changes the rules.
+	classes, err := cfg.BounceRules()
+	if err != nil {
+		return nil, fmt.Errorf("configuration rejected, the running one stays: bounce.classifier_rules: %w", err)
+	}
 	res := &control.ReloadResult{Config: configPath(r.src.path), Applied: []string{}, Restart: []string{}}
 	for _, k := range changedKeys(r.started, cfg) {
 		if !liveKey(k) {
@@ -145,6 +152,7 @@ func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	if err := r.svc.qmgr.Reconfigure(qctx, qmgrConfig(next)); err != nil {
 		return nil, fmt.Errorf("queue settings not applied: %w", err)
 	}
+	r.svc.qmgr.Classes.Set(classes)
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(next.LogLevel))
 	r.src.level.Set(lvl)
@@ -202,6 +210,7 @@ func withLive(cur, cfg *config.Config) *config.Config {
 	next := *cur
 	next.LogLevel = cfg.LogLevel
 	next.HTTP = cfg.HTTP
+	next.Bounce = cfg.Bounce
 	q := cfg.Queue
 	q.ActiveLimit, q.InFlowDelay, q.Sync = cur.Queue.ActiveLimit, cur.Queue.InFlowDelay, cur.Queue.Sync
 	next.Queue = q
