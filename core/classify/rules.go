@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -108,6 +109,9 @@ func parseLine(line string) (Rule, bool, error) {
 	}
 	if pat == "" {
 		return Rule{}, false, fmt.Errorf("class %s without a pattern", name)
+	}
+	if _, err := syntax.Parse(pat, syntax.Perl); err != nil {
+		return Rule{}, false, fmt.Errorf("bad pattern: %v", err) // names the pattern as written
 	}
 	re, err := regexp.Compile("(?i)" + pat)
 	if err != nil {
