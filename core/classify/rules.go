@@ -36,6 +36,7 @@ const (
 type Rule struct {
 	Class   Class
 	Pattern *regexp.Regexp // compiled case-insensitively
+	pre     prefilter      // literals a match needs, see prefilter.go
 	File    string         // where the rule was read, for Explain
 	Line    int
 }
@@ -117,7 +118,7 @@ func parseLine(line string) (Rule, bool, error) {
 	if err != nil {
 		return Rule{}, false, fmt.Errorf("bad pattern: %v", err)
 	}
-	return Rule{Class: Class(name), Pattern: re}, true, nil
+	return Rule{Class: Class(name), Pattern: re, pre: newPrefilter(pat)}, true, nil
 }
 
 // Then is rs followed by more: rs's rules are tried first.
@@ -174,6 +175,24 @@ func Load(path string, withDefaults bool) (*Rules, error) {
 // Match returns the first rule matching reply ("CODE ENHANCED TEXT"),
 // or nil.
 func (rs *Rules) Match(reply string) *Rule {
+	lower, filter := "", isASCII(reply)
+	if filter {
+		lower = strings.ToLower(reply)
+	}
+	for i := range rs.rules {
+		r := &rs.rules[i]
+		if filter && !r.pre.may(lower) {
+			continue
+		}
+		if r.Pattern.MatchString(reply) {
+			return r
+		}
+	}
+	return nil
+}
+
+// matchAll is Match without the prefilters, for tests.
+func (rs *Rules) matchAll(reply string) *Rule {
 	for i := range rs.rules {
 		if rs.rules[i].Pattern.MatchString(reply) {
 			return &rs.rules[i]

@@ -149,3 +149,51 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The prefilters never change a classification: with them or without,
+// the same rule decides.
+func FuzzPrefilter(f *testing.F) {
+	for _, r := range Default().rules {
+		f.Add(strings.TrimPrefix(r.Pattern.String(), "(?i)"), "550 5.1.1 The email account that you tried to reach does not exist")
+	}
+	f.Add(`a(b|cd)*e|x{2,}|(?-i)Ab`, "421 4.7.0 XXab ace ABE")
+	f.Add(`straße|ſ`, "550 5.0.0 STRASSE s")
+	f.Fuzz(func(t *testing.T, pat, reply string) {
+		rs, err := Parse("fuzz", strings.NewReader("content "+strings.ReplaceAll(pat, "\n", " ")))
+		if err != nil || rs.Len() == 0 {
+			return
+		}
+		for _, in := range []string{reply, strings.ToUpper(reply), "550 5.1.1 " + reply} {
+			if (rs.Match(in) == nil) != (rs.matchAll(in) == nil) {
+				t.Fatalf("pattern %q on %q: prefiltered %v, plain %v (literals %q)", pat, in, rs.Match(in), rs.matchAll(in), rs.rules[0].pre)
+			}
+		}
+		d := Default()
+		if a, b := d.Match(reply), d.matchAll(reply); a != b {
+			t.Fatalf("shipped rules on %q: prefiltered %v, plain %v", reply, a, b)
+		}
+	})
+}
+
+func TestPrefilterUnicodeFolding(t *testing.T) {
+	rs, err := Parse("t", strings.NewReader("content xſy\ncontent Kelvin\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"550 5.0.0 XSY", "550 5.0.0 kelvin"} {
+		if rs.Match(in) == nil || rs.matchAll(in) == nil {
+			t.Errorf("%q: prefiltered %v, plain %v", in, rs.Match(in), rs.matchAll(in))
+		}
+	}
+}
+
+func TestPrefilterSameAsPlain(t *testing.T) {
+	d := Default()
+	for _, c := range realReplies {
+		for _, in := range []string{c.st.Error(), strings.ToUpper(c.st.Error())} {
+			if a, b := d.Match(in), d.matchAll(in); a != b {
+				t.Errorf("%q: prefiltered %v, plain %v", in, a, b)
+			}
+		}
+	}
+}
