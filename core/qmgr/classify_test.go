@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/moonpost/moonpost/core/classify"
 	"github.com/moonpost/moonpost/core/internal/testlog"
@@ -84,5 +85,38 @@ func TestOutcomesCarryTheirClass(t *testing.T) {
 	}
 	if got := ev.snapshot()["perm2@x.test"]; got != "bounced invalid_recipient" {
 		t.Errorf("after the swap, the defaults behind the new rule: %q", got)
+	}
+}
+
+// An expired recipient bounces with the class of its last deferral,
+// which the rules gave from that reply's codes; the expiry's own 5.4.7
+// text no longer carries them.
+func TestExpiryKeepsTheLastClass(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxLifetime = time.Hour })
+	ev := &classEvents{got: map[string]string{}}
+	h.mgr.Events = ev
+	rules, err := classify.Parse("test", strings.NewReader("mailbox_full ^450 4\\.2\\.0\\b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mgr.Classes = classify.New(rules.Then(classify.Default()))
+	h.start()
+	h.submit("a@s.test", "temp@x.test")
+	for attempt := 1; ev.snapshot()["temp@x.test"] != "bounced mailbox_full"; attempt++ {
+		if attempt > 20 {
+			t.Fatalf("never expired with the class: %q", ev.snapshot()["temp@x.test"])
+		}
+		h.waitFor("attempt settled", func() bool {
+			return h.agent.count("temp@x.test") == attempt && (h.count(queue.Deferred) == 1 || len(h.notes.all()) > 0)
+		})
+		if len(h.notes.all()) > 0 {
+			h.waitFor("the bounce event", func() bool { return strings.HasPrefix(ev.snapshot()["temp@x.test"], "bounced") })
+			continue
+		}
+		if got := ev.snapshot()["temp@x.test"]; got != "deferred mailbox_full" {
+			t.Fatalf("attempt %d: %q", attempt, got)
+		}
+		h.clock.Add(h.mgr.backoff(attempt) + time.Second)
+		h.mgr.Flush(context.Background())
 	}
 }

@@ -261,7 +261,11 @@ func (m *Manager) expire(msg *queue.Message) {
 			// too old ... (last reason)".
 			st = dsn.New(554, "5.4.7", dsn.TooOld.Text+"; last error: "+prev.Text)
 		}
-		m.record(msg, i, resultFor(st, "none"), nil)
+		res := resultFor(st, "none")
+		// Why it failed is why its last attempt did: keep that class
+		// (the rules saw that reply's codes); none classifies the expiry.
+		res.Class = msg.Recipients[i].Class
+		m.record(msg, i, res, nil)
 		m.count(func(s *Stats) { s.Expired++ })
 	}
 }
