@@ -72,12 +72,10 @@ type Manager struct {
 	Clock    Clock
 	Config   Config
 	Log      *slog.Logger
+	Classes  *classify.Classifier // bounce classes of failed and deferred outcomes; nil: the shipped rules
 	// Flow, when set, is told how many messages the manager holds after
 	// each event, to pace arrivals (see Flow).
 	Flow *Flow
-	// Classes gives failed and deferred outcomes their bounce class;
-	// nil classifies with the shipped rules.
-	Classes *classify.Classifier
 
 	// arrivals carries the IDs cleanup committed to incoming/, so new mail
 	// is picked up without listing the directory; rescan is signalled
