@@ -43,6 +43,8 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
+	// bounce: bounce classification rules, see bounce.go.
+	Bounce Bounce `toml:"bounce"`
 
 	// Shared policy state (shared.go): the Redis server throttles and
 	// scripts use, how throttles fail, and named SQL databases.
@@ -70,8 +72,6 @@ type Config struct {
 	// milter: the content filters, one [[milter]] table each, called in
 	// file order (core/config/milter.go).
 	Milters []Milter `toml:"milter"`
-	// bounce: bounce classification rules, see bounce.go.
-	Bounce Bounce `toml:"bounce"`
 }
 
 // HTTP configures the HTTP listener: /metrics and the JSON API.
@@ -256,10 +256,10 @@ func Default() *Config {
 		SMTP: SMTP{TLS: "may", ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
 			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25,
 			LineLengthLimit: 998, MXSessionLimit: 2, MXAddressLimit: 5, LMTPTLS: "none"},
+		Bounce: Bounce{ClassifierDefaults: true},
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},
 		Auth:   Auth{Verify: true, MaxSignatures: 5, MaxLookups: 20, Timeout: Duration(15e9)},
-		Bounce: Bounce{ClassifierDefaults: true},
 	}
 }

@@ -116,12 +116,12 @@ func (c *Config) validate() error {
 	c.validateStress(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
+	c.validateBounce(&p)
 	c.validateShared(&p)
 	c.validateAuth(&p)
 	c.validateHTTP(&p)
 	c.validateWebhooks(&p)
 	c.validateMilters(&p)
-	c.validateBounce(&p)
 	return errors.Join(p...)
 }
 

@@ -36,8 +36,7 @@ type configSource struct {
 
 // liveTop are the keys outside [queue] a reload applies: the log level
 // and the HTTP listener (closed and opened again on the new addresses).
-var liveTop = map[string]bool{"log_level": true, "http.listen": true, "http.token_file": true,
-	"bounce.classifier_rules": true, "bounce.classifier_defaults": true}
+var liveTop = map[string]bool{"log_level": true, "http.listen": true, "http.token_file": true}
 
 // liveKey tells a setting a reload applies from one that needs a restart.
 func liveKey(k string) bool {
