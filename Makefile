@@ -48,6 +48,7 @@ FUZZ_TARGETS = \
 	./hooks/luapat:FuzzMatch \
 	./core/smtpd:FuzzInputEndOfData ./core/smtpd:FuzzInputLines \
 	./core/httpapi:FuzzParseInject \
+	./core/classify:FuzzParse ./core/classify:FuzzPrefilter \
 	./core/throttle:FuzzParseRate \
 	./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite \
 	./core/resolve:FuzzParseSamples \

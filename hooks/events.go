@@ -32,13 +32,16 @@ func (e *Engine) event(ctx context.Context, name string, ev policy.Event) {
 }
 
 func eventTable(L *lua.LState, ev policy.Event) *lua.LTable {
-	t := L.CreateTable(0, 7)
+	t := L.CreateTable(0, 8)
 	t.RawSetString("id", lua.LString(ev.QueueID))
 	t.RawSetString("queue_id", lua.LString(ev.QueueID)) // deprecated spelling
 	t.RawSetString("sender", lua.LString(ev.Sender))
 	t.RawSetString("recipient", lua.LString(ev.Recipient))
 	t.RawSetString("relay", lua.LString(ev.Relay))
 	t.RawSetString("attempts", lua.LNumber(ev.Attempts))
+	if ev.Class != "" {
+		t.RawSetString("class", lua.LString(ev.Class)) // nil for a delivery
+	}
 	t.RawSetString("meta", metaTable(L, ev.Meta))
 	t.RawSetString("tenant", tenantValue(ev.Tenant))
 	if ev.Status != nil {

@@ -12,7 +12,7 @@ func TestEventsAndCall(t *testing.T) {
 local kv = require("kv")
 mta.on("delivered", function(ev) kv.incr("delivered:" .. ev.recipient .. ":" .. ev.status.code) end)
 mta.on("bounced", function(ev) error("webhook down") end)
-mta.on("deferred", function(ev) kv.set("last_deferred", ev.queue_id .. " " .. ev.status.enhanced .. " " .. ev.attempts) end)
+mta.on("deferred", function(ev) kv.set("last_deferred", ev.queue_id .. " " .. ev.status.enhanced .. " " .. ev.attempts .. " " .. tostring(ev.class)) end)
 mta.on("rcpt", function(s, to) if to == "v@x" then return mta.reject(550, "5.1.1", "gone") end end)
 mta.on("alias", function(l, d) return {l .. "@" .. d, "x"} end)
 `})
@@ -20,12 +20,12 @@ mta.on("alias", function(l, d) return {l .. "@" .. d, "x"} end)
 	ev := policy.Event{QueueID: "Q1", Recipient: "r@x", Status: dsn.Sent, Attempts: 2}
 	e.Delivered(c, ev)
 	e.Bounced(c, ev) // error only logged: must not panic or block
-	ev.Status = dsn.DNSTemp
+	ev.Status, ev.Class = dsn.DNSTemp, "transient"
 	e.Deferred(c, ev)
 	if v := e.kv.Get("delivered:r@x:250"); v.String() != "1" {
 		t.Errorf("delivered counter = %v", v)
 	}
-	if v := e.kv.Get("last_deferred"); v.String() != "Q1 4.4.3 2" {
+	if v := e.kv.Get("last_deferred"); v.String() != "Q1 4.4.3 2 transient" {
 		t.Errorf("deferred = %v", v)
 	}
 

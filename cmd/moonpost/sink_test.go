@@ -20,7 +20,7 @@ type sinkMsg struct {
 }
 
 // sink is a receiving SMTP server on loopback. Recipients whose local
-// part starts with "reject" get 550, "later" get 451.
+// part starts with "reject" get 550, "later" get 451, "full" 452 4.2.2.
 type sink struct {
 	mu   sync.Mutex
 	msgs []sinkMsg
@@ -77,6 +77,8 @@ func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	switch {
 	case strings.HasPrefix(to, "reject"):
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
+	case strings.HasPrefix(to, "full"):
+		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "The recipient's inbox is out of storage space."}
 	case strings.HasPrefix(to, "later"):
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}

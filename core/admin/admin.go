@@ -41,6 +41,7 @@ type Rcpt struct {
 	Addr   string `json:"address"`
 	State  string `json:"state"` // pending, delivered, failed
 	Reason string `json:"reason,omitempty"`
+	Class  string `json:"class,omitempty"` // bounce class of the last failure (core/classify)
 }
 
 // Entry is one queued message as listed.
@@ -68,7 +69,7 @@ func entryOf(m *queue.Message) Entry {
 		NextAttempt: m.NextAttempt, Attempts: m.Attempts, HoldReason: m.HoldReason}
 	e.Tenant = m.Tenant
 	for _, r := range m.Recipients {
-		e.Recipients = append(e.Recipients, Rcpt{Addr: r.Addr, State: rcptStates[r.State], Reason: r.Reason})
+		e.Recipients = append(e.Recipients, Rcpt{Addr: r.Addr, State: rcptStates[r.State], Reason: r.Reason, Class: r.Class})
 		if r.State == queue.Pending && r.Reason != "" {
 			e.Reason = r.Reason
 		}
@@ -132,7 +133,7 @@ func (a *Admin) each(ctx context.Context, f Filter, def []queue.State, fn func(E
 
 // empty reports a filter with no predicate (states and limit aside).
 func (f *Filter) empty() bool {
-	return f.Sender == "" && f.RcptDomain == "" && f.OlderThan == 0 && f.ReasonMatch == nil && f.Tenant == ""
+	return f.Sender == "" && f.RcptDomain == "" && f.OlderThan == 0 && f.ReasonMatch == nil && f.Tenant == "" && f.Classes == nil
 }
 
 // read loads one entry; ok is false when the file vanished meanwhile.

@@ -19,12 +19,13 @@ type Spec struct {
 	RcptDomain  string   `json:"rcpt_domain,omitempty"`  // a pending recipient is in this domain
 	OlderThan   string   `json:"older_than,omitempty"`   // "90m", "2h", "3d", or seconds
 	ReasonMatch string   `json:"reason_match,omitempty"` // RE2 regexp on a pending recipient's last reason or the hold reason
+	Class       []string `json:"class,omitempty"`        // bounce classes (core/classify); a pending recipient's last failure is one
 	Limit       int      `json:"limit,omitempty"`        // at most this many messages; 0: all
 	Tenant      string   `json:"tenant,omitempty"`       // the message's tenant, exactly
 }
 
 // SpecKeys are the keys Set accepts, for completion and error messages.
-var SpecKeys = []string{"state", "sender", "rcpt_domain", "older_than", "reason_match", "limit", "tenant"}
+var SpecKeys = []string{"state", "sender", "rcpt_domain", "older_than", "reason_match", "class", "tenant", "limit"}
 
 // Set assigns one key from its text form. State may be given several
 // times or as a comma list. An unknown key is an error, so a typo never
@@ -47,6 +48,8 @@ func (s *Spec) Set(key, value string) error {
 		s.ReasonMatch = value
 	case "tenant":
 		s.Tenant = value
+	case "class":
+		s.Class = appendList(s.Class, value)
 	case "limit":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 {
@@ -67,6 +70,7 @@ type Filter struct {
 	RcptDomain  string        // lower case
 	OlderThan   time.Duration // arrival at least this long ago
 	ReasonMatch *regexp.Regexp
+	Classes     map[string]bool // nil: any; see Spec.Class
 	Limit       int
 	Tenant      string // exact; "" matches every message
 }
@@ -93,6 +97,9 @@ func (s Spec) Compile() (Filter, error) {
 			return f, err
 		}
 		f.OlderThan = d
+	}
+	if err := f.compileClasses(s.Class); err != nil {
+		return f, err
 	}
 	if s.ReasonMatch != "" {
 		re, err := regexp.Compile(s.ReasonMatch)
@@ -146,6 +153,9 @@ func (f *Filter) match(e *Entry, now time.Time) bool {
 		return false
 	}
 	if f.Tenant != "" && e.Tenant != f.Tenant {
+		return false
+	}
+	if f.Classes != nil && !e.classIn(f.Classes) {
 		return false
 	}
 	return true

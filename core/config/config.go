@@ -43,6 +43,8 @@ type Config struct {
 	// pipe.NAME: operator-defined pipe transports, like master.cf pipe
 	// services; a route to transport NAME runs that command.
 	Pipes map[string]Pipe `toml:"pipe"`
+	// bounce: bounce classification rules, see bounce.go.
+	Bounce Bounce `toml:"bounce"`
 
 	// Shared policy state (shared.go): the Redis server throttles and
 	// scripts use, how throttles fail, and named SQL databases.
@@ -276,6 +278,7 @@ func Default() *Config {
 		SMTP: SMTP{ConnectTimeout: Duration(30e9), CommandTimeout: Duration(300e9),
 			HeloTimeout: Duration(300e9), DataTimeout: Duration(600e9), Port: 25,
 			LineLengthLimit: 998, MXSessionLimit: 2, MXAddressLimit: 5, LMTPTLS: "none"},
+		Bounce: Bounce{ClassifierDefaults: true},
 		DNS:    DNS{Timeout: Duration(5e9)},
 		Hooks:  Hooks{CallTimeout: Duration(1e9)},
 		Pickup: Pickup{ScanInterval: Duration(60e9)},

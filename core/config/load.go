@@ -119,6 +119,7 @@ func (c *Config) validate() error {
 	c.validateRateLimits(&p)
 	c.validateQueue(&p)
 	c.validateFiles(&p)
+	c.validateBounce(&p)
 	c.validateShared(&p)
 	c.validateAuth(&p)
 	c.validateHTTP(&p)

@@ -80,6 +80,11 @@ type Result struct {
 	// Relay names who took or refused the mail, Postfix style:
 	// "mx.example.com[192.0.2.1]:25", "local", "pipe".
 	Relay string
+	// Class is the bounce class of a 4xx or 5xx outcome ("mailbox_full",
+	// see core/classify). An agent that knows the cause for certain
+	// may set it; otherwise the queue manager classifies the status by
+	// its rules.
+	Class string
 	// TLS says how the session that gave the outcome was protected, for
 	// the delivery log line ("" when the transport has no TLS).
 	TLS string

@@ -165,6 +165,7 @@ type Event struct {
 	Recipient string
 	Status    *dsn.Status
 	Relay     string
+	Class     string // bounce class of a deferral or bounce (core/classify); "" when delivered
 	Attempts  int
 	Meta      map[string]string // the message's Envelope.Meta; read-only
 	Tenant    string            // the message's Envelope.Tenant ("" for none)

@@ -34,6 +34,12 @@ func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *re
 // outcome; otherwise it is only noted in memory (see job.whole).
 func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transport string, durable bool) {
 	st := res.Status
+	switch {
+	case st.OK():
+		res.Class = "" // only failures have a class
+	case res.Class == "":
+		res.Class = string(m.Classes.Classify(st))
+	}
 	var rec queue.Record
 	status := "deferred"
 	switch {
@@ -44,7 +50,7 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transp
 	default:
 		rec = queue.RcptDeferred(i, st.Error())
 	}
-	rec = rec.Via(res.Relay)
+	rec = rec.Via(res.Relay).Classed(res.Class)
 	write := msg.Append
 	if !durable {
 		write = msg.Note
@@ -81,6 +87,12 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 		// readers (pflogsumm) take the rest of the line as its text.
 		line += ", tls=" + res.TLS
 		attrs = append(attrs, "tls", res.TLS)
+	}
+	if res.Class != "" {
+		// After the status, like every field Postfix does not write:
+		// log summarisers read the fields before it in Postfix's order.
+		line += ", class=" + res.Class
+		attrs = append(attrs, "class", res.Class)
 	}
 	m.Log.Info(line, attrs...)
 }
@@ -122,7 +134,7 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 	}
 	msg.Lock()
 	ev := policy.Event{QueueID: string(msg.ID), Sender: msg.Sender, Recipient: msg.Recipients[i].Addr,
-		Status: res.Status, Relay: res.Relay, Attempts: msg.Attempts + 1, Meta: msg.Meta}
+		Status: res.Status, Relay: res.Relay, Class: res.Class, Attempts: msg.Attempts + 1, Meta: msg.Meta}
 	ev.Tenant = msg.Tenant
 	msg.Unlock()
 	switch status {
@@ -257,7 +269,11 @@ func (m *Manager) expire(msg *queue.Message) {
 			// too old ... (last reason)".
 			st = dsn.New(554, "5.4.7", dsn.TooOld.Text+"; last error: "+prev.Text)
 		}
-		m.record(msg, i, resultFor(st, "none"), nil)
+		res := resultFor(st, "none")
+		// Why it failed is why its last attempt did: keep that class
+		// (the rules saw that reply's codes); none classifies the expiry.
+		res.Class = msg.Recipients[i].Class
+		m.record(msg, i, res, nil)
 		m.count(func(s *Stats) { s.Expired++ })
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moonpost/moonpost/core/classify"
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/egress"
 	"github.com/moonpost/moonpost/core/policy"
@@ -74,6 +75,7 @@ type Manager struct {
 	Clock    Clock
 	Config   Config
 	Log      *slog.Logger
+	Classes  *classify.Classifier // bounce classes of failed and deferred outcomes; nil: the shipped rules
 	// Flow, when set, is told how many messages the manager holds after
 	// each event, to pace arrivals (see Flow).
 	Flow *Flow

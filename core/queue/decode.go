@@ -201,17 +201,23 @@ func journalRecord(e *Envelope, kind byte, f []string) error {
 
 func rcptJournal(e *Envelope, kind byte, f []string) error {
 	n := 2
-	if len(f) == 3 {
-		n = 3 // with the relay (Record.Via)
+	if len(f) == 3 || len(f) == 4 {
+		n = len(f) // with the relay (Record.Via), and the class (Record.Classed)
 	}
 	r, err := rcptIndex(e, kind, f, n)
 	if err != nil {
 		return err
 	}
+	if n == 4 && (kind == 'D' || !ValidClass(f[3])) {
+		return fmt.Errorf("record %c: bad class %q", kind, f[3])
+	}
 	r.Reason = f[1]
-	r.Relay = ""
-	if n == 3 {
+	r.Relay, r.Class = "", ""
+	if n >= 3 {
 		r.Relay = f[2]
+	}
+	if n == 4 {
+		r.Class = f[3]
 	}
 	switch kind {
 	case 'D':

@@ -13,8 +13,8 @@
 // them decodes with none; and the tenant, a "G name" record checked by
 // CheckTenant, absent when policy chose none), then the content, then an
 // append-only journal of per-recipient outcomes (delivered, failed,
-// deferred with reason), attempt counts and notices. Appending a record and
-// fsyncing it is how a delivery is marked done, so after a crash nobody
+// deferred with reason, relay and bounce class), attempt counts and
+// notices. Appending a record and fsyncing it is how a delivery is marked done, so after a crash nobody
 // receives the message twice except recipients in flight at the crash.
 //
 // Start-up recovery moves active/ back to incoming/ and removes

@@ -40,6 +40,9 @@ type Recipient struct {
 	// Relay names who gave the last outcome, as in the delivery log line
 	// ("mx.example.com[192.0.2.1]:25", "local"); "" when unknown.
 	Relay string
+	// Class is the bounce class of the last failure or deferral
+	// ("mailbox_full", see core/classify); "" when none was given.
+	Class string
 	// Reported is set once a bounce or a delay warning covered this
 	// recipient's failure, so a restart does not notify twice.
 	Reported bool

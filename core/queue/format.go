@@ -71,6 +71,37 @@ func (r Record) Via(relay string) Record {
 	return Record{r.kind, append(r.fields[:2:2], relay)}
 }
 
+// Classed adds to an outcome record (RcptFailed, RcptDeferred) the
+// bounce class of the failure (see core/classify), after the relay,
+// which is then written empty when there was none: call Via first. An
+// empty class adds nothing; files written before the field existed
+// decode as they did.
+func (r Record) Classed(class string) Record {
+	if class == "" || (r.kind != 'F' && r.kind != 'Q') || len(r.fields) < 2 || len(r.fields) > 3 {
+		return r
+	}
+	f := make([]string, 4)
+	copy(f, r.fields) // index, reason, relay or ""
+	f[3] = class
+	return Record{r.kind, f}
+}
+
+// ValidClass reports whether s can be stored as a bounce class: a
+// snake_case name of 1 to 32 characters. Which names exist is
+// core/classify's business; the file only keeps the spelling sane, so a
+// file written by a version with more classes still reads.
+func ValidClass(s string) bool {
+	if s == "" || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 func (r Record) appendTo(b []byte) []byte {
 	b = append(b, r.kind)
 	for i, f := range r.fields {

@@ -332,6 +332,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(append(head, "abc"...))
 	f.Add(append(append([]byte{}, head...), "abcD 0\t250 ok\nA 1\t5\nQ 1\t451 x\n"...))
 	f.Add(append(append([]byte{}, head...), "abcZ      \nD 0\t250 ok\nZ x\n"...))
+	f.Add(append(append([]byte{}, head...), "abcQ 0\t452 4.2.2 full\t\tmailbox_full\nF 1\t550 x\tmx\tspam_block\nQ 0\tx\t\tBad\n"...))
 	f.Add([]byte(magic))
 	env.Meta = map[string]string{"tenant": "acme", "x": "a\tb"}
 	env.Tenant = "acme.example"
@@ -347,6 +348,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		if p.contentOff > int64(len(data)) || p.goodEnd > int64(len(data)) || p.env.Size < 0 {
 			t.Fatalf("offsets out of range: %+v", p)
+		}
+		for _, r := range p.env.Recipients {
+			if r.Class != "" && (!ValidClass(r.Class) || r.State == Delivered) {
+				t.Fatalf("recipient with class %q in state %c", r.Class, r.State)
+			}
 		}
 		// Whatever parsed must survive a re-encode and parse unchanged.
 		head, off := encodeEnvelope(&p.env)
@@ -433,5 +439,71 @@ func TestOutcomeRecordCarriesRelay(t *testing.T) {
 	}
 	if r := m.Recipients[1]; r.Relay != "" || r.Reason != "451 4.4.1 later" {
 		t.Errorf("recipient 1 = %+v", r)
+	}
+}
+
+func TestOutcomeClassRoundTrip(t *testing.T) {
+	st := newStore(t)
+	env := &Envelope{Sender: "a@x", Recipients: []Recipient{{Addr: "b@y"}, {Addr: "c@y"}, {Addr: "d@y"}}}
+	w, err := st.Create(Incoming, env, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("Subject: x\r\n\r\nbody\r\n"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.Read(Incoming, env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []Record{
+		RcptFailed(0, "550 5.1.1 no").Via("mx[192.0.2.1]:25").Classed("invalid_recipient"),
+		RcptDeferred(1, "452 4.2.2 full").Classed("mailbox_full"),
+		RcptDelivered(2, "250 ok").Classed("transient"), // a success has no class: nothing added
+	}
+	if got := len(recs[2].fields); got != 2 {
+		t.Fatalf("delivered record got a class: %v", recs[2].fields)
+	}
+	if err := m.Append(recs...); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	m, err = st.Read(Incoming, env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	want := []Recipient{
+		{Addr: "b@y", State: Failed, Reason: "550 5.1.1 no", Relay: "mx[192.0.2.1]:25", Class: "invalid_recipient"},
+		{Addr: "c@y", State: Pending, Reason: "452 4.2.2 full", Class: "mailbox_full"},
+		{Addr: "d@y", State: Delivered, Reason: "250 ok"},
+	}
+	for i, w := range want {
+		if m.Recipients[i] != w {
+			t.Errorf("recipient %d = %+v, want %+v", i, m.Recipients[i], w)
+		}
+	}
+	// A later outcome without a class clears the earlier one.
+	if err := m.Note(RcptDeferred(1, "451 4.4.1 later")); err != nil || m.Recipients[1].Class != "" {
+		t.Fatalf("class kept past a new outcome: %+v %v", m.Recipients[1], err)
+	}
+}
+
+func TestOutcomeClassStrict(t *testing.T) {
+	env := &Envelope{Recipients: []Recipient{{Addr: "b@y"}}}
+	for _, line := range []string{"Q 0\tr\t\tMailbox_Full", "Q 0\tr\t\t", "D 0\t250 ok\t\ttransient", "F 0\tr\tx\t" + strings.Repeat("a", 33), "Q 0\tr\tx\tmailbox full", "Q 0\tr\tx\ty\tz"} {
+		kind, f, err := splitRecord(line)
+		if err == nil {
+			err = journalRecord(env, kind, f)
+		}
+		if err == nil {
+			t.Errorf("%q accepted", line)
+		}
+	}
+	for _, ok := range []string{"spam_block", "x", "a1_b2"} {
+		if !ValidClass(ok) {
+			t.Errorf("ValidClass(%q) = false", ok)
+		}
 	}
 }

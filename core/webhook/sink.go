@@ -44,6 +44,7 @@ type Event struct {
 	Enhanced  string    `json:"enhanced"`
 	Text      string    `json:"text"`
 	Tenant    string    `json:"tenant,omitempty"` // the message's tenant, when policy chose one
+	Class     string    `json:"class,omitempty"` // bounce class of a deferral or bounce
 }
 
 // Stats counts what a sink did since start.
@@ -128,7 +129,7 @@ func (s *Sink) take(ctx context.Context, kind string, pe policy.Event) {
 		return
 	}
 	ev := Event{Event: kind, Time: time.Now().UTC(), QueueID: pe.QueueID, Sender: pe.Sender,
-		Recipient: pe.Recipient, Relay: pe.Relay, Attempts: pe.Attempts}
+		Recipient: pe.Recipient, Relay: pe.Relay, Attempts: pe.Attempts, Class: pe.Class}
 	ev.Tenant = pe.Tenant
 	if st := pe.Status; st != nil {
 		ev.Code, ev.Enhanced, ev.Text = st.Code, st.Enhanced.String(), st.Text

@@ -91,7 +91,9 @@ func TestFailThenRecoverAcrossRestart(t *testing.T) {
 	}
 	ctx := context.Background()
 	s.Delivered(ctx, event("r1@x.test"))
-	s.Bounced(ctx, event("r2@x.test"))
+	bounced := event("r2@x.test")
+	bounced.Status, bounced.Class = dsn.New(550, "5.1.1", "no such user"), "invalid_recipient"
+	s.Bounced(ctx, bounced)
 	s.Deferred(ctx, event("r3@x.test"))
 	waitFor(t, "two refused POSTs", func() bool { return rcv.refused.Load() >= 2 })
 	s.Close()
@@ -111,6 +113,9 @@ func TestFailThenRecoverAcrossRestart(t *testing.T) {
 	got := rcv.got()
 	if len(got) != 3 || got[0].Recipient != "r1@x.test" || got[1].Event != "bounced" || got[2].Event != "deferred" {
 		t.Fatalf("received %+v", got)
+	}
+	if got[1].Class != "invalid_recipient" || got[0].Class != "" {
+		t.Errorf("classes %q %q, want none for the delivery and the bounce's", got[0].Class, got[1].Class)
 	}
 	if got[0].Code != 250 || got[0].Enhanced != "2.0.0" || got[0].QueueID != "Q1" || rcv.authSeen != "Bearer tok" {
 		t.Errorf("event %+v, auth %q", got[0], rcv.authSeen)

@@ -65,6 +65,8 @@ func Main(args []string) int {
 		return dkimCmd(rest)
 	case "scripts":
 		return scriptsCmd(rest)
+	case "classify":
+		return classifyCmd(rest)
 	case "sendmail", "mailq", "newaliases":
 		return Main(append([]string{cmd}, rest...))
 	case "help", "-h", "--help", "-help":
@@ -83,7 +85,8 @@ func usage() {
   moonpost check [-c file]             validate the configuration and scripts
   moonpost route ADDRESS [--sender S] [--header H]  show what happens to mail for ADDRESS
   moonpost policy diff DIR [--sample FILE]  what the scripts in DIR would decide differently
-  moonpost queue list [--json]         list the queue, like mailq
+  moonpost queue list [--json] [--class NAME] [--filter key=value...]
+                                       list the queue, like mailq
   moonpost queue show ID               print a queued message, like postcat
   moonpost queue hold|release|requeue|delete|bounce [--dry-run] [--reason TEXT]
                  ID... | - | --filter key=value...
@@ -104,6 +107,8 @@ func usage() {
   moonpost scripts export [--force] DIR
                                        write the embedded default scripts to DIR
                                        (then set hooks.dir = DIR to edit them)
+  moonpost classify [-c file] REPLY... | - | --defaults
+                                       the bounce class of a reply, and the rule that gave it
   moonpost sendmail [options] rcpt...  submit mail (also as "sendmail")
   moonpost mailq                       same as "queue list"
   moonpost newaliases                  check the aliases file

@@ -77,6 +77,9 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr := &qmgr.Manager{Store: store, Events: pol.events, Log: role(log, "qmgr"), Config: qmgrConfig(cfg),
 		Flow: qmgr.NewFlow(inFlowLimit*cfg.Queue.MaxDeliveries, cfg.Queue.InFlowDelay.D())}
 	mgr.Init()
+	if mgr.Classes, err = bounceClassifier(cfg); err != nil {
+		return nil, err
+	}
 	signer, err := buildSigner(cfg, log)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,7 @@ type queueItem struct {
 type queueRcpt struct {
 	Address string `json:"address"`
 	Reason  string `json:"delay_reason,omitempty"`
+	Class   string `json:"class,omitempty"` // bounce class of the last deferral
 }
 
 // queueList is "moonpost queue list [--json] [--filter key=value...]":
@@ -67,13 +68,17 @@ func queueList(args []string) int {
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "one JSON object per line, like postqueue -j")
 	var filter filterFlag
-	fs.Var(&filter, "filter", "select by `key=value` (state, sender, rcpt_domain, older_than, reason_match, tenant, limit); repeatable")
+	fs.Var(&filter, "filter", "select by `key=value` (state, sender, rcpt_domain, older_than, reason_match, class, tenant, limit); repeatable")
 	tenant := fs.String("tenant", "", "only the messages of this `tenant` (as --filter tenant=...)")
+	class := fs.String("class", "", "only messages with a recipient whose last failure is of this bounce `class` (as --filter class=...)")
 	if err := fs.Parse(args); err != nil {
 		return exUsage
 	}
-	if *tenant != "" {
-		if err := filter.Set("tenant=" + *tenant); err != nil {
+	for key, v := range map[string]string{"tenant": *tenant, "class": *class} {
+		if v == "" {
+			continue
+		}
+		if err := filter.Set(key + "=" + v); err != nil {
 			fmt.Fprintln(os.Stderr, "moonpost:", err)
 			return exUsage
 		}
@@ -138,7 +143,7 @@ func itemOf(e admin.Entry) queueItem {
 	}
 	for _, r := range e.Recipients {
 		if r.State == "pending" {
-			it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason})
+			it.Recipients = append(it.Recipients, queueRcpt{Address: r.Addr, Reason: r.Reason, Class: r.Class})
 		}
 	}
 	return it
@@ -243,6 +248,9 @@ func printMessage(w io.Writer, m *queue.Message) {
 		fmt.Fprintf(w, "recipient: %s (%s)", r.Addr, state)
 		if r.Reason != "" {
 			fmt.Fprintf(w, " %s", r.Reason)
+		}
+		if r.Class != "" {
+			fmt.Fprintf(w, " [class=%s]", r.Class)
 		}
 		fmt.Fprintln(w)
 	}

@@ -37,7 +37,7 @@ func queueAction(action string, args []string) int {
 	fs := flag.NewFlagSet("queue "+action, flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	var filter filterFlag
-	fs.Var(&filter, "filter", "select by `key=value` (state, sender, rcpt_domain, older_than, reason_match, limit, tenant); repeatable")
+	fs.Var(&filter, "filter", "select by `key=value` (state, sender, rcpt_domain, older_than, reason_match, class, tenant, limit); repeatable")
 	dry := fs.Bool("dry-run", false, "only show what would be touched")
 	text := fs.String("reason", "", "hold reason, or the text of a bounce")
 	asJSON := fs.Bool("json", false, "print the result as JSON")

@@ -122,6 +122,12 @@ func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuration rejected, the running one stays: %w", err)
 	}
+	// The rules file is read again even when its name did not change:
+	// editing it and reloading is how an operator changes the rules.
+	classes, err := cfg.BounceRules()
+	if err != nil {
+		return nil, fmt.Errorf("configuration rejected, the running one stays: bounce.classifier_rules: %w", err)
+	}
 	res := &control.ReloadResult{Config: configPath(r.src.path), Applied: []string{}, Restart: []string{}}
 	for _, k := range changedKeys(r.started, cfg) {
 		if !liveKey(k) {
@@ -145,6 +151,7 @@ func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	if err := r.svc.qmgr.Reconfigure(qctx, qmgrConfig(next)); err != nil {
 		return nil, fmt.Errorf("queue settings not applied: %w", err)
 	}
+	r.svc.qmgr.Classes.Set(classes)
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(next.LogLevel))
 	r.src.level.Set(lvl)
@@ -202,6 +209,7 @@ func withLive(cur, cfg *config.Config) *config.Config {
 	next := *cur
 	next.LogLevel = cfg.LogLevel
 	next.HTTP = cfg.HTTP
+	next.Bounce = cfg.Bounce
 	q := cfg.Queue
 	q.ActiveLimit, q.InFlowDelay, q.Sync = cur.Queue.ActiveLimit, cur.Queue.InFlowDelay, cur.Queue.Sync
 	next.Queue = q

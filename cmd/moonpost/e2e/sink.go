@@ -24,6 +24,16 @@ type Sink struct {
 	srv  *smtp.Server
 	mu   sync.Mutex
 	got  []Received
+	// refuse answers RCPT TO when set (see Refuse).
+	refuse func(rcpt string) error
+}
+
+// Refuse makes the sink answer RCPT TO with f's error (an
+// *smtp.SMTPError) for the recipients f refuses; nil accepts.
+func (s *Sink) Refuse(f func(rcpt string) error) {
+	s.mu.Lock()
+	s.refuse = f
+	s.mu.Unlock()
 }
 
 // NewSink starts a sink; lmtp makes it speak LMTP. It stops at the end
@@ -78,6 +88,14 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	refuse := ss.s.refuse
+	ss.s.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(to); err != nil {
+			return err
+		}
+	}
 	ss.cur.To = append(ss.cur.To, to)
 	return nil
 }
