@@ -127,6 +127,9 @@ type Route struct {
 	// agree on them (resolve.Cache). A router that cannot tell sets
 	// ReadsAll.
 	Reads EnvFields
+	// Generation is the script generation that made the decision, or
+	// declined it (0: no scripts), for the delivery log.
+	Generation int
 }
 
 // EnvFields is a set of envelope fields a routing decision read.

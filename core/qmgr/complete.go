@@ -25,7 +25,7 @@ func resultFor(st *dsn.Status, relay string) deliver.Result {
 func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *resolve.Destination) {
 	transport := "none"
 	if dest != nil {
-		transport = dest.Transport
+		transport, res.Generation = dest.Transport, dest.Generation
 	}
 	m.recordAs(msg, i, res, transport, true)
 }
@@ -73,6 +73,11 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 	if orcpt != "" {
 		line = fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
 			msg.ID, to, strings.TrimPrefix(orcpt, "rfc822;"), res.Relay, delay, res.Status.Enhanced, status, res.Status.Text)
+	}
+	if res.Generation > 0 {
+		// After the status: log summarisers read the fields before it
+		// in Postfix's order.
+		line += ", generation=" + strconv.Itoa(res.Generation)
 	}
 	m.Log.Info(line, "queue_id", msg.ID, "to", to, "relay", res.Relay, "dsn", res.Status.Enhanced.String(), "status", status)
 }

@@ -147,6 +147,7 @@ func (m *Manager) deliver(j *job) {
 	j.results = m.callAgent(req, j.dest.Transport)
 	durable := !(j.whole && allOK(j.results))
 	for k, i := range j.rcpts {
+		j.results[k].Generation = j.dest.Generation
 		m.recordAs(msg, i, j.results[k], j.dest.Transport, durable)
 	}
 	m.results <- j
