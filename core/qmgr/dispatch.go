@@ -145,6 +145,7 @@ func (m *Manager) deliver(j *job) {
 		req.Recipients = append(req.Recipients, deliver.Recipient{Addr: r.Addr, ORcpt: r.ORcpt, Notify: r.Notify, Original: r.Addr})
 	}
 	j.results = m.callAgent(req, j.dest.Transport)
+	m.shaped.count(req, j.dest.Transport, j.results)
 	durable := !(j.whole && allOK(j.results))
 	for k, i := range j.rcpts {
 		j.results[k].Generation = j.dest.Generation

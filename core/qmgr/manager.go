@@ -113,6 +113,7 @@ type Manager struct {
 	statsMu  sync.Mutex
 	inFlight atomic.Int64 // m.running, readable off the manager's goroutine
 	handoff  handoff      // new mail committed straight into active/ (handoff.go)
+	shaped   shapedCounts // outcomes by site and tenant, for /metrics (shaped.go)
 }
 
 // Stats counts outcomes since start.

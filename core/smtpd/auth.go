@@ -77,8 +77,10 @@ func (s *session) authenticate(mech, user, pass string) error {
 // reaches AuthFailureLimit ends the session (errlimit.go).
 func (s *session) authFailed(mech, user string, why error) error {
 	s.srv.noteAuthFailure(s.c) // anvil.go
+	s.srv.countReject("AUTH", dsn.AuthFailed)
 	s.srv.log.Warn("warning: "+s.c.client()+": SASL "+mech+" authentication failed", "sasl_username", sanitize(user), "why", why)
 	if s.c.authFailure() {
+		s.srv.countReject("SESSION", tooManyErrors)
 		s.srv.log.Info("too many AUTH failures from "+s.c.client(), "listener", s.l.Name)
 		s.c.hangUp()
 		return tooManyErrors.SMTPError()

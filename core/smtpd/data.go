@@ -59,6 +59,7 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, err error) *dsn.Status {
 	switch {
 	case errors.Is(cr.err, smtp.ErrDataTooLarge):
+		s.srv.countReject("DATA", dsn.MessageTooBig)
 		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; size exceeds %d", id, s.c.client(), dsn.MessageTooBig.Error(), s.srv.cfg.MaxMessageBytes))
 		return dsn.MessageTooBig
 	case isTimeout(cr.err):
@@ -75,6 +76,7 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 		return dsn.TempLocal
 	case err != nil:
 		st := dsn.FromError(err)
+		s.srv.countReject("DATA", st)
 		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; from=<%s> proto=%s", id, s.c.client(), st.Error(), env.Sender, s.proto()), "err", err)
 		return st
 	case cr.err != io.EOF:

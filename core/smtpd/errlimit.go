@@ -43,6 +43,7 @@ func (c *conn) noteReply(r []byte) []byte {
 	if e.errors < c.srv.cfg.HardErrorLimit {
 		return r
 	}
+	c.srv.countReject("SESSION", tooManyErrors)
 	c.srv.log.Info("too many errors from "+c.client(), "listener", c.listener.Name, "errors", e.errors)
 	c.hangUp()
 	return append(append([]byte(nil), r...), tooManyErrors.Error()+"\r\n"...)

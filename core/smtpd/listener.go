@@ -46,6 +46,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 // client that does not read cannot stall the accept loop; on an implicit
 // TLS port a plaintext reply would be noise, so it only closes.
 func (l *limitListener) refuse(raw net.Conn, st *dsn.Status) {
+	l.srv.countReject("CONNECT", st)
 	l.srv.log.Warn("NOQUEUE: reject: CONNECT from "+addrOf(raw).String()+": "+st.Error(), "listener", l.cfg.Name)
 	if !l.cfg.ImplicitTLS {
 		_ = raw.SetWriteDeadline(time.Now().Add(time.Second))
@@ -78,6 +79,7 @@ func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
 	}
 	c.id = fmt.Sprintf("%x-%d", now.UnixMicro(), sessionSeq.Add(1))
 	s.conns[c] = struct{}{}
+	s.counts.admit(l.Name)
 	s.perIP[ip]++
 	s.active.Add(1)
 	s.noteLoad()

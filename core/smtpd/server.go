@@ -29,6 +29,8 @@ type Server struct {
 
 	diverted atomic.Int64 // DATA contents read by the session itself (content)
 
+	counts counters // connections and rejections, for Stats (stats.go)
+
 	// Defences under stress (stress.go, anvil.go).
 	anvil    *anvil      // per-client rates across sessions
 	shedding int         // connections shed but not yet closed; guarded by mu

@@ -197,6 +197,7 @@ func (s *session) verdict(stage string, st *dsn.Status, err error) *dsn.Status {
 
 // logReject writes Postfix's reject line.
 func (s *session) logReject(stage string, st *dsn.Status, to string) {
+	s.srv.countReject(stage, st)
 	msg := fmt.Sprintf("NOQUEUE: reject: %s from %s: %s; from=<%s>", stage, s.c.client(), st.Error(), s.from)
 	if to != "" {
 		msg += " to=<" + to + ">"
