@@ -33,7 +33,8 @@ type generation struct {
 	// breakers has one per event in counts; the map is not changed
 	// after build.
 	breakers map[string]*breaker
-	pool     chan *state // idle states; see get and put
+	stats    map[string]*eventStats // calls by event, keys as counts (stats.go)
+	pool     chan *state            // idle states; see get and put
 }
 
 // state is one Lua state loaded with a generation's scripts. It is used
@@ -126,6 +127,7 @@ func (e *Engine) build(n int) (*generation, error) {
 		g.counts[ev] = len(hs)
 	}
 	g.breakers = e.newBreakers(g.counts)
+	g.stats = newEventStats(g.counts)
 	g.put(st)
 	return g, nil
 }
