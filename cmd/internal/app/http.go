@@ -31,7 +31,7 @@ func startHTTP(ctx context.Context, cfg *config.Config, store *queue.Store, svc 
 		log.Warn("http: no token_file: every /api/ request is refused; /metrics is served")
 	}
 	src := &metrics.Sources{Qmgr: svc.qmgr.Stats, Received: svc.clean.Received, Store: store, Started: time.Now(),
-		Webhooks: webhookFigures(svc.sinks)}
+		Webhooks: webhookFigures(svc.sinks), Roles: metricRoles(svc, store)}
 	if svc.engine != nil {
 		src.Generation = func() (int, bool) {
 			n, _ := svc.engine.Generation()
