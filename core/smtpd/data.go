@@ -28,7 +28,7 @@ const maxPolicyHeader = 256 << 10
 // only when Submit returned nil, i.e. the queue file is on disk.
 func (s *session) Data(r io.Reader) error {
 	s.c.counts.data.Add(1)
-	now := s.srv.cfg.Now()
+	now := s.c.cfg.Now()
 	env := s.envelope(now)
 	defer s.logPanic(env.ID)
 	s.srv.log.Info(string(env.ID)+": client="+s.c.client()+s.saslLog(), "listener", s.l.Name)
@@ -41,13 +41,13 @@ func (s *session) Data(r io.Reader) error {
 		s.logReject("DATA", st, "")
 		return st.SMTPError()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.SessionTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.SessionTimeout)
 	defer cancel()
-	if s.srv.cfg.Flow != nil {
-		s.srv.cfg.Flow.Wait(ctx)
+	if s.c.cfg.Flow != nil {
+		s.c.cfg.Flow.Wait(ctx)
 	}
 	received := strings.NewReader(s.receivedHeader(env, now))
-	id, err := s.srv.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
+	id, err := s.c.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
 	if id == "" {
 		id = env.ID
 	}
@@ -60,7 +60,7 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 	switch {
 	case errors.Is(cr.err, smtp.ErrDataTooLarge):
 		s.srv.countReject("DATA", dsn.MessageTooBig)
-		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; size exceeds %d", id, s.c.client(), dsn.MessageTooBig.Error(), s.srv.cfg.MaxMessageBytes))
+		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; size exceeds %d", id, s.c.client(), dsn.MessageTooBig.Error(), s.c.cfg.MaxMessageBytes))
 		return dsn.MessageTooBig
 	case isTimeout(cr.err):
 		// The client went quiet mid-message: say so, and end the session
@@ -127,7 +127,7 @@ func (s *session) envelope(now time.Time) *queue.Envelope {
 func (s *session) receivedHeader(env *queue.Envelope, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n", env.Client.Helo, env.Client.Name, env.Client.Addr)
-	fmt.Fprintf(&b, "\tby %s (moonpost) with %s id %s", s.srv.cfg.Hostname, env.Client.Proto, env.ID)
+	fmt.Fprintf(&b, "\tby %s (moonpost) with %s id %s", s.c.cfg.Hostname, env.Client.Proto, env.ID)
 	if len(env.Recipients) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", env.Recipients[0].Addr)
 	}
@@ -138,15 +138,15 @@ func (s *session) receivedHeader(env *queue.Envelope, now time.Time) string {
 // checkHeader buffers the raw header, shows it to the DATA policy, and
 // returns a reader that replays it byte for byte followed by the body.
 func (s *session) checkHeader(cr *countingReader) (io.Reader, *dsn.Status) {
-	if p, ok := s.srv.cfg.Policy.(policy.Selective); ok && !p.Handles("data") {
+	if p, ok := s.c.cfg.Policy.(policy.Selective); ok && !p.Handles("data") {
 		return cr, nil // no DATA handler: nothing to buffer or parse
 	}
 	br := bufio.NewReader(cr)
 	raw := readRawHeader(br, maxPolicyHeader)
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.srv.cfg.Policy.Data(ctx, s.policySession(), &h)
+	st, err := s.c.cfg.Policy.Data(ctx, s.policySession(), &h)
 	if rej := s.verdict("DATA", st, err); rej != nil {
 		return nil, rej
 	}

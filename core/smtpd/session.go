@@ -49,12 +49,12 @@ func (s *Server) newSession(gc *smtp.Conn, l *Listener) (smtp.Session, error) {
 // greet runs the connect and HELO policy for a greeting.
 func (s *session) greet() *dsn.Status {
 	s.c.counts.helo.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
 	ps := s.policySession()
-	st, err := s.srv.cfg.Policy.Connect(ctx, ps)
+	st, err := s.c.cfg.Policy.Connect(ctx, ps)
 	if err == nil && st == nil {
-		st, err = s.srv.cfg.Policy.Helo(ctx, ps, s.gc.Hostname())
+		st, err = s.c.cfg.Policy.Helo(ctx, ps, s.gc.Hostname())
 	}
 	rej := s.verdict("HELO", st, err)
 	if rej != nil {
@@ -106,9 +106,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		canon = a.String()
 	}
 	s.from, s.mailOpts = canon, *opts
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.srv.cfg.Policy.Mail(ctx, s.policySession(), canon)
+	st, err := s.c.cfg.Policy.Mail(ctx, s.policySession(), canon)
 	if rej := s.verdict("MAIL", st, err); rej != nil {
 		s.logReject("MAIL", rej, "")
 		return rej.SMTPError()
@@ -135,9 +135,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.logReject("RCPT", rej, rcpt)
 		return rej.SMTPError()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.srv.cfg.Policy.Rcpt(ctx, s.policySession(), rcpt)
+	st, err := s.c.cfg.Policy.Rcpt(ctx, s.policySession(), rcpt)
 	if rej := s.verdict("RCPT", st, err); rej != nil {
 		s.logReject("RCPT", rej, rcpt)
 		return rej.SMTPError()
@@ -151,7 +151,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 // mayRelayTo is the relay rule: our own and relay domains from anyone,
 // anything else only from mynetworks or an authenticated client.
 func (s *session) mayRelayTo(a Address) bool {
-	cfg := &s.srv.cfg
+	cfg := s.c.cfg
 	if cfg.LocalDomains.Contains(a.Domain) || cfg.RelayDomains.Contains(a.Domain) {
 		return true
 	}
@@ -229,7 +229,7 @@ func (s *session) policySession() *policy.Session {
 	ps := &policy.Session{Meta: s.c.meta,
 		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
 		Helo: s.gc.Hostname(), TLS: s.isTLS(), AuthUser: s.authUser,
-		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
+		Trusted: s.c.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
 	}
 	for _, r := range s.rcpts {
 		ps.Recipients = append(ps.Recipients, r.Addr)
