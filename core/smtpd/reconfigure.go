@@ -89,3 +89,11 @@ func (s *Server) Reconfigure(cfg Config) error {
 	}
 	return nil
 }
+
+// Settings returns a copy of the settings in effect, the base a caller
+// changes and gives to Reconfigure.
+func (s *Server) Settings() Config {
+	c := *s.config()
+	c.Listeners = append([]Listener(nil), c.Listeners...)
+	return c
+}

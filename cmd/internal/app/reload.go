@@ -43,6 +43,9 @@ func liveKey(k string) bool {
 	if liveTop[k] {
 		return true
 	}
+	if f, ok := strings.CutPrefix(k, "smtpd."); ok {
+		return liveSMTPD[f]
+	}
 	if f, ok := strings.CutPrefix(k, "queue."); ok {
 		for _, l := range qmgr.LiveFields {
 			if f == l {
@@ -134,7 +137,14 @@ func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	for _, k := range changedKeys(r.current, next) {
 		res.Applied = append(res.Applied, k)
 	}
+	applySMTPD, err := r.smtpdReload(next) // checked before anything changes
+	if err != nil {
+		return nil, err
+	}
 	if err := r.reloadScripts(res); err != nil {
+		return nil, err
+	}
+	if err := applySMTPD(); err != nil {
 		return nil, err
 	}
 	if err := r.applyHTTP(next); err != nil {
@@ -205,6 +215,7 @@ func withLive(cur, cfg *config.Config) *config.Config {
 	q := cfg.Queue
 	q.ActiveLimit, q.InFlowDelay, q.Sync = cur.Queue.ActiveLimit, cur.Queue.InFlowDelay, cur.Queue.Sync
 	next.Queue = q
+	next.SMTPD = liveSMTPDOf(cur.SMTPD, cfg.SMTPD)
 	return &next
 }
 
