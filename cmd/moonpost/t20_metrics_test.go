@@ -100,6 +100,15 @@ listen = [%q]`, s.port(), addr))
 			t.Errorf("%s = %v (present %v), want at least 1", series, got, ok)
 		}
 	}
+	// The reject line names the scripts' generation that decided; the
+	// relay control's does not (no script decided it).
+	logs := d.logs()
+	if !strings.Contains(logs, "to=<spam@local.test> proto=ESMTP helo=<client.test> generation=1") {
+		t.Errorf("the policy reject line does not name the generation:\n%s", logs)
+	}
+	if strings.Contains(logs, "to=<bob@elsewhere.test> proto=ESMTP helo=<client.test> generation") {
+		t.Errorf("the relay reject line names a generation:\n%s", logs)
+	}
 	if !strings.Contains(text, `moonpost_dns_lookups_total{type="MX"}`) {
 		t.Error("no DNS figures")
 	}

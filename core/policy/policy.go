@@ -33,6 +33,9 @@ type Session struct {
 	// the connection queues starts with a copy of it (Envelope.Meta).
 	// Nil where no connection keeps it.
 	Meta map[string]string
+	// Generation is set by a policy that answered from scripts: the
+	// generation that decided, for the reject log line (0: none).
+	Generation int
 }
 
 // SMTP decides at each SMTP phase. A nil Status accepts; a 4xx or 5xx
@@ -76,6 +79,9 @@ type Verdict struct {
 	Action Action
 	Status *dsn.Status // for Reject
 	Reason string      // for Hold and Discard, logged
+	// Generation is the script generation that decided (0: none), for
+	// the log line.
+	Generation int
 }
 
 // Message is the message as cleanup policy sees and changes it. Only the

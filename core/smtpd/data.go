@@ -146,8 +146,10 @@ func (s *session) checkHeader(cr *countingReader) (io.Reader, *dsn.Status) {
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.c.cfg.Policy.Data(ctx, s.policySession(), &h)
+	ps := s.policySession()
+	st, err := s.c.cfg.Policy.Data(ctx, ps, &h)
 	if rej := s.verdict("DATA", st, err); rej != nil {
+		s.decided = ps.Generation
 		return nil, rej
 	}
 	return io.MultiReader(bytes.NewReader(raw), br), nil

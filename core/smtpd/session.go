@@ -23,6 +23,9 @@ type session struct {
 	// greetReject is the connect or HELO policy's rejection of the
 	// greeting after STARTTLS, answered at MAIL and AUTH (tls.go).
 	greetReject *dsn.Status
+	// decided is the script generation behind the rejection about to be
+	// logged (0: not the scripts'); logReject consumes it.
+	decided int
 
 	// The transaction, cleared by Reset.
 	mailSeen bool
@@ -58,6 +61,7 @@ func (s *session) greet() *dsn.Status {
 	}
 	rej := s.verdict("HELO", st, err)
 	if rej != nil {
+		s.decided = ps.Generation
 		s.logReject("CONNECT", rej, "")
 	}
 	return rej
@@ -108,8 +112,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.from, s.mailOpts = canon, *opts
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.c.cfg.Policy.Mail(ctx, s.policySession(), canon)
+	ps := s.policySession()
+	st, err := s.c.cfg.Policy.Mail(ctx, ps, canon)
 	if rej := s.verdict("MAIL", st, err); rej != nil {
+		s.decided = ps.Generation
 		s.logReject("MAIL", rej, "")
 		return rej.SMTPError()
 	}
@@ -137,8 +143,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.c.cfg.Policy.Rcpt(ctx, s.policySession(), rcpt)
+	ps := s.policySession()
+	st, err := s.c.cfg.Policy.Rcpt(ctx, ps, rcpt)
 	if rej := s.verdict("RCPT", st, err); rej != nil {
+		s.decided = ps.Generation
 		s.logReject("RCPT", rej, rcpt)
 		return rej.SMTPError()
 	}
@@ -203,6 +211,10 @@ func (s *session) logReject(stage string, st *dsn.Status, to string) {
 		msg += " to=<" + to + ">"
 	}
 	msg += fmt.Sprintf(" proto=%s helo=<%s>", s.proto(), sanitize(s.gc.Hostname()))
+	if s.decided > 0 {
+		msg += fmt.Sprintf(" generation=%d", s.decided) // the scripts that decided
+		s.decided = 0
+	}
 	s.srv.log.Info(msg, "listener", s.l.Name)
 }
 
