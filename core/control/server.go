@@ -39,10 +39,10 @@ type Server struct {
 	Started   time.Time
 	Listeners func() []string
 	Counters  func() map[string]int // delivery counters since start
+	Reload    Reloader              // the "reload" op; nil refuses it
 	// Busiest returns the recipient outcomes by destination site and
 	// by tenant (Status.Sites, Status.Tenants); nil: none shown.
 	Busiest func() (sites, tenants []Outcomes)
-	Reload  Reloader // the "reload" op; nil refuses it
 	// Route prints what the live generation does with mail to an
 	// address (`moonpost route`); nil: the op is refused.
 	Route func(ctx context.Context, w io.Writer, addr, sender string, header []string) error
