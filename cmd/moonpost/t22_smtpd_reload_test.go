@@ -29,7 +29,7 @@ func greeting(t *testing.T, addr string) string {
 // Scenario 22b: a changed [smtpd] limit applies at a reload: a session
 // that starts after it sees the new limit, while the session that was in
 // progress finishes its message under the old one. SIGHUP does the same
-// and logs what it applied.
+// (and a new banner) and logs what it applied.
 func TestT22SMTPDLimitsApplyLive(t *testing.T) {
 	conf := func(keys string) string {
 		return "\n[smtpd]\nclient_event_limit_exceptions = []\n" + keys // loopback is limited too
@@ -57,13 +57,16 @@ func TestT22SMTPDLimitsApplyLive(t *testing.T) {
 	eventually(t, "the message of the session in progress", func() bool { return len(d.mailbox("postmaster")) == 1 })
 
 	// The limit is lifted again by SIGHUP; a new session is served.
-	os.WriteFile(d.cfg, []byte(baseConfig(d, conf("max_connections_per_ip = 5"))), 0o600)
+	os.WriteFile(d.cfg, []byte(baseConfig(d, conf("max_connections_per_ip = 5\nbanner = \"ESMTP t22b\""))), 0o600)
 	if err := syscall.Kill(d.pid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	d.waitLog("SIGHUP: configuration reloaded", 1)
-	if !strings.Contains(d.logs(), "applied=smtpd.max_connections_per_ip") {
+	if !strings.Contains(d.logs(), "applied=smtpd.banner,smtpd.max_connections_per_ip") {
 		t.Errorf("the SIGHUP log line does not name the applied key:\n%s", d.logs())
+	}
+	if g := greeting(t, d.addr); g != "220 mx.test ESMTP t22b" {
+		t.Errorf("greeting after the banner changed: %q", g)
 	}
 	c := dial(t, d.addr)
 	c.expect("EHLO client.test", 250)

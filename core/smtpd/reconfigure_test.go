@@ -16,12 +16,12 @@ func TestReconfigureAppliesToNewSessions(t *testing.T) {
 	old.cmd("RCPT TO:<r2@local.example>").expect("250 ")
 
 	cfg := *ts.srv.config()
-	cfg.MaxRecipients, cfg.Hostname = 1, "mx2.local.example"
+	cfg.MaxRecipients, cfg.Hostname, cfg.Banner = 1, "mx2.local.example", "ESMTP ready for you"
 	if err := ts.srv.Reconfigure(cfg); err != nil {
 		t.Fatal(err)
 	}
 	cl := dial(t, ts.smtp)
-	if banner := cl.expect("220 "); !strings.Contains(banner, "mx2.local.example") {
+	if banner := cl.expect("220 "); banner != "220 mx2.local.example ESMTP ready for you" {
 		t.Errorf("banner of a new session %q", banner)
 	}
 	ehlo := cl.cmd("EHLO client.example").expect("250 ")

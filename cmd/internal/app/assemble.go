@@ -207,7 +207,7 @@ func smtpdSettings(c *smtpd.Config, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	c.TLSConfig, c.MaxLineLength = tlsCfg, cfg.SMTPD.LineLengthLimit
+	c.TLSConfig, c.MaxLineLength, c.Banner = tlsCfg, cfg.SMTPD.LineLengthLimit, cfg.SMTPD.Banner
 	c.MaxConnections, c.MaxConnectionsPerIP = cfg.SMTPD.MaxConnections, cfg.SMTPD.MaxPerClient
 	c.IdleTimeout, c.SessionTimeout = cfg.SMTPD.IdleTimeout.D(), cfg.SMTPD.SessionTimeout.D()
 	c.ErrorSleepTime, c.SoftErrorLimit = sleepOrNone(cfg.SMTPD.ErrorSleepTime.D()), cfg.SMTPD.SoftErrorLimit

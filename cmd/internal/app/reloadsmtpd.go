@@ -14,7 +14,7 @@ import (
 // (message_size_limit, recipient_limit, header_size_limit), and the
 // client rate window (anvil_rate_time_unit).
 var liveSMTPD = map[string]bool{
-	"tls_cert": true, "tls_key": true, "line_length_limit": true,
+	"banner": true, "tls_cert": true, "tls_key": true, "line_length_limit": true,
 	"max_connections": true, "max_connections_per_ip": true,
 	"idle_timeout": true, "session_timeout": true,
 	"error_sleep_time": true, "soft_error_limit": true, "hard_error_limit": true, "auth_failure_limit": true,
