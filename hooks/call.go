@@ -73,15 +73,18 @@ func (e *Engine) invoke(ctx context.Context, c *call) (gen int, err error) {
 	c.br = g.breakers[c.event]
 	ok, probe := c.br.allow(e.clock())
 	if !ok {
+		g.stats[c.event].skipped.Add(1)
 		return g.n, e.shortCircuit(c, g.n)
 	}
+	stats, start := g.stats[c.event], time.Now()
+	e.busy.Add(1)
+	defer func() { e.busy.Add(-1); stats.done(start, err) }()
 	// Registered first, so it runs last and sees the final err.
 	defer func() { e.settle(c, g.n, probe, err != nil) }()
 	st, err := g.get()
 	if err != nil {
 		return g.n, e.fail(c, g.n, "(load)", err.Error())
 	}
-	start := time.Now()
 	if st.ctx == nil {
 		st.ctx = newCallCtx()
 	}

@@ -43,7 +43,8 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 		}
 		return true, decided.String(), nil
 	}
-	if _, err := e.invoke(ctx, c); err != nil {
+	gen, err := e.invoke(ctx, c)
+	if err != nil {
 		return policy.Verdict{}, err
 	}
 	h.invalidate()
@@ -59,7 +60,9 @@ func (e *Engine) Cleanup(ctx context.Context, m *policy.Message) (policy.Verdict
 	if h.dkim != nil {
 		m.DKIM = h.dkim
 	}
-	return cleanupVerdict(decided), nil
+	v := cleanupVerdict(decided)
+	v.Generation = gen
+	return v, nil
 }
 
 // cleanupVerdict maps a script verdict to the engine's. A deferral is a

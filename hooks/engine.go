@@ -147,6 +147,9 @@ type Engine struct {
 	mem    *memWatch
 	now    func() time.Time // the breakers' and log limiters' clock; tests set it
 
+	busy    atomic.Int64 // calls running now, for Lua (stats.go)
+	history genHistory   // figures of retired generations (stats.go)
+
 	mu      sync.Mutex // serialises reloads; guards the fields below
 	lastGen int        // number of the last generation swapped in
 	lastErr error      // error of the last reload attempt, nil if it worked
@@ -229,6 +232,7 @@ func (e *Engine) Reload() error {
 		return err
 	}
 	e.lastGen, e.lastErr = n, nil
+	e.history.retire(e.cur.Load())
 	e.cur.Store(g)
 	e.log.Info("scripts loaded", "generation", n, "scripts", len(g.scripts), "handlers", g.counts)
 	for _, w := range g.warnings {

@@ -36,7 +36,8 @@ type generation struct {
 	// warnings name the handlers written for an old calling convention
 	// ("file.lua:3: ..."), found while loading; see Engine.Warnings.
 	warnings []string
-	pool     chan *state // idle states; see get and put
+	stats    map[string]*eventStats // calls by event, keys as counts (stats.go)
+	pool     chan *state            // idle states; see get and put
 }
 
 // state is one Lua state loaded with a generation's scripts. It is used
@@ -133,6 +134,7 @@ func (e *Engine) build(n int) (*generation, error) {
 	}
 	g.warnings = oldOrderWarnings(st.handlers)
 	g.breakers = e.newBreakers(g.counts)
+	g.stats = newEventStats(g.counts)
 	g.put(st)
 	return g, nil
 }

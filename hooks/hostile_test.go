@@ -149,7 +149,13 @@ end)`}, func(c *Config) {
 			t.Fatalf("call %d with a big heap: %v, %v", i, st, err)
 		}
 	}
+	if n := e.Lua().MemoryStops; n != 0 {
+		t.Fatalf("%d calls counted as stopped before any was", n)
+	}
 	_, err := e.Rcpt(ctx(t), &policy.Session{}, "table_growth")
 	wantErrContains(t, err, "memory limit exceeded")
+	if n := e.Lua().MemoryStops; n != 1 {
+		t.Errorf("memory stops counted %d, want 1", n)
+	}
 	runtime.KeepAlive(ballast)
 }

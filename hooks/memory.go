@@ -36,6 +36,8 @@ type memWatch struct {
 	limit uint64 // heap growth in bytes; 0 disables
 	every time.Duration
 	heap  atomic.Uint64 // the last sample, the baseline of calls that start
+	// stopped counts the calls cancelled for exceeding the limit.
+	stopped atomic.Uint64
 
 	mu       sync.Mutex
 	inflight map[*callCtx]uint64 // call → heap bytes when it began
@@ -114,6 +116,8 @@ func (w *memWatch) check(heap uint64) {
 	for c, base := range w.inflight {
 		if heap > base && heap-base > w.limit {
 			c.cancel(errMemory)
+			delete(w.inflight, c) // once is enough, and counted once
+			w.stopped.Add(1)
 		}
 	}
 }

@@ -204,10 +204,11 @@ func (e *Engine) Route(ctx context.Context, rcpt string, env *queue.Envelope) (p
 		policy.TraceOf(ctx).Add("transport", where, r.Transport+":"+r.Nexthop)
 		return true, r.Transport + ":" + r.Nexthop, nil
 	}
-	if _, err := e.invoke(ctx, c); err != nil {
+	gen, err := e.invoke(ctx, c)
+	if err != nil {
 		return policy.Route{}, err
 	}
-	route.Reads = reads
+	route.Reads, route.Generation = reads, gen
 	return route, nil
 }
 

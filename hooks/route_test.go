@@ -53,6 +53,10 @@ func TestRoute(t *testing.T) {
 				wantErrContains(t, err, tc.wantErr)
 				return
 			}
+			if got.Generation != 1 {
+				t.Errorf("decided by generation %d, want 1", got.Generation)
+			}
+			got.Generation = 0
 			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
 			}

@@ -75,7 +75,11 @@ func (e *Engine) smtpPhase(ctx context.Context, event string, s *policy.Session,
 		status = v.status // nil for accept
 		return true, v.String(), nil
 	}
-	if _, err := e.invoke(ctx, c); err != nil {
+	gen, err := e.invoke(ctx, c)
+	if s != nil {
+		s.Generation = gen
+	}
+	if err != nil {
 		return nil, err
 	}
 	return status, nil

@@ -53,14 +53,14 @@ func TestT22ReloadConfiguration(t *testing.T) {
 	}
 
 	httpAddr := freePort(t)
-	write("max_connections = 7", `max_lifetime = "1s"`, fmt.Sprintf("[http]\nlisten = [%q]\n", httpAddr))
+	write("header_size_limit = 200000", `max_lifetime = "1s"`, fmt.Sprintf("[http]\nlisten = [%q]\n", httpAddr))
 	code, out := d.run("", "reload")
 	if code != 0 || !strings.Contains(out, "queue.max_lifetime") || !strings.Contains(out, "http.listen") ||
-		!strings.Contains(out, "needs a restart: smtpd.max_connections") {
+		!strings.Contains(out, "needs a restart: smtpd.header_size_limit") {
 		t.Fatalf("reload: %d %s", code, out)
 	}
 	d.waitLog("changed settings need a restart to take effect", 1)
-	if !strings.Contains(d.logs(), "keys=smtpd.max_connections") {
+	if !strings.Contains(d.logs(), "keys=smtpd.header_size_limit") {
 		t.Errorf("the restart warning does not name the key:\n%s", d.logs())
 	}
 	bounce := d.WaitMaildir("spool/mail/alice", 1)
@@ -89,7 +89,7 @@ func TestT22ReloadConfiguration(t *testing.T) {
 		t.Fatalf("after a refused reload: %d %s", code, text)
 	}
 	os.WriteFile(d.cfg, good, 0o600)
-	if code, out := d.run("", "reload", "--json"); code != 0 || !strings.Contains(out, `"restart":["smtpd.max_connections"]`) {
+	if code, out := d.run("", "reload", "--json"); code != 0 || !strings.Contains(out, `"restart":["smtpd.header_size_limit"]`) {
 		t.Fatalf("reload after the fix: %d %s", code, out)
 	}
 }

@@ -183,10 +183,10 @@ func (c *Cleanup) finish(env *queue.Envelope, h *textproto.Header, v policy.Verd
 	first []byte, body io.Reader) (queue.ID, error) {
 	switch v.Action {
 	case policy.Reject:
-		c.log().Info("reject by cleanup policy", "queue_id", env.ID, "status", v.Status.Error())
+		c.log().Info("reject by cleanup policy", "queue_id", env.ID, "status", v.Status.Error(), "generation", v.Generation)
 		return env.ID, v.Status
 	case policy.Discard:
-		c.log().Info("discard by cleanup policy", "queue_id", env.ID, "reason", v.Reason)
+		c.log().Info("discard by cleanup policy", "queue_id", env.ID, "reason", v.Reason, "generation", v.Generation)
 		return env.ID, nil
 	}
 	if len(env.Recipients) == 0 {

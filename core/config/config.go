@@ -113,6 +113,7 @@ type SMTPD struct {
 	MaxPerClient     int      `toml:"max_connections_per_ip"` // default 50
 	IdleTimeout      Duration `toml:"idle_timeout"`           // default 300s
 	SessionTimeout   Duration `toml:"session_timeout"`        // default 30m
+	Banner           string   `toml:"banner"`                 // [smtpd_banner] after the host name; default "ESMTP Service Ready"
 
 	// Clients that make errors, and a full spool (Postfix names).
 	ErrorSleepTime   Duration `toml:"error_sleep_time"`   // [smtpd_error_sleep_time] 1s, "0": no pause

@@ -137,6 +137,19 @@ type Status struct {
 	Counters   map[string]int         `json:"counters,omitempty"`
 	Sessions   int                    `json:"sessions"` // control sessions open, this one included
 	Breakers   map[string]string      `json:"breakers,omitempty"`
+	// Sites and Tenants are the recipient outcomes since start by
+	// destination site and by tenant, the busiest first ("other": the
+	// rest; see docs/operations.md on the bounded labels).
+	Sites   []Outcomes `json:"sites,omitempty"`
+	Tenants []Outcomes `json:"tenants,omitempty"`
+}
+
+// Outcomes are the recipient outcomes of one site or tenant.
+type Outcomes struct {
+	Name     string `json:"name"`
+	Sent     uint64 `json:"sent"`
+	Deferred uint64 `json:"deferred"`
+	Bounced  uint64 `json:"bounced"`
 }
 
 // Status is what "moonpost status" and GET /api/status show.
@@ -149,6 +162,9 @@ func (s *Server) Status(ctx context.Context) (*Status, error) {
 	}
 	if s.Counters != nil {
 		st.Counters = s.Counters()
+	}
+	if s.Busiest != nil {
+		st.Sites, st.Tenants = s.Busiest()
 	}
 	if s.Hooks != nil {
 		st.Scripts = true

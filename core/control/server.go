@@ -40,6 +40,9 @@ type Server struct {
 	Listeners func() []string
 	Counters  func() map[string]int // delivery counters since start
 	Reload    Reloader              // the "reload" op; nil refuses it
+	// Busiest returns the recipient outcomes by destination site and
+	// by tenant (Status.Sites, Status.Tenants); nil: none shown.
+	Busiest func() (sites, tenants []Outcomes)
 	// Route prints what the live generation does with mail to an
 	// address (`moonpost route`); nil: the op is refused.
 	Route func(ctx context.Context, w io.Writer, addr, sender string, header []string) error

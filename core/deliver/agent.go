@@ -88,6 +88,9 @@ type Result struct {
 	// TLS says how the session that gave the outcome was protected, for
 	// the delivery log line ("" when the transport has no TLS).
 	TLS string
+	// Generation is the script generation that chose the route, for the
+	// delivery log; the queue manager sets it, agents leave it alone.
+	Generation int
 }
 
 // Agent delivers mail. Deliver must return len(req.Recipients) results in

@@ -40,13 +40,17 @@ type answer struct {
 func (r *resolver) resolve(ctx context.Context, name string, qtype uint16) (answer, error) {
 	key := cacheKey{name: name, qtype: qtype}
 	now := r.clock.Now()
+	ti := typeIndex(qtype)
+	r.stats.lookups[ti].Add(1)
 	if r.cache != nil {
 		if ans, ok := r.cache.get(key, now); ok {
+			r.stats.hits[ti].Add(1)
 			return ans, nil
 		}
 	}
 	ans, err := r.chase(ctx, name, qtype)
 	if err != nil {
+		r.stats.failures[ti].Add(1)
 		typ := dns.TypeToString[qtype]
 		r.log.Debug("dns lookup failed", "name", name, "type", typ, "err", err)
 		return answer{}, tempErr(name, typ, err)
@@ -174,12 +178,15 @@ func (r *resolver) exchangeOne(ctx context.Context, m *dns.Msg, srv string) (*dn
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	m.Id = dns.Id()
+	ti := typeIndex(m.Question[0].Qtype)
+	r.stats.queries[ti].Add(1)
 	c := &dns.Client{Net: "udp", Timeout: r.timeout}
 	resp, _, err := c.ExchangeContext(ctx, m, srv)
 	if err != nil || !resp.Truncated {
 		return resp, err
 	}
 	c.Net = "tcp"
+	r.stats.queries[ti].Add(1)
 	resp, _, err = c.ExchangeContext(ctx, m, srv)
 	return resp, err
 }

@@ -81,6 +81,8 @@ type resolver struct {
 	maxTTL   time.Duration
 	log      *slog.Logger
 
+	stats stats // for Stats (stats.go)
+
 	randMu sync.Mutex // rand.Rand is not safe for concurrent use
 	rand   *rand.Rand
 }

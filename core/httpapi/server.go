@@ -41,6 +41,9 @@ type Server struct {
 	Control Control      // status and queue operations; nil: 503
 	Admin   *admin.Admin // message display; nil: 503
 	Submit  Submitter    // /api/inject; nil: 503
+	// Reload is POST /api/reload, the daemon's reload (moonpost reload);
+	// nil: 503.
+	Reload func(ctx context.Context) (*control.ReloadResult, error)
 	// MaxBody bounds a request body (0: 64 MiB). Inject's content must
 	// fit, with the JSON around it.
 	MaxBody int64
@@ -51,6 +54,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners []net.Listener
 	sem       chan struct{}
+	unbound   chan struct{} // closed once Serve's shutdown closed the listeners
 }
 
 // LoadToken reads a bearer token: the first line of path, trimmed.
@@ -130,6 +134,10 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	// The addresses are free from here on, while requests in flight
+	// (a reload over the API that reopens this very listener) finish.
+	s.closeListeners()
+	close(s.unboundChan())
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -148,6 +156,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/queue/stats", s.api(s.queueStats))
 	mux.Handle("GET /api/queue/{id}", s.api(s.queueShow))
 	mux.Handle("POST /api/queue/{action}", s.api(s.queueAct))
+	mux.Handle("POST /api/reload", s.api(s.reload))
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "not_found", "", "no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
@@ -219,4 +228,17 @@ func (s *Server) log() *slog.Logger {
 		return s.Log
 	}
 	return slog.Default()
+}
+
+// Unbound is closed once a Serve whose context ended has closed its
+// listening sockets, before it waits for the requests in flight.
+func (s *Server) Unbound() <-chan struct{} { return s.unboundChan() }
+
+func (s *Server) unboundChan() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unbound == nil {
+		s.unbound = make(chan struct{})
+	}
+	return s.unbound
 }

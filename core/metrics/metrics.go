@@ -29,6 +29,9 @@ type Sources struct {
 	Now      func() time.Time // nil: time.Now
 	// Webhooks returns each [[webhook]] sink's figures by name (webhook.go).
 	Webhooks func() map[string]WebhookFigures
+	// Roles are the figures of smtpd, the hooks, DNS, the spool's syncs,
+	// the connection cache, sites and tenants (families.go).
+	Roles Roles
 }
 
 // QueueStates are the queues whose sizes are exported.
@@ -82,6 +85,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range webhookDescs {
 		ch <- d
 	}
+	for _, d := range roleDescs {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -107,6 +113,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectQueues(ch)
 	}
 	c.collectWebhooks(ch)
+	c.collectRoles(ch)
 }
 
 func (c *collector) collectQmgr(ch chan<- prometheus.Metric, s qmgr.Stats) {

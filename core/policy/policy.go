@@ -38,6 +38,9 @@ type Session struct {
 	// each message the connection queues starts with (Envelope.Tenant).
 	// Nil where no connection keeps it.
 	Tenant *string
+	// Generation is set by a policy that answered from scripts: the
+	// generation that decided, for the reject log line (0: none).
+	Generation int
 }
 
 // SMTP decides at each SMTP phase. A nil Status accepts; a 4xx or 5xx
@@ -81,6 +84,9 @@ type Verdict struct {
 	Action Action
 	Status *dsn.Status // for Reject
 	Reason string      // for Hold and Discard, logged
+	// Generation is the script generation that decided (0: none), for
+	// the log line.
+	Generation int
 }
 
 // Message is the message as cleanup policy sees and changes it. Only the
@@ -132,6 +138,9 @@ type Route struct {
 	// agree on them (resolve.Cache). A router that cannot tell sets
 	// ReadsAll.
 	Reads EnvFields
+	// Generation is the script generation that made the decision, or
+	// declined it (0: no scripts), for the delivery log.
+	Generation int
 }
 
 // EnvFields is a set of envelope fields a routing decision read.

@@ -25,7 +25,7 @@ func resultFor(st *dsn.Status, relay string) deliver.Result {
 func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *resolve.Destination) {
 	transport := "none"
 	if dest != nil {
-		transport = dest.Transport
+		transport, res.Generation = dest.Transport, dest.Generation
 	}
 	m.recordAs(msg, i, res, transport, true)
 }
@@ -93,6 +93,10 @@ func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, stat
 		// log summarisers read the fields before it in Postfix's order.
 		line += ", class=" + res.Class
 		attrs = append(attrs, "class", res.Class)
+	}
+	if res.Generation > 0 {
+		line += ", generation=" + strconv.Itoa(res.Generation)
+		attrs = append(attrs, "generation", res.Generation)
 	}
 	m.Log.Info(line, attrs...)
 }

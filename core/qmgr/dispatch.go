@@ -177,8 +177,10 @@ func (m *Manager) deliver(j *job) {
 	}
 	j.results = m.callAgent(req, j.dest.Transport)
 	j.rule, j.reply = matchRule(j.rules, j.results)
+	m.shaped.count(req, j.dest.Transport, j.results)
 	durable := !(j.whole && allOK(j.results))
 	for k, i := range j.rcpts {
+		j.results[k].Generation = j.dest.Generation
 		m.recordAs(msg, i, j.results[k], j.dest.Transport, durable)
 	}
 	m.results <- j

@@ -128,6 +128,7 @@ type Manager struct {
 	shaping  chan func()
 	pace     *time.Timer
 	wakeAt   time.Time
+	shaped   shapedCounts // outcomes by site and tenant, for /metrics (shaped.go)
 }
 
 // Stats counts outcomes since start.

@@ -36,6 +36,8 @@ type Store struct {
 	// strays, when set, makes listings move strays to corrupt/ (see
 	// SweepStrays).
 	strays *strays
+	// lat times the fsync and syncfs calls, for SyncLatency.
+	lat syncLatency
 }
 
 // ErrNotFound is returned when no file has the given ID in that state.
@@ -87,7 +89,7 @@ func (s *Store) openDir(st State) error {
 		return err
 	}
 	s.dirs = append(s.dirs, d)
-	s.sync[st] = newGroupSync(d.Sync)
+	s.sync[st] = newGroupSync(timed(&s.lat.dir, d.Sync))
 	return nil
 }
 
@@ -119,7 +121,7 @@ func (s *Store) UseSyncfs() error {
 		}
 	}
 	fd := int(root.Fd())
-	s.fs = newGroupSync(func() error { return unix.Syncfs(fd) })
+	s.fs = newGroupSync(timed(&s.lat.syncfs, func() error { return unix.Syncfs(fd) }))
 	return nil
 }
 
@@ -138,7 +140,7 @@ func (s *Store) syncData(f *os.File) error {
 	if s.fs != nil {
 		return s.fs.Sync()
 	}
-	return f.Sync()
+	return s.fsyncFile(f)
 }
 
 // OpenMaildrop opens only the maildrop directory of the spool at root,

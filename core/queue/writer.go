@@ -178,7 +178,7 @@ func (w *Writer) finish() error {
 	if w.store.fs != nil {
 		return nil // group commit: the syncfs after naming covers the data
 	}
-	return w.f.Sync()
+	return w.store.fsyncFile(w.f)
 }
 
 // name gives the finished file its queue ID name in st: a link for an

@@ -15,6 +15,9 @@ type Destination struct {
 	Transport string // an agent name: smtp, lmtp, local, pipe, discard, error
 	Nexthop   string // transport-specific, see deliver.Request.Nexthop
 	Options   map[string]string
+	// Generation is the script generation that chose the route (0: the
+	// Go default without scripts); it is not part of Key.
+	Generation int
 }
 
 // Key groups recipients that can share a delivery. A request carries
@@ -84,15 +87,15 @@ func (r *Resolver) route(ctx context.Context, rcpt string, env *queue.Envelope) 
 	if route.Transport != "" {
 		return route, nil
 	}
-	reads := route.Reads // what the scripts read before declining
+	reads, gen := route.Reads, route.Generation // what the scripts read before declining
 	route, err := r.Default.Route(ctx, rcpt, env)
-	route.Reads = reads
+	route.Reads, route.Generation = reads, gen
 	return route, err
 }
 
 // check normalises and checks one decision of the router.
 func (r *Resolver) check(rcpt string, route policy.Route) (Destination, error) {
-	d := Destination{Transport: strings.ToLower(route.Transport), Nexthop: route.Nexthop, Options: route.Options}
+	d := Destination{Transport: strings.ToLower(route.Transport), Nexthop: route.Nexthop, Options: route.Options, Generation: route.Generation}
 	if d.Transport == "relay" {
 		d.Transport = "smtp"
 	}

@@ -128,7 +128,7 @@ var AuthRateLimited = dsn.New(421, "4.7.0", "Error: too many failed authenticati
 // exempt reports whether the per-client limits spare ip.
 func (s *Server) exempt(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	for _, p := range s.cfg.LimitExceptions {
+	for _, p := range s.config().LimitExceptions {
 		if p.Contains(ip) {
 			return true
 		}
@@ -140,29 +140,29 @@ func (s *Server) exempt(ip netip.Addr) bool {
 // over ConnectionRateLimit. The first connection over the limit in a
 // window is logged as Postfix's anvil does; the rest only as rejects.
 func (s *Server) overConnectionRate(c *conn) bool {
-	if s.cfg.ConnectionRateLimit <= 0 || s.exempt(c.ip) {
+	if s.config().ConnectionRateLimit <= 0 || s.exempt(c.ip) {
 		return false
 	}
 	n := s.anvil.connect(c.ip)
-	if n == s.cfg.ConnectionRateLimit+1 {
+	if n == s.config().ConnectionRateLimit+1 {
 		s.log.Warn("warning: Connection rate limit exceeded: "+strconv.Itoa(n)+" from "+c.ip.String()+" for service "+c.listener.Name,
-			"limit", s.cfg.ConnectionRateLimit, "per", s.cfg.RateTimeUnit)
+			"limit", s.config().ConnectionRateLimit, "per", s.config().RateTimeUnit)
 	}
-	return n > s.cfg.ConnectionRateLimit
+	return n > s.config().ConnectionRateLimit
 }
 
 // authRefusal is the hook at the start of AUTH: a client over
 // AuthFailureRateLimit is refused without its password being checked,
 // and the connection is closed after the reply.
 func (s *Server) authRefusal(c *conn) *dsn.Status {
-	if s.cfg.AuthFailureRateLimit <= 0 || s.exempt(c.ip) {
+	if s.config().AuthFailureRateLimit <= 0 || s.exempt(c.ip) {
 		return nil
 	}
-	if s.anvil.authFailures(c.ip) < s.cfg.AuthFailureRateLimit {
+	if s.anvil.authFailures(c.ip) < s.config().AuthFailureRateLimit {
 		return nil
 	}
 	s.log.Warn("warning: AUTH failure rate limit exceeded from "+c.client()+" for service "+c.listener.Name,
-		"limit", s.cfg.AuthFailureRateLimit, "per", s.cfg.RateTimeUnit)
+		"limit", s.config().AuthFailureRateLimit, "per", s.config().RateTimeUnit)
 	c.expire()
 	return AuthRateLimited
 }
@@ -170,7 +170,7 @@ func (s *Server) authRefusal(c *conn) *dsn.Status {
 // noteAuthFailure is the hook in the AUTH failure path: it counts the
 // failure against the client across sessions.
 func (s *Server) noteAuthFailure(c *conn) {
-	if s.cfg.AuthFailureRateLimit > 0 && !s.exempt(c.ip) {
+	if s.config().AuthFailureRateLimit > 0 && !s.exempt(c.ip) {
 		s.anvil.authFailure(c.ip)
 	}
 }

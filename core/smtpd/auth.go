@@ -20,14 +20,14 @@ func (s *session) AuthMechanisms() []string {
 }
 
 func (s *session) authAllowed() bool {
-	return s.l.Submission && s.isTLS() && s.srv.cfg.Auth != nil
+	return s.l.Submission && s.isTLS() && s.c.cfg.Auth != nil
 }
 
 // Auth starts a SASL exchange. go-smtp already refuses AUTH without TLS
 // and after a successful AUTH; the rest is checked here.
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	switch {
-	case !s.l.Submission || s.srv.cfg.Auth == nil:
+	case !s.l.Submission || s.c.cfg.Auth == nil:
 		return nil, dsn.AuthDisabled.SMTPError()
 	case !s.isTLS():
 		return nil, dsn.AuthNeedsTLS.SMTPError()
@@ -57,10 +57,10 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // authenticate asks the Authenticator. Its error is an internal fault:
 // 454 4.7.0, try again later, never a silent pass.
 func (s *session) authenticate(mech, user, pass string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
 	ctx = policy.WithSession(ctx, s.policySession())
-	ok, err := s.srv.cfg.Auth.Authenticate(ctx, user, pass)
+	ok, err := s.c.cfg.Auth.Authenticate(ctx, user, pass)
 	if err != nil {
 		s.srv.log.Error("warning: "+s.c.client()+": SASL "+mech+" authentication error", "err", err)
 		return dsn.AuthTemp.SMTPError()
@@ -77,8 +77,10 @@ func (s *session) authenticate(mech, user, pass string) error {
 // reaches AuthFailureLimit ends the session (errlimit.go).
 func (s *session) authFailed(mech, user string, why error) error {
 	s.srv.noteAuthFailure(s.c) // anvil.go
+	s.srv.countReject("AUTH", dsn.AuthFailed)
 	s.srv.log.Warn("warning: "+s.c.client()+": SASL "+mech+" authentication failed", "sasl_username", sanitize(user), "why", why)
 	if s.c.authFailure() {
+		s.srv.countReject("SESSION", tooManyErrors)
 		s.srv.log.Info("too many AUTH failures from "+s.c.client(), "listener", s.l.Name)
 		s.c.hangUp()
 		return tooManyErrors.SMTPError()

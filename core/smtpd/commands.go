@@ -75,7 +75,7 @@ func (c *conn) postmaster(line []byte, arg string) []byte {
 	if len(rest) < len(pm) || !strings.EqualFold(rest[:len(pm)], pm) {
 		return line
 	}
-	return []byte("RCPT TO:<postmaster@" + c.srv.cfg.PostmasterDomain + ">" + rest[len(pm):] + "\r\n")
+	return []byte("RCPT TO:<postmaster@" + c.cfg.PostmasterDomain + ">" + rest[len(pm):] + "\r\n")
 }
 
 // reply queues one reply of our own, as if go-smtp had written it.

@@ -86,7 +86,10 @@ type Listener struct {
 // Config is everything the SMTP server needs; the daemon maps its TOML
 // configuration onto it. Zero limits take the Postfix-like defaults.
 type Config struct {
-	Hostname  string // banner and Received: "by"
+	Hostname string // banner and Received: "by"
+	// Banner follows the host name in the 220 greeting (Postfix's
+	// smtpd_banner after $myhostname); "": go-smtp's "ESMTP Service Ready".
+	Banner    string
 	Listeners []Listener
 	// TLSConfig enables STARTTLS (and ImplicitTLS listeners); nil: no TLS.
 	TLSConfig *tls.Config
@@ -164,6 +167,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if len(c.Listeners) == 0 {
 		return c, errors.New("smtpd: no listeners")
+	}
+	if strings.ContainsAny(c.Banner, "\r\n") || len(c.Banner) > 400 {
+		return c, errors.New("smtpd: the banner must be one line of at most 400 characters")
 	}
 	for _, l := range c.Listeners {
 		if l.ImplicitTLS && c.TLSConfig == nil {

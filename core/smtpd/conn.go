@@ -32,6 +32,7 @@ import (
 type conn struct {
 	net.Conn
 	srv      *Server
+	cfg      *Config // the server's settings when the connection came; never changed
 	listener *Listener
 	ip       netip.Addr
 	id       string // session ID for policy and logs, unique per process

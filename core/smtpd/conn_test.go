@@ -32,7 +32,7 @@ func pipeConn(t *testing.T) (*conn, *writeCounter, net.Conn) {
 	}
 	ours, theirs := net.Pipe()
 	wc := &writeCounter{Conn: ours}
-	c := &conn{Conn: wc, srv: srv, listener: &Listener{Name: "smtp"}, deadline: time.Now().Add(time.Minute)}
+	c := &conn{Conn: wc, srv: srv, cfg: srv.config(), listener: &Listener{Name: "smtp"}, deadline: time.Now().Add(time.Minute)}
 	t.Cleanup(func() { _ = theirs.Close(); _ = ours.Close() })
 	return c, wc, theirs
 }

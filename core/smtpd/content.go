@@ -67,7 +67,7 @@ func (c *conn) content(r io.Reader) (io.Reader, func()) {
 	// of the five to six of go-smtp's 4 KiB buffer.
 	bp := bufpool.Get()
 	cr := &contentReader{read: c.readRaw, buf: *bp}
-	if max := c.srv.cfg.MaxMessageBytes; max > 0 {
+	if max := c.cfg.MaxMessageBytes; max > 0 {
 		cr.limited, cr.left = true, int64(max)
 	}
 	return cr, func() {

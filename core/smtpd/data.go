@@ -28,7 +28,7 @@ const maxPolicyHeader = 256 << 10
 // only when Submit returned nil, i.e. the queue file is on disk.
 func (s *session) Data(r io.Reader) error {
 	s.c.counts.data.Add(1)
-	now := s.srv.cfg.Now()
+	now := s.c.cfg.Now()
 	env := s.envelope(now)
 	defer s.logPanic(env.ID)
 	s.srv.log.Info(string(env.ID)+": client="+s.c.client()+s.saslLog(), "listener", s.l.Name)
@@ -44,16 +44,16 @@ func (s *session) Data(r io.Reader) error {
 		s.logReject("DATA", st, "")
 		return st.SMTPError()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.SessionTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.SessionTimeout)
 	defer cancel()
-	if s.srv.cfg.Flow != nil {
-		s.srv.cfg.Flow.Wait(ctx)
+	if s.c.cfg.Flow != nil {
+		s.c.cfg.Flow.Wait(ctx)
 	}
 	if s.c.milters != nil {
 		ctx = s.c.milters.Message(ctx) // cleanup finishes the conversation
 	}
 	received := strings.NewReader(s.receivedHeader(env, now))
-	id, err := s.srv.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
+	id, err := s.c.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
 	if id == "" {
 		id = env.ID
 	}
@@ -65,7 +65,8 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, err error) *dsn.Status {
 	switch {
 	case errors.Is(cr.err, smtp.ErrDataTooLarge):
-		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; size exceeds %d", id, s.c.client(), dsn.MessageTooBig.Error(), s.srv.cfg.MaxMessageBytes))
+		s.srv.countReject("DATA", dsn.MessageTooBig)
+		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; size exceeds %d", id, s.c.client(), dsn.MessageTooBig.Error(), s.c.cfg.MaxMessageBytes))
 		return dsn.MessageTooBig
 	case isTimeout(cr.err):
 		// The client went quiet mid-message: say so, and end the session
@@ -81,6 +82,7 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 		return dsn.TempLocal
 	case err != nil:
 		st := dsn.FromError(err)
+		s.srv.countReject("DATA", st)
 		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; from=<%s> proto=%s", id, s.c.client(), st.Error(), env.Sender, s.proto()), "err", err)
 		if st.Code == 421 {
 			s.c.expire() // a milter's 421: the session ends after the reply
@@ -131,7 +133,7 @@ func (s *session) envelope(now time.Time) *queue.Envelope {
 func (s *session) receivedHeader(env *queue.Envelope, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n", env.Client.Helo, env.Client.Name, env.Client.Addr)
-	fmt.Fprintf(&b, "\tby %s (moonpost) with %s id %s", s.srv.cfg.Hostname, env.Client.Proto, env.ID)
+	fmt.Fprintf(&b, "\tby %s (moonpost) with %s id %s", s.c.cfg.Hostname, env.Client.Proto, env.ID)
 	if len(env.Recipients) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", env.Recipients[0].Addr)
 	}
@@ -142,16 +144,18 @@ func (s *session) receivedHeader(env *queue.Envelope, now time.Time) string {
 // checkHeader buffers the raw header, shows it to the DATA policy, and
 // returns a reader that replays it byte for byte followed by the body.
 func (s *session) checkHeader(cr *countingReader) (io.Reader, *dsn.Status) {
-	if p, ok := s.srv.cfg.Policy.(policy.Selective); ok && !p.Handles("data") {
+	if p, ok := s.c.cfg.Policy.(policy.Selective); ok && !p.Handles("data") {
 		return cr, nil // no DATA handler: nothing to buffer or parse
 	}
 	br := bufio.NewReader(cr)
 	raw := readRawHeader(br, maxPolicyHeader)
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.srv.cfg.Policy.Data(ctx, s.policySession(), &h)
+	ps := s.policySession()
+	st, err := s.c.cfg.Policy.Data(ctx, ps, &h)
 	if rej := s.verdict("DATA", st, err); rej != nil {
+		s.decided = ps.Generation
 		return nil, rej
 	}
 	return io.MultiReader(bytes.NewReader(raw), br), nil

@@ -15,15 +15,15 @@ import (
 // if the message then does not fit. A FreeSpace error is a temporary
 // failure: when unsure, the client comes back.
 func (s *Server) checkStorage(size int64) *dsn.Status {
-	if s.cfg.FreeSpace == nil {
+	if s.config().FreeSpace == nil {
 		return nil
 	}
-	free, err := s.cfg.FreeSpace()
+	free, err := s.config().FreeSpace()
 	if err != nil {
 		s.log.Error("warning: cannot read the queue file system's free space", "err", err)
 		return dsn.TempLocal
 	}
-	minFree := max(s.cfg.QueueMinFree, 0)
+	minFree := max(s.config().QueueMinFree, 0)
 	if free <= minFree || size >= free-minFree || float64(size) >= float64(free)/1.5 {
 		s.log.Warn("warning: not enough free space in the mail queue", "free", free, "queue_minfree", minFree, "size", size)
 		return noStorage

@@ -36,13 +36,14 @@ func (c *conn) noteReply(r []byte) []byte {
 	}
 	e := &c.errs
 	e.errors++
-	if e.errors > c.srv.cfg.SoftErrorLimit && !e.paused {
+	if e.errors > c.cfg.SoftErrorLimit && !e.paused {
 		c.errorPause()
 	}
 	e.paused = false
-	if e.errors < c.srv.cfg.HardErrorLimit {
+	if e.errors < c.cfg.HardErrorLimit {
 		return r
 	}
+	c.srv.countReject("SESSION", tooManyErrors)
 	c.srv.log.Info("too many errors from "+c.client(), "listener", c.listener.Name, "errors", e.errors)
 	c.hangUp()
 	return append(append([]byte(nil), r...), tooManyErrors.Error()+"\r\n"...)
@@ -61,13 +62,13 @@ func (c *conn) authFailure() (over bool) {
 	e.authFail++
 	c.errorPause()
 	e.paused = true
-	return e.authFail >= c.srv.cfg.AuthFailureLimit
+	return e.authFail >= c.cfg.AuthFailureLimit
 }
 
 // errorPause sleeps ErrorSleepTime, unless a shutdown asked the
 // connection to go. A graceful shutdown waits for at most one pause.
 func (c *conn) errorPause() {
-	if d := c.srv.cfg.ErrorSleepTime; d > 0 && !c.isKicked() {
+	if d := c.cfg.ErrorSleepTime; d > 0 && !c.isKicked() {
 		time.Sleep(d)
 	}
 }

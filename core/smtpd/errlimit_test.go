@@ -123,7 +123,7 @@ func TestErrorLimitDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := srv.cfg
+	c := srv.config()
 	if c.ErrorSleepTime != time.Second || c.SoftErrorLimit != 10 || c.HardErrorLimit != 20 ||
 		c.AuthFailureLimit != 3 || c.QueueMinFree != 1500 || c.PostmasterDomain != "mx.example" {
 		t.Errorf("defaults: sleep %v soft %d hard %d auth %d minfree %d postmaster %q", c.ErrorSleepTime,

@@ -42,7 +42,7 @@ func scriptedConn(t *testing.T, reads ...string) *conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &conn{Conn: &scriptConn{reads: reads}, srv: srv, listener: &Listener{Name: "smtp"},
+	return &conn{Conn: &scriptConn{reads: reads}, srv: srv, cfg: srv.config(), listener: &Listener{Name: "smtp"},
 		deadline: time.Now().Add(time.Minute), in: input{limit: 512}}
 }
 

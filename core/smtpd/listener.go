@@ -34,7 +34,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 				l.srv.log.Info("connect from "+c.client(), "listener", l.cfg.Name)
 			}
 			if l.cfg.ImplicitTLS {
-				c.tl.conn = tls.Server(raw, l.srv.cfg.TLSConfig) // handshake at the banner
+				c.tl.conn = tls.Server(raw, c.cfg.TLSConfig) // handshake at the banner
 			}
 			return c, nil
 		}
@@ -46,6 +46,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 // client that does not read cannot stall the accept loop; on an implicit
 // TLS port a plaintext reply would be noise, so it only closes.
 func (l *limitListener) refuse(raw net.Conn, st *dsn.Status) {
+	l.srv.countReject("CONNECT", st)
 	l.srv.log.Warn("NOQUEUE: reject: CONNECT from "+addrOf(raw).String()+": "+st.Error(), "listener", l.cfg.Name)
 	if !l.cfg.ImplicitTLS {
 		_ = raw.SetWriteDeadline(time.Now().Add(time.Second))
@@ -61,14 +62,15 @@ func (l *limitListener) refuse(raw net.Conn, st *dsn.Status) {
 func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
 	ip := addrOf(raw)
 	now := time.Now()
-	c := &conn{Conn: raw, srv: s, listener: l, ip: ip, name: "unknown", start: now, in: input{limit: s.cfg.MaxLineLength},
-		deadline: now.Add(s.cfg.SessionTimeout)}
+	cfg := s.config() // the session keeps the settings it started with (Reconfigure)
+	c := &conn{Conn: raw, srv: s, cfg: cfg, listener: l, ip: ip, name: "unknown", start: now, in: input{limit: cfg.MaxLineLength},
+		deadline: now.Add(cfg.SessionTimeout)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.draining:
 		return nil, dsn.ShuttingDown
-	case s.perIP[ip] >= s.cfg.MaxConnectionsPerIP && !s.exempt(ip):
+	case s.perIP[ip] >= cfg.MaxConnectionsPerIP && !s.exempt(ip):
 		s.overConnectionRate(c) // an attempt all the same
 		return nil, dsn.TooManyFromHost
 	case s.overConnectionRate(c):
@@ -78,6 +80,7 @@ func (s *Server) admit(raw net.Conn, l *Listener) (*conn, *dsn.Status) {
 	}
 	c.id = fmt.Sprintf("%x-%d", now.UnixMicro(), sessionSeq.Add(1))
 	s.conns[c] = struct{}{}
+	s.counts.admit(l.Name)
 	s.perIP[ip]++
 	s.active.Add(1)
 	s.noteLoad()

@@ -49,14 +49,14 @@ type MilterConn interface {
 // unavailable" and the end of the session; any other answer keeps the
 // 220, and a 4xx answers MAIL.
 func (c *conn) milterBanner(b []byte) []byte {
-	if c.srv.cfg.Milters == nil {
+	if c.cfg.Milters == nil {
 		return b
 	}
 	port := uint16(0)
 	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 		port = ap.Port()
 	}
-	c.milters = c.srv.cfg.Milters.Open(queue.Client{Name: c.name, Addr: c.ip.String(), Proto: "SMTP"}, port)
+	c.milters = c.cfg.Milters.Open(queue.Client{Name: c.name, Addr: c.ip.String(), Proto: "SMTP"}, port)
 	if c.milters == nil {
 		return b
 	}
@@ -66,9 +66,9 @@ func (c *conn) milterBanner(b []byte) []byte {
 		return b
 	case st.Code == 421:
 		c.expire() // go-smtp closes on the next read
-		return []byte(fmt.Sprintf("421 %s Service unavailable - try again later\r\n", c.srv.cfg.Hostname))
+		return []byte(fmt.Sprintf("421 %s Service unavailable - try again later\r\n", c.cfg.Hostname))
 	}
-	return []byte(fmt.Sprintf("554 %s ESMTP not accepting connections\r\n", c.srv.cfg.Hostname))
+	return []byte(fmt.Sprintf("554 %s ESMTP not accepting connections\r\n", c.cfg.Hostname))
 }
 
 // milterHelo reports a greeting; only a 421 is answered at HELO (Postfix

@@ -40,7 +40,7 @@ const rateTimeout = time.Second
 // fail_closed). Clients in client_event_limit_exceptions are spared the
 // per-client limits only.
 func (s *session) overRate(kind string) *dsn.Status {
-	cfg := &s.srv.cfg
+	cfg := s.c.cfg
 	if cfg.Throttle == nil || len(cfg.RateLimits) == 0 {
 		return nil
 	}

@@ -51,6 +51,9 @@ func (s *Server) rewriteReply(c *conn, b []byte) []byte {
 		return nil
 	}
 	l := string(line)
+	if b := c.cfg.Banner; b != "" && l == "220 "+c.cfg.Hostname+" ESMTP Service Ready" {
+		return []byte("220 " + c.cfg.Hostname + " " + b + "\r\n")
+	}
 	c.noteGreeting(l)
 	if l == "250-CHUNKING" && c.offerTLS() {
 		return []byte("250-CHUNKING\r\n250-STARTTLS\r\n") // go-smtp has no TLSConfig

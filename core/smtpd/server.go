@@ -16,8 +16,8 @@ import (
 // Server is the SMTP server: one go-smtp server per configured listener,
 // sharing connection limits, the drain state and the configuration.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	live atomic.Pointer[Config] // the settings new sessions take (Reconfigure)
+	log  *slog.Logger
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -29,6 +29,8 @@ type Server struct {
 
 	diverted atomic.Int64 // DATA contents read by the session itself (content)
 
+	counts counters // connections and rejections, for Stats (stats.go)
+
 	// Defences under stress (stress.go, anvil.go).
 	anvil    *anvil      // per-client rates across sessions
 	shedding int         // connections shed but not yet closed; guarded by mu
@@ -39,7 +41,12 @@ type Server struct {
 type smtpListener struct {
 	cfg *Listener
 	ln  net.Listener // the limiting wrapper
-	gs  *smtp.Server
+	// gs is the protocol engine new connections go to; Reconfigure
+	// replaces it (reconfigure.go), sessions keep the one they began on.
+	gs atomic.Pointer[smtp.Server]
+	// pending is a connection accepted for the engine that gs replaced,
+	// handed to the new one; only the listener's Serve goroutine uses it.
+	pending net.Conn
 }
 
 // New checks cfg and fills in defaults. It does not listen yet.
@@ -48,14 +55,19 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
-		cfg:   c,
+	s := &Server{
 		log:   c.Logger,
 		conns: map[*conn]struct{}{},
 		perIP: map[netip.Addr]int{},
 		anvil: newAnvil(c.RateTimeUnit, c.Now),
-	}, nil
+	}
+	s.live.Store(&c)
+	return s, nil
 }
+
+// config returns the settings in effect; a session keeps the ones it
+// was admitted with (conn.cfg).
+func (s *Server) config() *Config { return s.live.Load() }
 
 // Listen binds every configured listener. Serve calls it if needed;
 // calling it first lets a caller learn the bound addresses (port 0).
@@ -66,8 +78,8 @@ func (s *Server) Listen() error {
 		return nil
 	}
 	var out []*smtpListener
-	for i := range s.cfg.Listeners {
-		l := &s.cfg.Listeners[i]
+	for i := range s.config().Listeners {
+		l := &s.config().Listeners[i]
 		// No TCP keepalive: sessions have their own timeouts, and each
 		// accepted connection would cost four more system calls.
 		raw, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", l.Addr)
@@ -77,7 +89,9 @@ func (s *Server) Listen() error {
 			}
 			return fmt.Errorf("smtpd: listen %s (%s): %w", l.Name, l.Addr, err)
 		}
-		out = append(out, &smtpListener{cfg: l, ln: &limitListener{Listener: raw, srv: s, cfg: l}, gs: s.goSMTP(l)})
+		sl := &smtpListener{cfg: l, ln: &limitListener{Listener: raw, srv: s, cfg: l}}
+		sl.gs.Store(s.goSMTP(l))
+		out = append(out, sl)
 	}
 	s.running = out
 	return nil
@@ -99,9 +113,9 @@ func (s *Server) goSMTP(l *Listener) *smtp.Server {
 	gs := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return s.newSession(c, l)
 	}))
-	gs.Domain = s.cfg.Hostname
-	gs.MaxMessageBytes = s.cfg.MaxMessageBytes
-	gs.MaxRecipients = s.cfg.MaxRecipients
+	gs.Domain = s.config().Hostname
+	gs.MaxMessageBytes = s.config().MaxMessageBytes
+	gs.MaxRecipients = s.config().MaxRecipients
 	// Our conn's input limits command lines; go-smtp's own limit
 	// would also cut message lines.
 	gs.MaxLineLength = 0
@@ -133,11 +147,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() {
 			defer s.served.Done()
 			s.log.Info("listening", "listener", l.cfg.Name, "addr", l.ln.Addr().String())
-			errc <- l.gs.Serve(l.ln)
+			errc <- l.serve()
 		}()
 	}
 	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), s.config().ShutdownTimeout)
 		defer cancel()
 		_ = s.Shutdown(sctx)
 	})
@@ -173,7 +187,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Close our socket too: go-smtp only closes listeners its Serve
 		// has registered, and Serve may not have started yet.
 		_ = l.ln.Close()
-		go func() { errc <- l.gs.Shutdown(ctx) }()
+		go func() { errc <- l.gs.Load().Shutdown(ctx) }()
 	}
 	var err error
 	for range listeners {

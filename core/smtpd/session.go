@@ -24,6 +24,9 @@ type session struct {
 	// greetReject is the connect or HELO policy's rejection of the
 	// greeting after STARTTLS, answered at MAIL and AUTH (tls.go).
 	greetReject *dsn.Status
+	// decided is the script generation behind the rejection about to be
+	// logged (0: not the scripts'); logReject consumes it.
+	decided int
 
 	// The transaction, cleared by Reset.
 	mailSeen bool
@@ -57,15 +60,16 @@ func (s *Server) newSession(gc *smtp.Conn, l *Listener) (smtp.Session, error) {
 // greet runs the connect and HELO policy for a greeting.
 func (s *session) greet() *dsn.Status {
 	s.c.counts.helo.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
 	ps := s.policySession()
-	st, err := s.srv.cfg.Policy.Connect(ctx, ps)
+	st, err := s.c.cfg.Policy.Connect(ctx, ps)
 	if err == nil && st == nil {
-		st, err = s.srv.cfg.Policy.Helo(ctx, ps, s.gc.Hostname())
+		st, err = s.c.cfg.Policy.Helo(ctx, ps, s.gc.Hostname())
 	}
 	rej := s.verdict("HELO", st, err)
 	if rej != nil {
+		s.decided = ps.Generation
 		s.logReject("CONNECT", rej, "")
 	}
 	return rej
@@ -119,10 +123,12 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		s.from = ""
 		return rej.SMTPError()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.srv.cfg.Policy.Mail(ctx, s.policySession(), canon)
+	ps := s.policySession()
+	st, err := s.c.cfg.Policy.Mail(ctx, ps, canon)
 	if rej := s.verdict("MAIL", st, err); rej != nil {
+		s.decided = ps.Generation
 		s.logReject("MAIL", rej, "")
 		return rej.SMTPError()
 	}
@@ -158,10 +164,12 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.logReject("RCPT", rej, rcpt)
 		return rej.SMTPError()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PolicyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
 	defer cancel()
-	st, err := s.srv.cfg.Policy.Rcpt(ctx, s.policySession(), rcpt)
+	ps := s.policySession()
+	st, err := s.c.cfg.Policy.Rcpt(ctx, ps, rcpt)
 	if rej := s.verdict("RCPT", st, err); rej != nil {
+		s.decided = ps.Generation
 		s.logReject("RCPT", rej, rcpt)
 		return rej.SMTPError()
 	}
@@ -179,7 +187,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 // mayRelayTo is the relay rule: our own and relay domains from anyone,
 // anything else only from mynetworks or an authenticated client.
 func (s *session) mayRelayTo(a Address) bool {
-	cfg := &s.srv.cfg
+	cfg := s.c.cfg
 	if cfg.LocalDomains.Contains(a.Domain) || cfg.RelayDomains.Contains(a.Domain) {
 		return true
 	}
@@ -232,11 +240,16 @@ func (s *session) verdict(stage string, st *dsn.Status, err error) *dsn.Status {
 
 // logReject writes Postfix's reject line.
 func (s *session) logReject(stage string, st *dsn.Status, to string) {
+	s.srv.countReject(stage, st)
 	msg := fmt.Sprintf("NOQUEUE: reject: %s from %s: %s; from=<%s>", stage, s.c.client(), st.Error(), s.from)
 	if to != "" {
 		msg += " to=<" + to + ">"
 	}
 	msg += fmt.Sprintf(" proto=%s helo=<%s>", s.proto(), sanitize(s.gc.Hostname()))
+	if s.decided > 0 {
+		msg += fmt.Sprintf(" generation=%d", s.decided) // the scripts that decided
+		s.decided = 0
+	}
 	s.srv.log.Info(msg, "listener", s.l.Name)
 }
 
@@ -271,7 +284,7 @@ func (s *session) policySession() *policy.Session {
 	ps := &policy.Session{Meta: s.c.meta, Tenant: &s.c.tenant,
 		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
 		Helo: s.gc.Hostname(), TLS: s.isTLS(), AuthUser: s.authUser,
-		Trusted: s.srv.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
+		Trusted: s.c.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
 	}
 	for _, r := range s.rcpts {
 		ps.Recipients = append(ps.Recipients, r.Addr)

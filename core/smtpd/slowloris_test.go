@@ -51,7 +51,7 @@ func TestSlowloris(t *testing.T) {
 			waitForLong(t, 30*time.Second, func() bool {
 				return atk.attempts.Load() >= 1000 && connCount(ts.srv) >= tc.hold && ts.srv.stressed()
 			})
-			time.Sleep(ts.srv.cfg.shedGrace) // the shipped 5 s
+			time.Sleep(ts.srv.config().shedGrace) // the shipped 5 s
 			var lat []time.Duration
 			for i := 0; i < 5; i++ {
 				lat = append(lat, freshTransaction(t, ts, fmt.Sprintf("fresh%d@local.example", i)))

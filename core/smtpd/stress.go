@@ -42,7 +42,7 @@ func (c *Config) stressDefaults() {
 
 // stressThreshold is the number of connections at which stress begins.
 func (s *Server) stressThreshold() int {
-	return max(1, (s.cfg.MaxConnections*stressPercent+99)/100)
+	return max(1, (s.config().MaxConnections*stressPercent+99)/100)
 }
 
 // stressed reports whether the server is in stress mode now.
@@ -51,9 +51,9 @@ func (s *Server) stressed() bool { return s.stressOn.Load() }
 // idleTimeout is the bound on one read or write now.
 func (s *Server) idleTimeout() time.Duration {
 	if s.stressed() {
-		return min(s.cfg.IdleTimeout, s.cfg.StressIdleTimeout)
+		return min(s.config().IdleTimeout, s.config().StressIdleTimeout)
 	}
-	return s.cfg.IdleTimeout
+	return s.config().IdleTimeout
 }
 
 // noteLoad switches stress mode on or off after admit or release
@@ -65,18 +65,18 @@ func (s *Server) noteLoad() {
 	n := len(s.conns) - s.shedding
 	on := n >= s.stressThreshold()
 	if s.stressOn.Load() {
-		on = n >= max(1, s.stressThreshold()-s.cfg.MaxConnections/10)
+		on = n >= max(1, s.stressThreshold()-s.config().MaxConnections/10)
 	}
 	if on == s.stressOn.Load() {
 		return
 	}
 	s.stressOn.Store(on)
 	if !on {
-		s.log.Info("stress mode off", "connections", n, "max_connections", s.cfg.MaxConnections)
+		s.log.Info("stress mode off", "connections", n, "max_connections", s.config().MaxConnections)
 		return
 	}
 	s.log.Warn("stress mode on: shorter timeouts, idle clients shed at the limit",
-		"connections", n, "max_connections", s.cfg.MaxConnections)
+		"connections", n, "max_connections", s.config().MaxConnections)
 	now := time.Now()
 	for c := range s.conns {
 		c.tighten(now)
@@ -86,7 +86,7 @@ func (s *Server) noteLoad() {
 // full reports whether no slot is free (shed connections on their way
 // out do not count). Called with s.mu held.
 func (s *Server) full() bool {
-	return len(s.conns)-s.shedding >= s.cfg.MaxConnections
+	return len(s.conns)-s.shedding >= s.config().MaxConnections
 }
 
 // shedOne makes room for a new client by shedding the connection that
@@ -95,12 +95,12 @@ func (s *Server) full() bool {
 // for a moment; beyond that the new client is refused. Called with s.mu
 // held.
 func (s *Server) shedOne(now time.Time) bool {
-	if s.shedding >= s.cfg.MaxConnections {
+	if s.shedding >= s.config().MaxConnections {
 		return false
 	}
 	var victim *conn
 	for c := range s.conns {
-		if c.busy.Load() || c.shed.Load() || c.isKicked() || now.Sub(c.start) < s.cfg.shedGrace {
+		if c.busy.Load() || c.shed.Load() || c.isKicked() || now.Sub(c.start) < s.config().shedGrace {
 			continue
 		}
 		if victim == nil || c.lessUseful(victim) {
@@ -137,7 +137,7 @@ func (c *conn) lessUseful(o *conn) bool {
 func (c *conn) sessionEnd() time.Time {
 	end := c.deadline
 	if c.srv.stressed() {
-		if s := c.start.Add(c.srv.cfg.StressSessionTimeout); s.Before(end) {
+		if s := c.start.Add(c.cfg.StressSessionTimeout); s.Before(end) {
 			end = s
 		}
 	}

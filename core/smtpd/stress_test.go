@@ -91,7 +91,7 @@ func TestShedIdleAtLimit(t *testing.T) {
 	worked.cmd("MAIL FROM:<a@b.example>").expect("250 ")
 	worked.cmd("RSET").expect("250 ")
 	idle := dialReady(t, ts.smtp)
-	time.Sleep(ts.srv.cfg.shedGrace) // let the three grow old enough to be shed
+	time.Sleep(ts.srv.config().shedGrace) // let the three grow old enough to be shed
 	fresh := dial(t, ts.smtp)
 	fresh.expect("220 ")
 	idle.expect("421 4.7.0 Error: too many connections")

@@ -46,7 +46,7 @@ func (c *conn) isTLS() bool { return c.tl.on.Load() }
 
 // offerTLS reports whether EHLO should offer STARTTLS.
 func (c *conn) offerTLS() bool {
-	return c.srv.cfg.TLSConfig != nil && c.tl.conn == nil
+	return c.cfg.TLSConfig != nil && c.tl.conn == nil
 }
 
 // startTLS answers a STARTTLS line and, on 220, runs the handshake. The
@@ -56,7 +56,7 @@ func (c *conn) offerTLS() bool {
 // CVE-2011-0411).
 func (c *conn) startTLS(line []byte, arg string) ([]byte, error) {
 	switch {
-	case c.srv.cfg.TLSConfig == nil && c.tl.conn == nil:
+	case c.cfg.TLSConfig == nil && c.tl.conn == nil:
 		return line, nil // go-smtp: 502 5.5.1 TLS not supported
 	case c.tl.conn != nil:
 		c.reply(tlsActive)
@@ -74,10 +74,10 @@ func (c *conn) startTLS(line []byte, arg string) ([]byte, error) {
 			"listener", c.listener.Name)
 		c.in.buf = c.in.buf[:0]
 	}
-	if err := c.flush(c.srv.cfg.IdleTimeout); err != nil {
+	if err := c.flush(c.cfg.IdleTimeout); err != nil {
 		return nil, err
 	}
-	c.tl.conn = tls.Server(c.Conn, c.srv.cfg.TLSConfig)
+	c.tl.conn = tls.Server(c.Conn, c.cfg.TLSConfig)
 	if err := c.handshake(); err != nil {
 		return nil, io.EOF // go-smtp closes without a reply
 	}
@@ -88,7 +88,7 @@ func (c *conn) startTLS(line []byte, arg string) ([]byte, error) {
 // handshake runs the TLS handshake under the idle and session deadlines.
 func (c *conn) handshake() error {
 	c.mu.Lock()
-	d := time.Now().Add(c.srv.cfg.IdleTimeout)
+	d := time.Now().Add(c.cfg.IdleTimeout)
 	if c.deadline.Before(d) {
 		d = c.deadline
 	}

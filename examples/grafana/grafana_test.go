@@ -12,9 +12,14 @@ import (
 	"testing"
 	"time"
 
+	smtpc "github.com/moonpost/moonpost/core/deliver/smtp"
+	"github.com/moonpost/moonpost/core/dns"
 	"github.com/moonpost/moonpost/core/metrics"
+	"github.com/moonpost/moonpost/core/metrics/tally"
 	"github.com/moonpost/moonpost/core/qmgr"
 	"github.com/moonpost/moonpost/core/queue"
+	"github.com/moonpost/moonpost/core/smtpd"
+	"github.com/moonpost/moonpost/hooks"
 )
 
 // exported scrapes a /metrics handler fed with every source and returns
@@ -37,6 +42,21 @@ func exported(t *testing.T) map[string]bool {
 		Started:    time.Now(),
 		Webhooks: func() map[string]metrics.WebhookFigures {
 			return map[string]metrics.WebhookFigures{"w": {Sent: 1}}
+		},
+		Roles: metrics.Roles{
+			SMTPD: func() smtpd.Stats {
+				return smtpd.Stats{Connections: map[string]uint64{"smtp": 1},
+					Rejects: map[smtpd.RejectKey]uint64{{Stage: "rcpt", Reason: "policy"}: 1}}
+			},
+			Hooks: func() []hooks.CallStats { return []hooks.CallStats{{Event: "rcpt", Generation: 1, Calls: 1}} },
+			Lua:   func() hooks.LuaFigures { return hooks.LuaFigures{} },
+			DNS:   func() map[string]dns.Stats { return map[string]dns.Stats{"MX": {Lookups: 1}} },
+			Sync:  store.SyncLatency,
+			ConnCache: func() map[string]smtpc.CacheStats {
+				return map[string]smtpc.CacheStats{"smtp": {Hits: 1}}
+			},
+			Sites:   func() []tally.Row { return []tally.Row{{Key: "other", Counts: []uint64{1, 0, 0}}} },
+			Tenants: func() []tally.Row { return []tally.Row{{Key: "other", Counts: []uint64{1, 0, 0}}} },
 		},
 	}
 	rec := httptest.NewRecorder()

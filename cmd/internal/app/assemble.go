@@ -192,10 +192,6 @@ func permit(on bool) local.Permit {
 }
 
 func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, milters smtpd.Milters, flow smtpd.Flow, log *slog.Logger) (*smtpd.Server, error) {
-	tlsCfg, err := loadTLS(cfg)
-	if err != nil {
-		return nil, err
-	}
 	var ls []smtpd.Listener
 	for _, a := range cfg.SMTPD.Listen {
 		ls = append(ls, smtpd.Listener{Name: "smtp", Addr: a})
@@ -203,23 +199,40 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, milte
 	for _, a := range cfg.SMTPD.SubmissionListen {
 		ls = append(ls, smtpd.Listener{Name: "submission", Addr: a, Submission: true})
 	}
-	return smtpd.New(smtpd.Config{
-		Hostname: cfg.Hostname, Listeners: ls, TLSConfig: tlsCfg,
+	c := smtpd.Config{
+		Hostname: cfg.Hostname, Listeners: ls,
 		LocalDomains: smtpd.DomainFunc(cfg.IsLocal), RelayDomains: smtpd.DomainFunc(cfg.IsRelay),
 		MyNetworks: cfg.Networks(), MaxMessageBytes: cfg.SMTPD.MessageSizeLimit,
-		MaxRecipients: cfg.SMTPD.RecipientLimit, MaxLineLength: cfg.SMTPD.LineLengthLimit,
-		MaxConnections: cfg.SMTPD.MaxConnections, MaxConnectionsPerIP: cfg.SMTPD.MaxPerClient,
-		IdleTimeout: cfg.SMTPD.IdleTimeout.D(), SessionTimeout: cfg.SMTPD.SessionTimeout.D(),
-		Policy: pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Milters: milters, Logger: log,
-		ErrorSleepTime: sleepOrNone(cfg.SMTPD.ErrorSleepTime.D()), SoftErrorLimit: cfg.SMTPD.SoftErrorLimit,
-		HardErrorLimit: cfg.SMTPD.HardErrorLimit, AuthFailureLimit: cfg.SMTPD.AuthFailureLimit,
-		QueueMinFree: cfg.SMTPD.QueueMinFree, FreeSpace: smtpd.SpoolFreeSpace(cfg.SpoolDir),
-		PostmasterDomain:  postmasterDomain(cfg),
-		StressIdleTimeout: cfg.SMTPD.StressIdleTimeout.D(), StressSessionTimeout: cfg.SMTPD.StressSessionTimeout.D(),
-		ConnectionRateLimit: cfg.SMTPD.ConnRateLimit, AuthFailureRateLimit: cfg.SMTPD.AuthFailRateLimit,
-		RateTimeUnit: cfg.SMTPD.RateTimeUnit.D(), LimitExceptions: cfg.LimitExceptions(),
-		RateLimits: rateLimits(cfg), Throttle: engineThrottle(pol),
-	})
+		MaxRecipients: cfg.SMTPD.RecipientLimit,
+		Policy:        pol.smtp, Auth: pol.auth, Submitter: clean, Flow: flow, Milters: milters, Logger: log,
+		FreeSpace:        smtpd.SpoolFreeSpace(cfg.SpoolDir),
+		PostmasterDomain: postmasterDomain(cfg),
+		RateTimeUnit:     cfg.SMTPD.RateTimeUnit.D(),
+		Throttle:         engineThrottle(pol),
+	}
+	if err := smtpdSettings(&c, cfg); err != nil {
+		return nil, err
+	}
+	return smtpd.New(c)
+}
+
+// smtpdSettings sets the [smtpd] settings a reload may change (see
+// liveSMTPD) from cfg; the daemon's start and each reload call it.
+func smtpdSettings(c *smtpd.Config, cfg *config.Config) error {
+	tlsCfg, err := loadTLS(cfg)
+	if err != nil {
+		return err
+	}
+	c.TLSConfig, c.MaxLineLength, c.Banner = tlsCfg, cfg.SMTPD.LineLengthLimit, cfg.SMTPD.Banner
+	c.MaxConnections, c.MaxConnectionsPerIP = cfg.SMTPD.MaxConnections, cfg.SMTPD.MaxPerClient
+	c.IdleTimeout, c.SessionTimeout = cfg.SMTPD.IdleTimeout.D(), cfg.SMTPD.SessionTimeout.D()
+	c.ErrorSleepTime, c.SoftErrorLimit = sleepOrNone(cfg.SMTPD.ErrorSleepTime.D()), cfg.SMTPD.SoftErrorLimit
+	c.HardErrorLimit, c.AuthFailureLimit = cfg.SMTPD.HardErrorLimit, cfg.SMTPD.AuthFailureLimit
+	c.QueueMinFree = cfg.SMTPD.QueueMinFree
+	c.StressIdleTimeout, c.StressSessionTimeout = cfg.SMTPD.StressIdleTimeout.D(), cfg.SMTPD.StressSessionTimeout.D()
+	c.ConnectionRateLimit, c.AuthFailureRateLimit = cfg.SMTPD.ConnRateLimit, cfg.SMTPD.AuthFailRateLimit
+	c.LimitExceptions, c.RateLimits = cfg.LimitExceptions(), rateLimits(cfg)
+	return nil
 }
 
 // rateLimits converts [[smtpd.rate_limit]]; config validation already

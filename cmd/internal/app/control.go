@@ -51,6 +51,7 @@ func startControl(ctx context.Context, cfg *config.Config, store *queue.Store, s
 		Started:   time.Now(),
 		Listeners: func() []string { return listenerNames(svc) },
 		Reload:    reloadFunc(svc),
+		Busiest:   busiest(svc),
 		Route: func(ctx context.Context, w io.Writer, addr, sender string, header []string) error {
 			return explainRoute(ctx, w, svc.engine, svc.route, addr, sender, header)
 		},

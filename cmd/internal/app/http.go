@@ -18,20 +18,24 @@ import (
 // startHTTP opens the [http] listener, when one is configured, and serves
 // it in a goroutine; stop shuts it down and waits. Status and queue
 // operations go through the control server, the CLI's own code.
-func startHTTP(ctx context.Context, cfg *config.Config, store *queue.Store, svc *services, ctl *control.Server, log *slog.Logger) (stop func(), err error) {
+//
+// release closes the listening sockets at once and returns the function
+// that waits for the requests in flight, so that a reload requested over
+// this listener can reopen it and still answer.
+func startHTTP(ctx context.Context, cfg *config.Config, store *queue.Store, svc *services, ctl *control.Server, log *slog.Logger) (stop func(), release func() (drain func()), err error) {
 	if len(cfg.HTTP.Listen) == 0 {
-		return func() {}, nil
+		return func() {}, func() func() { return func() {} }, nil
 	}
 	var token string
 	if cfg.HTTP.TokenFile != "" {
 		if token, err = httpapi.LoadToken(cfg.HTTP.TokenFile); err != nil {
-			return nil, fmt.Errorf("http.token_file: %w", err)
+			return nil, nil, fmt.Errorf("http.token_file: %w", err)
 		}
 	} else {
 		log.Warn("http: no token_file: every /api/ request is refused; /metrics is served")
 	}
 	src := &metrics.Sources{Qmgr: svc.qmgr.Stats, Received: svc.clean.Received, Store: store, Started: time.Now(),
-		Webhooks: webhookFigures(svc.sinks)}
+		Webhooks: webhookFigures(svc.sinks), Roles: metricRoles(svc, store)}
 	if svc.engine != nil {
 		src.Generation = func() (int, bool) {
 			n, _ := svc.engine.Generation()
@@ -40,11 +44,14 @@ func startHTTP(ctx context.Context, cfg *config.Config, store *queue.Store, svc 
 	}
 	srv := &httpapi.Server{Addrs: cfg.HTTP.Listen, Token: token, Metrics: metrics.Handler(src), Control: ctl,
 		Admin: &admin.Admin{Store: store, Manager: svc.qmgr}, Submit: svc.clean, Log: log}
+	if svc.reloader != nil {
+		srv.Reload = svc.reloader.served
+	}
 	if limit := cfg.SMTPD.MessageSizeLimit; limit > 0 {
 		srv.MaxBody = 2*limit + 1<<20 // JSON escaping may double the content
 	}
 	if err := srv.Listen(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, a := range srv.ListenAddrs() {
 		log.Info("moonpost: http listening", "addr", a.String())
@@ -58,5 +65,13 @@ func startHTTP(ctx context.Context, cfg *config.Config, store *queue.Store, svc 
 			log.Error("http listener failed", "err", err)
 		}
 	}()
-	return func() { cancel(); wg.Wait() }, nil
+	release = func() func() {
+		cancel()
+		select {
+		case <-srv.Unbound():
+		case <-time.After(10 * time.Second): // Serve ended on an error: nothing is bound
+		}
+		return wg.Wait
+	}
+	return func() { cancel(); wg.Wait() }, release, nil
 }

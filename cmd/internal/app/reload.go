@@ -43,6 +43,9 @@ func liveKey(k string) bool {
 	if liveTop[k] {
 		return true
 	}
+	if f, ok := strings.CutPrefix(k, "smtpd."); ok {
+		return liveSMTPD[f]
+	}
 	if f, ok := strings.CutPrefix(k, "queue."); ok {
 		for _, l := range qmgr.LiveFields {
 			if f == l {
@@ -72,6 +75,9 @@ type httpHandle struct {
 	ctl   *control.Server
 	token string // the token in use, to notice a rewritten token_file
 	stop  func()
+	// release frees the addresses and returns the wait for the
+	// requests in flight (startHTTP).
+	release func() (drain func())
 }
 
 // startHTTP opens the HTTP listener of the current configuration.
@@ -87,11 +93,11 @@ func (r *reloader) startHTTP(ctx context.Context, store *queue.Store, ctl *contr
 }
 
 func (r *reloader) openHTTP(h *httpHandle, cfg *config.Config) error {
-	stop, err := startHTTP(h.ctx, cfg, h.store, r.svc, h.ctl, r.log)
+	stop, release, err := startHTTP(h.ctx, cfg, h.store, r.svc, h.ctl, r.log)
 	if err != nil {
 		return err
 	}
-	h.stop, h.token = stop, tokenOf(cfg)
+	h.stop, h.release, h.token = stop, release, tokenOf(cfg)
 	return nil
 }
 
@@ -140,7 +146,14 @@ func (r *reloader) Reload(ctx context.Context) (*control.ReloadResult, error) {
 	for _, k := range changedKeys(r.current, next) {
 		res.Applied = append(res.Applied, k)
 	}
+	applySMTPD, err := r.smtpdReload(next) // checked before anything changes
+	if err != nil {
+		return nil, err
+	}
 	if err := r.reloadScripts(res); err != nil {
+		return nil, err
+	}
+	if err := applySMTPD(); err != nil {
 		return nil, err
 	}
 	if err := r.applyHTTP(next); err != nil {
@@ -192,13 +205,16 @@ func (r *reloader) applyHTTP(next *config.Config) error {
 			return fmt.Errorf("configuration rejected, the running one stays: http.token_file: %w", err)
 		}
 	}
-	h.stop()
+	// The old listener's requests finish in the background: one of them
+	// may be this reload, asked for over the API.
+	drain := h.release()
+	go drain()
 	err := r.openHTTP(h, next)
 	if err == nil {
 		return nil
 	}
 	if err2 := r.openHTTP(h, r.current); err2 != nil {
-		h.stop = func() {}
+		h.stop, h.release = func() {}, func() func() { return func() {} }
 		return fmt.Errorf("http: %w; the previous listener failed to reopen too: %v", err, err2)
 	}
 	return fmt.Errorf("http listener not changed: %w", err)
@@ -213,6 +229,7 @@ func withLive(cur, cfg *config.Config) *config.Config {
 	q := cfg.Queue
 	q.ActiveLimit, q.InFlowDelay, q.Sync = cur.Queue.ActiveLimit, cur.Queue.InFlowDelay, cur.Queue.Sync
 	next.Queue = q
+	next.SMTPD = liveSMTPDOf(cur.SMTPD, cfg.SMTPD)
 	return &next
 }
 

@@ -128,6 +128,8 @@ func renderTop(prev, cur *topSnapshot, width int) string {
 	for _, d := range cur.stats.TopDeferred {
 		fmt.Fprintf(&b, "  %-30s %10d %10d\n", d.Domain, d.Messages, d.Recipients)
 	}
+	writeBusiest(&b, "busiest sites", prev.status.Sites, cur.status.Sites, secs)
+	writeBusiest(&b, "busiest tenants", prev.status.Tenants, cur.status.Tenants, secs)
 	b.WriteString("\nq quits\n")
 	return cutLines(b.String(), width)
 }

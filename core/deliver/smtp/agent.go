@@ -180,6 +180,7 @@ func (a *Agent) tryCached(ctx context.Context, key string, w *walk) bool {
 			a.release(key, s, reusable)
 			return w.done(a.cfg, ctx)
 		}
+		a.cache.counts.broken.Add(1)
 		a.log.Debug("cached connection unusable", "queue_id", w.req.QueueID, "relay", s.relay, "err", err)
 		s.close()
 	}

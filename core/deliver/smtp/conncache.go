@@ -22,6 +22,7 @@ type connCache struct {
 	idle    map[string][]*cached // newest last
 	n       int
 	closed  bool
+	counts  cacheCounters // for Agent.CacheStats (cachestats.go)
 }
 
 type cached struct {
@@ -49,10 +50,13 @@ func (c *connCache) get(key string) *session {
 		c.remove(key, e)
 		e.timer.Stop()
 		if now.Sub(e.s.idleSince) < c.idleLimit(e.s) {
+			c.counts.hits.Add(1)
 			return e.s
 		}
+		c.counts.expired.Add(1)
 		stale = append(stale, e.s)
 	}
+	c.counts.misses.Add(1)
 	return nil
 }
 
@@ -60,6 +64,9 @@ func (c *connCache) get(key string) *session {
 func (c *connCache) put(key string, s *session) {
 	c.mu.Lock()
 	if c.closed || c.n >= c.max {
+		if !c.closed {
+			c.counts.full.Add(1)
+		}
 		c.mu.Unlock()
 		s.close()
 		return
@@ -69,6 +76,7 @@ func (c *connCache) put(key string, s *session) {
 	e.timer = time.AfterFunc(c.idleLimit(s), func() { c.expire(key, e) })
 	c.idle[key] = append(c.idle[key], e)
 	c.n++
+	c.counts.stored.Add(1)
 	c.mu.Unlock()
 }
 
@@ -86,6 +94,7 @@ func (c *connCache) expire(key string, e *cached) {
 	found := c.remove(key, e)
 	c.mu.Unlock()
 	if found {
+		c.counts.expired.Add(1)
 		e.s.close()
 	}
 }

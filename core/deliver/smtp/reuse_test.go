@@ -40,6 +40,12 @@ func TestConnectionReusedForSameNexthop(t *testing.T) {
 	if conns, _ := b.snapshot(); conns != 2 {
 		t.Fatalf("conns after idle expiry = %d, want 2", conns)
 	}
+	// First delivery: a miss; two hits; the stale one: expired, then a
+	// miss. Each of the four transactions left its session cached.
+	st := e.agent.CacheStats()
+	if st.Hits != 2 || st.Misses != 2 || st.Expired != 1 || st.Stored != 4 || st.Idle != 1 || st.Broken != 0 {
+		t.Errorf("cache figures %+v", st)
+	}
 }
 
 func TestDeadCachedConnectionReplacedTransparently(t *testing.T) {
@@ -60,6 +66,9 @@ func TestDeadCachedConnectionReplacedTransparently(t *testing.T) {
 	}
 	if _, msgs := b.snapshot(); len(msgs) != 2 {
 		t.Errorf("peer got %d messages", len(msgs))
+	}
+	if st := e.agent.CacheStats(); st.Broken != 1 || st.Hits != 1 {
+		t.Errorf("cache figures %+v, want the dead session counted as broken", st)
 	}
 }
 
