@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"reflect"
 
 	"github.com/emersion/go-smtp"
 )
@@ -15,8 +14,10 @@ import (
 // (banner host name, SIZE, the recipient limit), which the next accepted
 // connection goes to. Sessions in progress keep the settings and the
 // engine they began with, so a reload never changes the rules in the
-// middle of a transaction. The listening sockets stay: a changed listener
-// list, and the client rate window (RateTimeUnit), need a restart.
+// middle of a transaction. Listeners are added and removed: a new one is
+// bound and served, a removed one stops accepting (its sessions in
+// progress finish); the others keep their sockets. The client rate
+// window (RateTimeUnit) needs a restart.
 
 // errSwap ends a go-smtp Serve loop whose engine was replaced.
 var errSwap = errors.New("smtpd: engine replaced")
@@ -64,28 +65,70 @@ func (e *engineListener) Close() error   { return e.l.ln.Close() }
 func (e *engineListener) Addr() net.Addr { return e.l.ln.Addr() }
 
 // Reconfigure applies cfg to the sessions that start from now on. cfg is
-// checked and completed as New does; its listeners must be the running
-// ones (the sockets are not reopened) and its RateTimeUnit the running
-// one. On error nothing changes.
+// checked and completed as New does; listeners it adds are bound (a
+// socket that cannot be bound is an error) and those it drops closed;
+// its RateTimeUnit must be the running one. On error nothing changes.
 func (s *Server) Reconfigure(cfg Config) error {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return err
 	}
 	old := s.config()
-	if !reflect.DeepEqual(c.Listeners, old.Listeners) {
-		return fmt.Errorf("smtpd: the listeners changed; that needs a restart")
-	}
 	if c.RateTimeUnit != old.RateTimeUnit {
 		return fmt.Errorf("smtpd: the rate time unit changed; that needs a restart")
 	}
-	c.Listeners = old.Listeners // the running listeners point into it
 	c.shedGrace = old.shedGrace
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.running == nil || s.draining {
+		// Not listening yet (Listen binds what is configured then), or
+		// stopping: only the settings change.
+		s.live.Store(&c)
+		return nil
+	}
+	// Each wanted listener is a running one (kept, socket and all) or a
+	// new socket; bind every new one before anything changes.
+	var next, added []*smtpListener
+	kept := map[*smtpListener]bool{}
+	for _, want := range c.Listeners {
+		var found *smtpListener
+		for _, l := range s.running {
+			if !kept[l] && *l.cfg == want {
+				found = l
+				break
+			}
+		}
+		if found == nil {
+			l := want
+			sl, err := s.bind(&l)
+			if err != nil {
+				for _, a := range added {
+					a.ln.Close()
+				}
+				return err
+			}
+			added = append(added, sl)
+			found = sl
+		}
+		kept[found] = true
+		next = append(next, found)
+	}
 	s.live.Store(&c)
 	for _, l := range s.running {
+		if !kept[l] {
+			l.removed.Store(true)
+			_ = l.ln.Close()
+			s.log.Info("listener removed", "listener", l.cfg.Name, "addr", l.ln.Addr().String())
+		}
+	}
+	for _, l := range next {
 		l.gs.Store(s.goSMTP(l.cfg))
+	}
+	s.running = next
+	if s.exits != nil { // Serve is running: serve the new ones too
+		for _, l := range added {
+			s.start(l)
+		}
 	}
 	return nil
 }

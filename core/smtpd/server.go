@@ -25,6 +25,10 @@ type Server struct {
 	draining bool
 	running  []*smtpListener
 	served   sync.WaitGroup // one per Serve goroutine of a listener
+	// serving counts the listeners' Serve goroutines that have not yet
+	// reported on exits; Reconfigure starts more (a listener added).
+	serving int
+	exits   chan error
 	active   sync.WaitGroup // one per accepted connection until released
 
 	diverted atomic.Int64 // DATA contents read by the session itself (content)
@@ -47,6 +51,9 @@ type smtpListener struct {
 	// pending is a connection accepted for the engine that gs replaced,
 	// handed to the new one; only the listener's Serve goroutine uses it.
 	pending net.Conn
+	// removed is set when a reload took the listener away: its Serve
+	// ends on the closed socket, and that is no failure.
+	removed atomic.Bool
 }
 
 // New checks cfg and fills in defaults. It does not listen yet.
@@ -79,22 +86,45 @@ func (s *Server) Listen() error {
 	}
 	var out []*smtpListener
 	for i := range s.config().Listeners {
-		l := &s.config().Listeners[i]
-		// No TCP keepalive: sessions have their own timeouts, and each
-		// accepted connection would cost four more system calls.
-		raw, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", l.Addr)
+		sl, err := s.bind(&s.config().Listeners[i])
 		if err != nil {
 			for _, o := range out {
 				o.ln.Close()
 			}
-			return fmt.Errorf("smtpd: listen %s (%s): %w", l.Name, l.Addr, err)
+			return err
 		}
-		sl := &smtpListener{cfg: l, ln: &limitListener{Listener: raw, srv: s, cfg: l}}
-		sl.gs.Store(s.goSMTP(l))
 		out = append(out, sl)
 	}
 	s.running = out
 	return nil
+}
+
+// bind opens the socket of one listener.
+func (s *Server) bind(l *Listener) (*smtpListener, error) {
+	// No TCP keepalive: sessions have their own timeouts, and each
+	// accepted connection would cost four more system calls.
+	raw, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", l.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("smtpd: listen %s (%s): %w", l.Name, l.Addr, err)
+	}
+	sl := &smtpListener{cfg: l, ln: &limitListener{Listener: raw, srv: s, cfg: l}}
+	sl.gs.Store(s.goSMTP(l))
+	return sl, nil
+}
+
+// start runs l's Serve goroutine, which reports on s.exits; s.mu held.
+func (s *Server) start(l *smtpListener) {
+	s.served.Add(1)
+	s.serving++
+	go func() {
+		defer s.served.Done()
+		s.log.Info("listening", "listener", l.cfg.Name, "addr", l.ln.Addr().String())
+		err := l.serve()
+		if l.removed.Load() {
+			err = nil
+		}
+		s.exits <- err
+	}()
 }
 
 // Addrs returns the bound addresses in listener order (after Listen).
@@ -139,17 +169,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	listeners := s.running
-	s.mu.Unlock()
-	errc := make(chan error, len(listeners))
-	for _, l := range listeners {
-		s.served.Add(1)
-		go func() {
-			defer s.served.Done()
-			s.log.Info("listening", "listener", l.cfg.Name, "addr", l.ln.Addr().String())
-			errc <- l.serve()
-		}()
+	s.exits = make(chan error, len(s.running)+1)
+	for _, l := range s.running {
+		s.start(l)
 	}
+	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), s.config().ShutdownTimeout)
 		defer cancel()
@@ -157,15 +181,24 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 	defer stop()
 	var first error
-	for range listeners {
+	for {
+		s.mu.Lock()
+		left := s.serving
+		s.mu.Unlock()
+		if left == 0 {
+			return first
+		}
 		// After Shutdown our own listener close may beat go-smtp's done
 		// flag, and Accept's error is then ours, not a failure.
-		if err := <-errc; err != nil && first == nil && !s.isDraining() {
+		err := <-s.exits
+		s.mu.Lock()
+		s.serving--
+		s.mu.Unlock()
+		if err != nil && first == nil && !s.isDraining() {
 			first = err
 			s.closeAll() // one listener failed: do not half-serve
 		}
 	}
-	return first
 }
 
 // Shutdown stops accepting, lets sessions finish the transaction they are

@@ -95,7 +95,7 @@ func serve(t *testing.T, ln net.Listener, b *backend, tune ...func(*gosmtp.Serve
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close(); <-done })
+	t.Cleanup(func() { srv.Close(); ln.Close(); <-done }) // Serve may not have registered ln yet
 }
 
 func newAgent(t *testing.T) *Agent {

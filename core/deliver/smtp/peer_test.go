@@ -187,7 +187,9 @@ func serveGoSMTP(t *testing.T, ln net.Listener, b *backend, tune func(*gosmtp.Se
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(&countingListener{ln, b}) }()
-	t.Cleanup(func() { srv.Close(); <-done })
+	// Close the socket too: go-smtp's Close only closes listeners its
+	// Serve registered, and Serve may not have got that far yet.
+	t.Cleanup(func() { srv.Close(); ln.Close(); <-done })
 }
 
 // countingListener counts accepted connections in the backend.
