@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -71,4 +72,37 @@ func TestT22SMTPDLimitsApplyLive(t *testing.T) {
 	c := dial(t, d.addr)
 	c.expect("EHLO client.test", 250)
 	c.expect("QUIT", 221)
+
+	// A listener added to the file serves after the reload; taken out
+	// again, it stops accepting.
+	subm := freeLoopbackAddr(t)
+	os.WriteFile(d.cfg, []byte(baseConfig(d, conf(fmt.Sprintf("max_connections_per_ip = 5\nsubmission_listen = [%q]", subm)))), 0o600)
+	if code, out := d.run("", "reload"); code != 0 || !strings.Contains(out, "smtpd.submission_listen") || strings.Contains(out, "needs a restart") {
+		t.Fatalf("reload adding a listener: %d %s", code, out)
+	}
+	if g := greeting(t, subm); !strings.HasPrefix(g, "220 ") {
+		t.Errorf("the added submission listener greets %q", g)
+	}
+	os.WriteFile(d.cfg, []byte(baseConfig(d, conf("max_connections_per_ip = 5"))), 0o600)
+	if code, out := d.run("", "reload"); code != 0 {
+		t.Fatalf("reload removing a listener: %d %s", code, out)
+	}
+	if conn, err := net.DialTimeout("tcp", subm, time.Second); err == nil {
+		conn.Close()
+		t.Errorf("the removed listener %s still accepts", subm)
+	}
+	if g := greeting(t, d.addr); !strings.HasPrefix(g, "220 ") {
+		t.Errorf("the kept listener greets %q", g)
+	}
+}
+
+// freeLoopbackAddr is a loopback address whose port was free a moment ago.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -192,15 +192,8 @@ func permit(on bool) local.Permit {
 }
 
 func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, milters smtpd.Milters, flow smtpd.Flow, log *slog.Logger) (*smtpd.Server, error) {
-	var ls []smtpd.Listener
-	for _, a := range cfg.SMTPD.Listen {
-		ls = append(ls, smtpd.Listener{Name: "smtp", Addr: a})
-	}
-	for _, a := range cfg.SMTPD.SubmissionListen {
-		ls = append(ls, smtpd.Listener{Name: "submission", Addr: a, Submission: true})
-	}
 	c := smtpd.Config{
-		Hostname: cfg.Hostname, Listeners: ls,
+		Hostname:     cfg.Hostname,
 		LocalDomains: smtpd.DomainFunc(cfg.IsLocal), RelayDomains: smtpd.DomainFunc(cfg.IsRelay),
 		MyNetworks: cfg.Networks(), MaxMessageBytes: cfg.SMTPD.MessageSizeLimit,
 		MaxRecipients: cfg.SMTPD.RecipientLimit,
@@ -232,6 +225,13 @@ func smtpdSettings(c *smtpd.Config, cfg *config.Config) error {
 	c.StressIdleTimeout, c.StressSessionTimeout = cfg.SMTPD.StressIdleTimeout.D(), cfg.SMTPD.StressSessionTimeout.D()
 	c.ConnectionRateLimit, c.AuthFailureRateLimit = cfg.SMTPD.ConnRateLimit, cfg.SMTPD.AuthFailRateLimit
 	c.LimitExceptions, c.RateLimits = cfg.LimitExceptions(), rateLimits(cfg)
+	c.Listeners = nil
+	for _, a := range cfg.SMTPD.Listen {
+		c.Listeners = append(c.Listeners, smtpd.Listener{Name: "smtp", Addr: a})
+	}
+	for _, a := range cfg.SMTPD.SubmissionListen {
+		c.Listeners = append(c.Listeners, smtpd.Listener{Name: "submission", Addr: a, Submission: true})
+	}
 	return nil
 }
 

@@ -8,8 +8,8 @@ import (
 
 // liveSMTPD are the [smtpd] keys a reload applies: the sessions that
 // start after it take them, sessions in progress finish under the old
-// ones (smtpd.Server.Reconfigure). The others need a restart: the
-// listening sockets (listen, submission_listen), the password file's
+// ones (smtpd.Server.Reconfigure); listeners added are bound, listeners
+// removed stop accepting. The others need a restart: the password file's
 // path, the limits that cleanup, pickup and the HTTP API share
 // (message_size_limit, recipient_limit, header_size_limit), and the
 // client rate window (anvil_rate_time_unit).
@@ -20,13 +20,14 @@ var liveSMTPD = map[string]bool{
 	"error_sleep_time": true, "soft_error_limit": true, "hard_error_limit": true, "auth_failure_limit": true,
 	"queue_minfree": true, "stress_idle_timeout": true, "stress_session_timeout": true,
 	"client_connection_rate_limit": true, "client_auth_failure_rate_limit": true,
-	"client_event_limit_exceptions": true,
+	"client_event_limit_exceptions": true, "rate_limit": true,
+	"listen": true, "submission_listen": true,
 }
 
 // liveSMTPDOf is cur with the live [smtpd] keys of cfg.
 func liveSMTPDOf(cur, cfg config.SMTPD) config.SMTPD {
 	next := cfg
-	next.Listen, next.SubmissionListen, next.PasswordFile = cur.Listen, cur.SubmissionListen, cur.PasswordFile
+	next.PasswordFile = cur.PasswordFile
 	next.MessageSizeLimit, next.RecipientLimit, next.HeaderSizeLimit = cur.MessageSizeLimit, cur.RecipientLimit, cur.HeaderSizeLimit
 	next.RateTimeUnit = cur.RateTimeUnit
 	return next
