@@ -243,7 +243,7 @@ func watchedInfo(L *lua.LState, info lua.LValue, method func(string) lua.LGFunct
 var infoField = map[string]policy.EnvFields{
 	"sender": policy.ReadsSender, "id": policy.ReadsID, "size": policy.ReadsSize, "client": policy.ReadsClient,
 	"tenant": policy.ReadsTenant,
-	"meta": policy.ReadsMeta, "attempts": policy.ReadsAttempts,
+	"meta":   policy.ReadsMeta, "attempts": policy.ReadsAttempts,
 	"arrival": policy.ReadsID, "recipients": policy.ReadsID, "header": policy.ReadsID, "headers": policy.ReadsID,
 }
 

@@ -40,7 +40,7 @@ func TestRoute(t *testing.T) {
 		{"a@local.example", policy.Route{Transport: "local"}, ""},
 		{"a@info.example", policy.Route{Transport: "smtp", Nexthop: "s@x/ID1/99/c.example", Reads: readsFour}, ""},
 		{"a@sender.example", policy.Route{Transport: "smtp", Nexthop: "[s@x]", Reads: policy.ReadsSender}, ""}, // what a cache must key on
-		{"a@other.example", policy.Route{}, ""}, // no decision: the engine's Go default applies
+		{"a@other.example", policy.Route{}, ""},                                                                // no decision: the engine's Go default applies
 		{"a@typo.example", policy.Route{}, `20-route.lua:2 (generation 1): transport handler returned unknown key "nexhop"`},
 		{"a@badtr.example", policy.Route{}, `unknown transport "carrier-pigeon"`},
 		{"a@badopt.example", policy.Route{}, `option "x"`},

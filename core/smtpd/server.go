@@ -29,7 +29,7 @@ type Server struct {
 	// reported on exits; Reconfigure starts more (a listener added).
 	serving int
 	exits   chan error
-	active   sync.WaitGroup // one per accepted connection until released
+	active  sync.WaitGroup // one per accepted connection until released
 
 	diverted atomic.Int64 // DATA contents read by the session itself (content)
 

@@ -44,7 +44,7 @@ type Event struct {
 	Enhanced  string    `json:"enhanced"`
 	Text      string    `json:"text"`
 	Tenant    string    `json:"tenant,omitempty"` // the message's tenant, when policy chose one
-	Class     string    `json:"class,omitempty"` // bounce class of a deferral or bounce
+	Class     string    `json:"class,omitempty"`  // bounce class of a deferral or bounce
 }
 
 // Stats counts what a sink did since start.

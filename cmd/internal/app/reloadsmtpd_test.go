@@ -60,6 +60,7 @@ func TestReloadTakesRenewedCertificate(t *testing.T) {
 	cert, key := writeCert(t, dir, "old.test")
 	next := &config.Config{Hostname: "mx.test"}
 	next.SMTPD.TLSCert, next.SMTPD.TLSKey = cert, key
+	next.SMTPD.Listen = []string{"127.0.0.1:0"}
 	apply, err := r.smtpdReload(next)
 	if err != nil {
 		t.Fatal(err)
