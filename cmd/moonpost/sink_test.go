@@ -17,6 +17,8 @@ type sinkMsg struct {
 	To   []string
 	Data string
 	At   time.Time // when the final dot was answered
+	Peer string    // the client's address, as the sink saw it
+	Helo string    // the name the client greeted with
 }
 
 // sink is a receiving SMTP server on loopback. Recipients whose local
@@ -37,7 +39,7 @@ func newSink(t *testing.T, host string) *sink {
 func newSinkOn(t *testing.T, addr string) *sink {
 	t.Helper()
 	s := &sink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s, c: c}, nil }))
 	srv.Domain = "sink.test"
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
@@ -62,6 +64,7 @@ func (s *sink) received() []sinkMsg {
 
 type sinkSession struct {
 	s    *sink
+	c    *smtp.Conn
 	from string
 	to   []string
 }
@@ -92,7 +95,8 @@ func (x *sinkSession) Data(r io.Reader) error {
 		return err
 	}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, sinkMsg{From: x.from, To: x.to, Data: string(b), At: time.Now()})
+	x.s.msgs = append(x.s.msgs, sinkMsg{From: x.from, To: x.to, Data: string(b), At: time.Now(),
+		Peer: x.c.Conn().RemoteAddr().String(), Helo: x.c.Hostname()})
 	x.s.mu.Unlock()
 	return nil
 }

@@ -110,3 +110,51 @@ for = "1h"
 	}
 	c.expect("QUIT", 221)
 }
+
+// Scenario 33b: the egress hook's source reaches the smtp client: mail
+// of tenant-less senders goes out from a [[smtp.source]] address with
+// its EHLO name, the pool's second address takes the next connection,
+// as the sink sees them.
+func TestT33EgressSourceAddress(t *testing.T) {
+	s := newSink(t, "127.0.0.1")
+	d := newDaemon(t, fmt.Sprintf(`relayhost = "[127.0.0.1]:%s"
+[hooks]
+dir = "scripts"
+[smtp]
+tls = "none"
+[[smtp.source]]
+name = "out5"
+address = "127.0.0.5"
+ehlo = "out5.example.test"
+[[smtp.source]]
+name = "out6"
+address = "127.0.0.6"
+ehlo = "out6.example.test"
+[[smtp.pool]]
+name = "bulk"
+sources = ["out5", "out6"]
+`, s.port()))
+	if err := os.MkdirAll(filepath.Join(d.dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `mta.on("egress", function(d) return {source = "bulk", max_deliveries_per_connection = 1, connection_limit = 1} end)`
+	if err := os.WriteFile(filepath.Join(d.dir, "scripts", "30-egress.lua"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	c := dial(t, d.addr)
+	c.expect("EHLO client.test", 250)
+	for i := range 4 {
+		if code, text := c.message("alice@local.test", []string{fmt.Sprintf("r%d@remote.test", i)}, "Subject: t33b\r\n\r\nsourced"); code != 250 {
+			t.Fatalf("%d %s", code, text)
+		}
+	}
+	seen := map[string]string{}
+	for _, m := range waitSink(t, d, s, 4) {
+		host, _, _ := strings.Cut(m.Peer, ":")
+		seen[host] = m.Helo
+	}
+	if seen["127.0.0.5"] != "out5.example.test" || seen["127.0.0.6"] != "out6.example.test" || len(seen) != 2 {
+		t.Errorf("the sink saw these sources and EHLO names: %v", seen)
+	}
+}
