@@ -9,6 +9,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/moonpost/moonpost/core/egress"
+	"github.com/moonpost/moonpost/core/policy"
 )
 
 var _ egress.Hook = (*Engine)(nil).Egress
@@ -33,6 +34,7 @@ func (e *Engine) Egress(ctx context.Context, d egress.Dest) (*egress.Policy, err
 			return false, "", err
 		}
 		pol = p
+		policy.TraceOf(ctx).Add("egress", where, describePolicy(p))
 		return true, describePolicy(p), nil
 	}
 	if _, err := e.invoke(ctx, c); err != nil {

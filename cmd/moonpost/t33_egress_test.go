@@ -157,4 +157,9 @@ sources = ["out5", "out6"]
 	if seen["127.0.0.5"] != "out5.example.test" || seen["127.0.0.6"] != "out6.example.test" || len(seen) != 2 {
 		t.Errorf("the sink saw these sources and EHLO names: %v", seen)
 	}
+	// moonpost route shows the egress step and the line that decided it.
+	code, out := d.run("", "route", "x@remote.test")
+	if code != 0 || !strings.Contains(out, "egress: connection_limit=1 max_deliveries_per_connection=1 source=bulk") || !strings.Contains(out, "30-egress.lua:1") {
+		t.Errorf("route: %d\n%s", code, out)
+	}
 }

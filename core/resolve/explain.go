@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -35,6 +36,11 @@ type Explainer struct {
 	// RecipientDelimiter splits "user+ext" for the alias lookup, as the
 	// local agent does ("" for none).
 	RecipientDelimiter string
+	// Egress, when set, describes the egress shaping the queue manager
+	// would apply to a destination ("" for the defaults), asking the
+	// egress hook afresh; ErrNoEgress: the scripts have no egress hook,
+	// and the step is not shown.
+	Egress func(ctx context.Context, d Destination, tenant string) (string, error)
 }
 
 // maxExplainDepth bounds alias expansion, as a loop guard: the local
@@ -111,10 +117,41 @@ func (x *Explainer) route(ctx context.Context, trace *policy.Trace, w io.Writer,
 	for _, k := range names {
 		fmt.Fprintf(w, "%soption: %s=%s\n", indent, k, d.Options[k])
 	}
+	x.egress(ctx, trace, w, env, d, indent)
 	if d.Transport != "local" || x.Aliases == nil || len(indent) >= 4*maxExplainDepth {
 		return nil
 	}
 	return x.aliases(ctx, w, env.Sender, rcpt, indent)
+}
+
+// ErrNoEgress is Explainer.Egress's answer when no egress hook exists.
+var ErrNoEgress = errors.New("no egress hook")
+
+// egress prints the shaping of d's destination and the script line
+// that chose it.
+func (x *Explainer) egress(ctx context.Context, trace *policy.Trace, w io.Writer, env *queue.Envelope, d Destination, indent string) {
+	if x.Egress == nil {
+		return
+	}
+	shaping, err := x.Egress(ctx, d, env.Tenant)
+	if errors.Is(err, ErrNoEgress) {
+		return
+	}
+	steps := trace.Take()
+	by := "defaults: queue.destination_concurrency, queue.initial_concurrency"
+	for _, s := range steps {
+		if s.Event == "egress" {
+			by = s.Where
+		}
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "%segress: deferred (%v)\n", indent, err)
+	case shaping == "":
+		fmt.Fprintf(w, "%segress: defaults  (%s)\n", indent, by)
+	default:
+		fmt.Fprintf(w, "%segress: %s  (%s)\n", indent, shaping, by)
+	}
 }
 
 // aliases looks up the whole local part, then the part before the

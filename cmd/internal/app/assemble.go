@@ -122,7 +122,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	mgr.Events = withSinks(pol.events, sinks)
 	closer := func() { closeSinks(sinks); pol.close() }
 	return &services{smtpd: srv, pickup: pick, qmgr: mgr, clean: clean, engine: pol.engine, closer: closer, sinks: sinks,
-		route: newExplainer(cfg, clean, rcpts, pol.engine), dns: res, tlsrpt: out.report}, nil
+		route: newExplainer(cfg, clean, rcpts, pol.engine, res), dns: res, tlsrpt: out.report}, nil
 }
 
 // newRecipientResolver is the trivial-rewrite role: the transport

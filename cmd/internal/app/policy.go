@@ -104,7 +104,7 @@ func policyDiffStandalone(cfg *config.Config, dir string, lines []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), policyDiffTimeout)
 	defer cancel()
 	fmt.Println("daemon: not running; live scripts loaded here")
-	x := newExplainer(cfg, simCleanup(cfg, eng), routeResolver(cfg, eng), eng)
+	x := newExplainer(cfg, simCleanup(cfg, eng), routeResolver(cfg, eng), eng, newResolver(cfg, slog.New(slog.DiscardHandler)))
 	if err := policyDiff(ctx, os.Stdout, cfg, x, nil, nil, dir, lines); err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exConfig
@@ -135,7 +135,7 @@ func policyDiff(ctx context.Context, w io.Writer, cfg *config.Config, live *reso
 	if err != nil {
 		return err
 	}
-	x := newExplainer(cfg, simCleanup(cfg, cand), routeResolver(cfg, cand), cand)
+	x := newExplainer(cfg, simCleanup(cfg, cand), routeResolver(cfg, cand), cand, newResolver(cfg, slog.New(slog.DiscardHandler)))
 	checked, changes := resolve.Diff(ctx, live, x, samples)
 	resolve.PrintDiff(w, len(samples), checked, changes)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/moonpost/moonpost/core/cleanup"
 	"github.com/moonpost/moonpost/core/config"
 	"github.com/moonpost/moonpost/core/control"
+	coredns "github.com/moonpost/moonpost/core/dns"
 	"github.com/moonpost/moonpost/core/resolve"
 	"github.com/moonpost/moonpost/hooks"
 )
@@ -87,7 +89,7 @@ func routeStandalone(cfg *config.Config, q routeQuery) int {
 		return exConfig
 	}
 	defer done()
-	x := newExplainer(cfg, simCleanup(cfg, eng), routeResolver(cfg, eng), eng)
+	x := newExplainer(cfg, simCleanup(cfg, eng), routeResolver(cfg, eng), eng, newResolver(cfg, slog.New(slog.DiscardHandler)))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	fmt.Println("daemon: not running; scripts loaded here")
@@ -99,10 +101,13 @@ func routeStandalone(cfg *config.Config, q routeQuery) int {
 }
 
 // newExplainer is the route simulation over the daemon's own parts.
-func newExplainer(cfg *config.Config, clean *cleanup.Cleanup, res *resolve.Resolver, eng *hooks.Engine) *resolve.Explainer {
+// dnsRes answers the egress step's MX lookups: the daemon's own
+// resolver, or one made for a standalone run.
+func newExplainer(cfg *config.Config, clean *cleanup.Cleanup, res *resolve.Resolver, eng *hooks.Engine, dnsRes coredns.Resolver) *resolve.Explainer {
 	x := &resolve.Explainer{Cleanup: clean, Resolver: res, RecipientDelimiter: cfg.Local.RecipientDelimiter}
 	if eng != nil {
 		x.Aliases = eng
+		x.Egress = explainEgress(&policies{engine: eng}, dnsRes)
 	}
 	return x
 }
