@@ -53,7 +53,9 @@ FUZZ_TARGETS = \
 	./core/milter:FuzzEdits ./stdlib/dnsbl:FuzzParseSite \
 	./core/resolve:FuzzParseSamples \
 	./core/mtasts:FuzzParsePolicy ./core/mtasts:FuzzParseRecord ./core/tlsrpt:FuzzParseRecord \
-	./core/deliver/smtp:FuzzDANEMatch
+	./core/deliver/smtp:FuzzDANEMatch \
+	./core/egress:FuzzCompileRule ./core/egress:FuzzPolicyRate ./core/egress:FuzzPolicySet \
+	./core/milter:FuzzDataReply ./core/pickup/sendmail:FuzzInput ./core/pickup/sendmail:FuzzParse
 FUZZTIME ?= 10s
 
 fuzz-short:
