@@ -94,9 +94,12 @@ func (x *sinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	m := sinkMsg{From: x.from, To: x.to, Data: string(b), At: time.Now()}
+	if x.c != nil {
+		m.Peer, m.Helo = x.c.Conn().RemoteAddr().String(), x.c.Hostname()
+	}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, sinkMsg{From: x.from, To: x.to, Data: string(b), At: time.Now(),
-		Peer: x.c.Conn().RemoteAddr().String(), Helo: x.c.Hostname()})
+	x.s.msgs = append(x.s.msgs, m)
 	x.s.mu.Unlock()
 	return nil
 }

@@ -33,7 +33,7 @@ func tlsSink(t *testing.T, host string) (*sink, []byte) {
 	}
 	cert, _ := x509.ParseCertificate(der)
 	s := &sink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s, c: c}, nil }))
 	srv.Domain = "sink.test"
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 	l, err := net.Listen("tcp", host+":0")
