@@ -258,9 +258,10 @@ func (m *Manager) finish(am *activeMsg) {
 
 // expire fails the pending recipients of mail past its lifetime.
 func (m *Manager) expire(msg *queue.Message) {
-	life := m.Config.MaxLifetime
+	cfg := m.settings()
+	life := cfg.MaxLifetime
 	if msg.Sender == "" {
-		life = m.Config.BounceLifetime
+		life = cfg.BounceLifetime
 	}
 	if m.Clock.Now().Sub(msg.Arrival) < life {
 		return
@@ -304,11 +305,12 @@ func (m *Manager) deferMessage(msg *queue.Message, why string) {
 
 // backoff doubles from MinBackoff with each attempt, capped at MaxBackoff.
 func (m *Manager) backoff(attempts int) time.Duration {
-	d := m.Config.MinBackoff
-	for i := 1; i < attempts && d < m.Config.MaxBackoff; i++ {
+	cfg := m.settings()
+	d := cfg.MinBackoff
+	for i := 1; i < attempts && d < cfg.MaxBackoff; i++ {
 		d *= 2
 	}
-	return min(d, m.Config.MaxBackoff)
+	return min(d, cfg.MaxBackoff)
 }
 
 // sendNotices sends the bounce, delay warning and success notices this
@@ -363,6 +365,7 @@ func (m *Manager) successes(msg *queue.Message) []int {
 }
 
 func (m *Manager) delayDue(msg *queue.Message) bool {
-	return m.Config.DelayWarning > 0 && !msg.DelayWarned && len(msg.Pending()) > 0 &&
-		m.Clock.Now().Sub(msg.Arrival) >= m.Config.DelayWarning
+	cfg := m.settings()
+	return cfg.DelayWarning > 0 && !msg.DelayWarned && len(msg.Pending()) > 0 &&
+		m.Clock.Now().Sub(msg.Arrival) >= cfg.DelayWarning
 }

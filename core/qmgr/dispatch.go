@@ -194,7 +194,7 @@ func (m *Manager) callAgent(req *deliver.Request, transport string) (res []deliv
 	if agent == nil {
 		return deliver.AllResults(n, dsn.TempPolicy.WithText("mail transport unavailable"), "none")
 	}
-	ctx, cancel := context.WithTimeout(m.ctx, m.Config.DeliveryTimeout)
+	ctx, cancel := context.WithTimeout(m.ctx, m.settings().DeliveryTimeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {

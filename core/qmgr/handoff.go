@@ -32,7 +32,7 @@ func (m *Manager) Reserve() bool {
 	if !h.open.Load() || h.waiting.Load() > 0 {
 		return false
 	}
-	if h.taken.Add(1)+h.active.Load() > int64(m.Config.ActiveLimit) {
+	if h.taken.Add(1)+h.active.Load() > int64(m.settings().ActiveLimit) {
 		h.taken.Add(-1)
 		return false
 	}

@@ -182,11 +182,14 @@ func (m *Manager) addToGroup(groups map[string]*job, order []*job, am *activeMsg
 	return order
 }
 
+// rcptLimit runs in the resolve workers, so it reads the published
+// settings.
 func (m *Manager) rcptLimit(transport string) int {
-	if n, ok := m.Config.TransportRcpts[transport]; ok && n > 0 {
+	cfg := m.settings()
+	if n, ok := cfg.TransportRcpts[transport]; ok && n > 0 {
 		return n
 	}
-	return m.Config.RcptLimit
+	return cfg.RcptLimit
 }
 
 func itoa(i int) string {

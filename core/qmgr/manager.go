@@ -118,8 +118,9 @@ type Manager struct {
 	ctx      context.Context // deliveries' parent; cancelled on shutdown timeout
 	stats    Stats
 	statsMu  sync.Mutex
-	inFlight atomic.Int64 // m.running, readable off the manager's goroutine
-	handoff  handoff      // new mail committed straight into active/ (handoff.go)
+	inFlight atomic.Int64           // m.running, readable off the manager's goroutine
+	live     atomic.Pointer[Config] // m.Config as published for goroutines off the loop (publishConfig)
+	handoff  handoff                // new mail committed straight into active/ (handoff.go)
 	// Shaping (lane.go, suspend.go): the limit sets by name, the
 	// suspensions in force, operator requests run on the loop, and the
 	// timer that wakes the loop when a paced lane may start (wakeAt).
@@ -251,6 +252,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	m.ctx = dctx
+	m.publishConfig()
 	tick := time.NewTicker(m.Config.ScanInterval)
 	defer tick.Stop()
 	m.scanDeferred()

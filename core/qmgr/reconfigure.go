@@ -42,7 +42,24 @@ func (m *Manager) applyConfig(c Config, tick *time.Ticker) {
 		tick.Reset(c.ScanInterval)
 	}
 	m.Config = c
+	m.publishConfig()
 	for _, l := range m.lanes {
 		l.limit = max(1, min(l.limit, l.max(c)))
 	}
+}
+
+// publishConfig makes the settings in m.Config the ones the goroutines
+// off the manager's loop read (settling: lifetimes, backoff, delay
+// warnings); the loop itself reads m.Config.
+func (m *Manager) publishConfig() {
+	c := m.Config
+	m.live.Store(&c)
+}
+
+// settings are the settings for code off the manager's loop.
+func (m *Manager) settings() *Config {
+	if c := m.live.Load(); c != nil {
+		return c
+	}
+	return &m.Config
 }
