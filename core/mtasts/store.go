@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/moonpost/moonpost/core/internal/durable"
 )
 
 // maxStored bounds the policies read back at start-up.
@@ -27,42 +29,11 @@ func (c *Cache) save(domain string, e *entry) error {
 	if c.Dir == "" || name == "" {
 		return nil
 	}
-	if err := os.MkdirAll(c.Dir, 0o750); err != nil {
-		return err
-	}
 	data, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.Dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after the rename: a no-op
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	return syncDir(c.Dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.WriteFile(c.Dir, name, data)
 }
 
 // remove drops an expired policy's file; the caller holds mu.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/moonpost/moonpost/core/internal/durable"
 )
 
 // Bounds on what one period keeps: a sender to many domains, or a
@@ -229,41 +231,11 @@ func (s *Store) fileName(start int64) string {
 
 // write stores a period: temp file, fsync, rename, fsync the directory.
 func (s *Store) write(p *period) error {
-	if err := os.MkdirAll(s.Dir, 0o750); err != nil {
-		return err
-	}
 	data, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.Dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), s.fileName(p.Start.Unix()))
-	}
-	if err == nil {
-		err = syncDir(s.Dir)
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.WriteFile(s.Dir, s.fileName(p.Start.Unix()), data)
 }
 
 // load reads the stored periods back. A file that does not parse is
