@@ -78,12 +78,41 @@ const tlsmgr = "tlsmgr    unix  - - n 1000? 1 tlsmgr\n"
 // opendkim is Debian's OpenDKIM as a milter for Postfix, signing every
 // message from the loopback clients with the same RSA key moonpost uses
 // in its own signing runs (relaxed/relaxed, From oversigned).
-type opendkim struct {
+type opendkim struct{ helper }
+
+// helper is a process a run starts beside the MTA (OpenDKIM,
+// redis-server), listening on addr and stopped with the run.
+type helper struct {
 	addr   string
 	cmd    *exec.Cmd
 	log    lockedBuffer
 	exited chan struct{}
 	stop   func()
+}
+
+// run starts h.cmd and waits until it listens on h.addr; SIGTERM, then
+// SIGKILL after 10 s, stops it at the end of the run.
+func (h *helper) run(name string) error {
+	h.exited = make(chan struct{})
+	h.cmd.Stdout, h.cmd.Stderr = &h.log, &h.log
+	if err := h.cmd.Start(); err != nil {
+		return err
+	}
+	go func() { h.cmd.Wait(); close(h.exited) }()
+	h.stop = atExit(func() {
+		h.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-h.exited:
+		case <-time.After(10 * time.Second):
+			h.cmd.Process.Kill()
+			<-h.exited
+		}
+	})
+	if err := waitListening(h.addr, 10*time.Second); err != nil {
+		h.stop()
+		return fmt.Errorf("%s: %v\n%s", name, err, tail(h.log.String(), 20))
+	}
+	return nil
 }
 
 const opendkimConf = `Syslog no
@@ -110,32 +139,14 @@ func startOpenDKIM(dir, bin string) (*opendkim, error) {
 		"--type", "rsa", "--out", key).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("moonpost dkim keygen: %v\n%s", err, out)
 	}
-	o := &opendkim{addr: freeAddr(), exited: make(chan struct{})}
+	o := &opendkim{helper{addr: freeAddr()}}
 	_, port, _ := net.SplitHostPort(o.addr)
 	conf := filepath.Join(dir, "opendkim.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(opendkimConf, key, port)), 0o644); err != nil {
 		return nil, err
 	}
 	o.cmd = exec.Command("opendkim", "-f", "-x", conf)
-	o.cmd.Stdout, o.cmd.Stderr = &o.log, &o.log
-	if err := o.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { o.cmd.Wait(); close(o.exited) }()
-	o.stop = atExit(func() {
-		o.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-o.exited:
-		case <-time.After(10 * time.Second):
-			o.cmd.Process.Kill()
-			<-o.exited
-		}
-	})
-	if err := waitListening(o.addr, 10*time.Second); err != nil {
-		o.stop()
-		return nil, fmt.Errorf("opendkim: %v\n%s", err, tail(o.log.String(), 20))
-	}
-	return o, nil
+	return o, o.run("opendkim")
 }
 
 // postfixMilter is the main.cf of Postfix signing through OpenDKIM.
@@ -165,41 +176,17 @@ func tlsArgs(f *tlsFiles, flagCert, flagKey string) []string {
 // redisServer is a private redis-server on loopback for the runs that
 // check a shared throttle per message (moonpost-throttle), with no
 // persistence, stopped with the run.
-type redisServer struct {
-	addr   string
-	cmd    *exec.Cmd
-	log    lockedBuffer
-	exited chan struct{}
-	stop   func()
-}
+type redisServer struct{ helper }
 
 func startRedis(dir string) (*redisServer, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, fmt.Errorf("redis-server not found: install Debian's redis-server package")
 	}
-	r := &redisServer{addr: freeAddr(), exited: make(chan struct{})}
+	r := &redisServer{helper{addr: freeAddr()}}
 	host, port, _ := net.SplitHostPort(r.addr)
 	r.cmd = exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no",
 		"--dir", dir, "--protected-mode", "no")
-	r.cmd.Stdout, r.cmd.Stderr = &r.log, &r.log
-	if err := r.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { r.cmd.Wait(); close(r.exited) }()
-	r.stop = atExit(func() {
-		r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.exited:
-		case <-time.After(10 * time.Second):
-			r.cmd.Process.Kill()
-			<-r.exited
-		}
-	})
-	if err := waitListening(r.addr, 10*time.Second); err != nil {
-		r.stop()
-		return nil, fmt.Errorf("redis-server: %v\n%s", err, tail(r.log.String(), 20))
-	}
-	return r, nil
+	return r, r.run("redis-server")
 }
 
 // throttleConfig makes every MAIL one shared GCRA check in Redis, far
