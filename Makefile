@@ -39,7 +39,7 @@ fuzz:
 # count never starts that deadline.
 FUZZ_TARGETS = \
 	./core/queue:FuzzDecode ./core/cleanup:FuzzNormalizer \
-	./core/smtpd:FuzzParseAddress ./core/smtpd:FuzzSession ./core/smtpd:FuzzReadRawHeader ./core/smtpd:FuzzContentReader \
+	./core/smtpd:FuzzParseAddress ./core/smtpd:FuzzSession ./core/smtpd:FuzzContentReader \
 	./core/deliver/smtp:FuzzParseNexthop ./core/deliver/smtp:FuzzDotWriter ./core/deliver/smtp:FuzzLineFolder ./core/deliver/smtp:FuzzReply ./core/deliver/lmtp:FuzzParseNexthop \
 	./core/dns:FuzzAnswer ./core/dns:FuzzToASCII ./core/deliver/local/aliases:FuzzParse \
 	./core/dsn:FuzzParseReport ./core/pickup:FuzzPick ./core/control:FuzzReadFrame \

@@ -42,7 +42,7 @@ func TestMetaAcrossPhases(t *testing.T) {
 		func() (*dsn.Status, error) { return e.Helo(c, s, "mx.example") },
 		func() (*dsn.Status, error) { return e.Mail(c, s, "a@x") },
 		func() (*dsn.Status, error) { return e.Rcpt(c, s, "r@tenant.example") },
-		func() (*dsn.Status, error) { return e.Data(c, s, nil) },
+		func() (*dsn.Status, error) { return e.Data(c, s, nil, nil) },
 	} {
 		if st, err := step(); st != nil || err != nil {
 			t.Fatalf("phase: %v, %v", st, err)

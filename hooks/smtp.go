@@ -118,12 +118,13 @@ func (e *Engine) Rcpt(ctx context.Context, s *policy.Session, to string) (*dsn.S
 }
 
 // Data runs "data" handlers: handler(s, hdr), where hdr is a read-only
-// message handle offering hdr:header(name) and hdr:headers(name).
-func (e *Engine) Data(ctx context.Context, s *policy.Session, header *textproto.Header) (*dsn.Status, error) {
+// message handle offering hdr:header(name), hdr:headers(name) and
+// hdr.auth, the inbound authentication results.
+func (e *Engine) Data(ctx context.Context, s *policy.Session, header *textproto.Header, auth *policy.AuthResults) (*dsn.Status, error) {
 	if !e.Handles("data") {
 		return nil, nil
 	}
-	h := &msgHandle{readOnly: true}
+	h := &msgHandle{readOnly: true, auth: auth}
 	if header != nil {
 		h.hdr = header.Copy()
 	}

@@ -37,6 +37,11 @@ end)
 mta.on("data", function(s, hdr)
   if hdr:header("Subject") == "spam" then return mta.reject(554, "5.7.1", "spam: " .. #hdr:headers("Received")) end
   if hdr:header("Subject") == "write" then hdr:set_header("X", "y") end
+  if hdr:header("Subject") == "auth" then
+    if hdr.auth == nil then return mta.defer(451, "4.7.0", "not checked") end
+    local d = hdr.auth.dkim[1]
+    return mta.reject(550, "5.7.1", hdr.auth.dmarc.result .. "/" .. hdr.auth.dmarc.disposition .. "/" .. d.domain .. "=" .. d.result)
+  end
 end)
 mta.on("auth", function(s, user, pass)
   if user == "nil" then return nil end
@@ -102,15 +107,24 @@ func TestData(t *testing.T) {
 	h.Add("Received", "one")
 	h.Add("Received", "two")
 	h.Add("Subject", "spam")
-	st, err := e.Data(ctx(t), s, &h)
+	st, err := e.Data(ctx(t), s, &h, nil)
 	if err != nil || st == nil || st.Error() != "554 5.7.1 spam: 2" {
 		t.Fatalf("data: %v, %v", st, err)
 	}
 	h.Set("Subject", "write")
-	_, err = e.Data(ctx(t), s, &h)
+	_, err = e.Data(ctx(t), s, &h, nil)
 	wantErrContains(t, err, "read-only")
 	if h.Get("X") != "" {
 		t.Error("data hook changed the header")
+	}
+	h.Set("Subject", "auth")
+	res := &policy.AuthResults{DKIM: []policy.DKIMResult{{Domain: "example.org", Selector: "s1", Result: "fail"}},
+		DMARC: policy.DMARCResult{Result: "fail", Policy: "reject", Disposition: "reject", Domain: "example.org"}}
+	if st, err := e.Data(ctx(t), s, &h, res); err != nil || st == nil || st.Error() != "550 5.7.1 fail/reject/example.org=fail" {
+		t.Fatalf("data with results: %v, %v", st, err)
+	}
+	if st, err := e.Data(ctx(t), s, &h, nil); err != nil || st == nil || st.Error() != "451 4.7.0 not checked" {
+		t.Fatalf("data without results: %v, %v", st, err)
 	}
 }
 

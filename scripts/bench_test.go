@@ -40,7 +40,7 @@ func BenchmarkDefaultPolicyPerMessage(b *testing.B) {
 		eng.Rcpt(ctx, s, "team@example.org")
 		var h textproto.Header
 		h.Set("Subject", "hi")
-		eng.Data(ctx, s, &h)
+		eng.Data(ctx, s, &h, nil)
 		for _, r := range []policy.AddrContext{{Role: "sender", Where: "envelope"}, {Role: "recipient", Where: "envelope"},
 			{Role: "sender", Where: "header", Header: "From"}, {Role: "recipient", Where: "header", Header: "To"}} {
 			if _, err := eng.Rewrite(ctx, "alice", r); err != nil {

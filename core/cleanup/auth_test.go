@@ -223,3 +223,47 @@ func TestForwardIsSealedWithARC(t *testing.T) {
 		}
 	}
 }
+
+// The DATA policy runs after the checks, with their results, and before
+// the cleanup policy; its refusal is the submission's answer and
+// nothing is queued.
+func TestSubmitSMTPDataCheckSeesAuth(t *testing.T) {
+	c, notified := setup(t)
+	fv, sp := &fakeVerifier{}, &seeingPolicy{}
+	c.Verify, c.Policy = fv, sp
+	var seen *policy.AuthResults
+	var ar string
+	refuse := func(_ context.Context, h *textproto.Header, a *policy.AuthResults) *dsn.Status {
+		seen, ar = a, h.Get("Authentication-Results")
+		if a != nil && a.DMARC.Disposition == "reject" {
+			return dsn.New(550, "5.7.1", "DMARC policy of example.org says reject")
+		}
+		return nil
+	}
+	e := env("bob@example.net")
+	e.Client = queue.Client{Proto: "ESMTP", Addr: "203.0.113.5"}
+	_, err := c.SubmitSMTP(context.Background(), e, strings.NewReader("From: a@example.org\r\n\r\nthe body\r\n"), refuse)
+	if st := dsn.FromError(err); st.Code != 550 || st.Enhanced.String() != "5.7.1" {
+		t.Fatalf("refusal: %v", err)
+	}
+	if seen == nil || seen.DMARC.Policy != "reject" || ar != "mx.example.com; spf=fail" {
+		t.Fatalf("DATA check saw %+v %q", seen, ar)
+	}
+	if sp.auth != nil {
+		t.Error("the cleanup policy ran after the DATA policy refused")
+	}
+	if len(*notified) != 0 {
+		t.Fatalf("%d messages queued after the refusal", len(*notified))
+	}
+
+	// Mail that is not checked reaches the DATA policy with no results,
+	// and is queued when it says nothing.
+	e = env("bob@example.net")
+	e.Client = queue.Client{Proto: "LOCAL"}
+	if _, err := c.SubmitSMTP(context.Background(), e, strings.NewReader("From: a@example.org\r\n\r\nx\r\n"), refuse); err != nil {
+		t.Fatal(err)
+	}
+	if seen != nil || len(*notified) != 1 {
+		t.Fatalf("unchecked mail: DATA check saw %+v, %d queued", seen, len(*notified))
+	}
+}

@@ -78,11 +78,21 @@ type Options struct {
 	// Forward marks an alias expansion resent to its targets: it is
 	// sealed with ARC when the signer is set up for it.
 	Forward bool
+	// Data, when set, is the SMTP transaction's DATA policy: it runs
+	// after the milters and the authentication checks, before the
+	// cleanup policy, and a Status it returns refuses the message.
+	Data policy.DataCheck
 }
 
-// Submit implements smtpd.Submitter.
+// Submit reads a message from r and queues it, as SubmitWith with no
+// options.
 func (c *Cleanup) Submit(ctx context.Context, env *queue.Envelope, r io.Reader) (queue.ID, error) {
 	return c.SubmitWith(ctx, env, r, Options{})
+}
+
+// SubmitSMTP implements smtpd.Submitter: check is the DATA policy.
+func (c *Cleanup) SubmitSMTP(ctx context.Context, env *queue.Envelope, r io.Reader, check policy.DataCheck) (queue.ID, error) {
+	return c.SubmitWith(ctx, env, r, Options{Data: check})
 }
 
 // SubmitWith reads a message from r and queues it. It always consumes r.
@@ -127,14 +137,20 @@ func (c *Cleanup) SubmitWith(ctx context.Context, env *queue.Envelope, r io.Read
 	return c.finish(env, &h, combine(filtered, verdict), first, rest)
 }
 
-// decide checks inbound authentication, runs the cleanup policy, then
-// signs what will be queued: the policy sees the results, the signature
-// covers the policy's edits.
+// decide checks inbound authentication, runs the DATA and cleanup
+// policies, then signs what will be queued: the policies see the
+// results, the signature covers the cleanup policy's edits.
 func (c *Cleanup) decide(ctx context.Context, env *queue.Envelope, h *textproto.Header, ct *content, opt Options) (policy.Verdict, *dsn.Status) {
 	m := &policy.Message{Envelope: env, Header: h}
 	var st *dsn.Status
 	if m.Auth, st = c.verify(ctx, env, h, ct); st != nil {
 		return policy.Verdict{}, st
+	}
+	if opt.Data != nil {
+		if st := opt.Data(ctx, h, m.Auth); st != nil {
+			c.log().Info("reject by DATA policy", "queue_id", env.ID, "status", st.Error())
+			return policy.Verdict{}, st
+		}
 	}
 	verdict, err := c.policy(ctx, m)
 	if err != nil {

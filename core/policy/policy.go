@@ -50,15 +50,22 @@ type SMTP interface {
 	Helo(ctx context.Context, s *Session, helo string) (*dsn.Status, error)
 	Mail(ctx context.Context, s *Session, from string) (*dsn.Status, error)
 	Rcpt(ctx context.Context, s *Session, to string) (*dsn.Status, error)
-	// Data runs after the message is received, before it is queued;
-	// header is the message header as received.
-	Data(ctx context.Context, s *Session, header *textproto.Header) (*dsn.Status, error)
+	// Data runs once the message is received, its milters have run and
+	// its authentication is checked, before the cleanup policy; header
+	// is the message header as cleanup holds it, auth the inbound
+	// results (nil when the message was not checked).
+	Data(ctx context.Context, s *Session, header *textproto.Header, auth *AuthResults) (*dsn.Status, error)
 }
+
+// DataCheck is the DATA policy of one SMTP transaction, handed to
+// cleanup to run at that point; a non-nil Status refuses the message,
+// and is the reply to DATA.
+type DataCheck func(ctx context.Context, header *textproto.Header, auth *AuthResults) *dsn.Status
 
 // Selective is implemented by a policy that can tell which events it
 // has handlers for ("connect", "helo", "mail", "rcpt", "data"); callers
-// skip preparing an event's arguments, such as buffering and parsing
-// the message header for Data, when it has none. The answer may change
+// skip preparing an event's arguments, such as the DATA check handed
+// to cleanup, when it has none. The answer may change
 // at any time (scripts reload), so callers ask each time.
 type Selective interface {
 	Handles(event string) bool

@@ -35,8 +35,14 @@ type Flow interface {
 // dsn.FromError: a *dsn.Status as is, anything else as 451 4.3.0. A read
 // error from r (the message was too big, the client went away) must be
 // returned, not swallowed.
+//
+// check, when not nil, is the transaction's DATA policy: the submitter
+// runs it once the message is whole, filtered and its authentication
+// checked, before its own policy, and refuses the message with the
+// Status it returns. Running it there, not in smtpd, is what lets the
+// "data" hook see the authentication results, which need the body.
 type Submitter interface {
-	Submit(ctx context.Context, env *queue.Envelope, r io.Reader) (queue.ID, error)
+	SubmitSMTP(ctx context.Context, env *queue.Envelope, r io.Reader, check policy.DataCheck) (queue.ID, error)
 }
 
 // Domains answers whether a domain is one of a set. The argument is

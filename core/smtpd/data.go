@@ -1,8 +1,6 @@
 package smtpd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +17,6 @@ import (
 	"github.com/moonpost/moonpost/core/queue"
 )
 
-// maxPolicyHeader bounds how much of the header is buffered for the DATA
-// policy; a longer header is passed on unseen by policy (cleanup has its
-// own header limit).
-const maxPolicyHeader = 256 << 10
-
 // Data queues the message. The 250 reply, carrying the queue ID, is sent
 // only when Submit returned nil, i.e. the queue file is on disk.
 func (s *session) Data(r io.Reader) error {
@@ -39,11 +32,6 @@ func (s *session) Data(r io.Reader) error {
 		return st.SMTPError()
 	}
 	cr := &countingReader{r: r}
-	body, st := s.checkHeader(cr)
-	if st != nil {
-		s.logReject("DATA", st, "")
-		return st.SMTPError()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.SessionTimeout)
 	defer cancel()
 	if s.c.cfg.Flow != nil {
@@ -53,7 +41,7 @@ func (s *session) Data(r io.Reader) error {
 		ctx = s.c.milters.Message(ctx) // cleanup finishes the conversation
 	}
 	received := strings.NewReader(s.receivedHeader(env, now))
-	id, err := s.c.cfg.Submitter.Submit(ctx, env, io.MultiReader(received, body))
+	id, err := s.c.cfg.Submitter.SubmitSMTP(ctx, env, io.MultiReader(received, cr), s.dataCheck(env))
 	if id == "" {
 		id = env.ID
 	}
@@ -83,7 +71,12 @@ func (s *session) outcome(id queue.ID, env *queue.Envelope, cr *countingReader, 
 	case err != nil:
 		st := dsn.FromError(err)
 		s.srv.countReject("DATA", st)
-		s.srv.log.Info(fmt.Sprintf("%s: reject: DATA from %s: %s; from=<%s> proto=%s", id, s.c.client(), st.Error(), env.Sender, s.proto()), "err", err)
+		line := fmt.Sprintf("%s: reject: DATA from %s: %s; from=<%s> proto=%s", id, s.c.client(), st.Error(), env.Sender, s.proto())
+		if s.decided > 0 {
+			line += fmt.Sprintf(" generation=%d", s.decided) // the scripts that decided
+			s.decided = 0
+		}
+		s.srv.log.Info(line, "err", err)
 		if st.Code == 421 {
 			s.c.expire() // a milter's 421: the session ends after the reply
 		}
@@ -141,41 +134,26 @@ func (s *session) receivedHeader(env *queue.Envelope, now time.Time) string {
 	return b.String()
 }
 
-// checkHeader buffers the raw header, shows it to the DATA policy, and
-// returns a reader that replays it byte for byte followed by the body.
-func (s *session) checkHeader(cr *countingReader) (io.Reader, *dsn.Status) {
+// dataCheck is the DATA policy cleanup runs once the message is whole
+// and checked, or nil when the policy has no DATA handler. It runs on
+// this session's goroutine, inside Submit. The message takes the
+// session's metadata and tenant as the handlers leave them.
+func (s *session) dataCheck(env *queue.Envelope) policy.DataCheck {
 	if p, ok := s.c.cfg.Policy.(policy.Selective); ok && !p.Handles("data") {
-		return cr, nil // no DATA handler: nothing to buffer or parse
+		return nil
 	}
-	br := bufio.NewReader(cr)
-	raw := readRawHeader(br, maxPolicyHeader)
-	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.PolicyTimeout)
-	defer cancel()
-	ps := s.policySession()
-	st, err := s.c.cfg.Policy.Data(ctx, ps, &h)
-	if rej := s.verdict("DATA", st, err); rej != nil {
-		s.decided = ps.Generation
-		return nil, rej
-	}
-	return io.MultiReader(bytes.NewReader(raw), br), nil
-}
-
-// readRawHeader reads lines up to and including the empty line that ends
-// the header (CRLF or a bare LF), or until max bytes or the end.
-func readRawHeader(br *bufio.Reader, max int) []byte {
-	var raw []byte
-	for len(raw) < max {
-		line, err := br.ReadSlice('\n')
-		raw = append(raw, line...)
-		if err != nil && err != bufio.ErrBufferFull {
-			break
+	return func(ctx context.Context, h *textproto.Header, auth *policy.AuthResults) *dsn.Status {
+		ctx, cancel := context.WithTimeout(ctx, s.c.cfg.PolicyTimeout)
+		defer cancel()
+		ps := s.policySession()
+		st, err := s.c.cfg.Policy.Data(ctx, ps, h, auth)
+		if rej := s.verdict("DATA", st, err); rej != nil {
+			s.decided = ps.Generation
+			return rej
 		}
-		if err == nil && (bytes.Equal(line, []byte("\r\n")) || bytes.Equal(line, []byte("\n"))) {
-			break
-		}
+		env.Meta, env.Tenant = queue.CloneMeta(s.c.meta), s.c.tenant
+		return nil
 	}
-	return raw
 }
 
 // countingReader counts bytes and remembers the first error, so the DATA

@@ -60,21 +60,3 @@ func FuzzSession(f *testing.F) {
 		c2.Close()
 	})
 }
-
-// FuzzReadRawHeader checks the DATA reader's header split: whatever the
-// bytes, the header buffered for policy followed by the rest of the
-// stream is exactly what arrived, so policy never changes the message.
-func FuzzReadRawHeader(f *testing.F) {
-	f.Add([]byte("Subject: a\r\nX: b\r\n\r\nbody\r\n"), 64)
-	f.Add([]byte("Subject: a\n\nbody"), 4)
-	f.Add([]byte("no header end at all"), 1<<10)
-	f.Add([]byte("\r\n\r\n"), 0)
-	f.Fuzz(func(t *testing.T, in []byte, max int) {
-		br := bufio.NewReaderSize(bytes.NewReader(in), 16)
-		raw := readRawHeader(br, max%(1<<20))
-		rest, _ := io.ReadAll(br)
-		if got := append(raw, rest...); !bytes.Equal(got, in) {
-			t.Fatalf("replay %q != input %q", got, in)
-		}
-	})
-}

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -32,7 +36,9 @@ type fakeSubmitter struct {
 	panics  bool
 }
 
-func (f *fakeSubmitter) Submit(ctx context.Context, env *queue.Envelope, r io.Reader) (queue.ID, error) {
+// SubmitSMTP runs the DATA check on the header as cleanup would, with
+// no authentication results.
+func (f *fakeSubmitter) SubmitSMTP(ctx context.Context, env *queue.Envelope, r io.Reader, check policy.DataCheck) (queue.ID, error) {
 	b, rerr := io.ReadAll(r)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -41,6 +47,12 @@ func (f *fakeSubmitter) Submit(ctx context.Context, env *queue.Envelope, r io.Re
 	}
 	if rerr != nil {
 		return "", rerr
+	}
+	if check != nil {
+		h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b)))
+		if st := check(ctx, &h, nil); st != nil {
+			return "", st
+		}
 	}
 	if f.err != nil {
 		return "", f.err

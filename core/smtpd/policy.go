@@ -29,6 +29,6 @@ func (AllowAll) Rcpt(context.Context, *policy.Session, string) (*dsn.Status, err
 	return nil, nil
 }
 
-func (AllowAll) Data(context.Context, *policy.Session, *textproto.Header) (*dsn.Status, error) {
+func (AllowAll) Data(context.Context, *policy.Session, *textproto.Header, *policy.AuthResults) (*dsn.Status, error) {
 	return nil, nil
 }

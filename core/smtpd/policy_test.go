@@ -30,7 +30,7 @@ func (p *scriptedPolicy) Rcpt(_ context.Context, s *policy.Session, to string) (
 	return nil, nil
 }
 
-func (p *scriptedPolicy) Data(_ context.Context, _ *policy.Session, h *textproto.Header) (*dsn.Status, error) {
+func (p *scriptedPolicy) Data(_ context.Context, _ *policy.Session, h *textproto.Header, _ *policy.AuthResults) (*dsn.Status, error) {
 	p.subjects <- h.Get("Subject")
 	if h.Get("Subject") == "spam" {
 		return dsn.BadMessage, nil
@@ -90,7 +90,7 @@ type selectivePolicy struct {
 
 func (p *selectivePolicy) Handles(event string) bool { return event != "data" }
 
-func (p *selectivePolicy) Data(context.Context, *policy.Session, *textproto.Header) (*dsn.Status, error) {
+func (p *selectivePolicy) Data(context.Context, *policy.Session, *textproto.Header, *policy.AuthResults) (*dsn.Status, error) {
 	p.dataCalls <- struct{}{}
 	return nil, nil
 }
@@ -110,5 +110,28 @@ func TestPolicyWithoutDataHandler(t *testing.T) {
 	_, content := ts.sub.calls()
 	if len(content) != 1 || !strings.HasSuffix(content[0], "\r\nSubject: s\r\n\r\n.body\r\n") {
 		t.Errorf("content %q", content)
+	}
+}
+
+// tenantPolicy names the tenant and notes metadata at DATA.
+type tenantPolicy struct{ AllowAll }
+
+func (tenantPolicy) Data(_ context.Context, s *policy.Session, h *textproto.Header, _ *policy.AuthResults) (*dsn.Status, error) {
+	s.Meta["subject"] = h.Get("Subject")
+	*s.Tenant = "acme"
+	return nil, nil
+}
+
+// What the DATA policy sets on the session is the message's: its
+// metadata and tenant are queued with it.
+func TestDataPolicySetsMessageMetaAndTenant(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.Policy = tenantPolicy{} })
+	cl := dialReady(t, ts.smtp)
+	cl.startData("x@local.example")
+	cl.send("Subject: invoice\r\n\r\nbody\r\n.\r\n")
+	cl.expect("250 ")
+	envs, _ := ts.sub.calls()
+	if len(envs) != 1 || envs[0].Meta["subject"] != "invoice" || envs[0].Tenant != "acme" {
+		t.Fatalf("queued envelope: %+v", envs)
 	}
 }

@@ -30,6 +30,8 @@ func TestDMARCRejectAndQuarantine(t *testing.T) {
 	if code, text := send("x@spoof.test", "ceo@reject.test", "spoof"); code != 550 || !strings.HasPrefix(text, "5.7.1 Rejected by the DMARC policy of reject.test") {
 		t.Errorf("p=reject: %d %s", code, text)
 	}
+	// The data hook decided, with the results of the checks.
+	d.WaitLog("reject: DATA from unknown[127.0.0.1]: 550 5.7.1 Rejected by the DMARC policy of reject.test; from=<x@spoof.test> proto=ESMTP generation=1", 1)
 	if code, text := send("x@spoof.test", "ceo@quarantine.test", "held"); code != 250 {
 		t.Errorf("p=quarantine: %d %s", code, text)
 	}

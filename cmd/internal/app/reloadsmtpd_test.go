@@ -17,13 +17,14 @@ import (
 	"time"
 
 	"github.com/moonpost/moonpost/core/config"
+	"github.com/moonpost/moonpost/core/policy"
 	"github.com/moonpost/moonpost/core/queue"
 	"github.com/moonpost/moonpost/core/smtpd"
 )
 
 type nopSubmitter struct{}
 
-func (nopSubmitter) Submit(context.Context, *queue.Envelope, io.Reader) (queue.ID, error) {
+func (nopSubmitter) SubmitSMTP(context.Context, *queue.Envelope, io.Reader, policy.DataCheck) (queue.ID, error) {
 	return "", nil
 }
 
