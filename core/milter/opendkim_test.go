@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -12,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/moonpost/moonpost/core/auth"
+	"github.com/moonpost/moonpost/core/dns"
+	"github.com/moonpost/moonpost/core/dns/dnstest"
 	"github.com/moonpost/moonpost/core/queue"
 )
 
@@ -39,7 +45,8 @@ print("pass" if ok else "fail")
 `
 
 // TestOpenDKIM: Debian's opendkim as a signing milter; the queued
-// message carries its DKIM-Signature, which dkimpy verifies.
+// message carries its DKIM-Signature, which moonpost's verifier and
+// dkimpy verify.
 func TestOpenDKIM(t *testing.T) {
 	bin, err1 := exec.LookPath("opendkim")
 	genkey, err2 := exec.LookPath("opendkim-genkey")
@@ -95,6 +102,20 @@ func TestOpenDKIM(t *testing.T) {
 	if !strings.HasPrefix(liveContent, "DKIM-Signature:") {
 		t.Fatalf("live: no signature at the top:\n%s", liveContent)
 	}
+	// moonpost's own verifier passes it, the key served by a DNS server
+	// on loopback.
+	ns := dnstest.NewServer(t)
+	ns.Add(t, "sel._domainkey.example.test. 300 IN TXT "+quoteTXT(txtRecord(t, filepath.Join(dir, "sel.txt"))))
+	v := &auth.Verifier{Resolver: dns.New(dns.Config{Servers: []string{ns.Addr}, Timeout: 2 * time.Second}), AuthservID: "mx.test"}
+	for _, content := range []string{content, liveContent} {
+		br := bufio.NewReader(strings.NewReader(content))
+		h, err := textproto.ReadHeader(br)
+		must(t, err)
+		res := v.Check(context.Background(), env, &h, br)
+		if len(res.DKIM) == 0 || res.DKIM[0].Domain != "example.test" || res.DKIM[0].Result != "pass" {
+			t.Errorf("moonpost's verifier: %+v\n%s", res.DKIM, content)
+		}
+	}
 	py, err := exec.LookPath("/usr/bin/python3")
 	if err != nil || exec.Command(py, "-c", "import dkim").Run() != nil {
 		t.Skip("SKIP: dkimpy (Debian package python3-dkim) not installed; signature not verified")
@@ -128,6 +149,15 @@ func txtRecord(t *testing.T, path string) string {
 		s = s[i+j+2:]
 	}
 	return strings.Join(parts, "")
+}
+
+// quoteTXT writes a TXT value as zone-file strings of at most 255 bytes.
+func quoteTXT(v string) string {
+	var parts []string
+	for len(v) > 255 {
+		parts, v = append(parts, `"`+v[:255]+`"`), v[255:]
+	}
+	return strings.Join(append(parts, `"`+v+`"`), " ")
 }
 
 func freePort(t *testing.T) string {
