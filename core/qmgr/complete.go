@@ -291,12 +291,14 @@ func (m *Manager) deferMessage(msg *queue.Message, why string) {
 	if err := msg.Append(queue.Attempt(attempts, next)); err != nil {
 		m.Log.Error("qmgr: cannot record attempt", "queue_id", msg.ID, "err", err)
 	}
+	// Stamped before the move, so a flush that finds the file in
+	// deferred/ always finds it stamped, and its "now" is not undone.
+	if err := m.Store.SetNextAttempt(queue.Active, msg.ID, next); err != nil {
+		m.Log.Error("qmgr: cannot stamp next attempt", "queue_id", msg.ID, "err", err)
+	}
 	if err := m.Store.Move(msg.ID, queue.Active, queue.Deferred); err != nil {
 		m.Log.Error("qmgr: cannot defer", "queue_id", msg.ID, "err", err)
 		return
-	}
-	if err := m.Store.SetNextAttempt(queue.Deferred, msg.ID, next); err != nil {
-		m.Log.Error("qmgr: cannot stamp next attempt", "queue_id", msg.ID, "err", err)
 	}
 	if why != "" {
 		m.Log.Warn("qmgr: message deferred", "queue_id", msg.ID, "reason", why)
