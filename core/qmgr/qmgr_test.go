@@ -299,9 +299,8 @@ func TestFlushBeyondActiveLimit(t *testing.T) {
 		ids = append(ids, h.submit("a@s.test", fmt.Sprintf("temp%d@x.test", i)))
 	}
 	h.waitFor("all deferred", func() bool { return h.count(queue.Deferred) == 10 })
-	// Each settled (its next attempt stamped), as the manager itself
-	// answers: a flush between a file's move into deferred/ and its
-	// stamp would be overwritten by the stamp.
+	// Each settled, as the manager itself answers (a deferral's file is
+	// stamped with its next attempt before it moves into deferred/).
 	for _, id := range ids {
 		if st := h.where(id); st != queue.Deferred {
 			t.Fatalf("%s is %s before the flush", id, st)
