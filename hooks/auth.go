@@ -63,7 +63,7 @@ func msgDKIMSign(L *lua.LState) int {
 
 // authTable is msg.auth: nil when the message was not checked, else
 // {spf=, dkim={{domain=, selector=, result=}...},
-// dmarc={result=, policy=, disposition=, domain=}}.
+// dmarc={result=, policy=, disposition=, domain=}, arc=, arc_sealers={...}}.
 func authTable(L *lua.LState, a *policy.AuthResults) lua.LValue {
 	if a == nil {
 		return lua.LNil
@@ -89,5 +89,10 @@ func authTable(L *lua.LState, a *policy.AuthResults) lua.LValue {
 	dm.RawSetString("domain", lua.LString(a.DMARC.Domain))
 	t.RawSetString("dmarc", dm)
 	t.RawSetString("arc", lua.LString(a.ARC))
+	sealers := L.CreateTable(len(a.ARCSealers), 0)
+	for _, d := range a.ARCSealers {
+		sealers.Append(lua.LString(d))
+	}
+	t.RawSetString("arc_sealers", sealers)
 	return t
 }

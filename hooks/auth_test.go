@@ -20,7 +20,8 @@ mta.on("cleanup", function(msg)
   elseif subj == "auth" then
     local a = msg.auth
     msg:set_header("X-Auth", a.spf .. " " .. a.dkim[1].domain .. "/" .. a.dkim[1].selector .. "=" .. a.dkim[1].result
-      .. " " .. a.dmarc.result .. " " .. a.dmarc.policy .. " " .. a.dmarc.domain)
+      .. " " .. a.dmarc.result .. " " .. a.dmarc.policy .. " " .. a.dmarc.domain
+      .. " arc=" .. a.arc .. " " .. table.concat(a.arc_sealers, ","))
   elseif subj == "noauth" then
     msg:set_header("X-Auth", tostring(msg.auth))
   elseif subj == "fail" then
@@ -71,11 +72,12 @@ func TestMsgAuth(t *testing.T) {
 	m := testMessage("auth")
 	m.Auth = &policy.AuthResults{SPF: "pass",
 		DKIM:  []policy.DKIMResult{{Domain: "d.example", Selector: "s1", Result: "fail"}},
-		DMARC: policy.DMARCResult{Result: "fail", Policy: "reject", Domain: "d.example"}}
+		DMARC: policy.DMARCResult{Result: "fail", Policy: "reject", Domain: "d.example"},
+		ARC:   "pass", ARCSealers: []string{"lists.example", "relay.example"}}
 	if _, err := e.Cleanup(ctx(t), m); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.Header.Get("X-Auth"); got != "pass d.example/s1=fail fail reject d.example" {
+	if got := m.Header.Get("X-Auth"); got != "pass d.example/s1=fail fail reject d.example arc=pass lists.example,relay.example" {
 		t.Errorf("X-Auth = %q", got)
 	}
 	m = testMessage("noauth")

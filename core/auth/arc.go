@@ -27,38 +27,41 @@ type arcSet struct {
 }
 
 // checkARC validates the chain of h; sums are the body hashes (simple,
-// relaxed) for the newest ARC-Message-Signature.
-func checkARC(ctx context.Context, l *lookups, h *textproto.Header, simple, relaxed []byte) string {
+// relaxed) for the newest ARC-Message-Signature. A passing chain also
+// gives its sealers' domains, oldest first.
+func checkARC(ctx context.Context, l *lookups, h *textproto.Header, simple, relaxed []byte) (string, []string) {
 	sets, err := arcSets(h)
 	if err != nil {
-		return "fail"
+		return "fail", nil
 	}
 	n := len(sets) - 1
 	if n == 0 {
-		return "none"
+		return "none", nil
 	}
+	sealers := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
 		tags, err := ParseTags(fieldValue(sets[i].as))
 		if err != nil {
-			return "fail"
+			return "fail", nil
 		}
 		want := "pass"
 		if i == 1 {
 			want = "none"
 		}
 		if cv := strings.ToLower(tags["cv"]); cv != want {
-			return "fail" // includes a newest cv=fail
+			return "fail", nil // includes a newest cv=fail
 		}
+		sealers = append(sealers, strings.ToLower(tags["d"]))
 	}
 	if verifyAMS(ctx, l, h, sets[n].ams, simple, relaxed) != nil {
-		return "fail"
+		return "fail", nil
 	}
 	for i := n; i >= 1; i-- {
 		if verifyAS(ctx, l, sets, i) != nil {
-			return "fail"
+			return "fail", nil
 		}
 	}
-	return "pass"
+	return "pass", sealers
 }
 
 // arcSets groups the ARC fields by instance; index 0 is unused. A

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,7 +53,10 @@ func TestSealedChainsValidate(t *testing.T) {
 		if res.ARC != "pass" || !strings.Contains(hop2, "ARC-Seal: i=2;") || !strings.Contains(hop2, "cv=pass") {
 			t.Fatalf("%s hop 2: arc=%s\n%s", typ, res.ARC, hop2)
 		}
-		if res, _ := f.check(t, "192.0.2.9", "joe@football.example.com", strings.Replace(hop2, "hungry", "angry", 1)); res.ARC != "fail" {
+		if want := []string{"mx1-" + typ + ".test", "mx2-" + typ + ".test"}; !slices.Equal(res.ARCSealers, want) {
+			t.Fatalf("%s hop 2: sealers %q, want %q", typ, res.ARCSealers, want)
+		}
+		if res, _ := f.check(t, "192.0.2.9", "joe@football.example.com", strings.Replace(hop2, "hungry", "angry", 1)); res.ARC != "fail" || res.ARCSealers != nil {
 			t.Fatalf("%s: a changed body still validates", typ)
 		}
 	}

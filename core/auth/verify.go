@@ -61,7 +61,7 @@ func (v *Verifier) Check(ctx context.Context, env *queue.Envelope, h *textproto.
 	if bh != nil {
 		io.Copy(io.Discard, body) // DKIM may stop reading early
 		simple, relaxed := bh.sums()
-		res.ARC = checkARC(ctx, l, h, simple, relaxed)
+		res.ARC, res.ARCSealers = checkARC(ctx, l, h, simple, relaxed)
 	}
 	res.DMARC = v.checkDMARC(ctx, l, h, res)
 	v.log().Info("authentication", "queue_id", env.ID, "spf", res.SPF, "dkim", dkimSummary(res.DKIM),

@@ -32,6 +32,9 @@ type AuthResults struct {
 	DMARC   DMARCResult
 	// ARC is the ARC chain validation (RFC 8617): none, pass or fail.
 	ARC string
+	// ARCSealers are the d= of a passing chain's ARC-Seals, oldest
+	// (i=1) first, so policy can trust only sealers it knows.
+	ARCSealers []string
 }
 
 // DKIMResult is the outcome of one DKIM-Signature.
