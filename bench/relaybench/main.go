@@ -40,7 +40,7 @@ func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
-	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message)")
+	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message; postfix-rspamd, moonpost-rspamd: every message scanned by rspamd as a milter)")
 	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop) tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it) or recovery (N deferred to 1000 next hops that are down, then they come back and the MTA is flushed)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
@@ -162,15 +162,19 @@ func newMTA(name string, s setup) mta {
 	case "postfix":
 		return &postfix{tls: s.tls}
 	case "postfix-opendkim": // signing every message through OpenDKIM
-		return &postfix{tls: s.tls, opendkim: true, bin: s.bin}
+		return &postfix{tls: s.tls, milter: "opendkim", bin: s.bin}
+	case "postfix-rspamd": // every message scanned by rspamd at DATA
+		return &postfix{tls: s.tls, milter: "rspamd", bin: s.bin}
 	case "moonpost":
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls}
 	case "moonpost-throttle": // one shared (Redis) throttle check per message
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, throttle: true}
+	case "moonpost-rspamd": // every message scanned by rspamd at DATA
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, scan: true}
 	case "moonpost-rsa", "moonpost-ed25519": // signing every message with DKIM
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, dkim: strings.TrimPrefix(name, "moonpost-")}
 	}
-	fatalf("unknown MTA %q (postfix, postfix-opendkim, moonpost, moonpost-throttle, moonpost-rsa, moonpost-ed25519)", name)
+	fatalf("unknown MTA %q (postfix, postfix-opendkim, postfix-rspamd, moonpost, moonpost-throttle, moonpost-rsa, moonpost-ed25519, moonpost-rspamd)", name)
 	return nil
 }
 

@@ -66,8 +66,8 @@ func measure(s setup, m mta, p point) result {
 	defer removeDir()
 	sinkAddr := freeAddr()
 	want := ""
-	if sg, ok := m.(interface{ signs() bool }); ok && sg.signs() {
-		want = "DKIM-Signature"
+	if w, ok := m.(interface{ wantHeader() string }); ok {
+		want = w.wantHeader()
 	}
 	extra := append(tlsArgs(s.tls, "-tls-cert", "-tls-key"), sinkWantArgs(want)...)
 	timeline := filepath.Join(dir, "timeline")
@@ -200,7 +200,7 @@ func drive(s setup, m mta, p point, sk *sink, target string, sinkTarget int) res
 }
 
 // mtaCPU is the CPU seconds of the MTA's process tree and of the helper
-// processes outside it that do its work (OpenDKIM for Postfix).
+// processes outside it that do its work (OpenDKIM, rspamd, redis-server).
 func mtaCPU(m mta) float64 {
 	cpu := treeCPU(m.Root())
 	if h, ok := m.(interface{ helpers() []int }); ok {
