@@ -25,8 +25,16 @@ import (
 const maxPolicyHeader = 256 << 10
 
 // Data queues the message. The 250 reply, carrying the queue ID, is sent
-// only when Submit returned nil, i.e. the queue file is on disk.
+// only when Submit returned nil, i.e. the queue file is on disk. A
+// refusal is kept for the BDAT chunks that may follow it (bdat.go).
 func (s *session) Data(r io.Reader) error {
+	transfer := s.c.chunks.dataStart()
+	st := s.data(r)
+	s.c.chunks.dataDone(transfer, st)
+	return st.SMTPError()
+}
+
+func (s *session) data(r io.Reader) *dsn.Status {
 	s.c.counts.data.Add(1)
 	now := s.c.cfg.Now()
 	env := s.envelope(now)
@@ -36,13 +44,13 @@ func (s *session) Data(r io.Reader) error {
 	r, done := s.c.content(r)
 	defer done()
 	if st := s.c.milterData(); st != nil { // BDAT: DATA was never said
-		return st.SMTPError()
+		return st
 	}
 	cr := &countingReader{r: r}
 	body, st := s.checkHeader(cr)
 	if st != nil {
 		s.logReject("DATA", st, "")
-		return st.SMTPError()
+		return st
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.SessionTimeout)
 	defer cancel()
@@ -57,7 +65,7 @@ func (s *session) Data(r io.Reader) error {
 	if id == "" {
 		id = env.ID
 	}
-	return s.outcome(id, env, cr, err).SMTPError()
+	return s.outcome(id, env, cr, err)
 }
 
 // outcome decides the DATA reply. A read error trumps whatever Submit

@@ -1,0 +1,112 @@
+package smtpd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/moonpost/moonpost/core/dsn"
+	"github.com/moonpost/moonpost/core/policy"
+	"github.com/moonpost/moonpost/core/queue"
+)
+
+// dataMilter refuses the DATA event of the first transactions it is
+// told to, with refusal, and passes every other event.
+type dataMilter struct {
+	refusal *dsn.Status
+	refuse  atomic.Int32 // DATA events still to refuse
+	data    atomic.Int32 // DATA events seen
+}
+
+func (m *dataMilter) Open(queue.Client, uint16) MilterConn { return m }
+
+func (m *dataMilter) Connect(context.Context) *dsn.Status      { return nil }
+func (m *dataMilter) Helo(context.Context, string) *dsn.Status { return nil }
+func (m *dataMilter) Mail(context.Context, *queue.Envelope, []string) *dsn.Status {
+	return nil
+}
+func (m *dataMilter) Rcpt(context.Context, *queue.Envelope, string, []string) *dsn.Status {
+	return nil
+}
+func (m *dataMilter) Data(context.Context, *queue.Envelope) *dsn.Status {
+	m.data.Add(1)
+	if m.refuse.Add(-1) >= 0 {
+		return m.refusal
+	}
+	return nil
+}
+func (m *dataMilter) Message(ctx context.Context) context.Context { return ctx }
+func (m *dataMilter) Reset()                                      {}
+func (m *dataMilter) Close()                                      {}
+
+// bdat is a BDAT command with its chunk.
+func bdat(chunk string, last bool) string {
+	if last {
+		return fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunk), chunk)
+	}
+	return fmt.Sprintf("BDAT %d\r\n%s", len(chunk), chunk)
+}
+
+// TestBDATMilterRefusal: the milters' DATA event runs at the first BDAT
+// chunk, and its refusal answers that chunk; the chunks the client had
+// pipelined after it are read and dropped and each answered with the
+// same refusal, BDAT LAST included, so a 4xx stays a 4xx for a client
+// that reads the last reply. Nothing is queued, the dialogue stays in
+// step, and the next transaction is queued as usual.
+func TestBDATMilterRefusal(t *testing.T) {
+	m := &dataMilter{refusal: &dsn.Status{Code: 451, Enhanced: dsn.Enhanced{4, 7, 1}, Text: "Service unavailable - try again later"}}
+	m.refuse.Store(1)
+	ts := startServer(t, func(c *Config) { c.Milters = m })
+	cl := dialReady(t, ts.smtp)
+	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
+	// A first chunk larger than any buffer on the way, so the refusal
+	// comes while go-smtp is still handing it on.
+	cl.send(bdat("Subject: chunked\r\n\r\n"+strings.Repeat("body line\r\n", 20000), false) +
+		bdat("more body\r\n", false) + bdat("", false) + bdat("the end\r\n", true) + "NOOP\r\n")
+	for i, want := range []string{"451 4.7.1 Service unavailable", "451 4.7.1 ", "451 4.7.1 ", "451 4.7.1 ", "250 "} {
+		if got := cl.reply(); !strings.HasPrefix(got[len(got)-1], want) {
+			t.Fatalf("reply %d: %q, want %q", i+1, got, want)
+		}
+	}
+	// After BDAT LAST the transfer is over: a chunk without a
+	// transaction is go-smtp's protocol error, not the old refusal.
+	cl.send(bdat("stray\r\n", true)).expect("503 5.5.1 ")
+	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
+	cl.send(bdat("Subject: fine\r\n\r\n", false) + bdat("body\r\n", true)).expect("250 ")
+	cl.expect("250 2.0.0 Ok: queued as ")
+	envs, content := ts.sub.calls()
+	if len(envs) != 1 || !strings.Contains(content[0], "Subject: fine\r\n\r\nbody\r\n") {
+		t.Fatalf("queued %d messages: %q", len(envs), content)
+	}
+	if n := m.data.Load(); n != 2 {
+		t.Errorf("milter told DATA %d times, want 2", n)
+	}
+}
+
+// TestBDATPolicyRefusal: the Lua data policy needs the header, so over
+// BDAT it refuses once the header is in (here within the first chunk);
+// the rest of the transfer gets the same reply and nothing is queued.
+func TestBDATPolicyRefusal(t *testing.T) {
+	p := &scriptedPolicy{seen: make(chan *policy.Session, 10), subjects: make(chan string, 10)}
+	ts := startServer(t, func(c *Config) { c.Policy = p })
+	cl := dialReady(t, ts.smtp)
+	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
+	cl.send(bdat("Subject: spam\r\n\r\n"+strings.Repeat("buy now\r\n", 20000), false) + bdat("buy more\r\n", true))
+	cl.expect("554 5.6.0 ")
+	cl.expect("554 5.6.0 ")
+	cl.cmd("RSET").expect("250 ")
+	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
+	cl.send(bdat("Subject: fine\r\n\r\nbody\r\n", true)).expect("250 2.0.0 Ok: queued as ")
+	if envs, content := ts.sub.calls(); len(envs) != 1 || !strings.Contains(content[0], "Subject: fine") {
+		t.Fatalf("queued %d messages: %q", len(envs), content)
+	}
+	if got := <-p.subjects; got != "spam" {
+		t.Errorf("policy saw subject %q", got)
+	}
+}
