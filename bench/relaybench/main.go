@@ -102,7 +102,7 @@ func ints(s string) []int {
 func main() {
 	handleSignals()
 	o := parseFlags()
-	preflight()
+	preflight(o.mtas)
 	o.bin = build(o.work)
 	if o.workload == workloadTLS {
 		f, err := makeCert(o.bin)
@@ -125,8 +125,13 @@ func main() {
 	runCleanups()
 }
 
+// helperNeeds are the programs MTA names run beside the MTA, from
+// Debian's packages of the same names (.ci/install-deps installs them).
+var helperNeeds = map[string]string{"postfix-opendkim": "opendkim", "moonpost-throttle": "redis-server",
+	"postfix-rspamd": "rspamd", "moonpost-rspamd": "rspamd"}
+
 // preflight refuses to start without what a run needs.
-func preflight() {
+func preflight(mtas []string) {
 	if _, err := os.Stat("go.mod"); err != nil {
 		fatalf("run from the repository root (no go.mod here)")
 	}
@@ -136,6 +141,13 @@ func preflight() {
 	for _, t := range []string{"postfix", "smtp-source", "smtp-sink", "mkfs.ext4", "mount", "umount"} {
 		if _, err := exec.LookPath(t); err != nil {
 			fatalf("%s not found; bench/run installs Debian's postfix package", t)
+		}
+	}
+	for _, name := range mtas {
+		if t, ok := helperNeeds[name]; ok {
+			if _, err := exec.LookPath(t); err != nil {
+				fatalf("-mtas %s needs %s: install Debian's %s package (.ci/install-deps does)", name, t, t)
+			}
 		}
 	}
 }
