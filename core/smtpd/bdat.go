@@ -1,9 +1,13 @@
 package smtpd
 
 import (
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/moonpost/moonpost/core/dsn"
 )
@@ -47,13 +51,29 @@ type refusal struct {
 // dataStart is the transfer a Data call belongs to.
 func (ch *chunking) dataStart() uint64 { return ch.transfer.Load() }
 
-// dataDone records Data's reply for the chunks that may follow it.
-func (ch *chunking) dataDone(transfer uint64, st *dsn.Status) {
-	if st == nil || st.OK() {
-		ch.refused.Store(nil)
-		return
+// dataDone records Data's refusal for the chunks that may follow it,
+// unless go-smtp cut the transfer: then go-smtp answered the chunk
+// itself (552 for one over the size limit; RSET) and Data's reply, which
+// may come late, is nobody's. An older transfer's refusal left here is
+// told apart by its tag.
+func (ch *chunking) dataDone(transfer uint64, st *dsn.Status, cut bool) {
+	if st != nil && !st.OK() && !cut {
+		ch.refused.Store(&refusal{transfer: transfer, st: st})
 	}
-	ch.refused.Store(&refusal{transfer: transfer, st: st})
+}
+
+// cutReader notes whether go-smtp cut the content off (ErrDataReset).
+type cutReader struct {
+	r   io.Reader
+	cut bool
+}
+
+func (c *cutReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if errors.Is(err, smtp.ErrDataReset) {
+		c.cut = true
+	}
+	return n, err
 }
 
 // chunkCommand sees each command line's verb before go-smtp. For a

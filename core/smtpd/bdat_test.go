@@ -110,3 +110,50 @@ func TestBDATPolicyRefusal(t *testing.T) {
 		t.Errorf("policy saw subject %q", got)
 	}
 }
+
+// TestBDATOverSizeLimit: a chunk over the size limit is go-smtp's own
+// 552, which ends the transaction; the Data it cut short refuses
+// nothing, so a later chunk gets go-smtp's protocol error, never a
+// tempfail.
+func TestBDATOverSizeLimit(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.MaxMessageBytes = 1000 })
+	cl := dialReady(t, ts.smtp)
+	cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+	cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
+	cl.send(bdat("Subject: big\r\n\r\n", false)).expect("250 ")
+	cl.send(bdat(strings.Repeat("x", 2000), false)).expect("552 5.3.4 ")
+	cl.send(bdat("the end\r\n", true)).expect("503 5.5.1 ")
+	cl.cmd("NOOP").expect("250 ")
+	if envs, _ := ts.sub.calls(); len(envs) != 0 {
+		t.Fatalf("queued %d messages", len(envs))
+	}
+}
+
+// TestBDATCutShort: RSET or a new EHLO in the middle of a BDAT transfer
+// ends it while its Data may still be running the data policy; nothing
+// of it is queued, and the next message carries the new greeting. (Run
+// with -race: the session's transaction must not change under Data.
+// Each cut is on a connection of its own and the next message goes by
+// DATA: go-smtp's goroutine for a cut transfer writes its result to the
+// connection's field after Data returned, unordered with a new transfer
+// that replaces it, which is go-smtp's own race.)
+func TestBDATCutShort(t *testing.T) {
+	p := &scriptedPolicy{seen: make(chan *policy.Session, 10), subjects: make(chan string, 10)}
+	ts := startServer(t, func(c *Config) { c.Policy = p })
+	for i, tc := range []struct{ cut, helo string }{{"RSET", "client.example"}, {"EHLO other.example", "other.example"}} {
+		cl := dialReady(t, ts.smtp)
+		cl.cmd("MAIL FROM:<a@b.example>").expect("250 ")
+		cl.cmd("RCPT TO:<x@local.example>").expect("250 ")
+		cl.send(bdat("Subject: cut\r\n\r\n", false)).expect("250 ")
+		cl.cmd(tc.cut).expect("250 ")
+		cl.startData("x@local.example")
+		cl.send("Subject: whole\r\n\r\nbody\r\n.\r\n").expect("250 2.0.0 Ok: queued as ")
+		envs, content := ts.sub.calls()
+		if len(envs) != i+1 || !strings.Contains(content[i], "Subject: whole") {
+			t.Fatalf("after %s: queued %d messages: %q", tc.cut, len(envs), content)
+		}
+		if h := envs[i].Client.Helo; h != tc.helo {
+			t.Errorf("after %s: queued with HELO %q, want %q", tc.cut, h, tc.helo)
+		}
+	}
+}

@@ -28,9 +28,12 @@ const maxPolicyHeader = 256 << 10
 // only when Submit returned nil, i.e. the queue file is on disk. A
 // refusal is kept for the BDAT chunks that may follow it (bdat.go).
 func (s *session) Data(r io.Reader) error {
+	s.inData.Lock()
+	defer s.inData.Unlock()
 	transfer := s.c.chunks.dataStart()
-	st := s.data(r)
-	s.c.chunks.dataDone(transfer, st)
+	cut := &cutReader{r: r}
+	st := s.data(cut)
+	s.c.chunks.dataDone(transfer, st, cut.cut)
 	return st.SMTPError()
 }
 
