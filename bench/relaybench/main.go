@@ -40,7 +40,7 @@ func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
-	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message)")
+	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message; postfix-rspamd, moonpost-rspamd: every message scanned by rspamd as a milter)")
 	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop) tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it) or recovery (N deferred to 1000 next hops that are down, then they come back and the MTA is flushed)")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
@@ -102,7 +102,7 @@ func ints(s string) []int {
 func main() {
 	handleSignals()
 	o := parseFlags()
-	preflight()
+	preflight(o.mtas)
 	o.bin = build(o.work)
 	if o.workload == workloadTLS {
 		f, err := makeCert(o.bin)
@@ -125,8 +125,13 @@ func main() {
 	runCleanups()
 }
 
+// helperNeeds are the programs MTA names run beside the MTA, from
+// Debian's packages of the same names (.ci/install-deps installs them).
+var helperNeeds = map[string]string{"postfix-opendkim": "opendkim", "moonpost-throttle": "redis-server",
+	"postfix-rspamd": "rspamd", "moonpost-rspamd": "rspamd"}
+
 // preflight refuses to start without what a run needs.
-func preflight() {
+func preflight(mtas []string) {
 	if _, err := os.Stat("go.mod"); err != nil {
 		fatalf("run from the repository root (no go.mod here)")
 	}
@@ -136,6 +141,13 @@ func preflight() {
 	for _, t := range []string{"postfix", "smtp-source", "smtp-sink", "mkfs.ext4", "mount", "umount"} {
 		if _, err := exec.LookPath(t); err != nil {
 			fatalf("%s not found; bench/run installs Debian's postfix package", t)
+		}
+	}
+	for _, name := range mtas {
+		if t, ok := helperNeeds[name]; ok {
+			if _, err := exec.LookPath(t); err != nil {
+				fatalf("-mtas %s needs %s: install Debian's %s package (.ci/install-deps does)", name, t, t)
+			}
 		}
 	}
 }
@@ -162,15 +174,19 @@ func newMTA(name string, s setup) mta {
 	case "postfix":
 		return &postfix{tls: s.tls}
 	case "postfix-opendkim": // signing every message through OpenDKIM
-		return &postfix{tls: s.tls, opendkim: true, bin: s.bin}
+		return &postfix{tls: s.tls, milter: "opendkim", bin: s.bin}
+	case "postfix-rspamd": // every message scanned by rspamd at DATA
+		return &postfix{tls: s.tls, milter: "rspamd", bin: s.bin}
 	case "moonpost":
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls}
 	case "moonpost-throttle": // one shared (Redis) throttle check per message
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, throttle: true}
+	case "moonpost-rspamd": // every message scanned by rspamd at DATA
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, scan: true}
 	case "moonpost-rsa", "moonpost-ed25519": // signing every message with DKIM
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, dkim: strings.TrimPrefix(name, "moonpost-")}
 	}
-	fatalf("unknown MTA %q (postfix, postfix-opendkim, moonpost, moonpost-throttle, moonpost-rsa, moonpost-ed25519)", name)
+	fatalf("unknown MTA %q (postfix, postfix-opendkim, postfix-rspamd, moonpost, moonpost-throttle, moonpost-rsa, moonpost-ed25519, moonpost-rspamd)", name)
 	return nil
 }
 
@@ -326,6 +342,10 @@ func logRun(label string, p point, i int, r result) {
 	if r.err != nil {
 		status = "FAILED: " + r.err.Error()
 	}
-	logf("%s size=%d clients=%d n=%d run %d: accept %.0f/s relay %.0f/s cpu %.3f ms/msg peak %.1f MiB sink %d dups %d — %s",
-		label, p.size, p.clients, p.n, i+1, r.accept, r.relay, r.cpuMsg, r.peakMiB, r.received, r.dups, status)
+	helpers := ""
+	if r.helpMsg > 0 {
+		helpers = fmt.Sprintf(" (helpers %.3f)", r.helpMsg)
+	}
+	logf("%s size=%d clients=%d n=%d run %d: accept %.0f/s relay %.0f/s cpu %.3f ms/msg%s peak %.1f MiB sink %d dups %d — %s",
+		label, p.size, p.clients, p.n, i+1, r.accept, r.relay, r.cpuMsg, helpers, r.peakMiB, r.received, r.dups, status)
 }

@@ -106,21 +106,36 @@ type moonpost struct {
 	// throttle: one shared throttle check (Redis) per message
 	throttle bool
 	redis    *redisServer
-	routes   map[string]string // domain → next hop; nil: all to the sink
-	dir      string
-	cmd      *exec.Cmd
-	log      lockedBuffer // stderr: warnings and errors only
-	exited   chan struct{}
-	stop     func()
+	// scan: every message through rspamd as a milter (moonpost-rspamd)
+	scan   bool
+	rspamd *rspamd
+	routes map[string]string // domain → next hop; nil: all to the sink
+	dir    string
+	cmd    *exec.Cmd
+	log    lockedBuffer // stderr: warnings and errors only
+	exited chan struct{}
+	stop   func()
 }
 
-func (m *moonpost) signs() bool { return m.dkim != "" }
+// wantHeader is the header every relayed message must carry.
+func (m *moonpost) wantHeader() string {
+	switch {
+	case m.scan:
+		return rspamdWantHeader
+	case m.dkim != "":
+		return "DKIM-Signature"
+	}
+	return ""
+}
 
 func (m *moonpost) setRoutes(r map[string]string) { m.routes = r }
 
 func (m *moonpost) Name() string {
 	if m.throttle {
 		return "moonpost (redis throttle)"
+	}
+	if m.scan {
+		return "moonpost (rspamd)"
 	}
 	if m.dkim != "" {
 		return "moonpost (dkim " + m.dkim + ")"
@@ -177,6 +192,14 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 		m.redis = r
 		body = strings.Replace(body, "max_connections_per_ip = 110\n", "max_connections_per_ip = 110\n"+throttleSMTPD, 1)
 		body += fmt.Sprintf(throttleConfig, r.addr)
+	}
+	if m.scan {
+		r, err := startRspamd(dir)
+		if err != nil {
+			return err
+		}
+		m.rspamd = r
+		body += r.milterTOML()
 	}
 	if m.sync != "" {
 		body += fmt.Sprintf("\n[queue]\nsync = %q\n", m.sync)
@@ -247,15 +270,22 @@ func (m *moonpost) Stop() {
 	if m.redis != nil {
 		m.redis.stop()
 	}
+	if m.rspamd != nil {
+		m.rspamd.stop()
+	}
 }
 
-// helpers is redis-server's pid in a throttle run: its CPU is part of
-// the cost.
+// helpers are redis-server's pid in a throttle run and rspamd's in a
+// scanning run: their CPU is part of the cost.
 func (m *moonpost) helpers() []int {
-	if m.redis == nil {
-		return nil
+	var pids []int
+	if m.redis != nil {
+		pids = append(pids, m.redis.cmd.Process.Pid)
 	}
-	return []int{m.redis.cmd.Process.Pid}
+	if m.rspamd != nil {
+		pids = append(pids, m.rspamd.cmd.Process.Pid)
+	}
+	return pids
 }
 
 func (m *moonpost) LogTail() string { return tail(m.log.String(), 20) }
@@ -264,30 +294,39 @@ func (m *moonpost) LogTail() string { return tail(m.log.String(), 20) }
 // cmd/internal/interop: own main.cf, master.cf, queue and data
 // directories, chroot off, started by `postfix -c DIR start`.
 type postfix struct {
-	dir      string
-	tls      *tlsFiles
-	opendkim bool // sign through OpenDKIM as a milter
-	bin      string
-	routes   map[string]string // domain → next hop; nil: all to the sink
-	milter   *opendkim
-	stop     func()
+	dir    string
+	tls    *tlsFiles
+	milter string // "opendkim" (signing) or "rspamd" (scanning): smtpd_milters; "" none
+	bin    string
+	routes map[string]string // domain → next hop; nil: all to the sink
+	filter *helper           // the milter's process while it runs
+	stop   func()
 }
 
-func (p *postfix) signs() bool { return p.opendkim }
+// wantHeader is the header every relayed message must carry.
+func (p *postfix) wantHeader() string {
+	switch p.milter {
+	case "opendkim":
+		return "DKIM-Signature"
+	case "rspamd":
+		return rspamdWantHeader
+	}
+	return ""
+}
 
 func (p *postfix) setRoutes(r map[string]string) { p.routes = r }
 
-// helpers is OpenDKIM's pid when it signs: its CPU is part of the cost.
+// helpers is the milter's pid: its CPU is part of the cost.
 func (p *postfix) helpers() []int {
-	if p.milter == nil {
+	if p.filter == nil {
 		return nil
 	}
-	return []int{p.milter.cmd.Process.Pid}
+	return []int{p.filter.cmd.Process.Pid}
 }
 
 func (p *postfix) Name() string {
-	if p.opendkim {
-		return "postfix (opendkim)"
+	if p.milter != "" {
+		return "postfix (" + p.milter + ")"
 	}
 	return "postfix"
 }
@@ -341,13 +380,11 @@ func (p *postfix) Start(dir, listen, sink string) error {
 		files["main.cf"] += fmt.Sprintf(postfixTLS, p.tls.cert, p.tls.key)
 		files["master.cf"] += tlsmgr
 	}
-	if p.opendkim {
-		o, err := startOpenDKIM(dir, p.bin)
-		if err != nil {
-			return err
-		}
-		p.milter = o
-		files["main.cf"] += fmt.Sprintf(postfixMilter, o.addr)
+	if err := p.startMilter(dir); err != nil {
+		return err
+	}
+	if p.filter != nil {
+		files["main.cf"] += fmt.Sprintf(postfixMilter, p.filter.addr)
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, "etc", name), []byte(body), 0o644); err != nil {
@@ -363,6 +400,25 @@ func (p *postfix) Start(dir, listen, sink string) error {
 	}
 	if err := waitListening(listen, 20*time.Second); err != nil {
 		return fmt.Errorf("postfix: %v\n%s", err, p.maillog())
+	}
+	return nil
+}
+
+// startMilter starts the run's milter, if any.
+func (p *postfix) startMilter(dir string) error {
+	switch p.milter {
+	case "opendkim":
+		o, err := startOpenDKIM(dir, p.bin)
+		if err != nil {
+			return err
+		}
+		p.filter = &o.helper
+	case "rspamd":
+		r, err := startRspamd(dir)
+		if err != nil {
+			return err
+		}
+		p.filter = &r.helper
 	}
 	return nil
 }
@@ -392,8 +448,8 @@ func (p *postfix) Flush() error { return command("postqueue", "-c", p.etc(), "-f
 
 func (p *postfix) Stop() {
 	p.stop()
-	if p.milter != nil {
-		p.milter.stop()
+	if p.filter != nil {
+		p.filter.stop()
 	}
 }
 

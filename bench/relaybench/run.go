@@ -37,6 +37,7 @@ type result struct {
 	accept   float64  // messages/s until the generator had its last 250
 	relay    float64  // messages/s until the sink had all n
 	cpuMsg   float64  // MTA CPU milliseconds per message (0: not measured)
+	helpMsg  float64  // of which the helper processes' (OpenDKIM, rspamd, redis-server)
 	peakMiB  float64  // peak summed PSS of the MTA's processes
 	received int      // the sink's final count
 	dups     int      // duplicates by Message-ID; -1 when the sink cannot tell
@@ -66,8 +67,8 @@ func measure(s setup, m mta, p point) result {
 	defer removeDir()
 	sinkAddr := freeAddr()
 	want := ""
-	if sg, ok := m.(interface{ signs() bool }); ok && sg.signs() {
-		want = "DKIM-Signature"
+	if w, ok := m.(interface{ wantHeader() string }); ok {
+		want = w.wantHeader()
 	}
 	extra := append(tlsArgs(s.tls, "-tls-cert", "-tls-key"), sinkWantArgs(want)...)
 	timeline := filepath.Join(dir, "timeline")
@@ -154,10 +155,10 @@ func measure(s setup, m mta, p point) result {
 // and peak memory from just before the load until the queue is empty.
 func drive(s setup, m mta, p point, sk *sink, target string, sinkTarget int) result {
 	var r result
-	var cpu0 float64
+	var cpu0, help0 float64
 	var mem *memSampler
 	if m != nil {
-		cpu0 = mtaCPU(m)
+		cpu0, help0 = mtaCPU(m), helperCPU(m)
 		mem = sampleMemory(m.Root, 250*time.Millisecond)
 	}
 	t0 := time.Now()
@@ -195,14 +196,18 @@ func drive(s setup, m mta, p point, sk *sink, target string, sinkTarget int) res
 		}
 	}
 	r.cpuMsg = (mtaCPU(m) - cpu0) / float64(p.n) * 1000
+	r.helpMsg = (helperCPU(m) - help0) / float64(p.n) * 1000
 	r.peakMiB = float64(mem.Stop()) / (1 << 20)
 	return r
 }
 
 // mtaCPU is the CPU seconds of the MTA's process tree and of the helper
-// processes outside it that do its work (OpenDKIM for Postfix).
-func mtaCPU(m mta) float64 {
-	cpu := treeCPU(m.Root())
+// processes outside it that do its work (OpenDKIM, rspamd, redis-server).
+func mtaCPU(m mta) float64 { return treeCPU(m.Root()) + helperCPU(m) }
+
+// helperCPU is the CPU seconds of the helper processes alone.
+func helperCPU(m mta) float64 {
+	var cpu float64
 	if h, ok := m.(interface{ helpers() []int }); ok {
 		for _, pid := range h.helpers() {
 			cpu += treeCPU(pid)

@@ -81,34 +81,42 @@ const tlsmgr = "tlsmgr    unix  - - n 1000? 1 tlsmgr\n"
 type opendkim struct{ helper }
 
 // helper is a process a run starts beside the MTA (OpenDKIM,
-// redis-server), listening on addr and stopped with the run.
+// redis-server, rspamd), listening on addr and stopped with the run.
 type helper struct {
 	addr   string
+	wait   time.Duration // how long its start may take; 0: 10 s
 	cmd    *exec.Cmd
 	log    lockedBuffer
 	exited chan struct{}
 	stop   func()
 }
 
-// run starts h.cmd and waits until it listens on h.addr; SIGTERM, then
-// SIGKILL after 10 s, stops it at the end of the run.
+// run starts h.cmd in a process group of its own and waits until it
+// listens on h.addr; SIGTERM, then SIGKILL after 10 s, to the whole
+// group (rspamd's workers too) stops it at the end of the run.
 func (h *helper) run(name string) error {
 	h.exited = make(chan struct{})
 	h.cmd.Stdout, h.cmd.Stderr = &h.log, &h.log
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := h.cmd.Start(); err != nil {
 		return err
 	}
 	go func() { h.cmd.Wait(); close(h.exited) }()
+	pgid := h.cmd.Process.Pid
 	h.stop = atExit(func() {
-		h.cmd.Process.Signal(syscall.SIGTERM)
+		syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-h.exited:
 		case <-time.After(10 * time.Second):
-			h.cmd.Process.Kill()
+			syscall.Kill(-pgid, syscall.SIGKILL)
 			<-h.exited
 		}
 	})
-	if err := waitListening(h.addr, 10*time.Second); err != nil {
+	wait := h.wait
+	if wait == 0 {
+		wait = 10 * time.Second
+	}
+	if err := waitListening(h.addr, wait); err != nil {
 		h.stop()
 		return fmt.Errorf("%s: %v\n%s", name, err, tail(h.log.String(), 20))
 	}
@@ -149,7 +157,8 @@ func startOpenDKIM(dir, bin string) (*opendkim, error) {
 	return o, o.run("opendkim")
 }
 
-// postfixMilter is the main.cf of Postfix signing through OpenDKIM.
+// postfixMilter is the main.cf of Postfix calling a milter (OpenDKIM
+// signing, rspamd scanning).
 const postfixMilter = `smtpd_milters = inet:%s
 non_smtpd_milters = $smtpd_milters
 milter_default_action = tempfail
@@ -157,8 +166,8 @@ milter_protocol = 6
 `
 
 // sinkWantArgs asks the sink to count messages without the header a
-// workload must add (a DKIM signature), so a run that did not sign is
-// not counted as one that did.
+// workload must add (a DKIM signature, rspamd's X-Spam-Status), so a run
+// that did not sign or scan is not counted as one that did.
 func sinkWantArgs(header string) []string {
 	if header == "" {
 		return nil

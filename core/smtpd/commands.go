@@ -20,7 +20,8 @@ import (
 //     must be accepted and go-smtp's parser refuses: completed with
 //     PostmasterDomain;
 //   - STARTTLS, which moonpost runs itself (tls.go);
-//   - BDAT, whose chunk input must pass unchecked.
+//   - BDAT, whose chunk input must pass unchecked, and the chunks
+//     after a refused one, answered here (bdat.go).
 func (c *conn) checkLine(line []byte) ([]byte, error) {
 	c.tl.greeting = false
 	if bytes.IndexByte(line, 0) >= 0 {
@@ -29,6 +30,9 @@ func (c *conn) checkLine(line []byte) ([]byte, error) {
 		return nil, nil
 	}
 	verb, arg := parseVerb(string(line))
+	if c.chunkCommand(verb, arg) {
+		return nil, nil
+	}
 	switch verb {
 	case "HELO", "EHLO":
 		c.tl.greeting = true

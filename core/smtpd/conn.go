@@ -80,6 +80,7 @@ type conn struct {
 	errs      errCount // error replies and failed AUTH (errlimit.go)
 	closeOnce sync.Once
 	in        input    // command lines checked before go-smtp reads them (input.go)
+	chunks    chunking // the chunks after a refused one of a BDAT transfer (bdat.go)
 	tl        tlsState // TLS, run here rather than in go-smtp (tls.go)
 
 	outMu sync.Mutex // guards out: Close may come from another goroutine

@@ -18,8 +18,19 @@ import (
 )
 
 // Data queues the message. The 250 reply, carrying the queue ID, is sent
-// only when Submit returned nil, i.e. the queue file is on disk.
+// only when Submit returned nil, i.e. the queue file is on disk. A
+// refusal is kept for the BDAT chunks that may follow it (bdat.go).
 func (s *session) Data(r io.Reader) error {
+	s.inData.Lock()
+	defer s.inData.Unlock()
+	transfer := s.c.chunks.dataStart()
+	cut := &cutReader{r: r}
+	st := s.data(cut)
+	s.c.chunks.dataDone(transfer, st, cut.cut)
+	return st.SMTPError()
+}
+
+func (s *session) data(r io.Reader) *dsn.Status {
 	s.c.counts.data.Add(1)
 	now := s.c.cfg.Now()
 	env := s.envelope(now)
@@ -29,7 +40,7 @@ func (s *session) Data(r io.Reader) error {
 	r, done := s.c.content(r)
 	defer done()
 	if st := s.c.milterData(); st != nil { // BDAT: DATA was never said
-		return st.SMTPError()
+		return st
 	}
 	cr := &countingReader{r: r}
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.SessionTimeout)
@@ -45,7 +56,7 @@ func (s *session) Data(r io.Reader) error {
 	if id == "" {
 		id = env.ID
 	}
-	return s.outcome(id, env, cr, err).SMTPError()
+	return s.outcome(id, env, cr, err)
 }
 
 // outcome decides the DATA reply. A read error trumps whatever Submit

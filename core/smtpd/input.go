@@ -3,8 +3,6 @@ package smtpd
 import (
 	"bytes"
 	"io"
-	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
@@ -26,6 +24,7 @@ type input struct {
 	buf   []byte // read from the connection, not yet handed on
 	line  []byte // the rest of the checked line being handed to go-smtp
 	skip  int64  // BDAT chunk bytes still to pass unchecked
+	drop  int64  // bytes of a BDAT chunk answered here, to read and throw away (bdat.go)
 	// data is set when the 354 reply went out: what follows is content,
 	// up to the end-of-data line (eod follows go-smtp's reader to find
 	// it) or the next reply.
@@ -50,6 +49,11 @@ func (in *input) read(c *conn, b []byte) (int, error) {
 			n := copy(b, in.line)
 			in.line = in.line[n:]
 			return n, nil
+		}
+		if in.drop > 0 {
+			if err := in.dropChunk(c); err != nil {
+				return 0, err
+			}
 		}
 		if in.skip > 0 || in.data.Load() {
 			return in.content(c, b)
@@ -110,6 +114,21 @@ func (in *input) fill(c *conn) error {
 		err = io.ErrNoProgress
 	}
 	return err
+}
+
+// dropChunk reads and throws away in.drop bytes of input.
+func (in *input) dropChunk(c *conn) error {
+	for in.drop > 0 {
+		if len(in.buf) == 0 {
+			if err := in.fill(c); err != nil {
+				return err
+			}
+		}
+		n := int(min(int64(len(in.buf)), in.drop))
+		in.consume(n)
+		in.drop -= int64(n)
+	}
+	return nil
 }
 
 // consume drops the first n buffered bytes.
@@ -213,11 +232,7 @@ func (in *input) reply(b []byte) {
 // noteBDAT arms the chunk skip for a BDAT command whose chunk go-smtp
 // will read: "BDAT size [LAST]", size parsed as go-smtp parses it.
 func (in *input) noteBDAT(arg string) {
-	f := strings.Fields(arg)
-	if len(f) < 1 || len(f) > 2 || (len(f) == 2 && !strings.EqualFold(f[1], "LAST")) {
-		return
-	}
-	if n, err := strconv.ParseUint(f[0], 10, 32); err == nil && n > 0 {
-		in.skip = int64(n)
+	if n, _, ok := parseBDAT(arg); ok && n > 0 {
+		in.skip = n
 	}
 }

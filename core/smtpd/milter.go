@@ -78,7 +78,7 @@ func (s *session) milterHelo() *dsn.Status {
 	if mc == nil {
 		return nil
 	}
-	if st := mc.Helo(context.Background(), sanitize(s.gc.Hostname())); st != nil && st.Code == 421 {
+	if st := mc.Helo(context.Background(), sanitize(s.helo)); st != nil && st.Code == 421 {
 		s.c.expire()
 		return st
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
@@ -36,6 +37,17 @@ type session struct {
 	// dataSent is set once the milters were told DATA (milter.go); atomic,
 	// for a BDAT transfer's Data runs beside the command reader.
 	dataSent atomic.Bool
+
+	// inData is held by Data. For BDAT go-smtp runs Data on a goroutine of
+	// its own and may reset the transaction while it runs (a chunk over
+	// the size limit, RSET, a new EHLO): Reset waits for it, so Data
+	// never sees the transaction change under it (go-smtp has closed
+	// Data's pipe by then, so Data ends soon).
+	inData sync.Mutex
+	// helo is the greeting's argument, copied from go-smtp when the
+	// session starts and at each Reset: go-smtp writes its own before the
+	// Reset of a new EHLO, while a BDAT transfer's Data may still read it.
+	helo string
 }
 
 var _ smtp.AuthSession = (*session)(nil)
@@ -46,7 +58,7 @@ var _ smtp.AuthSession = (*session)(nil)
 // smtpd_delay_reject behaves alike: client checks answer a later command).
 func (s *Server) newSession(gc *smtp.Conn, l *Listener) (smtp.Session, error) {
 	c := gc.Conn().(*conn) // TLS is below it (tls.go)
-	ss := &session{srv: s, c: c, gc: gc, l: l}
+	ss := &session{srv: s, c: c, gc: gc, l: l, helo: gc.Hostname()}
 	if rej := ss.greet(); rej != nil {
 		return nil, rej.SMTPError()
 	}
@@ -65,7 +77,7 @@ func (s *session) greet() *dsn.Status {
 	ps := s.policySession()
 	st, err := s.c.cfg.Policy.Connect(ctx, ps)
 	if err == nil && st == nil {
-		st, err = s.c.cfg.Policy.Helo(ctx, ps, s.gc.Hostname())
+		st, err = s.c.cfg.Policy.Helo(ctx, ps, s.helo)
 	}
 	rej := s.verdict("HELO", st, err)
 	if rej != nil {
@@ -198,6 +210,9 @@ func (s *session) mayRelayTo(a Address) bool {
 // go-smtp also calls it for a greeting after the first: after STARTTLS
 // that greeting is checked like the first one.
 func (s *session) Reset() {
+	s.inData.Lock()
+	defer s.inData.Unlock()
+	s.helo = s.gc.Hostname()
 	s.mailSeen, s.from, s.mailOpts, s.rcpts = false, "", smtp.MailOptions{}, nil
 	s.dataSent.Store(false)
 	s.c.busy.Store(false)
@@ -245,7 +260,7 @@ func (s *session) logReject(stage string, st *dsn.Status, to string) {
 	if to != "" {
 		msg += " to=<" + to + ">"
 	}
-	msg += fmt.Sprintf(" proto=%s helo=<%s>", s.proto(), sanitize(s.gc.Hostname()))
+	msg += fmt.Sprintf(" proto=%s helo=<%s>", s.proto(), sanitize(s.helo))
 	if s.decided > 0 {
 		msg += fmt.Sprintf(" generation=%d", s.decided) // the scripts that decided
 		s.decided = 0
@@ -271,7 +286,7 @@ func (s *session) proto() string {
 // queueClient is the client as the queue file records it.
 func (s *session) queueClient() queue.Client {
 	return queue.Client{
-		Name: s.c.name, Addr: s.c.ip.String(), Helo: sanitize(s.gc.Hostname()),
+		Name: s.c.name, Addr: s.c.ip.String(), Helo: sanitize(s.helo),
 		Proto: s.proto(), AuthUser: s.authUser,
 	}
 }
@@ -283,7 +298,7 @@ func (s *session) policySession() *policy.Session {
 	}
 	ps := &policy.Session{Meta: s.c.meta, Tenant: &s.c.tenant,
 		ID: s.c.id, Listener: s.l.Name, ClientAddr: s.c.ip, ClientName: s.c.name,
-		Helo: s.gc.Hostname(), TLS: s.isTLS(), AuthUser: s.authUser,
+		Helo: s.helo, TLS: s.isTLS(), AuthUser: s.authUser,
 		Trusted: s.c.cfg.trusted(s.c.ip), Sender: s.from, Size: s.mailOpts.Size,
 	}
 	for _, r := range s.rcpts {
