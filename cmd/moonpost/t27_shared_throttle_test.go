@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,15 +202,16 @@ func checkLimit(t *testing.T, what string, r loadResult) {
 // per sender domain allows, within 5 %, and refuse the rest with
 // 450 4.7.1 and the time to wait.
 func TestT27EngineRateLimitShared(t *testing.T) {
-	const engineRate = 60
+	const engineRate, connRate = 60, 4
 	redis := testserver.StartRedis(t)
 	s := newSink(t, "127.0.0.1")
 	var addrs []string
 	var first *daemon
 	for i := 0; i < 3; i++ {
 		d := newDaemon(t, fmt.Sprintf("relayhost = \"[127.0.0.1]:%s\"\n[smtpd]\nhard_error_limit = 100000\nsoft_error_limit = 100000\n"+
+			"client_connection_rate_limit = %d\nclient_event_limit_exceptions = [\"127.0.0.1/32\"]\n"+
 			"[[smtpd.rate_limit]]\nper = \"sender_domain\"\ncount = \"messages\"\nrate = \"%d/min\"\n"+
-			"[smtp]\ntls = \"none\"\n[queue]\nin_flow_delay = \"0s\"\n[redis]\naddresses = [%q]\n", s.port(), engineRate, redis.Addr))
+			"[smtp]\ntls = \"none\"\n[queue]\nin_flow_delay = \"0s\"\n[redis]\naddresses = [%q]\n", s.port(), connRate, engineRate, redis.Addr))
 		d.start()
 		if first == nil {
 			first = d
@@ -225,6 +228,42 @@ func TestT27EngineRateLimitShared(t *testing.T) {
 		t.Fatalf("refusal text %q", r.hint)
 	}
 	waitSink(t, first, s, r.accepted)
+
+	// The per-client connection rate counts in the same throttle: nine
+	// connections from one address, spread over the nodes, and the
+	// nodes together let connRate through (GCRA: the burst, and one more
+	// per 60 s / connRate), not connRate each.
+	passed := 0
+	for i := 0; i < 9; i++ {
+		if greetedFrom(t, "127.0.0.2", addrs[i%len(addrs)]) {
+			passed++
+		}
+	}
+	if passed != connRate && passed != connRate+1 {
+		t.Fatalf("%d of 9 connections from one client passed three nodes with client_connection_rate_limit = %d", passed, connRate)
+	}
+}
+
+// greetedFrom connects from src and reports whether the banner was 220
+// (false for 421 4.7.0, anything else fails the test).
+func greetedFrom(t *testing.T, src, addr string) bool {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	switch {
+	case strings.HasPrefix(line, "220 "):
+		return true
+	case strings.HasPrefix(line, "421 4.7.0"):
+		return false
+	}
+	t.Fatalf("banner from %s: %q %v", addr, line, err)
+	return false
 }
 
 // destRate is the per-second limit of scenario 27c toward one receiver.

@@ -203,6 +203,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, milte
 		PostmasterDomain: postmasterDomain(cfg),
 		RateTimeUnit:     cfg.SMTPD.RateTimeUnit.D(),
 		Throttle:         engineThrottle(pol),
+		ClientRates:      clientRates(pol),
 	}
 	if err := smtpdSettings(&c, cfg); err != nil {
 		return nil, err
@@ -264,6 +265,21 @@ func (t limiterThrottle) Allow(ctx context.Context, key string, r rate.Rate, loc
 		key = throttle.LocalPrefix + key
 	}
 	res, err := t.l.Check(ctx, key, r)
+	return res.Allowed, res.RetryAfter, err
+}
+
+// clientRates shares smtpd's per-client connection and failed-AUTH
+// rates through the throttle when [redis] is set; nil (smtpd's own
+// node-local anvil) when it is not.
+func clientRates(pol *policies) smtpd.ClientRates {
+	if pol.engine == nil || pol.engine.Throttle() == nil || !pol.engine.Throttle().Shared() {
+		return nil
+	}
+	return limiterThrottle{pol.engine.Throttle()}
+}
+
+func (t limiterThrottle) Peek(ctx context.Context, key string, r rate.Rate) (bool, time.Duration, error) {
+	res, err := t.l.Peek(ctx, key, r)
 	return res.Allowed, res.RetryAfter, err
 }
 
