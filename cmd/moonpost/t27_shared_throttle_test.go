@@ -338,7 +338,24 @@ func TestT27SharedDestinationRate(t *testing.T) {
 	if dups > 4 { // connection_limit: the deliveries in flight at the kill
 		t.Errorf("%d messages delivered twice; only those in flight at the kill may be", dups)
 	}
-	t.Logf("%d accepted, %d arrived, %d repeated after the kill", len(accepted), len(msgs), dups)
+	t.Logf("FIGURES shared destination rate: %d accepted, %d arrived, %d repeated after the kill", len(accepted), len(msgs), dups)
+
+	// Redis down: fail closed holds the mail, untried and not deferred;
+	// once Redis is back it goes.
+	redis.Stop()
+	keys, err := queueMessages(nodes[0].addr, "down", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes[0].waitLog("redis throttle check failed", 1)
+	if got := len(s.received()); got != len(msgs) {
+		t.Fatalf("the sink got %d messages with Redis down and fail_closed, want %d", got, len(msgs))
+	}
+	redis.Start()
+	waitSinkFor(t, nodes[0], s, len(msgs)+len(keys), 20*time.Second)
+	if strings.Contains(nodes[0].logs(), "status=deferred") {
+		t.Errorf("a delivery held by the shared rate was logged as deferred:\n%s", nodes[0].logs())
+	}
 }
 
 // loadNodes queues perNode messages on each node, two clients a node,
@@ -445,7 +462,7 @@ func checkDestRate(t *testing.T, what string, at []time.Time, burst int) {
 	span := at[len(at)-1].Sub(at[0]).Seconds()
 	allowed := float64(burst) + destRate*span + 1
 	rate := float64(len(at)-1) / span
-	t.Logf("%s: %d arrivals in %.2f s, %.1f/s (GCRA allows %.0f, limit %d/s)", what, len(at), span, rate, allowed, destRate)
+	t.Logf("FIGURES shared destination rate, %s: %d arrivals in %.2f s, %.1f/s (GCRA allows %.0f, limit %d/s)", what, len(at), span, rate, allowed, destRate)
 	if float64(len(at)) > 1.05*allowed {
 		t.Errorf("%s: %d arrivals, over the %.0f the shared limit allows (+5 %%)", what, len(at), allowed)
 	}
