@@ -61,7 +61,7 @@ func (c *conn) bannerRefusal() *dsn.Status {
 	ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
 	defer cancel()
 	ok, retry, err := c.cfg.ClientRates.Allow(ctx, "smtpd:conn:"+c.ip.String(), c.clientRate(limit), false)
-	st := (*dsn.Status)(nil)
+	var st *dsn.Status
 	switch {
 	case err != nil:
 		c.srv.log.Error("NOQUEUE: connection rate check failed for "+c.client(), "err", err)
