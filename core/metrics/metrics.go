@@ -65,6 +65,7 @@ var (
 	descOutcomes   = prometheus.NewDesc("moonpost_deliveries_total", "Recipient delivery outcomes, by transport and status (sent, deferred, bounced).", []string{"transport", "status"}, nil)
 	descExpired    = prometheus.NewDesc("moonpost_messages_expired_total", "Messages returned to the sender after the maximal queue lifetime.", nil, nil)
 	descInFlight   = prometheus.NewDesc("moonpost_deliveries_in_flight", "Deliveries running now.", nil, nil)
+	descEgressHeld = prometheus.NewDesc("moonpost_egress_held_total", "Deliveries a shared egress rate held back to wait, untried.", nil, nil)
 	descQueueMsgs  = prometheus.NewDesc("moonpost_queue_messages", "Messages in each queue directory.", []string{"queue"}, nil)
 	descQueueBytes = prometheus.NewDesc("moonpost_queue_bytes", "Bytes of queue files in each queue directory.", []string{"queue"}, nil)
 	descQueueAge   = prometheus.NewDesc("moonpost_queue_oldest_message_age_seconds", "Age of the oldest message in each queue directory (0 when empty).", []string{"queue"}, nil)
@@ -124,6 +125,7 @@ func (c *collector) collectQmgr(ch chan<- prometheus.Metric, s qmgr.Stats) {
 	}
 	ch <- prometheus.MustNewConstMetric(descExpired, prometheus.CounterValue, float64(s.Expired))
 	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(s.InFlight))
+	ch <- prometheus.MustNewConstMetric(descEgressHeld, prometheus.CounterValue, float64(s.Held))
 }
 
 func (c *collector) collectQueues(ch chan<- prometheus.Metric) {

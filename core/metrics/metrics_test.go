@@ -43,7 +43,7 @@ func TestScrapeReadsTheEngineCounters(t *testing.T) {
 	}
 	src := &Sources{
 		Qmgr: func() qmgr.Stats {
-			return qmgr.Stats{Expired: 2, InFlight: 3, ByTransport: map[string]qmgr.Outcomes{"smtp": {Delivered: 7, Deferred: 1}, "local": {Bounced: 4}}}
+			return qmgr.Stats{Expired: 2, InFlight: 3, Held: 6, ByTransport: map[string]qmgr.Outcomes{"smtp": {Delivered: 7, Deferred: 1}, "local": {Bounced: 4}}}
 		},
 		Received:   func() map[string]int64 { return map[string]int64{"smtp": 11, "local": 1} },
 		Store:      st,
@@ -57,6 +57,7 @@ func TestScrapeReadsTheEngineCounters(t *testing.T) {
 		`moonpost_messages_received_total{origin="smtp"} 11`,
 		`moonpost_messages_expired_total 2`,
 		`moonpost_deliveries_in_flight 3`,
+		`moonpost_egress_held_total 6`,
 		`moonpost_queue_messages{queue="deferred"} 2`,
 		`moonpost_queue_messages{queue="incoming"} 0`,
 		`moonpost_scripts_generation 5`,

@@ -153,6 +153,10 @@ func (m *Manager) event(msg *queue.Message, i int, res deliver.Result, status st
 
 // complete handles a finished delivery in the manager's goroutine.
 func (m *Manager) complete(j *job) {
+	if j.held > 0 {
+		m.requeueHeld(j)
+		return
+	}
 	if j.skipped {
 		m.inFlight.Add(-1)
 		m.running-- // a suspended destination's deferral: no feedback

@@ -30,6 +30,10 @@ type job struct {
 	rule     *egress.Rule
 	reply    string
 	connUses int // deliveries the modelled connection carried before
+	// gate is what the shared rate is asked before the delivery
+	// (sharedrate.go); held, when it said no, how long the lane waits.
+	gate gate
+	held time.Duration
 }
 
 // destination is the per-next-hop queue with its concurrency state.
@@ -119,6 +123,7 @@ func (m *Manager) serve(d *destination) bool {
 	j := d.jobs.pop()
 	j.rules = m.Config.Rules
 	d.lane.start(j, now)
+	j.gate = d.lane.gateFor(j)
 	m.running++
 	m.inFlight.Add(1)
 	m.wg.Add(1)
@@ -153,6 +158,10 @@ func (m *Manager) deliver(j *job) {
 			m.record(msg, i, j.results[k], &j.dest)
 		}
 		m.results <- j
+		return
+	}
+	if j.held = m.passGate(j); j.held > 0 {
+		m.results <- j // not attempted: back to its queue (requeueHeld)
 		return
 	}
 	if err := msg.Acquire(); err != nil {

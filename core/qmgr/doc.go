@@ -23,7 +23,10 @@
 // to connection_limit), the deliveries in flight and the pacing of
 // message and connection starts. A lane without room or paced for later
 // is passed over, and one timer wakes the loop when the earliest paced
-// lane may start. Response rules on replies, and operators, suspend a
+// lane may start. With a RateGate (sharedrate.go: the throttle on
+// Redis), the rates also hold for all nodes together: each delivery
+// asks the gate in its own goroutine before it starts, and one the gate
+// refuses goes back to its queue untried while its lane waits. Response rules on replies, and operators, suspend a
 // site, a domain or a destination: its jobs are deferred untried.
 //
 // Every outcome is appended to the queue file and fsynced by the delivery

@@ -42,7 +42,10 @@ type lane struct {
 	// cut is a response rule's lower message rate, until cutUntil.
 	cut      egress.Rate
 	cutUntil time.Time
-	started  int // deliveries started, for the view
+	// heldUntil: the shared rate (RateGate) held a delivery back; no
+	// start before then (sharedrate.go).
+	heldUntil time.Time
+	started   int // deliveries started, for the view
 }
 
 // connSlot is a modelled idle connection.
@@ -119,6 +122,9 @@ func (l *lane) wait(now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	w := l.msgs.Wait(l.msgRate(now), now)
+	if now.Before(l.heldUntil) {
+		w = max(w, l.heldUntil.Sub(now))
+	}
 	if !l.hasSlot(now) {
 		w = max(w, l.conns.Wait(l.pol.MaxConnectionRate, now))
 	}

@@ -81,6 +81,9 @@ type Manager struct {
 	Flow *Flow
 	// Egress, when set, gives each destination's shaping (egress.go).
 	Egress Shaper
+	// Rates, when set, counts the egress rates with the other nodes
+	// (sharedrate.go); nil: they are paced in this node only.
+	Rates RateGate
 
 	// arrivals carries the IDs cleanup committed to incoming/, so new mail
 	// is picked up without listing the directory; rescan is signalled
@@ -140,6 +143,9 @@ type Stats struct {
 	ByTransport map[string]Outcomes
 	// InFlight is the number of deliveries running now.
 	InFlight int
+	// Held counts deliveries the shared egress rate held back and put
+	// back to wait (not attempts: nothing was recorded for them).
+	Held int
 }
 
 // Outcomes counts recipient outcomes of one kind of delivery.

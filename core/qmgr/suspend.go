@@ -180,10 +180,13 @@ type Shaping struct {
 	MaxConnectionRate string    `json:"max_connection_rate,omitempty"`
 	RateCut           string    `json:"rate_cut,omitempty"`
 	RateCutUntil      time.Time `json:"rate_cut_until,omitzero"`
-	Started           int       `json:"started"`
-	SuspendedUntil    time.Time `json:"suspended_until,omitzero"`
-	Suspended         string    `json:"suspended,omitempty"` // why
-	DeadUntil         time.Time `json:"dead_until,omitzero"`
+	// HeldUntil: the shared egress rate held a delivery back, and the
+	// lane waits until then (sharedrate.go).
+	HeldUntil      time.Time `json:"held_until,omitzero"`
+	Started        int       `json:"started"`
+	SuspendedUntil time.Time `json:"suspended_until,omitzero"`
+	Suspended      string    `json:"suspended,omitempty"` // why
+	DeadUntil      time.Time `json:"dead_until,omitzero"`
 }
 
 // Destinations shows the live shaping of every destination queue.
@@ -211,6 +214,9 @@ func (m *Manager) shapingOf(d *destination, now time.Time) Shaping {
 		MaxMessageRate: rateText(l.pol.MaxMessageRate), MaxConnectionRate: rateText(l.pol.MaxConnectionRate)}
 	if now.Before(l.cutUntil) {
 		v.RateCut, v.RateCutUntil = rateText(l.cut), l.cutUntil
+	}
+	if now.Before(l.heldUntil) {
+		v.HeldUntil = l.heldUntil
 	}
 	if now.Before(d.deadUntil) {
 		v.DeadUntil = d.deadUntil

@@ -140,7 +140,7 @@ func (s *Server) exempt(ip netip.Addr) bool {
 // over ConnectionRateLimit. The first connection over the limit in a
 // window is logged as Postfix's anvil does; the rest only as rejects.
 func (s *Server) overConnectionRate(c *conn) bool {
-	if s.config().ConnectionRateLimit <= 0 || s.exempt(c.ip) {
+	if s.config().ConnectionRateLimit <= 0 || s.exempt(c.ip) || c.cfg.ClientRates != nil { // shared: clientrate.go
 		return false
 	}
 	n := s.anvil.connect(c.ip)
@@ -158,6 +158,9 @@ func (s *Server) authRefusal(c *conn) *dsn.Status {
 	if s.config().AuthFailureRateLimit <= 0 || s.exempt(c.ip) {
 		return nil
 	}
+	if c.cfg.ClientRates != nil {
+		return s.sharedAuthRefusal(c, s.config().AuthFailureRateLimit)
+	}
 	if s.anvil.authFailures(c.ip) < s.config().AuthFailureRateLimit {
 		return nil
 	}
@@ -170,7 +173,11 @@ func (s *Server) authRefusal(c *conn) *dsn.Status {
 // noteAuthFailure is the hook in the AUTH failure path: it counts the
 // failure against the client across sessions.
 func (s *Server) noteAuthFailure(c *conn) {
-	if s.config().AuthFailureRateLimit > 0 && !s.exempt(c.ip) {
+	switch limit := s.config().AuthFailureRateLimit; {
+	case limit <= 0 || s.exempt(c.ip):
+	case c.cfg.ClientRates != nil:
+		s.noteSharedAuthFailure(c, limit)
+	default:
 		s.anvil.authFailure(c.ip)
 	}
 }

@@ -152,6 +152,10 @@ type Config struct {
 	ConnectionRateLimit  int           // connections per client per RateTimeUnit; 0: none (smtpd_client_connection_rate_limit)
 	AuthFailureRateLimit int           // failed AUTH per client per RateTimeUnit; 0: none
 	RateTimeUnit         time.Duration // default 60s (anvil_rate_time_unit)
+	// ClientRates, when set, counts ConnectionRateLimit and
+	// AuthFailureRateLimit in a throttle the nodes share instead of the
+	// node's anvil (clientrate.go).
+	ClientRates ClientRates
 	// LimitExceptions are the clients that MaxConnectionsPerIP and the
 	// rate limits do not apply to (smtpd_client_event_limit_exceptions).
 	// nil: MyNetworks, as in Postfix; an empty slice: nobody.

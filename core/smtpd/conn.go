@@ -185,7 +185,11 @@ func (c *conn) Write(b []byte) (int, error) {
 	n := len(b)
 	if !c.bannerDone {
 		c.bannerDone = true
-		b = c.milterBanner(b)
+		if st := c.bannerRefusal(); st != nil { // clientrate.go
+			b = []byte(st.Error() + "\r\n")
+		} else {
+			b = c.milterBanner(b)
+		}
 	}
 	c.in.reply(b)
 	r := b

@@ -41,7 +41,8 @@
 // Under connection pressure (stress.go) the timeouts shrink and, at the
 // limit, the idle connection that did least is shed (421 4.7.0) for a
 // new client; anvil.go keeps per-client connection and failed-AUTH rates
-// across sessions, in memory only.
+// across sessions in memory, or, with Config.ClientRates, clientrate.go
+// counts them in the throttle the nodes share.
 //
 // SMTP smuggling: go-smtp ends DATA only at CRLF.CRLF, and the bytes are
 // passed on unchanged, so "\n.\n", "\r.\r" and similar sequences stay

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/moonpost/moonpost/core/rate"
 )
 
 // dialFrom dials addr from a chosen loopback source address.
@@ -302,4 +305,74 @@ func TestStressHysteresis(t *testing.T) {
 	if ts.srv.stressed() {
 		t.Error("stress mode still on at 13 of 20")
 	}
+}
+
+// sharedCounts is a ClientRates two servers share, as two nodes share
+// one Redis: N events per key, no refill (the tests stay inside a unit).
+type sharedCounts struct {
+	mu   sync.Mutex
+	n    map[string]int
+	fail bool // every call errs, as Redis down and fail_closed
+}
+
+func (s *sharedCounts) Allow(_ context.Context, key string, r rate.Rate, _ bool) (bool, time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return false, 0, errors.New("redis down")
+	}
+	if int64(s.n[key]) >= r.N {
+		return false, r.Interval(), nil
+	}
+	s.n[key]++
+	return true, 0, nil
+}
+
+func (s *sharedCounts) Peek(_ context.Context, key string, r rate.Rate) (bool, time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return false, 0, errors.New("redis down")
+	}
+	return int64(s.n[key]) < r.N, 0, nil
+}
+
+// With ClientRates, the connection and failed-AUTH rates of a client
+// count across servers: two connections to one and the third to the
+// other is refused at the banner; failures on one make the other refuse
+// AUTH; a throttle that cannot decide refuses temporarily.
+func TestSharedClientRates(t *testing.T) {
+	counts := &sharedCounts{n: map[string]int{}}
+	node := func(connLimit int) *testServer {
+		return startServer(t, func(c *Config) {
+			c.TLSConfig = selfSigned(t)
+			c.Auth = staticAuth{user: "alice", pass: "secret"}
+			c.ConnectionRateLimit = connLimit
+			c.AuthFailureRateLimit = 2
+			c.ClientRates = counts
+			c.MyNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		})
+	}
+	a, b := node(3), node(3)
+	authAttempt(t, a, "127.0.0.2", "wrong").expect("535 5.7.8")
+	authAttempt(t, a, "127.0.0.2", "wrong").expect("535 5.7.8")
+	cl := authAttempt(t, b, "127.0.0.2", "secret")
+	cl.expect("421 4.7.0")
+	cl.expectClosed()
+	over := dialFrom(t, "127.0.0.2", b.smtp) // the fourth connection from 127.0.0.2
+	over.expect("421 4.7.0 Error: too many connections from your host")
+	over.expectClosed()
+	dialFrom(t, "127.0.0.3", a.smtp).expect("220 ") // another client
+	for i := 0; i < 5; i++ {
+		dialFrom(t, "127.0.0.1", b.smtp).expect("220 ") // mynetworks: exempt
+	}
+	if !strings.Contains(b.logs.String(), "Connection rate limit exceeded from 127.0.0.2") ||
+		!strings.Contains(b.logs.String(), "AUTH failure rate limit exceeded from unknown[127.0.0.2]") {
+		t.Errorf("refusals not logged:\n%s", b.logs)
+	}
+	counts.mu.Lock()
+	counts.fail = true
+	counts.mu.Unlock()
+	dialFrom(t, "127.0.0.4", a.smtp).expect("421 4.3.0")
+	authAttempt(t, node(0), "127.0.0.5", "secret").expect("454 4.7.0")
 }

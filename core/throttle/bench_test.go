@@ -41,3 +41,23 @@ func BenchmarkLocalCheck(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEgressGate is the queue manager's shared egress check as a
+// delivery goroutine makes it: one site's message rate, far above the
+// load, asked by many deliveries at once.
+func BenchmarkEgressGate(b *testing.B) {
+	srv := testserver.StartRedis(b)
+	c := newClient(b, srv.Addr)
+	defer c.Close()
+	l := New(Options{Redis: c, Timeout: time.Second})
+	r := Rate{N: 1_000_000_000, Per: time.Second}
+	ctx := context.Background()
+	b.SetParallelism(4) // deliveries in flight outnumber the CPUs
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if res, err := l.Check(ctx, "egress:msg:site:relay", r); err != nil || !res.Allowed {
+				b.Fatal(res, err)
+			}
+		}
+	})
+}

@@ -22,9 +22,18 @@ func newLocal(max int) *local {
 }
 
 func (l *local) check(key string, r Rate, now time.Time) (Result, error) {
+	return l.decide(key, r, now, false)
+}
+
+// decide is check, or with peek only the answer: nothing is counted.
+func (l *local) decide(key string, r Rate, now time.Time, peek bool) (Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tat, seen := l.tat[key]
+	if peek {
+		_, ok, retry := gcra(tat, now, r)
+		return Result{Allowed: ok, RetryAfter: retry}, nil
+	}
 	if !seen && len(l.tat) >= l.max {
 		l.sweep(now)
 		if len(l.tat) >= l.max {

@@ -14,8 +14,9 @@ import (
 const keyPrefix = "moonpost:throttle:"
 
 // gcraScript is the shared check, in microseconds on Redis's clock.
-// ARGV[1] is the emission interval, ARGV[2] the period. It returns
-// {1, 0} when allowed, {0, wait} when not. The TAT is written with
+// ARGV[1] is the emission interval, ARGV[2] the period; ARGV[3] "1"
+// only asks (a peek: the key is not written). It returns {1, 0} when
+// allowed, {0, wait} when not. The TAT is written with
 // %.0f: Redis would format a plain number with 14 digits and lose the
 // microseconds. The key expires when its bucket is full again (at
 // least 1ms: a rate above 1000/s may leave less).
@@ -31,13 +32,19 @@ local allow_at = new - period
 if now < allow_at then
   return {0, allow_at - now}
 end
-redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', math.max(1, math.ceil((new - now) / 1000)))
+if ARGV[3] ~= '1' then
+  redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', math.max(1, math.ceil((new - now) / 1000)))
+end
 return {1, 0}
 `)
 
-func checkRedis(ctx context.Context, c redis.UniversalClient, key string, r Rate) (Result, error) {
+func checkRedis(ctx context.Context, c redis.UniversalClient, key string, r Rate, peek bool) (Result, error) {
+	ask := 0
+	if peek {
+		ask = 1
+	}
 	v, err := gcraScript.Run(ctx, c, []string{keyPrefix + key},
-		r.Interval().Microseconds(), r.Per.Microseconds()).Int64Slice()
+		r.Interval().Microseconds(), r.Per.Microseconds(), ask).Int64Slice()
 	if err != nil {
 		return Result{}, err
 	}

@@ -73,21 +73,32 @@ func (l *Limiter) Shared() bool { return l.o.Redis != nil }
 // (fail closed, or the local table is full): callers answer with a
 // temporary failure.
 func (l *Limiter) Check(ctx context.Context, key string, r Rate) (Result, error) {
+	return l.decide(ctx, key, r, false)
+}
+
+// Peek answers as Check would, without counting the event: whether one
+// more would pass now. A limit on failures uses it to refuse before an
+// attempt and Check to count each failure.
+func (l *Limiter) Peek(ctx context.Context, key string, r Rate) (Result, error) {
+	return l.decide(ctx, key, r, true)
+}
+
+func (l *Limiter) decide(ctx context.Context, key string, r Rate, peek bool) (Result, error) {
 	if key == "" {
 		return Result{}, errors.New("throttle: empty key")
 	}
 	if l.o.Redis == nil || strings.HasPrefix(key, LocalPrefix) {
-		return l.local.check(key, r, l.o.Now())
+		return l.local.decide(key, r, l.o.Now(), peek)
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.o.Timeout)
 	defer cancel()
-	res, err := checkRedis(ctx, l.o.Redis, key, r)
+	res, err := checkRedis(ctx, l.o.Redis, key, r, peek)
 	if err == nil {
 		return res, nil
 	}
 	l.logFailure(key, err)
 	if l.o.FailOpen {
-		return l.local.check(key, r, l.o.Now())
+		return l.local.decide(key, r, l.o.Now(), peek)
 	}
 	return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 }

@@ -265,3 +265,30 @@ func TestSentinel(t *testing.T) {
 		t.Fatal("the key is not on the master")
 	}
 }
+
+// TestPeek: a peek answers as a check would and counts nothing, in the
+// node and in Redis, where another node's peek sees the shared count.
+func TestPeek(t *testing.T) {
+	srv := testserver.StartRedis(t)
+	shared := New(Options{Redis: newClient(t, srv.Addr)})
+	other := New(Options{Redis: newClient(t, srv.Addr)})
+	for _, key := range []string{"local:fail", "fail"} {
+		r := must(t, "3/h")
+		for i := 0; i < 5; i++ {
+			if res, err := shared.Peek(ctx(t), key, r); err != nil || !res.Allowed {
+				t.Fatalf("%s: peek %d before any event: %+v %v", key, i, res, err)
+			}
+		}
+		if n := count(t, shared, key, "3/h", 3); n != 3 {
+			t.Fatalf("%s: peeks counted: %d of 3 checks passed", key, n)
+		}
+		res, err := shared.Peek(ctx(t), key, r)
+		if err != nil || res.Allowed || res.RetryAfter < 19*time.Minute {
+			t.Fatalf("%s: peek after the limit: %+v %v, want refused for about 20 min", key, res, err)
+		}
+		o, err := other.Peek(ctx(t), key, r)
+		if local := strings.HasPrefix(key, LocalPrefix); err != nil || o.Allowed != local {
+			t.Fatalf("%s: the other node's peek: %+v %v", key, o, err)
+		}
+	}
+}

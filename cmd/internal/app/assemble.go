@@ -107,6 +107,7 @@ func assemble(cfg *config.Config, store *queue.Store, log *slog.Logger) (*servic
 	rcpts := newRecipientResolver(cfg, pol, transports)
 	mgr.Resolver = rcpts
 	mgr.Egress = newShaper(pol, res)
+	mgr.Rates = egressGate(pol)
 	mgr.Notifier = &bounce.Service{Hostname: cfg.Hostname, Postmaster: cfg.Postmaster,
 		RetryFor: cfg.Queue.MaxLifetime.D(), Submitter: clean, Log: role(log, "bounce")}
 	srv, err := buildSMTPD(cfg, pol, clean, milterConfig(milters), mgr.Flow, role(log, "smtpd"))
@@ -202,6 +203,7 @@ func buildSMTPD(cfg *config.Config, pol *policies, clean *cleanup.Cleanup, milte
 		PostmasterDomain: postmasterDomain(cfg),
 		RateTimeUnit:     cfg.SMTPD.RateTimeUnit.D(),
 		Throttle:         engineThrottle(pol),
+		ClientRates:      clientRates(pol),
 	}
 	if err := smtpdSettings(&c, cfg); err != nil {
 		return nil, err
@@ -263,6 +265,39 @@ func (t limiterThrottle) Allow(ctx context.Context, key string, r rate.Rate, loc
 		key = throttle.LocalPrefix + key
 	}
 	res, err := t.l.Check(ctx, key, r)
+	return res.Allowed, res.RetryAfter, err
+}
+
+// clientRates shares smtpd's per-client connection and failed-AUTH
+// rates through the throttle when [redis] is set; nil (smtpd's own
+// node-local anvil) when it is not.
+func clientRates(pol *policies) smtpd.ClientRates {
+	if pol.engine == nil || pol.engine.Throttle() == nil || !pol.engine.Throttle().Shared() {
+		return nil
+	}
+	return limiterThrottle{pol.engine.Throttle()}
+}
+
+func (t limiterThrottle) Peek(ctx context.Context, key string, r rate.Rate) (bool, time.Duration, error) {
+	res, err := t.l.Peek(ctx, key, r)
+	return res.Allowed, res.RetryAfter, err
+}
+
+// egressGate shares the egress rates of destinations and sites through
+// the throttle when [redis] is set; nil (node-local pacing only) when
+// it is not.
+func egressGate(pol *policies) qmgr.RateGate {
+	if pol.engine == nil || pol.engine.Throttle() == nil || !pol.engine.Throttle().Shared() {
+		return nil
+	}
+	return sharedGate{pol.engine.Throttle()}
+}
+
+// sharedGate is the queue manager's view of the throttle.
+type sharedGate struct{ l *throttle.Limiter }
+
+func (g sharedGate) Allow(ctx context.Context, key string, r rate.Rate) (bool, time.Duration, error) {
+	res, err := g.l.Check(ctx, key, r)
 	return res.Allowed, res.RetryAfter, err
 }
 

@@ -119,6 +119,9 @@ func printDestinations(list []qmgr.Shaping) {
 		if d.RateCut != "" {
 			rate = d.RateCut + " (cut until " + d.RateCutUntil.Local().Format(time.RFC3339) + ")"
 		}
+		if !d.HeldUntil.IsZero() { // the shared rate's hint
+			rate += " (held until " + d.HeldUntil.Local().Format(time.RFC3339Nano) + ")"
+		}
 		until := "-"
 		if !d.SuspendedUntil.IsZero() {
 			until = d.SuspendedUntil.Local().Format(time.RFC3339)
