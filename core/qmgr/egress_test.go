@@ -68,13 +68,21 @@ func TestThrottledDestinationDoesNotDelayOthers(t *testing.T) {
 	if n := h.agent.callsTo("stuck.test"); n != 1 {
 		t.Errorf("stuck.test (connection_limit 1, first stuck): %d deliveries, want 1", n)
 	}
-	view, err := h.mgr.Destinations(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The rest may still be on their way through resolve: wait until
+	// each destination holds its nine.
 	got := map[string]Shaping{}
-	for _, v := range view {
-		got[v.Domain] = v
+	h.waitFor("nine queued for each held destination", func() bool {
+		view, err := h.mgr.Destinations(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range view {
+			got[v.Domain] = v
+		}
+		return got["slow.test"].Queued == 9 && got["stuck.test"].Queued == 9
+	})
+	if n := h.agent.callsTo("slow.test") + h.agent.callsTo("stuck.test"); n != 2 {
+		t.Errorf("%d deliveries to the held destinations while waiting, want 2", n)
 	}
 	if s := got["slow.test"]; s.Queued != 9 || s.MaxMessageRate != "1/h" || s.Started != 1 {
 		t.Errorf("slow.test view: %+v", s)
