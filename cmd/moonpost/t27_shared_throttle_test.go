@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,4 +266,65 @@ func greetedFrom(t *testing.T, src, addr string) bool {
 	}
 	t.Fatalf("banner from %s: %q %v", addr, line, err)
 	return false
+}
+
+// Scenario 27d: failed AUTH counts in the shared throttle, so a client
+// guessing passwords is limited by the nodes together: two failures on
+// two different nodes, and the third node refuses even the right
+// password with 421 4.7.0. A client at another address is not
+// affected.
+func TestT27SharedAuthFailureLimit(t *testing.T) {
+	redis := testserver.StartRedis(t)
+	dir := t.TempDir()
+	cert, key := writeTestCert(t, dir)
+	pw := filepath.Join(dir, "passwd")
+	var subs []string
+	var nodes []*daemon
+	for i := 0; i < 3; i++ {
+		sub := freePort(t)
+		d := newDaemon(t, fmt.Sprintf("\n[smtpd]\nsubmission_listen = [%q]\npassword_file = %q\ntls_cert = %q\ntls_key = %q\n"+
+			"client_auth_failure_rate_limit = 2\nclient_event_limit_exceptions = []\n[redis]\naddresses = [%q]\n",
+			sub, pw, cert, key, redis.Addr))
+		subs, nodes = append(subs, sub), append(nodes, d)
+	}
+	code, line := nodes[0].run("secret\n", "passwd", "alice")
+	if code != 0 {
+		t.Fatalf("moonpost passwd: %d %s", code, line)
+	}
+	if err := os.WriteFile(pw, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range nodes {
+		d.start()
+	}
+	auth := func(src, addr, pass string) error {
+		t.Helper()
+		dl := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+		conn, err := dl.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		c, err := smtp.NewClient(conn, "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
+			t.Fatal(err)
+		}
+		return c.Auth(smtp.PlainAuth("", "alice", pass, "127.0.0.1"))
+	}
+	for i := 0; i < 2; i++ {
+		if err := auth("127.0.0.2", subs[i], "wrong"); replyCode(err) != "535 5.7.8" {
+			t.Fatalf("wrong password on node %d: %v, want 535", i+1, err)
+		}
+	}
+	if err := auth("127.0.0.2", subs[2], "secret"); replyCode(err) != "421 4.7.0" {
+		t.Errorf("right password on node 3 after a failure on each of the others: %v, want 421 4.7.0", err)
+	}
+	nodes[2].waitLog("AUTH failure rate limit exceeded from unknown[127.0.0.2]", 1)
+	if err := auth("127.0.0.3", subs[2], "secret"); err != nil {
+		t.Errorf("another client on node 3: %v", err)
+	}
 }
