@@ -107,11 +107,13 @@ type moonpost struct {
 	throttle bool
 	redis    *redisServer
 	routes   map[string]string // domain → next hop; nil: all to the sink
-	dir      string
-	cmd      *exec.Cmd
-	log      lockedBuffer // stderr: warnings and errors only
-	exited   chan struct{}
-	stop     func()
+	// sizeLimit: smtpd.message_size_limit (0: the default)
+	sizeLimit int64
+	dir       string
+	cmd       *exec.Cmd
+	log       lockedBuffer // stderr: warnings and errors only
+	exited    chan struct{}
+	stop      func()
 }
 
 func (m *moonpost) signs() bool { return m.dkim != "" }
@@ -158,6 +160,9 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 		// not checked: Postfix's smtp_tls_security_level = encrypt).
 		body = strings.Replace(body, "[smtpd]\n", fmt.Sprintf("[smtpd]\ntls_cert = %q\ntls_key = %q\n", m.tls.cert, m.tls.key), 1)
 		body = strings.Replace(body, "tls = \"none\"", "tls = \"encrypt\"", 1)
+	}
+	if m.sizeLimit > 0 {
+		body = strings.Replace(body, "[smtpd]\n", fmt.Sprintf("[smtpd]\nmessage_size_limit = %d\n", m.sizeLimit), 1)
 	}
 	if m.routes != nil {
 		scripts := filepath.Join(dir, "scripts")
@@ -269,8 +274,10 @@ type postfix struct {
 	opendkim bool // sign through OpenDKIM as a milter
 	bin      string
 	routes   map[string]string // domain → next hop; nil: all to the sink
-	milter   *opendkim
-	stop     func()
+	// sizeLimit: message_size_limit (0: the default)
+	sizeLimit int64
+	milter    *opendkim
+	stop      func()
 }
 
 func (p *postfix) signs() bool { return p.opendkim }
@@ -336,6 +343,10 @@ func (p *postfix) Start(dir, listen, sink string) error {
 	if p.routes != nil {
 		files["transport"] = postfixTransport(p.routes)
 		files["main.cf"] += "transport_maps = texthash:" + filepath.Join(p.etc(), "transport") + "\n"
+	}
+	if p.sizeLimit > 0 {
+		// local(8) refuses a mailbox limit below the message limit.
+		files["main.cf"] += fmt.Sprintf("message_size_limit = %d\nmailbox_size_limit = 0\n", p.sizeLimit)
 	}
 	if p.tls != nil {
 		files["main.cf"] += fmt.Sprintf(postfixTLS, p.tls.cert, p.tls.key)
