@@ -304,6 +304,9 @@ func counts(rs []result, n int) string {
 }
 
 func sizeName(size int) string {
+	if size%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", size>>20)
+	}
 	if size%1024 == 0 {
 		return fmt.Sprintf("%d KiB", size/1024)
 	}

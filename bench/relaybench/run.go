@@ -237,7 +237,10 @@ func sampleQueue(m mta, t0 time.Time, every time.Duration) *queueSampler {
 			out = append(out, sample{time.Since(t0).Seconds(), n})
 			select {
 			case <-q.stop:
-				q.done <- out
+				// The last sample is the moment sampling stops: what
+				// is left queued then (a tarpit's mail) shows.
+				n, _ := m.Queued()
+				q.done <- append(out, sample{time.Since(t0).Seconds(), n})
 				return
 			case <-t.C:
 			}
