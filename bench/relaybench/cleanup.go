@@ -13,17 +13,26 @@ import (
 // on the normal exit, on a fatal error and on SIGINT/SIGTERM, so no
 // Postfix master, daemon or sink outlives the benchmark.
 var cleanups struct {
-	mu  sync.Mutex
-	fns []func()
+	mu   sync.Mutex
+	fns  []func()
+	done bool // runCleanups has run: what registers now is undone at once
 }
 
 // atExit registers f and returns a function that runs it early (once).
+// Once the cleanups have run (a signal arrived while a run went on), f
+// runs at once: the mount or process it undoes would outlive the exit.
 func atExit(f func()) (runNow func()) {
 	var once sync.Once
 	g := func() { once.Do(f) }
 	cleanups.mu.Lock()
-	cleanups.fns = append(cleanups.fns, g)
+	late := cleanups.done
+	if !late {
+		cleanups.fns = append(cleanups.fns, g)
+	}
 	cleanups.mu.Unlock()
+	if late {
+		g()
+	}
 	return g
 }
 
@@ -31,7 +40,7 @@ func atExit(f func()) (runNow func()) {
 func runCleanups() {
 	cleanups.mu.Lock()
 	fns := cleanups.fns
-	cleanups.fns = nil
+	cleanups.fns, cleanups.done = nil, true
 	cleanups.mu.Unlock()
 	for i := len(fns) - 1; i >= 0; i-- {
 		fns[i]()

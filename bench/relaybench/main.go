@@ -25,8 +25,13 @@ import (
 // options are the command-line flags.
 type options struct {
 	workload             string
+	workloads            []string // what -workload names: one, or all of them in order
 	quick, check, noCeil bool
+	onePoint             bool // -quick without -sizes/-clients: the workloads after relay run the first point only
 	n, runs              int
+	millionN             int // the million workload's deferred messages
+	largeN, largeSize    int // the large workload's messages and their size
+	largeCeil            []diskRate
 	sizes, clients       []int
 	mtas                 []string
 	out, svg             string
@@ -41,8 +46,11 @@ func parseFlags() options {
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
 	clients := flag.String("clients", "20,100", "concurrent clients")
 	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message; postfix-rspamd, moonpost-rspamd: every message scanned by rspamd as a milter)")
-	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop) tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it) or recovery (N deferred to 1000 next hops that are down, then they come back and the MTA is flushed)")
-	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1")
+	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop), tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it), recovery (N deferred to 1000 next hops that are down, then they come back and the MTA is flushed), million (-million deferred messages: listing them, starting with them, idle memory), large (-large messages of -large-size bytes relayed; MiB/s against the disk's ceiling) or all (each of them in that order)")
+	flag.IntVar(&o.millionN, "million", 1000000, "the million workload's deferred messages")
+	flag.IntVar(&o.largeN, "large", 200, "the large workload's messages")
+	flag.IntVar(&o.largeSize, "large-size", 10<<20, "the large workload's message size in bytes")
+	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1 -million 20000 -large 20, and the workloads after relay at the first size and client count only")
 	flag.BoolVar(&o.check, "check", false, "only check the instruments: both generators × both sinks, straight and through Postfix")
 	flag.BoolVar(&o.noCeil, "no-ceilings", false, "skip the loopback and disk ceilings")
 	flag.IntVar(&o.n, "n", 20000, "messages per run")
@@ -65,27 +73,46 @@ func parseFlags() options {
 		if !set["runs"] {
 			o.runs = 1
 		}
+		if !set["million"] {
+			o.millionN = 20000
+		}
+		if !set["large"] {
+			o.largeN = 20
+		}
+		o.onePoint = !set["sizes"] && !set["clients"]
 	}
 	if _, err := mkfsArgs(o.spool); err != nil && o.spool != spoolShared {
 		fatalf("%v", err)
 	}
 	o.sizes, o.clients = ints(*sizes), ints(*clients)
 	switch *workload {
+	case workloadAll:
+		o.workloads = allWorkloads
 	case workloadRelay:
-	case workloadTLS, workloadFanout, workloadTarpit, workloadRecovery:
-		if o.gen != genSmtpload || o.sink != sinkSmtpsink {
-			fatalf("-workload %s needs -gen smtpload and -sink smtpsink (Postfix's smtp-source and smtp-sink have no TLS, fan-out or tarpit)", *workload)
-		}
-		o.workload = *workload
+		o.workloads = []string{workloadRelay}
+	case workloadTLS, workloadFanout, workloadTarpit, workloadRecovery, workloadMillion, workloadLarge:
+		o.workloads = []string{*workload}
 	default:
-		fatalf("unknown workload %q (relay, tls, fanout, tarpit, recovery)", *workload)
+		fatalf("unknown workload %q (%s, all)", *workload, strings.Join(allWorkloads, ", "))
 	}
-	if o.workload == workloadFanout {
-		o.route = &routing{domains: fanoutDomains, rcpts: fanoutRcpts}
+	if *workload != workloadRelay && (o.gen != genSmtpload || o.sink != sinkSmtpsink) {
+		fatalf("-workload %s needs -gen smtpload and -sink smtpsink (Postfix's smtp-source and smtp-sink have no TLS, fan-out, tarpit or timeline)", *workload)
+	}
+	if o.millionN <= 0 || o.largeN <= 0 || o.largeSize <= 0 {
+		fatalf("-million, -large and -large-size must be positive")
 	}
 	o.mtas = strings.Split(*mtas, ",")
 	return o
 }
+
+// The workloads -workload all runs, in order; fanout there sends
+// -n/fanoutN messages.
+const (
+	workloadAll = "all"
+	fanoutN     = 50
+)
+
+var allWorkloads = []string{workloadRelay, workloadTLS, workloadFanout, workloadTarpit, workloadRecovery, workloadMillion, workloadLarge}
 
 func ints(s string) []int {
 	var out []int
@@ -104,13 +131,6 @@ func main() {
 	o := parseFlags()
 	preflight(o.mtas)
 	o.bin = build(o.work)
-	if o.workload == workloadTLS {
-		f, err := makeCert(o.bin)
-		if err != nil {
-			fatalf("certificate: %v", err)
-		}
-		o.tls = &f
-	}
 	rep := &report{}
 	rep.machine(o)
 	if o.check {
@@ -119,7 +139,10 @@ func main() {
 		if !o.noCeil {
 			diskCeiling(o, rep)
 		}
-		matrix(o, rep)
+		for _, w := range o.workloads {
+			runWorkload(o, w, rep)
+			rep.flush(o.out) // each finished workload is kept, should a later one fail
+		}
 	}
 	rep.flush(o.out)
 	runCleanups()
@@ -129,6 +152,41 @@ func main() {
 // Debian's packages of the same names (.ci/install-deps installs them).
 var helperNeeds = map[string]string{"postfix-opendkim": "opendkim", "moonpost-throttle": "redis-server",
 	"postfix-rspamd": "rspamd", "moonpost-rspamd": "rspamd"}
+
+// runWorkload runs one workload with its own settings on top of o's.
+func runWorkload(o options, w string, rep *report) {
+	o.workload = w
+	if w == workloadRelay {
+		o.workload = ""
+	}
+	if len(o.workloads) > 1 {
+		rep.section(o)
+	}
+	if o.onePoint && w != workloadRelay {
+		o.sizes, o.clients = o.sizes[:1], o.clients[:1]
+	}
+	if w == workloadFanout && len(o.workloads) > 1 {
+		// 100 recipients a message: -n/50 messages are 2·n deliveries.
+		o.n = max(o.n/fanoutN, 1)
+	}
+	switch w {
+	case workloadTLS:
+		f, err := makeCert(o.bin)
+		if err != nil {
+			fatalf("certificate: %v", err)
+		}
+		o.tls = &f
+	case workloadFanout:
+		o.route = &routing{domains: fanoutDomains, rcpts: fanoutRcpts}
+	case workloadMillion:
+		million(o, rep)
+		return
+	case workloadLarge:
+		large(o, rep)
+		return
+	}
+	matrix(o, rep)
+}
 
 // preflight refuses to start without what a run needs.
 func preflight(mtas []string) {
@@ -161,7 +219,7 @@ func build(work string) string {
 	atExit(func() { os.RemoveAll(bin) })
 	logf("building moonpost and the bench tools (%s)", runtime.Version())
 	cmd := exec.Command("go", "build", "-o", bin+"/", "./cmd/moonpost",
-		"./bench/smtpload", "./bench/smtpsink", "./bench/diskbench")
+		"./bench/smtpload", "./bench/smtpsink", "./bench/diskbench", "./bench/queuefill")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fatalf("go build: %v", err)
@@ -172,13 +230,13 @@ func build(work string) string {
 func newMTA(name string, s setup) mta {
 	switch name {
 	case "postfix":
-		return &postfix{tls: s.tls}
+		return &postfix{tls: s.tls, sizeLimit: s.sizeLimit}
 	case "postfix-opendkim": // signing every message through OpenDKIM
 		return &postfix{tls: s.tls, milter: "opendkim", bin: s.bin}
 	case "postfix-rspamd": // every message scanned by rspamd at DATA
 		return &postfix{tls: s.tls, milter: "rspamd", bin: s.bin}
 	case "moonpost":
-		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls}
+		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, sizeLimit: s.sizeLimit}
 	case "moonpost-throttle": // one shared (Redis) throttle check per message
 		return &moonpost{bin: s.bin, sync: *syncMode, tls: s.tls, throttle: true}
 	case "moonpost-rspamd": // every message scanned by rspamd at DATA
@@ -197,7 +255,9 @@ func matrix(o options, rep *report) {
 		for _, c := range o.clients {
 			p := point{size: size, clients: c, n: o.n}
 			rows := map[string][]result{}
-			if !o.noCeil && o.workload != workloadRecovery {
+			// No loopback ceiling where the load goes to many next hops
+			// (fanout's 50, recovery's 1000): the generator speaks to one.
+			if !o.noCeil && o.workload != workloadRecovery && o.route == nil {
 				rows["loopback"] = repeat(o, p, "loopback", func() result { return measure(o.setup, nil, p) })
 			}
 			labels := o.mtas
@@ -228,6 +288,9 @@ func matrix(o options, rep *report) {
 			if o.workload == workloadTarpit {
 				rep.tarpit(p, o.mtas, rows)
 			}
+			if o.workload == workloadLarge {
+				rep.large(p, o.mtas, rows, o.largeCeil)
+			}
 			if o.svg != "" {
 				writePlot(o, p, rows)
 			}
@@ -254,12 +317,31 @@ func writePlot(o options, p point, rows map[string][]result) {
 	if err := os.MkdirAll(o.svg, 0o755); err != nil {
 		fatalf("%v", err)
 	}
-	name := fmt.Sprintf("%s-%db-%dc.svg", workloadOr(o.workload), p.size, p.clients)
+	name := fmt.Sprintf("%s-%db-%dc", workloadOr(o.workload), p.size, p.clients)
 	title := fmt.Sprintf("%s workload, %s messages, %d clients, N=%d", workloadOr(o.workload), sizeName(p.size), p.clients, p.n)
-	if err := os.WriteFile(filepath.Join(o.svg, name), []byte(plotSVG(title, ss)), 0o644); err != nil {
+	writeSVG(o.svg, name+".svg", plotSVG(title, "messages delivered", ss))
+	// The queue over time, where it was sampled (tarpit, recovery).
+	var qs []series
+	for _, name := range o.mtas {
+		for _, label := range []string{name, name + " (tarpit)"} {
+			for _, r := range rows[label] {
+				if r.ok(p.n) && len(r.queue) > 0 {
+					qs = append(qs, series{label, r.queue})
+					break
+				}
+			}
+		}
+	}
+	if len(qs) > 0 {
+		writeSVG(o.svg, name+"-queue.svg", plotSVG(title+": queue", "messages queued", qs))
+	}
+}
+
+func writeSVG(dir, name, svg string) {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil {
 		fatalf("%v", err)
 	}
-	logf("plot: %s", filepath.Join(o.svg, name))
+	logf("plot: %s", filepath.Join(dir, name))
 }
 
 func workloadOr(w string) string {

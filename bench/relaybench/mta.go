@@ -110,6 +110,8 @@ type moonpost struct {
 	scan   bool
 	rspamd *rspamd
 	routes map[string]string // domain → next hop; nil: all to the sink
+	// sizeLimit: smtpd.message_size_limit (0: the default)
+	sizeLimit int64
 	dir    string
 	cmd    *exec.Cmd
 	log    lockedBuffer // stderr: warnings and errors only
@@ -173,6 +175,9 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 		// not checked: Postfix's smtp_tls_security_level = encrypt).
 		body = strings.Replace(body, "[smtpd]\n", fmt.Sprintf("[smtpd]\ntls_cert = %q\ntls_key = %q\n", m.tls.cert, m.tls.key), 1)
 		body = strings.Replace(body, "tls = \"none\"", "tls = \"encrypt\"", 1)
+	}
+	if m.sizeLimit > 0 {
+		body = strings.Replace(body, "[smtpd]\n", fmt.Sprintf("[smtpd]\nmessage_size_limit = %d\n", m.sizeLimit), 1)
 	}
 	if m.routes != nil {
 		scripts := filepath.Join(dir, "scripts")
@@ -299,6 +304,8 @@ type postfix struct {
 	milter string // "opendkim" (signing) or "rspamd" (scanning): smtpd_milters; "" none
 	bin    string
 	routes map[string]string // domain → next hop; nil: all to the sink
+	// sizeLimit: message_size_limit (0: the default)
+	sizeLimit int64
 	filter *helper           // the milter's process while it runs
 	stop   func()
 }
@@ -375,6 +382,10 @@ func (p *postfix) Start(dir, listen, sink string) error {
 	if p.routes != nil {
 		files["transport"] = postfixTransport(p.routes)
 		files["main.cf"] += "transport_maps = texthash:" + filepath.Join(p.etc(), "transport") + "\n"
+	}
+	if p.sizeLimit > 0 {
+		// local(8) refuses a mailbox limit below the message limit.
+		files["main.cf"] += fmt.Sprintf("message_size_limit = %d\nmailbox_size_limit = 0\n", p.sizeLimit)
 	}
 	if p.tls != nil {
 		files["main.cf"] += fmt.Sprintf(postfixTLS, p.tls.cert, p.tls.key)

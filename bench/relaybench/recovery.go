@@ -70,7 +70,10 @@ func measureRecovery(s setup, m mta, p point) result {
 	cpu0 := mtaCPU(m)
 	mem := sampleMemory(m.Root, 250*time.Millisecond)
 	r.started = time.Now()
+	// Each sample walks the whole queue: once a second is enough.
+	qs := sampleQueue(m, r.started, time.Second)
 	if err := fl.Flush(); err != nil {
+		qs.Stop()
 		mem.Stop()
 		return result{err: err}
 	}
@@ -83,6 +86,7 @@ func measureRecovery(s setup, m mta, p point) result {
 	if err := waitDrained(m, 30*time.Second); err != nil && r.err == nil {
 		r.err = err
 	}
+	r.queue = qs.Stop()
 	r.cpuMsg = (mtaCPU(m) - cpu0) / float64(p.n) * 1000
 	r.peakMiB = float64(mem.Stop()) / (1 << 20)
 	time.Sleep(time.Second)

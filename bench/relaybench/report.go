@@ -40,7 +40,117 @@ func (r *report) machine(o options) {
 		firstLine("/proc/cpuinfo", "model name"), memTotal(), strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")))
 	r.printf("- spool file system: %s\n", spoolFSName(o.spool, o.work))
 	r.printf("- Postfix %s, %s\n", output("postconf", "-d", "-h", "mail_version"), runtime.Version())
-	r.printf("- workload %s; N=%d messages per run, %d run(s) per point, generator %s, sink %s\n\n", workloadName(o.workload), o.n, o.runs, o.gen, o.sink)
+	if len(o.workloads) > 1 {
+		r.printf("- workloads %s; N=%d messages per run (million: %d, large: %d of %s), %d run(s) per point, generator %s, sink %s\n\n",
+			strings.Join(o.workloads, ", "), o.n, o.millionN, o.largeN, sizeName(o.largeSize), o.runs, o.gen, o.sink)
+		return
+	}
+	w := o.workloads[0]
+	switch w {
+	case workloadMillion:
+		r.printf("- workload %s; N=%d, %d run(s)\n\n", workloadName(w), o.millionN, o.runs)
+	case workloadLarge:
+		r.printf("- workload %s; %d messages of %s per run, %d run(s), generator %s, sink %s\n\n", workloadName(w), o.largeN, sizeName(o.largeSize), o.runs, o.gen, o.sink)
+	default:
+		r.printf("- workload %s; N=%d messages per run, %d run(s) per point, generator %s, sink %s\n\n", workloadName(w), o.n, o.runs, o.gen, o.sink)
+	}
+}
+
+// section starts one workload's part of a report of several.
+func (r *report) section(o options) {
+	r.printf("### Workload %s\n\n", workloadName(o.workload))
+	r.tableShown = false
+}
+
+// largeDisk reports the durable-write ceiling for the large workload's
+// file size.
+func (r *report) largeDisk(size int, rates []diskRate) {
+	r.printf("Durable-write ceiling for %s files (write + fsync + rename, in a spool file system like the runs'):\n\n", sizeName(size))
+	for _, d := range rates {
+		r.printf("- %d writer(s): %.1f MiB/s (%s)\n", d.writers, d.mibs, d.line)
+	}
+	r.printf("\n")
+}
+
+// large reports each MTA's relay rate in MiB/s against the ceiling.
+func (r *report) large(p point, mtas []string, rows map[string][]result, ceil []diskRate) {
+	best := 0.0
+	for _, d := range ceil {
+		best = max(best, d.mibs)
+	}
+	r.printf("\nRelayed MiB/s (relay msg/s × %s)", sizeName(p.size))
+	if best > 0 {
+		r.printf(" against the disk's best durable-write ceiling for that size, %.1f MiB/s", best)
+	}
+	r.printf("; peak PSS as in the table:\n\n")
+	for _, name := range mtas {
+		v := values(rows[name], p.n, relayOf)
+		if len(v) == 0 {
+			r.printf("- %s: failed\n", name)
+			continue
+		}
+		mibs := median(v) * float64(p.size) / (1 << 20)
+		r.printf("- %s: %.1f MiB/s", name, mibs)
+		if best > 0 {
+			r.printf(" (%.0f %% of the ceiling)", mibs/best*100)
+		}
+		r.printf(", peak PSS %s MiB\n", cell(rows[name], p.n, "%.0f", memOf))
+	}
+	r.printf("\n")
+}
+
+// million reports the million workload: one row per MTA, medians over
+// the runs.
+func (r *report) million(n int, mtas []string, rows map[string][]millionResult) {
+	r.printf("A deferred queue of %d messages. Listing: `moonpost queue list` (read from the spool) and `postqueue -p` (through Postfix's showq), wall time and the client's peak RSS (ru_maxrss), with the MTA's peak PSS meanwhile; REPL: `moonpost repl -e 'return #queue.list{}'` (a table of every entry) and `return queue.list({}, function(e) end)` (streaming), inside the daemon (its peak PSS; a chunk may run 10 s); start: from the exec of the MTA (`postfix start` for Postfix) to the 250 of a message; memory: the MTA's peak PSS from its start to %v, and its PSS then (idle). moonpost's queue is filled with bench/queuefill, Postfix's over SMTP with its relay host down.\n\n", n, idleAfter)
+	r.printf("| | fill s | list s | list RSS MiB | MTA PSS during list MiB | REPL queue.list{} s / daemon PSS MiB | REPL queue.list({}, fn) s / daemon PSS MiB | start → 250 s (target ≤ 5) | PSS peak / idle MiB |\n")
+	r.printf("|---|---|---|---|---|---|---|---|---|\n")
+	for _, name := range mtas {
+		var ok []millionResult
+		var failed []string
+		for _, x := range rows[name] {
+			// (moonpost lists the message its start test sent, too.)
+			if x.err == nil && x.listed >= n {
+				ok = append(ok, x)
+			} else if x.err != nil {
+				failed = append(failed, firstLineOf(x.err.Error()))
+			} else {
+				failed = append(failed, fmt.Sprintf("listed %d of %d", x.listed, n))
+			}
+		}
+		if len(ok) == 0 {
+			r.printf("| %s | failed: %s | | | | | | | |\n", name, strings.Join(failed, "; "))
+			continue
+		}
+		med := func(f func(millionResult) float64) string {
+			var v []float64
+			for _, x := range ok {
+				v = append(v, f(x))
+			}
+			slices.Sort(v)
+			if len(v) == 1 {
+				return fmt.Sprintf("%.2f", v[0])
+			}
+			return fmt.Sprintf("%.2f (%.2f–%.2f)", median(v), v[0], v[len(v)-1])
+		}
+		repl, stream := "–", "–"
+		if name != "postfix" {
+			repl = med(func(x millionResult) float64 { return x.replS }) + " / " + med(func(x millionResult) float64 { return x.replPeak })
+			if e := ok[0].replErr; e != "" {
+				repl = "failed: " + e
+			}
+			stream = med(func(x millionResult) float64 { return x.streamS }) + " / " + med(func(x millionResult) float64 { return x.streamPeak })
+			if e := ok[0].streamErr; e != "" {
+				stream = "failed: " + e
+			}
+		}
+		r.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n", name,
+			med(func(x millionResult) float64 { return x.fill }), med(func(x millionResult) float64 { return x.listS }),
+			med(func(x millionResult) float64 { return x.listRSS }), med(func(x millionResult) float64 { return x.listPeak }),
+			repl, stream, med(func(x millionResult) float64 { return x.startS }),
+			med(func(x millionResult) float64 { return x.startPeak }), med(func(x millionResult) float64 { return x.idle }))
+	}
+	r.printf("\n")
 }
 
 // disk reports one line of diskbench.
@@ -125,6 +235,10 @@ func workloadName(w string) string {
 		return fmt.Sprintf("fanout (%d recipients a message over %d domains, each domain its own next hop; relay rate in recipients/s)", fanoutRcpts, fanoutDomains)
 	case workloadRecovery:
 		return fmt.Sprintf("recovery (N messages to %d domains, each its own next hop, injected while every next hop is down, then the receivers come back and the MTA is flushed; accept: injection msg/s; relay: drain msg/s from the flush; CPU and memory of the drain)", recoveryDomains)
+	case workloadMillion:
+		return "million (a deferred queue of -million messages: listing it, starting with it, the memory it costs)"
+	case workloadLarge:
+		return "large (-large messages of -large-size bytes relayed; MiB/s against the disk's durable-write ceiling for that size; peak memory)"
 	case workloadTarpit:
 		return fmt.Sprintf("tarpit (%d domains, each its own next hop; d0's sink answers every command after %v; relay rate of the other %d)", tarpitDomains, tarpitDelay, tarpitDomains-1)
 	}
@@ -190,6 +304,9 @@ func counts(rs []result, n int) string {
 }
 
 func sizeName(size int) string {
+	if size%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", size>>20)
+	}
 	if size%1024 == 0 {
 		return fmt.Sprintf("%d KiB", size/1024)
 	}

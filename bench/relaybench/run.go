@@ -30,6 +30,9 @@ type setup struct {
 	// route, when set, gives each domain its own next hop (the fanout
 	// and tarpit workloads).
 	route *routing
+	// sizeLimit, when set, is both MTAs' message size limit (the large
+	// workload: the defaults, 10240000 bytes, are below 10 MiB).
+	sizeLimit int64
 }
 
 // result is what one run measured.
@@ -43,6 +46,7 @@ type result struct {
 	dups     int      // duplicates by Message-ID; -1 when the sink cannot tell
 	p50, p99 float64  // end of DATA to 250, ms, as the generator saw it (0: not measured)
 	timeline []sample // the sink's count over time since the load started (smtpsink only)
+	queue    []sample // the MTA's queue files over time, same clock (tarpit, recovery)
 	started  time.Time
 	want     int // the sink's target when it is not one per message (fanout, tarpit)
 	err      error
@@ -153,8 +157,7 @@ func measure(s setup, m mta, p point) result {
 
 // drive sends the load and times it; for an MTA it also measures CPU
 // and peak memory from just before the load until the queue is empty.
-func drive(s setup, m mta, p point, sk *sink, target string, sinkTarget int) result {
-	var r result
+func drive(s setup, m mta, p point, sk *sink, target string, sinkTarget int) (r result) {
 	var cpu0, help0 float64
 	var mem *memSampler
 	if m != nil {
@@ -163,6 +166,10 @@ func drive(s setup, m mta, p point, sk *sink, target string, sinkTarget int) res
 	}
 	t0 := time.Now()
 	r.started = t0
+	if m != nil && s.route != nil && s.route.domains == tarpitDomains {
+		qs := sampleQueue(m, t0, 500*time.Millisecond)
+		defer func() { r.queue = qs.Stop() }()
+	}
 	argv := generatorArgv(s.gen, s.bin, target, p.n, p.clients, p.size)
 	if s.tls != nil {
 		argv = append(argv, "-tls")
@@ -214,6 +221,43 @@ func helperCPU(m mta) float64 {
 		}
 	}
 	return cpu
+}
+
+// queueSampler records an MTA's queue size (its queue files, as
+// mta.Queued counts them: for Postfix the files under maildrop/,
+// incoming/, active/, deferred/ and hold/) every interval.
+type queueSampler struct {
+	stop chan struct{}
+	done chan []sample
+}
+
+func sampleQueue(m mta, t0 time.Time, every time.Duration) *queueSampler {
+	q := &queueSampler{stop: make(chan struct{}), done: make(chan []sample, 1)}
+	go func() {
+		var out []sample
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			n, _ := m.Queued()
+			out = append(out, sample{time.Since(t0).Seconds(), n})
+			select {
+			case <-q.stop:
+				// The last sample is the moment sampling stops: what
+				// is left queued then (a tarpit's mail) shows.
+				n, _ := m.Queued()
+				q.done <- append(out, sample{time.Since(t0).Seconds(), n})
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return q
+}
+
+// Stop ends sampling and returns the samples.
+func (q *queueSampler) Stop() []sample {
+	close(q.stop)
+	return <-q.done
 }
 
 // waitDrained waits until the MTA has no message left in its queue.

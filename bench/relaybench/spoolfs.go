@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,14 +23,22 @@ const (
 
 // spoolImageSize is the image's size; it is sparse, so only what the
 // run writes takes disk. 20,000 messages of 20 KiB queued at once
-// (Postfix's worst case) take about 500 MiB.
-const spoolImageSize = 2 << 30
+// (Postfix's worst case) take about 500 MiB; the million and large
+// workloads raise it, and spoolInodes (0: mkfs's default, one inode per
+// 16 KiB) for a million small files.
+var (
+	spoolImageSize int64 = 2 << 30
+	spoolInodes    int
+)
 
 // mkfsArgs are mkfs.ext4's options for a kind: inode tables and journal
 // initialised now, so no background initialisation writes during the
 // run; no discard of the fresh (sparse) image.
 func mkfsArgs(kind string) ([]string, error) {
 	args := []string{"-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0,nodiscard"}
+	if spoolInodes > 0 {
+		args = append(args, "-N", strconv.Itoa(spoolInodes))
+	}
 	switch kind {
 	case spoolExt4:
 		return args, nil

@@ -49,9 +49,10 @@ type series struct {
 // palette gives each series a colour that stays readable in print.
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"}
 
-// plotSVG draws messages delivered over time, one line per series, on
-// shared axes: the picture of a benchmark point.
-func plotSVG(title string, ss []series) string {
+// plotSVG draws a count over time (messages delivered, or queued), one
+// line per series, on shared axes: the picture of a benchmark point.
+// ylabel names the count.
+func plotSVG(title, ylabel string, ss []series) string {
 	const w, h, left, right, top, bottom = 640.0, 360.0, 64.0, 16.0, 36.0, 48.0
 	maxT, maxN := 1.0, 1
 	for _, s := range ss {
@@ -78,7 +79,7 @@ func plotSVG(title string, ss []series) string {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y(n)+4, trimFloat(n))
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">seconds since the load started</text>`+"\n", (left+w-right)/2, h-10)
-	fmt.Fprintf(&b, `<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">messages delivered</text>`+"\n", (top+h-bottom)/2, (top+h-bottom)/2)
+	fmt.Fprintf(&b, `<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>`+"\n", (top+h-bottom)/2, (top+h-bottom)/2, escapeXML(ylabel))
 	for i, s := range ss {
 		colour := palette[i%len(palette)]
 		var pts []string

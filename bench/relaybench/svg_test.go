@@ -24,7 +24,7 @@ func TestReadTimelineShifts(t *testing.T) {
 // The plot is well-formed XML with one polyline per series and the
 // legend's names escaped.
 func TestPlotSVG(t *testing.T) {
-	svg := plotSVG("1 KiB, 20 clients", []series{
+	svg := plotSVG("1 KiB, 20 clients", "messages delivered", []series{
 		{"postfix", []sample{{0, 0}, {1, 40}, {2.5, 100}}},
 		{"moonpost <x>", []sample{{0, 0}, {0.5, 100}}},
 	})

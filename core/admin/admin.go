@@ -109,27 +109,41 @@ func (a *Admin) each(ctx context.Context, f Filter, def []queue.State, fn func(E
 	}
 	now := a.now()
 	n := 0
+	var stop error // ctx's end, or errLimit
 	for _, st := range states {
-		ents, err := a.Store.List(st)
-		if err != nil {
-			return err
-		}
-		for _, de := range ents {
-			if err := ctx.Err(); err != nil {
-				return err
+		// The walk holds the IDs only (queue.Store.WalkIDs); each file
+		// is read as it is reached, so a listing takes constant memory
+		// per message.
+		err := a.Store.WalkIDs(st, func(id queue.ID) bool {
+			if stop = ctx.Err(); stop != nil {
+				return false
 			}
-			e, ok := a.read(st, de.ID)
+			e, ok := a.read(st, id)
 			if !ok || (e.Unreadable == "" && !f.match(&e, now)) || (e.Unreadable != "" && !f.empty()) {
-				continue
+				return true
 			}
 			fn(e)
 			if n++; f.Limit > 0 && n >= f.Limit {
-				return nil
+				stop = errLimit
+				return false
 			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if stop == errLimit {
+			return nil
+		}
+		if stop != nil {
+			return stop
 		}
 	}
 	return nil
 }
+
+// errLimit ends a walk that reached the filter's limit.
+var errLimit = errors.New("limit reached")
 
 // empty reports a filter with no predicate (states and limit aside).
 func (f *Filter) empty() bool {

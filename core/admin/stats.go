@@ -46,16 +46,17 @@ func (a *Admin) Stats(ctx context.Context, top int) (*Stats, error) {
 	}
 	s := &Stats{States: map[queue.State]Count{}}
 	for _, st := range append(ListStates, queue.Corrupt) {
-		ents, err := a.Store.List(st)
-		if err != nil {
-			return nil, err
-		}
-		c := Count{Messages: len(ents)}
-		for _, e := range ents {
+		var c Count
+		err := a.Store.Walk(st, func(e queue.Entry) bool {
+			c.Messages++
 			c.Bytes += e.Size
 			if s.Oldest == nil || e.ID < s.Oldest.ID {
 				s.Oldest = &Oldest{ID: e.ID, State: st}
 			}
+			return true
+		})
+		if err != nil {
+			return nil, err
 		}
 		s.States[st] = c
 		s.Total.Messages += c.Messages

@@ -178,13 +178,14 @@ func (s *Server) Status(ctx context.Context) (*Status, error) {
 		}
 	}
 	for _, q := range append(admin.ListStates, queue.Corrupt) {
-		ents, err := s.Admin.Store.List(q)
+		var c admin.Count
+		err := s.Admin.Store.Walk(q, func(e queue.Entry) bool {
+			c.Messages++
+			c.Bytes += e.Size
+			return true
+		})
 		if err != nil {
 			return nil, err
-		}
-		c := admin.Count{Messages: len(ents)}
-		for _, e := range ents {
-			c.Bytes += e.Size
 		}
 		st.Queue[string(q)] = c
 	}

@@ -64,7 +64,10 @@ func push(L *lua.LState, v any, err error) int {
 	return 1
 }
 
-// queue.list([filter]) returns the matching entries.
+// queue.list([filter]) returns the matching entries; queue.list(filter,
+// fn) hands them to fn one at a time instead, until fn returns false,
+// and returns how many it handed: a queue of any size is walked in
+// constant memory.
 func (q *queueModule) list(L *lua.LState) int {
 	var f admin.Filter
 	if t, ok := L.Get(1).(*lua.LTable); ok {
@@ -75,11 +78,42 @@ func (q *queueModule) list(L *lua.LState) int {
 	} else if L.Get(1) != lua.LNil {
 		L.ArgError(1, "filter table expected")
 	}
+	if fn, ok := L.Get(2).(*lua.LFunction); ok {
+		return q.each(L, f, fn)
+	}
 	ents, err := q.a.List(ctxOf(L), f)
 	if ents == nil {
 		ents = []admin.Entry{}
 	}
 	return push(L, ents, err)
+}
+
+// each is queue.list(filter, fn).
+func (q *queueModule) each(L *lua.LState, f admin.Filter, fn *lua.LFunction) int {
+	ctx, stop := context.WithCancel(ctxOf(L))
+	defer stop()
+	n := 0
+	err := q.a.Each(ctx, f, func(e admin.Entry) {
+		if ctx.Err() != nil {
+			return
+		}
+		n++
+		L.Push(fn)
+		push(L, e, nil)
+		L.Call(1, 1)
+		if ret := L.Get(-1); ret == lua.LFalse {
+			stop()
+		}
+		L.Pop(1)
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		L.RaiseError("%s", err.Error())
+	}
+	if err := ctxOf(L).Err(); err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+	L.Push(lua.LNumber(n))
+	return 1
 }
 
 // queue.stats([top]) summarises the queue.

@@ -32,6 +32,14 @@ func TestQueueModuleWhileMailFlows(t *testing.T) {
 	if !strings.Contains(out, `id = "`+string(spam)+`"`) || !strings.Contains(out, "4.4.1") || strings.Contains(out, string(down[0])) {
 		t.Fatalf("list by sender:\n%s", out)
 	}
+	// The streaming form hands the entries one at a time and stops when
+	// the function returns false.
+	if got := must(t, c, `local ids = {} local n = queue.list({state = "deferred"}, function(e) ids[#ids + 1] = e.id end) return n, #ids`); got != "5\t5\n" {
+		t.Fatalf("list with a function: %q", got)
+	}
+	if got := must(t, c, `local k = 0 local n = queue.list({}, function(e) k = k + 1 return k < 2 end) return n, k`); got != "2\t2\n" {
+		t.Fatalf("list with a function that stops: %q", got)
+	}
 	if got := must(t, c, `local s = queue.stats() return s.states.deferred.messages, s.top_deferred[1].domain, s.top_deferred[1].messages`); got != "5\t\"down.test\"\t5\n" {
 		t.Fatalf("stats: %q", got)
 	}

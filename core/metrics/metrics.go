@@ -154,17 +154,17 @@ func (c *collector) queueFigures(now time.Time) map[queue.State]queueFigures {
 	}
 	figs := make(map[queue.State]queueFigures, len(QueueStates))
 	for _, st := range QueueStates {
-		ents, err := c.src.Store.List(st)
-		if err != nil {
-			continue
-		}
 		var f queueFigures
-		for _, e := range ents {
+		err := c.src.Store.Walk(st, func(e queue.Entry) bool {
 			f.messages++
 			f.bytes += e.Size
 			if t := e.ID.Time(); f.oldest.IsZero() || t.Before(f.oldest) {
 				f.oldest = t
 			}
+			return true
+		})
+		if err != nil {
+			continue
 		}
 		figs[st] = f
 	}

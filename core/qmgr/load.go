@@ -105,19 +105,22 @@ func (m *Manager) loadIncoming() {
 // fits. It returns how many messages it activated.
 func (m *Manager) scanDeferred() int {
 	start := time.Now()
-	ents, err := m.Store.List(queue.Deferred)
-	if err != nil {
-		m.Log.Error("qmgr: cannot list deferred", "err", err)
-		return 0
-	}
-	now, due := m.Clock.Now(), 0
-	for _, e := range ents {
+	now, files, due := m.Clock.Now(), 0, 0
+	// The walk holds the IDs only, so a deferred queue of a million
+	// messages costs tens of megabytes while it is scanned.
+	err := m.Store.Walk(queue.Deferred, func(e queue.Entry) bool {
+		files++
 		if !e.MTime.After(now) {
 			m.wait(e.ID, queue.Deferred, "")
 			due++
 		}
+		return true
+	})
+	if err != nil {
+		m.Log.Error("qmgr: cannot list deferred", "err", err)
+		return 0
 	}
-	m.Log.Debug("qmgr: deferred scan", "files", len(ents), "due", due, "took", time.Since(start).Round(time.Millisecond))
+	m.Log.Debug("qmgr: deferred scan", "files", files, "due", due, "took", time.Since(start).Round(time.Millisecond))
 	return m.admit()
 }
 
@@ -126,21 +129,22 @@ func (m *Manager) scanDeferred() int {
 // now, and the scan takes them as the active set has room. Mail retried
 // after the flush gets a new time in the future, so a flush runs once.
 func (m *Manager) flushDeferred() int {
-	ents, err := m.Store.List(queue.Deferred)
-	if err != nil {
-		m.Log.Error("qmgr: cannot list deferred", "err", err)
-		return 0
-	}
-	now := m.Clock.Now()
-	for _, e := range ents {
+	now, n := m.Clock.Now(), 0
+	err := m.Store.Walk(queue.Deferred, func(e queue.Entry) bool {
+		n++
 		if e.MTime.After(now) {
 			if err := m.Store.SetNextAttempt(queue.Deferred, e.ID, now); err != nil && !os.IsNotExist(err) {
 				m.Log.Error("qmgr: cannot flush", "queue_id", e.ID, "err", err)
 			}
 		}
+		return true
+	})
+	if err != nil {
+		m.Log.Error("qmgr: cannot list deferred", "err", err)
+		return 0
 	}
 	m.scanDeferred()
-	return len(ents)
+	return n
 }
 
 // activate takes a message into the active set: a place is held for it

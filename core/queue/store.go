@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -250,35 +249,17 @@ type Entry struct {
 // Temp files, names that are not IDs and entries that are not regular
 // files are skipped (and swept, see SweepStrays).
 func (s *Store) List(st State) ([]Entry, error) {
-	des, err := s.entries(st)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Entry, 0, len(des))
-	for _, de := range des {
-		info, err := de.Info()
-		if err != nil {
-			continue // moved away meanwhile
-		}
-		out = append(out, Entry{ID: ID(de.Name()), MTime: info.ModTime(), Size: info.Size()})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	var out []Entry
+	err := s.Walk(st, func(e Entry) bool { out = append(out, e); return true })
+	return out, err
 }
 
 // IDs returns the committed messages in st, sorted by ID, without the
 // per-file stat that List does: the directory entries' types suffice.
 func (s *Store) IDs(st State) ([]ID, error) {
-	des, err := s.entries(st)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ID, 0, len(des))
-	for _, de := range des {
-		out = append(out, ID(de.Name()))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
+	var out []ID
+	err := s.WalkIDs(st, func(id ID) bool { out = append(out, id); return true })
+	return out, err
 }
 
 // SetNextAttempt stamps a deferred file's modification time with the time
@@ -334,13 +315,25 @@ func (s *Store) removeTemps(st State) {
 	if st == Maildrop {
 		return // sendmail may be writing one right now
 	}
-	des, _ := os.ReadDir(filepath.Join(s.root, string(st)))
-	for _, de := range des {
-		switch {
-		case isTemp(de.Name()):
-			os.Remove(filepath.Join(s.root, string(st), de.Name()))
-		case !Valid(de.Name()) || !de.Type().IsRegular():
-			s.stray(st, de)
+	// In batches, unsorted: deferred/ may hold a million files, and
+	// this runs before the daemon accepts mail.
+	f, err := os.Open(filepath.Join(s.root, string(st)))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for {
+		des, err := f.ReadDir(walkBatch)
+		for _, de := range des {
+			switch {
+			case isTemp(de.Name()):
+				os.Remove(filepath.Join(s.root, string(st), de.Name()))
+			case !Valid(de.Name()) || !de.Type().IsRegular():
+				s.stray(st, de)
+			}
+		}
+		if err != nil || len(des) == 0 {
+			return
 		}
 	}
 }

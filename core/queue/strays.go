@@ -45,29 +45,6 @@ func (s *Store) SweepStrays() { s.strays = &strays{logged: map[string]bool{}} }
 // waits in. corrupt/ is where they go, so never.
 func swept(st State) bool { return st != Corrupt }
 
-// entries reads st's directory and returns its committed queue files,
-// handling strays on the way when the store sweeps them.
-func (s *Store) entries(st State) ([]os.DirEntry, error) {
-	f, err := os.Open(filepath.Join(s.root, string(st)))
-	if err != nil {
-		return nil, err
-	}
-	des, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	out := des[:0]
-	for _, de := range des {
-		if Valid(de.Name()) && de.Type().IsRegular() {
-			out = append(out, de)
-		} else {
-			s.stray(st, de)
-		}
-	}
-	return out, nil
-}
-
 // stray deals with one entry that is not a committed queue file.
 func (s *Store) stray(st State, de os.DirEntry) {
 	name := de.Name()
