@@ -112,11 +112,11 @@ type moonpost struct {
 	routes map[string]string // domain → next hop; nil: all to the sink
 	// sizeLimit: smtpd.message_size_limit (0: the default)
 	sizeLimit int64
-	dir    string
-	cmd    *exec.Cmd
-	log    lockedBuffer // stderr: warnings and errors only
-	exited chan struct{}
-	stop   func()
+	dir       string
+	cmd       *exec.Cmd
+	log       lockedBuffer // stderr: warnings and errors only
+	exited    chan struct{}
+	stop      func()
 }
 
 // wantHeader is the header every relayed message must carry.
@@ -306,8 +306,8 @@ type postfix struct {
 	routes map[string]string // domain → next hop; nil: all to the sink
 	// sizeLimit: message_size_limit (0: the default)
 	sizeLimit int64
-	filter *helper           // the milter's process while it runs
-	stop   func()
+	filter    *helper // the milter's process while it runs
+	stop      func()
 }
 
 // wantHeader is the header every relayed message must carry.
