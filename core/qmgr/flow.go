@@ -75,3 +75,61 @@ func (f *Flow) set(n int) {
 	}
 	f.mu.Unlock()
 }
+
+// stallAfter is how long a lane may go full without a delivery starting
+// or ending, or be paced for, before its backlog stops pacing arrivals.
+const stallAfter = time.Second
+
+// flowRecount bounds how often the stalled backlog is counted again
+// while the manager holds more than the Flow's limit.
+const flowRecount = 250 * time.Millisecond
+
+// stalled reports whether the lane can start nothing for stallAfter:
+// full, with no delivery started or ended for that long (a slow or
+// tarpitting receiver), or paced (a rate, a shared rate's hold) at
+// least that far ahead.
+func (l *lane) stalled(now time.Time) bool {
+	wait, room := l.wait(now)
+	if !room {
+		return now.Sub(l.lastStart) > stallAfter && now.Sub(l.lastDone) > stallAfter
+	}
+	return wait >= stallAfter
+}
+
+// flowHeld is what the Flow paces arrivals by: the messages the manager
+// holds, less those waiting on a stalled lane (queued behind it or in
+// its deliveries). A slow receiver's backlog is its own: it waits for
+// that receiver whatever the arrival rate, so it must not slow mail
+// for everyone else, as Postfix's intake into its active queue is not
+// held up by one destination. The stalled count is taken only while
+// the limit is exceeded, and at most every flowRecount.
+func (m *Manager) flowHeld() int {
+	n := len(m.active) + m.waiting.len()
+	if m.Flow == nil || int64(n) <= m.Flow.limit {
+		return n
+	}
+	now := m.Clock.Now()
+	if now.Sub(m.flowAt) >= flowRecount {
+		m.flowAt, m.flowStalled = now, m.stalledBacklog(now)
+	}
+	return max(n-m.flowStalled, 0)
+}
+
+// stalledBacklog counts the jobs queued for destinations of stalled
+// lanes and the deliveries those lanes have in flight.
+func (m *Manager) stalledBacklog(now time.Time) int {
+	m.flowPass++
+	n := 0
+	for _, d := range m.ring {
+		l := d.lane
+		if l == nil || !l.stalled(now) {
+			continue
+		}
+		n += d.jobs.len()
+		if l.flowMark != m.flowPass {
+			l.flowMark = m.flowPass
+			n += l.active
+		}
+	}
+	return n
+}

@@ -70,3 +70,30 @@ func TestFlowPauseIsBounded(t *testing.T) {
 		t.Fatal("did not pause")
 	}
 }
+
+// A receiver that stalls keeps its backlog to itself: past the Flow's
+// limit its queued and in-flight messages pace arrivals only until it
+// has started and finished nothing for stallAfter; then they are left
+// out, so mail for everyone else is not held back by one tarpit.
+func TestStalledDestinationDoesNotPaceArrivals(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Concurrency, c.InitConcurrency = 2, 2 })
+	h.mgr.Flow = NewFlow(5, time.Hour)
+	h.agent.block["stuck.test"] = make(chan struct{})
+	defer close(h.agent.block["stuck.test"])
+	h.start()
+	for i := range 10 {
+		h.submit("s@x", "a"+itoa(i)+"@stuck.test")
+	}
+	// Its deliveries have just started: a busy lane, not a stalled one,
+	// so the backlog counts and arrivals would pause.
+	h.waitFor("the backlog counted", func() bool { return h.mgr.Flow.held.Load() == 10 })
+	h.clock.Add(2 * stallAfter)
+	h.submit("s@x", "b@fast.test") // an arrival wakes the manager's loop
+	h.waitFor("the stalled backlog left out", func() bool { return h.mgr.Flow.held.Load() <= 1 })
+	h.waitFor("fast.test delivered", func() bool { return h.agent.callsTo("fast.test") == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if h.mgr.Flow.Wait(ctx) {
+		t.Fatal("an arrival paused behind a stalled receiver's backlog")
+	}
+}

@@ -46,6 +46,10 @@ type lane struct {
 	// start before then (sharedrate.go).
 	heldUntil time.Time
 	started   int // deliveries started, for the view
+	// lastStart and lastDone: when a delivery last started and ended,
+	// to tell a stalled lane (flow.go).
+	lastStart, lastDone time.Time
+	flowMark            int // the stalledBacklog pass that last counted its deliveries
 }
 
 // connSlot is a modelled idle connection.
@@ -135,6 +139,7 @@ func (l *lane) wait(now time.Time) (time.Duration, bool) {
 func (l *lane) start(j *job, now time.Time) {
 	l.active++
 	l.started++
+	l.lastStart = now
 	l.msgs.Take(l.msgRate(now), now)
 	if s, ok := l.takeSlot(now); ok {
 		j.connUses = s.uses
@@ -176,6 +181,7 @@ func (l *lane) takeSlot(now time.Time) (connSlot, bool) {
 // server and may carry more deliveries.
 func (l *lane) release(j *job, reached bool, now time.Time, c Config) {
 	l.active--
+	l.lastDone = now
 	uses := j.connUses + 1
 	if !reached || (l.pol.MaxDeliveriesPerConnection > 0 && uses >= l.pol.MaxDeliveriesPerConnection) {
 		return

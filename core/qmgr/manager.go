@@ -133,6 +133,11 @@ type Manager struct {
 	pace     *time.Timer
 	wakeAt   time.Time
 	shaped   shapedCounts // outcomes by site and tenant, for /metrics (shaped.go)
+	// The backlog of stalled lanes, left out of what the Flow paces by
+	// (flow.go): counted at flowAt, in pass flowPass.
+	flowStalled int
+	flowAt      time.Time
+	flowPass    int
 }
 
 // Stats counts outcomes since start.
@@ -268,7 +273,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	for {
 		m.dispatch()
 		m.armPace()
-		m.Flow.set(len(m.active) + m.waiting.len())
+		m.Flow.set(m.flowHeld())
 		m.publish()
 		select {
 		case <-ctx.Done():
