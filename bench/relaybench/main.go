@@ -428,6 +428,10 @@ func logRun(label string, p point, i int, r result) {
 	if r.helpMsg > 0 {
 		helpers = fmt.Sprintf(" (helpers %.3f)", r.helpMsg)
 	}
-	logf("%s size=%d clients=%d n=%d run %d: accept %.0f/s relay %.0f/s cpu %.3f ms/msg%s peak %.1f MiB sink %d dups %d — %s",
-		label, p.size, p.clients, p.n, i+1, r.accept, r.relay, r.cpuMsg, helpers, r.peakMiB, r.received, r.dups, status)
+	conns := ""
+	if r.maxConns > 0 {
+		conns = fmt.Sprintf(" max conns to one destination %d", r.maxConns)
+	}
+	logf("%s size=%d clients=%d n=%d run %d: accept %.0f/s relay %.0f/s cpu %.3f ms/msg%s peak %.1f MiB sink %d dups %d%s — %s",
+		label, p.size, p.clients, p.n, i+1, r.accept, r.relay, r.cpuMsg, helpers, r.peakMiB, r.received, r.dups, conns, status)
 }

@@ -49,6 +49,7 @@ type result struct {
 	queue    []sample // the MTA's queue files over time, same clock (tarpit, recovery)
 	started  time.Time
 	want     int // the sink's target when it is not one per message (fanout, tarpit)
+	maxConns int // fanout: the most connections to one destination at once
 	err      error
 }
 
@@ -151,6 +152,15 @@ func measure(s setup, m mta, p point) result {
 	}
 	if r.err == nil && missing > 0 {
 		r.err = fmt.Errorf("sink received %d messages without a %s header", missing, want)
+	}
+	if s.route != nil && s.route.domains == fanoutDomains && m != nil {
+		// Each domain is its own next hop: the most connections one
+		// sink address had at once is the MTA's concurrency toward
+		// one destination, which must stay within both MTAs' limit.
+		r.maxConns = sk.MaxConns()
+		if r.err == nil && r.maxConns > destinationConcurrency {
+			r.err = fmt.Errorf("%d connections at once to one destination, limit %d", r.maxConns, destinationConcurrency)
+		}
 	}
 	return r
 }

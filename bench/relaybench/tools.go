@@ -44,18 +44,19 @@ func generatorArgv(gen, bin, addr string, n, c, size int) []string {
 // sink is a running counting SMTP sink. Its output is read as it comes:
 // the moment its count reaches the target is the end of the relay.
 type sink struct {
-	kind    string
-	cmd     *exec.Cmd
-	target  int
-	reached chan time.Time // gets the time the count reached target
-	exited  chan struct{}
-	mu      sync.Mutex
-	count   int // latest count reported
-	dups    int // duplicates by Message-ID (-1: the sink cannot tell)
-	missing int // messages without the wanted header
-	final   bool
-	out     bytes.Buffer
-	stop    func()
+	kind     string
+	cmd      *exec.Cmd
+	target   int
+	reached  chan time.Time // gets the time the count reached target
+	exited   chan struct{}
+	mu       sync.Mutex
+	count    int // latest count reported
+	dups     int // duplicates by Message-ID (-1: the sink cannot tell)
+	missing  int // messages without the wanted header
+	maxConns int // the most connections one address had at once
+	final    bool
+	out      bytes.Buffer
+	stop     func()
 }
 
 // startSink starts a sink on addr expecting target messages.
@@ -121,6 +122,7 @@ func (s *sink) read(r interface{ Read([]byte) (int, error) }) {
 			s.count, s.final = v, true
 			s.dups, _ = field(line, "duplicates")
 			s.missing, _ = field(line, "missing")
+			s.maxConns, _ = field(line, "max_conns")
 		}
 		if s.count >= s.target {
 			select {
@@ -130,6 +132,14 @@ func (s *sink) read(r interface{ Read([]byte) (int, error) }) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// MaxConns is the most connections one of the sink's addresses had at
+// once, as its final line said (0 before Finish).
+func (s *sink) MaxConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxConns
 }
 
 // Finish stops the sink and returns its final count, duplicates and

@@ -226,6 +226,10 @@ const (
 	fanoutRcpts    = 100
 	tarpitDomains  = 20
 	tarpitDelay    = 20 * time.Second
+	// destinationConcurrency is both MTAs' limit of connections to one
+	// destination: Postfix's default_destination_concurrency_limit and
+	// moonpost's queue.destination_concurrency, both left at 20.
+	destinationConcurrency = 20
 )
 
 // routing is a run's per-domain next hops.

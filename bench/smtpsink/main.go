@@ -2,7 +2,9 @@
 // every message, counting them; it prints the count and the time from
 // the first to the last message when it has received -n messages (or on
 // SIGINT), and reports duplicates by Message-ID. It is the relay target
-// of the benchmarks. With -stay it prints "reached=N" the moment the
+// of the benchmarks, and the most connections any one of its listening
+// addresses had at once (max_conns: a sender's concurrency toward one
+// destination). With -stay it prints "reached=N" the moment the
 // count reaches -n and keeps counting until SIGINT or SIGTERM, so a
 // message delivered twice or in excess is still seen. With -tls-cert and
 // -tls-key it offers STARTTLS.
@@ -36,6 +38,25 @@ type counter struct {
 	missing     int         // messages without it
 	arrivals    []time.Time // when each message (by its recipients) was counted
 	delay       time.Duration
+	// conns counts the open connections per listening address, and
+	// maxConns the most any one address had at once: the sender's
+	// concurrency toward one destination.
+	conns    map[string]int
+	maxConns int
+}
+
+// opened counts a connection to addr and returns the function that
+// counts it closed.
+func (c *counter) opened(addr string) func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conns[addr]++
+	c.maxConns = max(c.maxConns, c.conns[addr])
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.conns[addr]--
+	}
 }
 
 // timeline is the count at every 100 ms from start to the last arrival,
@@ -67,7 +88,7 @@ func main() {
 	timeline := flag.String("timeline", "", "at exit, write the count every 100 ms since the start to this file (seconds,count lines)")
 	flag.Parse()
 	started := time.Now()
-	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{}), want: strings.ToLower(*want)}
+	c := &counter{seen: map[string]int{}, target: *n, done: make(chan struct{}), want: strings.ToLower(*want), conns: map[string]int{}}
 	if *cert != "" {
 		pair, err := tls.LoadX509KeyPair(*cert, *key)
 		if err != nil {
@@ -91,7 +112,11 @@ func main() {
 				if err != nil {
 					return // closed at the end
 				}
-				go serve(conn, c)
+				closed := c.opened(ln.Addr().String())
+				go func() {
+					defer closed()
+					serve(conn, c)
+				}()
 			}
 		}()
 	}
@@ -116,7 +141,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "smtpsink:", err)
 		}
 	}
-	fmt.Printf("received=%d duplicates=%d missing=%d first_to_last=%.3fs\n", c.n, c.dups, c.missing, span)
+	fmt.Printf("received=%d duplicates=%d missing=%d first_to_last=%.3fs max_conns=%d\n", c.n, c.dups, c.missing, span, c.maxConns)
 }
 
 // serve speaks just enough SMTP for an MTA relaying to the sink:

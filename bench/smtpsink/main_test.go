@@ -24,7 +24,9 @@ func session(t *testing.T, c *counter, in string) string {
 	return string(out)
 }
 
-func newCounter() *counter { return &counter{seen: map[string]int{}, done: make(chan struct{})} }
+func newCounter() *counter {
+	return &counter{seen: map[string]int{}, done: make(chan struct{}), conns: map[string]int{}}
+}
 
 // A pipelined transaction is counted by recipient, its Message-ID kept
 // even behind a dot-stuffed line and a line longer than the buffer, and
@@ -114,5 +116,22 @@ func TestTimeline(t *testing.T) {
 	want := "0.0,0\n0.1,2\n0.2,2\n0.3,3\n"
 	if got != want {
 		t.Errorf("timeline:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The most connections open at once is kept per address: two to one
+// address and one to another make a maximum of two, also after they
+// closed.
+func TestMaxConnsPerAddress(t *testing.T) {
+	c := newCounter()
+	a1, a2 := c.opened("127.0.0.10:25"), c.opened("127.0.0.10:25")
+	b := c.opened("127.0.0.11:25")
+	a1()
+	a3 := c.opened("127.0.0.10:25")
+	for _, done := range []func(){a2, a3, b} {
+		done()
+	}
+	if c.maxConns != 2 || c.conns["127.0.0.10:25"] != 0 || c.conns["127.0.0.11:25"] != 0 {
+		t.Fatalf("max %d, open %v", c.maxConns, c.conns)
 	}
 }
