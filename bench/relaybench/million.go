@@ -275,14 +275,7 @@ func million(o options, rep *report) {
 			mtas = append(mtas, name)
 		}
 	}
-	// A million files of 1 KiB: the spool's image needs room and inodes,
-	// two per message for Postfix (the queue file and its defer/ log).
-	savedSize, savedInodes := spoolImageSize, spoolInodes
-	defer func() { spoolImageSize, spoolInodes = savedSize, savedInodes }()
-	spoolImageSize = max(spoolImageSize, int64(n)*12<<10+(1<<30))
-	if inodes := 2*n + n/2 + 20000; int64(inodes) > spoolImageSize/(16<<10) {
-		spoolInodes = inodes // above mkfs's default, one per 16 KiB
-	}
+	defer spoolFor(n)()
 	rows := map[string][]millionResult{}
 	for i := 0; i < o.runs; i++ {
 		for _, name := range mtas {

@@ -33,6 +33,7 @@ func measureRecovery(s setup, m mta, p point) result {
 		return result{err: fmt.Errorf("%s cannot be routed per domain or flushed", m.Name())}
 	}
 	rt.setRoutes(routes)
+	defer spoolFor(p.n)() // the whole outage's mail queued at once
 	unmount, err := mountSpool(s.spool, dir)
 	if err != nil {
 		return result{err: fmt.Errorf("spool file system (-spoolfs none avoids the loop mount): %v", err)}

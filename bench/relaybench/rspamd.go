@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/moonpost/moonpost/core/testserver"
 )
 
 // rspamd is Debian's rspamd as a milter at DATA for the rspamd runs
@@ -21,39 +23,6 @@ type rspamd struct{ helper }
 // message it scanned; the sink counts the messages without it.
 const rspamdWantHeader = "X-Spam-Status"
 
-const rspamdConf = `.include "$CONFDIR/common.conf"
-options {
-    pidfile = "$RUNDIR/rspamd.pid";
-    .include "$CONFDIR/options.inc"
-    dns { nameserver = ["127.0.0.1:1"]; timeout = 0.1s; retransmits = 1; }
-    local_addrs = [];
-    hs_cache_dir = "$DBDIR";
-}
-logging { type = "file"; filename = "$LOGDIR/rspamd.log"; level = "info"; }
-worker "rspamd_proxy" {
-    bind_socket = "%s";
-    milter = yes;
-    timeout = 120s;
-    count = 1;
-    upstream "local" { default = yes; self_scan = yes; }
-}
-`
-
-// rspamdHeaders: the headers of a scanned message, for loopback clients
-// too (skip_local = false).
-const rspamdHeaders = `extended_spam_headers = true;
-skip_local = false;
-skip_authenticated = false;
-use = ["x-spamd-result", "x-rspamd-queue-id", "x-rspamd-server", "x-spam-status"];
-`
-
-// rspamdOff are the modules that look things up (DNS, Redis, HTTP) or
-// keep state across messages; all off.
-var rspamdOff = []string{"rbl", "fuzzy_check", "asn", "emails", "dmarc", "spf", "dkim", "phishing", "neural",
-	"reputation", "ratelimit", "greylist", "hfilter", "url_reputation", "url_redirector", "dcc",
-	"external_services", "antivirus", "metadata_exporter", "clickhouse", "history_redis", "replies",
-	"mx_check", "rspamd_update", "elastic", "maillist", "once_received", "arc", "dkim_signing"}
-
 // rspamdReady is what the proxy worker logs once its regular
 // expressions are compiled (hyperscan); scans before that are slower.
 const rspamdReady = "rspamd_worker_hyperscan_ready"
@@ -66,29 +35,16 @@ func startRspamd(dir string) (*rspamd, error) {
 		return nil, fmt.Errorf("rspamd not found: install Debian's rspamd package (.ci/install-deps does)")
 	}
 	home := filepath.Join(dir, "rspamd")
-	if err := os.MkdirAll(filepath.Join(home, "local.d"), 0o755); err != nil {
-		return nil, err
-	}
 	r := &rspamd{helper{addr: freeAddr(), wait: 4 * time.Minute}}
-	files := map[string]string{"rspamd.conf": fmt.Sprintf(rspamdConf, r.addr), "local.d/milter_headers.conf": rspamdHeaders}
-	for _, m := range rspamdOff {
-		files["local.d/"+m+".conf"] = "enabled = false;\n"
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(home, name), []byte(body), 0o644); err != nil {
-			return nil, err
-		}
-	}
-	// -i: rspamd refuses to run as root without it (relaybench is root).
-	args := []string{"-f", "-i", "-c", filepath.Join(home, "rspamd.conf")}
-	for _, v := range []string{"LOCAL_CONFDIR", "DBDIR", "RUNDIR", "LOGDIR"} {
-		args = append(args, "--var", v+"="+home)
+	args, err := testserver.WriteRspamd(home, r.addr)
+	if err != nil {
+		return nil, err
 	}
 	r.cmd = exec.Command(bin, args...)
 	if err := r.run("rspamd"); err != nil {
 		return nil, err
 	}
-	return r, r.awaitReady(filepath.Join(home, "rspamd.log"), 2*time.Minute)
+	return r, r.awaitReady(filepath.Join(home, testserver.RspamdLog), 2*time.Minute)
 }
 
 // awaitReady waits for the proxy worker's hyperscan notice in the log.

@@ -31,6 +31,19 @@ var (
 	spoolInodes    int
 )
 
+// spoolFor makes the spool's image big enough for n small queued
+// messages, room and inodes (two per message for Postfix: the queue file
+// and its defer/ log), and returns the function that puts the sizes
+// back. A queue of 1 KiB messages takes up to 12 KiB a message on disk.
+func spoolFor(n int) (restore func()) {
+	savedSize, savedInodes := spoolImageSize, spoolInodes
+	spoolImageSize = max(spoolImageSize, int64(n)*12<<10+(1<<30))
+	if inodes := 2*n + n/2 + 20000; int64(inodes) > spoolImageSize/(16<<10) {
+		spoolInodes = inodes // above mkfs's default, one per 16 KiB
+	}
+	return func() { spoolImageSize, spoolInodes = savedSize, savedInodes }
+}
+
 // mkfsArgs are mkfs.ext4's options for a kind: inode tables and journal
 // initialised now, so no background initialisation writes during the
 // run; no discard of the fresh (sparse) image.
