@@ -2,7 +2,6 @@ package milter
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -15,39 +14,8 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/moonpost/moonpost/core/queue"
+	"github.com/moonpost/moonpost/core/testserver"
 )
-
-// rspamdConf is a minimal rspamd: the milter proxy scanning by itself on
-// a loopback port, no DNS (a dead nameserver), no modules that look
-// anything up or need Redis, state and logs in a temp dir.
-const rspamdConf = `.include "$CONFDIR/common.conf"
-options {
-    pidfile = "$RUNDIR/rspamd.pid";
-    .include "$CONFDIR/options.inc"
-    dns { nameserver = ["127.0.0.1:1"]; timeout = 0.1s; retransmits = 1; }
-    local_addrs = [];
-    hs_cache_dir = "$DBDIR";
-}
-logging { type = "file"; filename = "$LOGDIR/rspamd.log"; level = "info"; }
-worker "rspamd_proxy" {
-    bind_socket = "%s";
-    milter = yes;
-    timeout = 60s;
-    count = 1;
-    upstream "local" { default = yes; self_scan = yes; }
-}
-`
-
-const milterHeadersConf = `extended_spam_headers = true;
-skip_local = false;
-skip_authenticated = false;
-use = ["x-spamd-result", "x-rspamd-queue-id", "x-rspamd-server", "x-spam-status"];
-`
-
-var rspamdOff = []string{"rbl", "fuzzy_check", "asn", "emails", "dmarc", "spf", "dkim", "phishing", "neural",
-	"reputation", "ratelimit", "greylist", "hfilter", "url_reputation", "url_redirector", "dcc",
-	"external_services", "antivirus", "metadata_exporter", "clickhouse", "history_redis", "replies",
-	"mx_check", "rspamd_update", "elastic", "maillist", "once_received", "arc", "dkim_signing"}
 
 // startRspamd runs Debian's rspamd on a free loopback port and returns
 // the milter address and a function that stops it; it skips the test
@@ -59,20 +27,9 @@ func startRspamd(t testing.TB) (string, func()) {
 		t.Skip("SKIP: rspamd not installed (Debian package rspamd, see .ci/install-deps)")
 	}
 	dir := t.TempDir()
-	must(t, os.MkdirAll(filepath.Join(dir, "local.d"), 0o755))
 	addr := freeAddr(t)
-	must(t, os.WriteFile(filepath.Join(dir, "rspamd.conf"), []byte(fmt.Sprintf(rspamdConf, addr)), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "local.d", "milter_headers.conf"), []byte(milterHeadersConf), 0o644))
-	for _, m := range rspamdOff {
-		must(t, os.WriteFile(filepath.Join(dir, "local.d", m+".conf"), []byte("enabled = false;\n"), 0o644))
-	}
-	args := []string{"-f", "-c", filepath.Join(dir, "rspamd.conf")}
-	if os.Getuid() == 0 {
-		args = append(args, "-i")
-	}
-	for _, v := range []string{"LOCAL_CONFDIR", "DBDIR", "RUNDIR", "LOGDIR"} {
-		args = append(args, "--var", v+"="+dir)
-	}
+	args, err := testserver.WriteRspamd(dir, addr)
+	must(t, err)
 	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	must(t, cmd.Start())
@@ -98,7 +55,7 @@ func startRspamd(t testing.TB) (string, func()) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "rspamd.log"))
+			log, _ := os.ReadFile(filepath.Join(dir, testserver.RspamdLog))
 			t.Fatalf("rspamd exited: %v\n%s", err, tail(string(log)))
 		default:
 		}
