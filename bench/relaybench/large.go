@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -44,32 +41,20 @@ func large(o options, rep *report) {
 // largeCeiling runs diskbench with files of the workload's size, with 1
 // writer and with as many as the load has clients.
 func largeCeiling(o options, size, n, clients int) []diskRate {
-	dir, err := os.MkdirTemp(o.work, "relaybench-disk-")
-	if err != nil {
-		fatalf("%v", err)
+	writers := []int{1, clients}
+	counts := make([]int, len(writers))
+	for i, w := range writers {
+		counts[i] = max(min(n, 50), w) // enough to time, not a second copy of the run
 	}
-	defer atExit(func() { os.RemoveAll(dir) })()
-	unmount, err := mountSpool(o.spool, dir)
-	if err != nil {
-		fatalf("spool file system: %v", err)
-	}
-	defer unmount()
 	var out []diskRate
-	for _, w := range []int{1, clients} {
-		files := max(min(n, 50), w) // enough to time, not a second copy of the run
-		b, err := exec.Command(o.bin+"/diskbench", "-dir", filepath.Join(dir, "spool"), "-writers", strconv.Itoa(w),
-			"-n", strconv.Itoa(files), "-size", strconv.Itoa(size)).CombinedOutput()
-		if err != nil {
-			fatalf("diskbench: %v\n%s", err, b)
-		}
-		line := strings.TrimSpace(string(b))
+	for i, line := range diskbench(o, size, writers, counts) {
 		var r float64 // files/s
 		for _, f := range strings.Fields(line) {
 			if v, ok := strings.CutPrefix(f, "rate="); ok {
 				r, _ = strconv.ParseFloat(v, 64)
 			}
 		}
-		out = append(out, diskRate{writers: w, mibs: r * float64(size) / (1 << 20), line: line})
+		out = append(out, diskRate{writers: writers[i], mibs: r * float64(size) / (1 << 20), line: line})
 		logf("disk, %s files: %s", sizeName(size), line)
 	}
 	return out

@@ -393,6 +393,21 @@ func diskCeiling(o options, rep *report) {
 	if o.quick {
 		files = 500
 	}
+	writers := []int{1, 20}
+	counts := make([]int, len(writers))
+	for i, w := range writers {
+		counts[i] = files * min(w, 4)
+	}
+	for i, line := range diskbench(o, 1024, writers, counts) {
+		logf("disk: %s", line)
+		rep.disk(writers[i], line)
+	}
+}
+
+// diskbench runs the diskbench tool once per writer count, with
+// counts[i] files of size bytes, in a fresh spool file system like the
+// runs', and returns its output lines.
+func diskbench(o options, size int, writers, counts []int) []string {
 	dir, err := os.MkdirTemp(o.work, "relaybench-disk-")
 	if err != nil {
 		fatalf("%v", err)
@@ -403,16 +418,16 @@ func diskCeiling(o options, rep *report) {
 		fatalf("spool file system: %v\n(a loop mount needs root and loop devices; -spoolfs none puts the spools in -workdir instead)", err)
 	}
 	defer unmount()
-	for _, w := range []int{1, 20} {
-		n := files * min(w, 4)
+	var lines []string
+	for i, w := range writers {
 		out, err := exec.Command(o.bin+"/diskbench", "-dir", filepath.Join(dir, "spool"), "-writers", strconv.Itoa(w),
-			"-n", strconv.Itoa(n), "-size", "1024").CombinedOutput()
+			"-n", strconv.Itoa(counts[i]), "-size", strconv.Itoa(size)).CombinedOutput()
 		if err != nil {
 			fatalf("diskbench: %v\n%s", err, out)
 		}
-		logf("disk: %s", strings.TrimSpace(string(out)))
-		rep.disk(w, strings.TrimSpace(string(out)))
+		lines = append(lines, strings.TrimSpace(string(out)))
 	}
+	return lines
 }
 
 func logf(format string, args ...any) {
