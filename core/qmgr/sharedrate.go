@@ -93,14 +93,14 @@ func (m *Manager) requeueHeld(j *job) {
 	m.running--
 	m.inFlight.Add(-1)
 	m.count(func(s *Stats) { s.Held++ })
-	d := m.dests[j.key()]
-	if d == nil || j.am.op != 0 && j.am.op != OpRequeue {
+	d := m.dests[j.key()] // never removed once made
+	now := m.Clock.Now()
+	d.lane.unstart(j, now) // out of flight whether it waits or is dropped
+	d.lane.hold(now.Add(j.held))
+	if j.am.op != 0 && j.am.op != OpRequeue {
 		m.finishJob(j) // its recipients stay pending, with no new record
 		return
 	}
-	now := m.Clock.Now()
-	d.lane.unstart(j, now)
-	d.lane.hold(now.Add(j.held))
 	j.held, j.gate = 0, gate{}
 	d.jobs.push(j)
 	if !d.inRing {

@@ -108,6 +108,16 @@ func TestSharedRateHeldJobOfMarkedMessage(t *testing.T) {
 	if st := h.mgr.Stats(); st.Deferred != 0 {
 		t.Errorf("stats %+v: a held delivery is no deferral", st)
 	}
+	// The dropped delivery left its lane's flight: no slot is lost.
+	view, err := h.mgr.Destinations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range view {
+		if v.Domain == "paced.test" && v.InFlight != 0 {
+			t.Errorf("paced.test still counts %d in flight", v.InFlight)
+		}
+	}
 }
 
 // gateBlock refuses once, after the test lets it answer.
