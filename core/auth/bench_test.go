@@ -25,7 +25,12 @@ func benchKeys(b *testing.B) []benchKey {
 		typ  string
 		bits int
 	}{{"rsa", 1024}, {"rsa", 2048}, {"rsa", 4096}, {"ed25519", 0}} {
-		k, _, err := GenerateKey(c.typ, c.bits)
+		// Through ParseKey, as keys are loaded from files in production.
+		_, pemKey, err := GenerateKey(c.typ, c.bits)
+		if err != nil {
+			b.Fatal(err)
+		}
+		k, err := ParseKey(pemKey)
 		if err != nil {
 			b.Fatal(err)
 		}

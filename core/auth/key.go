@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/moonpost/moonpost/core/internal/osslrsa"
 )
 
 // MinRSABits is the smallest RSA key accepted (RFC 8301 section 3.2).
@@ -37,6 +39,8 @@ func algorithm(pub crypto.PublicKey) string {
 
 // ParseKey reads a PEM private key: PKCS#8 (RSA or Ed25519) or PKCS#1
 // (RSA). Anything else, or an RSA key under MinRSABits, is an error.
+// An RSA key signs through OpenSSL's libcrypto where it can be loaded
+// (core/internal/osslrsa), through Go's crypto/rsa otherwise.
 func ParseKey(data []byte) (crypto.Signer, error) {
 	block, rest := pem.Decode(data)
 	if block == nil {
@@ -63,12 +67,16 @@ func ParseKey(data []byte) (crypto.Signer, error) {
 		if n := k.N.BitLen(); n < MinRSABits {
 			return nil, fmt.Errorf("RSA key of %d bits: at least %d needed (RFC 8301)", n, MinRSABits)
 		}
-		return k, nil
+		return osslrsa.New(k), nil
 	case ed25519.PrivateKey:
 		return k, nil
 	}
 	return nil, fmt.Errorf("unsupported key type %T: use RSA or Ed25519", key)
 }
+
+// RSALibrary names what makes RSA signatures in this process: the
+// OpenSSL version, or Go's crypto/rsa and why.
+func RSALibrary() string { return osslrsa.Library() }
 
 // LoadKeyFile reads and parses a PEM key file.
 func LoadKeyFile(path string) (crypto.Signer, error) {

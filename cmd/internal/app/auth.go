@@ -17,6 +17,9 @@ func buildSigner(cfg *config.Config, log *slog.Logger) (*auth.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(cfg.DKIM.Sign) > 0 && log != nil {
+		log.Info("dkim signing keys loaded", "entries", len(cfg.DKIM.Sign), "rsa", auth.RSALibrary())
+	}
 	s := &auth.Signer{Keys: keys, Networks: cfg.Networks(), Headers: cfg.DKIM.Headers,
 		ARCDomain: cfg.DKIM.ARCDomain, ARCSelector: cfg.DKIM.ARCSelector, AuthservID: cfg.Auth.AuthservID}
 	if s.SealsARC() {
