@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moonpost/moonpost/core/classify"
 	"github.com/moonpost/moonpost/core/deliver"
 	"github.com/moonpost/moonpost/core/dsn"
 	"github.com/moonpost/moonpost/core/policy"
@@ -33,12 +34,44 @@ func (m *Manager) record(msg *queue.Message, i int, res deliver.Result, dest *re
 // recordAs is record with a choice: durable appends and fsyncs the
 // outcome; otherwise it is only noted in memory (see job.whole).
 func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transport string, durable bool) {
+	m.recordAll(msg, []int{i}, []deliver.Result{res}, transport, durable)
+}
+
+// recordAll records the outcomes of recipients rcpts (results[k] is
+// rcpts[k]'s) with one write, so a delivery to many recipients costs one
+// sync, not one each; then logs and raises each outcome's event.
+func (m *Manager) recordAll(msg *queue.Message, rcpts []int, results []deliver.Result, transport string, durable bool) {
+	recs := make([]queue.Record, len(rcpts))
+	statuses := make([]string, len(rcpts))
+	for k, i := range rcpts {
+		recs[k], statuses[k] = outcomeRecord(i, &results[k], m.Classes)
+	}
+	write := msg.Append
+	if !durable {
+		write = msg.Note
+	}
+	if err := write(recs...); err != nil {
+		// The outcomes are not durable: at worst the recipients are
+		// tried again later, which is the safe direction.
+		m.Log.Error("qmgr: cannot record outcome", "queue_id", msg.ID, "err", err)
+	}
+	for k, i := range rcpts {
+		m.countOutcome(transport, statuses[k])
+		m.logOutcome(msg, i, results[k], statuses[k])
+		m.event(msg, i, results[k], statuses[k])
+	}
+}
+
+// outcomeRecord is the queue record of recipient i's result, and its
+// status word for the log; it sets the result's bounce class (failures
+// only).
+func outcomeRecord(i int, res *deliver.Result, classes *classify.Classifier) (queue.Record, string) {
 	st := res.Status
 	switch {
 	case st.OK():
 		res.Class = "" // only failures have a class
 	case res.Class == "":
-		res.Class = string(m.Classes.Classify(st))
+		res.Class = string(classes.Classify(st))
 	}
 	var rec queue.Record
 	status := "deferred"
@@ -50,19 +83,7 @@ func (m *Manager) recordAs(msg *queue.Message, i int, res deliver.Result, transp
 	default:
 		rec = queue.RcptDeferred(i, st.Error())
 	}
-	rec = rec.Via(res.Relay).Classed(res.Class)
-	write := msg.Append
-	if !durable {
-		write = msg.Note
-	}
-	if err := write(rec); err != nil {
-		// The outcome is not durable: at worst the recipient is tried
-		// again later, which is the safe direction.
-		m.Log.Error("qmgr: cannot record outcome", "queue_id", msg.ID, "err", err)
-	}
-	m.countOutcome(transport, status)
-	m.logOutcome(msg, i, res, status)
-	m.event(msg, i, res, status)
+	return rec.Via(res.Relay).Classed(res.Class), status
 }
 
 func (m *Manager) logOutcome(msg *queue.Message, i int, res deliver.Result, status string) {
@@ -209,6 +230,9 @@ func (m *Manager) pumpSettle() {
 func (m *Manager) settled(am *activeMsg) {
 	m.settling--
 	defer m.pumpSettle()
+	if am.held {
+		m.heldCount--
+	}
 	delete(m.active, am.msg.ID)
 	if am.retry {
 		m.relist = true

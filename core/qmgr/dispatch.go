@@ -188,10 +188,10 @@ func (m *Manager) deliver(j *job) {
 	j.rule, j.reply = matchRule(j.rules, j.results)
 	m.shaped.count(req, j.dest.Transport, j.results)
 	durable := !(j.whole && allOK(j.results))
-	for k, i := range j.rcpts {
+	for k := range j.rcpts {
 		j.results[k].Generation = j.dest.Generation
-		m.recordAs(msg, i, j.results[k], j.dest.Transport, durable)
 	}
+	m.recordAll(msg, j.rcpts, j.results, j.dest.Transport, durable)
 	m.results <- j
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/moonpost/moonpost/core/queue"
 )
 
 func TestFlowPassesWithinLimit(t *testing.T) {
@@ -96,4 +98,50 @@ func TestStalledDestinationDoesNotPaceArrivals(t *testing.T) {
 	if h.mgr.Flow.Wait(ctx) {
 		t.Fatal("an arrival paused behind a stalled receiver's backlog")
 	}
+}
+
+// Mail that waits only on a stalled lane (here a receiver that never
+// answers, its one slot taken for over stallAfter) does not keep its
+// queue file open: the open-file budget stays with mail that is about
+// to be delivered. The budget's count returns to zero once all is done.
+func TestStalledLaneMailHoldsNoFile(t *testing.T) {
+	h := newHarness(t, func(cfg *Config) { cfg.Concurrency, cfg.InitConcurrency = 1, 1 })
+	slow, fast := make(chan struct{}), make(chan struct{})
+	h.agent.block["slow.test"], h.agent.block["fast.test"] = slow, fast
+	h.start()
+	h.submit("s@x.test", "a@slow.test")
+	if got := <-h.agent.started; got != "slow.test" {
+		t.Fatalf("first delivery to %s", got)
+	}
+	h.clock.Add(2 * stallAfter) // the slow lane: full, nothing started or done since
+	waiting := h.submit("s@x.test", "b@slow.test")
+	soon := h.submit("s@x.test", "c@fast.test")
+	if got := <-h.agent.started; got != "fast.test" {
+		t.Fatalf("second delivery to %s", got)
+	}
+	held := func(id queue.ID) (held, known bool) {
+		if err := h.mgr.onLoop(context.Background(), func() {
+			if am := h.mgr.active[id]; am != nil && am.msg != nil {
+				held, known = am.held, true
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return held, known
+	}
+	h.waitFor("the slow lane's second message resolved", func() bool { _, ok := held(waiting); return ok })
+	if h, _ := held(waiting); h {
+		t.Error("mail waiting on a stalled lane holds its queue file open")
+	}
+	if h, ok := held(soon); !ok || !h {
+		t.Errorf("mail in delivery: held %v (active %v), want its file kept open", h, ok)
+	}
+	close(slow)
+	close(fast)
+	h.waitFor("all delivered", func() bool { return h.mgr.Stats().Delivered == 3 })
+	var count int
+	h.waitFor("all settled", func() bool {
+		h.mgr.onLoop(context.Background(), func() { count = h.mgr.heldCount + len(h.mgr.active) })
+		return count == 0
+	})
 }

@@ -137,7 +137,10 @@ type Manager struct {
 	// (flow.go): counted at flowAt, in pass flowPass.
 	flowStalled int
 	flowAt      time.Time
-	flowPass    int
+	// heldCount is the active messages holding their queue file open
+	// (activeMsg.held), at most heldFiles.
+	heldCount int
+	flowPass  int
 }
 
 // Stats counts outcomes since start.

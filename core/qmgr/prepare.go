@@ -157,10 +157,14 @@ func (m *Manager) resolved(p *preparedMsg) {
 	// Beyond a budget, waiting messages hold no descriptor (deliveries
 	// reopen the file): a backlog of thousands must not exhaust them,
 	// while the common case keeps the file open from read to delivery.
-	if len(m.active) > heldFiles {
+	// Mail that waits on stalled lanes only (a tarpit, a paced site)
+	// holds none either: it would take the budget from mail that is
+	// delivered at once, and make every one of those reopen its file.
+	if m.heldCount >= heldFiles || m.waitsOnStalled(p.jobs) {
 		am.msg.Release()
 	} else {
 		am.held = true
+		m.heldCount++
 	}
 	am.jobsLeft-- // the resolution
 	if am.op == 0 || am.op == OpRequeue {
@@ -183,4 +187,20 @@ func (m *Manager) dropPrepared(p *preparedMsg) {
 		p.msg.Close()
 	}
 	delete(m.active, p.am.id)
+}
+
+// waitsOnStalled reports whether every one of jobs goes to a destination
+// whose lane is stalled (flow.go): none of them is about to start.
+func (m *Manager) waitsOnStalled(jobs []*job) bool {
+	if len(jobs) == 0 {
+		return false
+	}
+	now := m.Clock.Now()
+	for _, j := range jobs {
+		d := m.dests[j.key()]
+		if d == nil || d.lane == nil || !d.lane.stalled(now) {
+			return false
+		}
+	}
+	return true
 }
