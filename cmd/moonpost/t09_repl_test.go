@@ -183,6 +183,15 @@ func TestT09QueueCommandsAndStatus(t *testing.T) {
 	if got := d.repl("1 + 1"); got != "2" {
 		t.Fatalf("after the runaway chunk: %q", got)
 	}
+	// -timeout sets the chunk's own deadline, up to an hour.
+	rc, out = d.run("", "repl", "-timeout", "300ms", "-e", "while true do end")
+	if rc != 65 || !strings.Contains(out, "ran longer than 300ms") {
+		t.Fatalf("repl -timeout 300ms: %d %s", rc, out)
+	}
+	rc, out = d.run("", "repl", "-timeout", "3h", "-e", "1")
+	if rc != 65 || !strings.Contains(out, "above the longest allowed, 1h0m0s") {
+		t.Fatalf("repl -timeout 3h: %d %s", rc, out)
+	}
 
 	d.stop()
 	rc, out = d.run("", "repl", "-e", "1")

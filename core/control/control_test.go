@@ -84,6 +84,36 @@ func TestRunawayChunkIsStopped(t *testing.T) {
 	waitFor(t, "delivery", func() bool { return e.sink.count("u@up.test") == 1 })
 }
 
+// An eval may ask for its own deadline (moonpost repl -timeout), longer
+// or shorter than the server's, up to MaxChunkTimeout; a bad one is an
+// error and runs nothing.
+func TestChunkTimeoutAsked(t *testing.T) {
+	e := newEnv(t, func(s *Server) { s.ChunkTimeout, s.MaxChunkTimeout = 100*time.Millisecond, time.Minute })
+	c := e.dial()
+	// Busy for about 400 ms: past the server's 100 ms, inside 5 s.
+	busy := "local t0 = os.clock() while os.clock() - t0 < 0.4 do end return 'done'"
+	if r := eval(t, c, busy); !strings.Contains(r.Error, "ran longer than 100ms") {
+		t.Fatalf("under the server's deadline: %+v", r)
+	}
+	r, err := c.Do(Request{Op: "eval", Code: busy, Timeout: "5s"})
+	if err != nil || r.Error != "" || r.Output != "\"done\"\n" {
+		t.Fatalf("with timeout 5s: %+v, %v", r, err)
+	}
+	r, err = c.Do(Request{Op: "eval", Code: "while true do end", Timeout: "150ms"})
+	if err != nil || !strings.Contains(r.Error, "ran longer than 150ms") {
+		t.Fatalf("with timeout 150ms: %+v, %v", r, err)
+	}
+	for _, bad := range []string{"2m", "soon", "-1s", "0s"} {
+		r, err := c.Do(Request{Op: "eval", Code: "ran = true", Timeout: bad})
+		if err != nil || !strings.HasPrefix(r.Error, "timeout ") {
+			t.Fatalf("timeout %q: %+v, %v", bad, r, err)
+		}
+	}
+	if got := must(t, c, "ran == nil"); got != "true\n" {
+		t.Fatalf("a refused timeout ran its chunk: %q", got)
+	}
+}
+
 func TestOutputIsBounded(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.dial()

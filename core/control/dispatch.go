@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sort"
@@ -20,7 +21,11 @@ func isEOF(err error) bool { return errors.Is(err, io.EOF) || errors.Is(err, io.
 func (s *Server) serve(ctx context.Context, sess *session, req *Request) Response {
 	switch req.Op {
 	case "eval":
-		return sess.eval(ctx, req.Code, req.Name)
+		limit, err := s.chunkTimeout(req.Timeout)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		return sess.eval(ctx, req.Code, req.Name, limit)
 	case "complete":
 		return Response{Candidates: sess.complete(req.Prefix)}
 	case "status":
@@ -190,4 +195,20 @@ func (s *Server) Status(ctx context.Context) (*Status, error) {
 		st.Queue[string(q)] = c
 	}
 	return st, ctx.Err()
+}
+
+// chunkTimeout is an eval's deadline: ChunkTimeout, or the request's own
+// (a positive Go duration up to MaxChunkTimeout).
+func (s *Server) chunkTimeout(asked string) (time.Duration, error) {
+	if asked == "" {
+		return s.ChunkTimeout, nil
+	}
+	d, err := time.ParseDuration(asked)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("timeout %s: want a positive duration such as 90s or 5m", quote(asked))
+	}
+	if d > s.MaxChunkTimeout {
+		return 0, fmt.Errorf("timeout %s: above the longest allowed, %s", asked, s.MaxChunkTimeout)
+	}
+	return d, nil
 }

@@ -27,10 +27,13 @@ func SocketPath(spoolDir string) string { return filepath.Join(spoolDir, "privat
 //	status    the daemon's status
 //	reload    re-read moonpost.toml and the scripts (ReloadResult)
 type Request struct {
-	Op     string `json:"op"`
-	Code   string `json:"code,omitempty"`
-	Name   string `json:"name,omitempty"` // chunk name in error positions; default "stdin"
-	Prefix string `json:"prefix,omitempty"`
+	Op   string `json:"op"`
+	Code string `json:"code,omitempty"`
+	Name string `json:"name,omitempty"` // chunk name in error positions; default "stdin"
+	// Timeout is eval's deadline for this chunk, a Go duration ("5m"),
+	// in place of the server's ChunkTimeout; at most MaxChunkTimeout.
+	Timeout string `json:"timeout,omitempty"`
+	Prefix  string `json:"prefix,omitempty"`
 	// Action is list, hold, release, requeue, delete, bounce, flush,
 	// suspend, resume, suspensions or destinations.
 	Action string      `json:"action,omitempty"`

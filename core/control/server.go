@@ -52,7 +52,10 @@ type Server struct {
 
 	MaxConns     int           // sessions served at once (8)
 	ChunkTimeout time.Duration // bound on one eval (10s)
-	IdleTimeout  time.Duration // a session with no request for this long is closed (1h)
+	// MaxChunkTimeout is the longest deadline an eval may ask for with
+	// its timeout field (1h).
+	MaxChunkTimeout time.Duration
+	IdleTimeout     time.Duration // a session with no request for this long is closed (1h)
 
 	ln    *net.UnixListener
 	sem   chan struct{}
@@ -70,6 +73,9 @@ func (s *Server) defaults() {
 	}
 	if s.ChunkTimeout <= 0 {
 		s.ChunkTimeout = 10 * time.Second
+	}
+	if s.MaxChunkTimeout <= 0 {
+		s.MaxChunkTimeout = time.Hour
 	}
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = time.Hour

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -84,17 +85,17 @@ func (sess *session) pp(L *lua.LState) int {
 // eval runs one chunk. An expression is evaluated and its values
 // printed; anything else runs as statements. An incomplete chunk gets
 // More, not an error.
-func (sess *session) eval(ctx context.Context, code, name string) Response {
+func (sess *session) eval(ctx context.Context, code, name string, limit time.Duration) Response {
 	if name == "" {
 		name = "stdin"
 	}
 	proto, exprErr := compile("return "+code, name)
 	if exprErr == nil {
-		return sess.run(ctx, proto)
+		return sess.run(ctx, proto, limit)
 	}
 	proto, err := compile(code, name)
 	if err == nil {
-		return sess.run(ctx, proto)
+		return sess.run(ctx, proto, limit)
 	}
 	if incomplete(exprErr) || incomplete(err) {
 		return Response{More: true}
@@ -118,9 +119,9 @@ func compile(code, name string) (*lua.FunctionProto, error) {
 	return lua.Compile(chunk, name)
 }
 
-// run calls the compiled chunk under the chunk deadline.
-func (sess *session) run(ctx context.Context, proto *lua.FunctionProto) Response {
-	cctx, cancel := context.WithTimeout(ctx, sess.srv.ChunkTimeout)
+// run calls the compiled chunk under its deadline, limit.
+func (sess *session) run(ctx context.Context, proto *lua.FunctionProto, limit time.Duration) Response {
+	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	L := sess.L
 	sess.out.Reset()
@@ -145,7 +146,7 @@ func (sess *session) run(ctx context.Context, proto *lua.FunctionProto) Response
 		// call: start over rather than keep a half-unwound one.
 		sess.L.Close()
 		sess.L = sess.newState()
-		why := fmt.Sprintf("chunk stopped: it ran longer than %s; the session's variables were reset", sess.srv.ChunkTimeout)
+		why := fmt.Sprintf("chunk stopped: it ran longer than %s; the session's variables were reset", limit)
 		if ctx.Err() != nil {
 			why = "chunk stopped: the daemon is shutting down"
 		}

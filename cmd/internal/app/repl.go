@@ -31,14 +31,19 @@ func dialDaemon(cfgPath string) (*control.Client, int) {
 	return c, exOK
 }
 
-// repl is "moonpost repl [-c file] [-e CODE]": a Lua prompt inside the
-// daemon, or one chunk from -e or a non-terminal stdin.
+// chunkTimeout is repl's -timeout: each chunk's deadline in the daemon
+// ("" for its default).
+var chunkTimeout string
+
+// repl is "moonpost repl [-c file] [-timeout D] [-e CODE]": a Lua prompt
+// inside the daemon, or one chunk from -e or a non-terminal stdin.
 func repl(args []string) int {
 	fs := flag.NewFlagSet("repl", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	code := fs.String("e", "", "run this Lua chunk and exit")
+	fs.StringVar(&chunkTimeout, "timeout", "", "each chunk's deadline (a duration, up to 1h; default the daemon's 10s)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: moonpost repl [-c file] [-e CODE]")
+		fmt.Fprintln(os.Stderr, "usage: moonpost repl [-c file] [-timeout D] [-e CODE]")
 		return exUsage
 	}
 	c, rc := dialDaemon(*cfgPath)
@@ -62,7 +67,7 @@ func repl(args []string) int {
 
 // runChunk runs one whole chunk; a Lua error exits with exDataErr.
 func runChunk(c *control.Client, code, name string) int {
-	r, err := c.Do(control.Request{Op: "eval", Code: code, Name: name})
+	r, err := c.Do(control.Request{Op: "eval", Code: code, Name: name, Timeout: chunkTimeout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exTempFail
@@ -119,7 +124,7 @@ func interactive(c *control.Client) int {
 			continue
 		}
 		chunk = append(chunk, line)
-		r, err := sc.do(control.Request{Op: "eval", Code: strings.Join(chunk, "\n")})
+		r, err := sc.do(control.Request{Op: "eval", Code: strings.Join(chunk, "\n"), Timeout: chunkTimeout})
 		if err != nil {
 			fmt.Fprintln(rl.Stderr(), "moonpost:", err)
 			return exTempFail
