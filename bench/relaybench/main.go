@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +42,13 @@ type options struct {
 // syncMode is moonpost's queue.sync for the run.
 var syncMode = flag.String("sync", "", "moonpost's queue.sync: auto (the daemon's default), fsync or syncfs")
 
+// cpuProfiles, when set, is where each moonpost daemon of the benchmark
+// writes its CPU profile (moonpost -cpuprofile), numbered in start order.
+var (
+	cpuProfiles = flag.String("cpuprofile", "", "write each moonpost daemon's CPU profile into this directory (moonpost-NNN.prof, in start order)")
+	profiled    atomic.Int32
+)
+
 func parseFlags() options {
 	var o options
 	sizes := flag.String("sizes", "1024,20480", "message sizes in bytes")
@@ -48,6 +56,7 @@ func parseFlags() options {
 	mtas := flag.String("mtas", "postfix,moonpost", "MTAs to run, in this order (moonpost-rsa, moonpost-ed25519, postfix-opendkim: signing with DKIM; moonpost-throttle: a Redis throttle check per message; postfix-rspamd, moonpost-rspamd: every message scanned by rspamd as a milter)")
 	workload := flag.String("workload", workloadRelay, "relay (plain SMTP), tls (STARTTLS into the MTA and from it to the sink), fanout (100 recipients over 50 domains, each its own next hop), tarpit (20 domains, one a sink that answers after 20 s; each MTA run with and without it), recovery (N deferred to 1000 next hops that are down, then they come back and the MTA is flushed), million (-million deferred messages: listing them, starting with them, idle memory), large (-large messages of -large-size bytes relayed; MiB/s against the disk's ceiling) or all (each of them in that order)")
 	flag.IntVar(&o.millionN, "million", 1000000, "the million workload's deferred messages")
+	flag.IntVar(&postfixSeed, "postfix-seed", postfixSeed, "the million workload: Postfix's queue gets this many messages over SMTP, and copies of their queue files for the rest")
 	flag.IntVar(&o.largeN, "large", 200, "the large workload's messages")
 	flag.IntVar(&o.largeSize, "large-size", 10<<20, "the large workload's message size in bytes")
 	flag.BoolVar(&o.quick, "quick", false, "development mode: -n 2000 -runs 1 -million 20000 -large 20, and the workloads after relay at the first size and client count only")

@@ -219,7 +219,14 @@ func (m *moonpost) Start(dir, listen, sink string) error {
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		return err
 	}
-	m.cmd = exec.Command(filepath.Join(m.bin, "moonpost"), "-c", cfg)
+	args := []string{"-c", cfg}
+	if *cpuProfiles != "" {
+		// Named by the daemon's order in the whole benchmark.
+		prof := filepath.Join(*cpuProfiles, fmt.Sprintf("moonpost-%03d.prof", profiled.Add(1)))
+		logf("%s: CPU profile in %s", m.Name(), prof)
+		args = append(args, "-cpuprofile", prof)
+	}
+	m.cmd = exec.Command(filepath.Join(m.bin, "moonpost"), args...)
 	m.cmd.Dir = dir
 	m.cmd.Stdout, m.cmd.Stderr = &m.log, &m.log
 	if err := m.cmd.Start(); err != nil {
