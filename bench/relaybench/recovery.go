@@ -47,7 +47,12 @@ func measureRecovery(s setup, m mta, p point) result {
 
 	// The outage: nothing listens on any next hop.
 	var r result
+	// The whole outage's mail is injected in one go: bound it by -limit,
+	// not by the generator's own default.
 	argv := append(generatorArgv(s.gen, s.bin, target, p.n, p.clients, p.size), "-domains", strconv.Itoa(recoveryDomains))
+	if s.gen == genSmtpload {
+		argv = append(argv, "-timeout", s.limit.String())
+	}
 	t0 := time.Now()
 	out, err := runGenerator(argv, s.limit)
 	if err != nil {

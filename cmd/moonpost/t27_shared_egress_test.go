@@ -59,7 +59,9 @@ func TestT27SharedDestinationRate(t *testing.T) {
 	waitSink(t, nodes[0], s, 2*perNode)
 	restarted := time.Now()
 	nodes[2].start()
-	msgs := waitSinkFor(t, nodes[0], s, len(accepted), 40*time.Second)
+	// Every accepted message, not just as many arrivals: a delivery the
+	// kill cut short may arrive twice while a later one is still paced.
+	msgs := waitSinkAll(t, nodes[0], s, accepted, 40*time.Second)
 
 	threeNodes := arrivalsBetween(msgs, time.Time{}, killed)
 	checkDestRate(t, "three nodes", threeNodes, destRate)
@@ -182,6 +184,31 @@ func waitSinkFor(t *testing.T, d *daemon, s *sink, n int, limit time.Duration) [
 		}
 	}
 	return s.received()
+}
+
+// waitSinkAll waits until the sink has a message with each subject of
+// want, up to limit, and returns what it received.
+func waitSinkAll(t *testing.T, d *daemon, s *sink, want map[string]bool, limit time.Duration) []sinkMsg {
+	t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
+		msgs := s.received()
+		seen := map[string]bool{}
+		for _, m := range msgs {
+			seen[subjectOf(m.Data)] = true
+		}
+		missing := 0
+		for key := range want {
+			if !seen[key] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sink has %d messages, %d of the %d accepted missing\n%s", len(msgs), missing, len(want), d.logs())
+		}
+	}
 }
 
 // arrivalsBetween are the arrival times in [from, to).
