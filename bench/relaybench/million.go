@@ -334,26 +334,18 @@ func (p *postfix) stopWait() error {
 // resident set at the fork (Go forks sharing its memory), so a listing
 // started by a large relaybench would report relaybench's size.
 func sampleHWM(pid int) func() int64 {
+	status := filepath.Join("/proc", strconv.Itoa(pid), "status")
 	var (
 		mu   sync.Mutex
 		last int64
 	)
-	done := make(chan struct{})
 	read := func() {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			return
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				if kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
-					mu.Lock()
-					last = max(last, kib)
-					mu.Unlock()
-				}
-			}
-		}
+		v := kbField(status, "VmHWM:")
+		mu.Lock()
+		last = max(last, v)
+		mu.Unlock()
 	}
+	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()

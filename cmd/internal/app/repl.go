@@ -31,17 +31,13 @@ func dialDaemon(cfgPath string) (*control.Client, int) {
 	return c, exOK
 }
 
-// chunkTimeout is repl's -timeout: each chunk's deadline in the daemon
-// ("" for its default).
-var chunkTimeout string
-
 // repl is "moonpost repl [-c file] [-timeout D] [-e CODE]": a Lua prompt
 // inside the daemon, or one chunk from -e or a non-terminal stdin.
 func repl(args []string) int {
 	fs := flag.NewFlagSet("repl", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	code := fs.String("e", "", "run this Lua chunk and exit")
-	fs.StringVar(&chunkTimeout, "timeout", "", "each chunk's deadline (a duration, up to 1h; default the daemon's 10s)")
+	timeout := fs.String("timeout", "", "each chunk's deadline (a duration, up to 1h; default the daemon's 10s)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: moonpost repl [-c file] [-timeout D] [-e CODE]")
 		return exUsage
@@ -53,21 +49,22 @@ func repl(args []string) int {
 	defer c.Close()
 	switch {
 	case *code != "":
-		return runChunk(c, *code, "(command line)")
+		return runChunk(c, *code, "(command line)", *timeout)
 	case !readline.IsTerminal(int(os.Stdin.Fd())):
 		b, err := io.ReadAll(os.Stdin)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "moonpost:", err)
 			return exIOErr
 		}
-		return runChunk(c, string(b), "stdin")
+		return runChunk(c, string(b), "stdin", *timeout)
 	}
-	return interactive(c)
+	return interactive(c, *timeout)
 }
 
-// runChunk runs one whole chunk; a Lua error exits with exDataErr.
-func runChunk(c *control.Client, code, name string) int {
-	r, err := c.Do(control.Request{Op: "eval", Code: code, Name: name, Timeout: chunkTimeout})
+// runChunk runs one whole chunk under timeout ("" for the daemon's
+// default); a Lua error exits with exDataErr.
+func runChunk(c *control.Client, code, name, timeout string) int {
+	r, err := c.Do(control.Request{Op: "eval", Code: code, Name: name, Timeout: timeout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moonpost:", err)
 		return exTempFail
@@ -91,8 +88,9 @@ const (
 
 // interactive reads lines with editing, history (~/.moonpost_history)
 // and completion; lines accumulate while the daemon says the chunk is
-// incomplete. Ctrl-C drops the pending chunk; Ctrl-D or "exit" leaves.
-func interactive(c *control.Client) int {
+// incomplete; each chunk runs under timeout ("" for the daemon's
+// default). Ctrl-C drops the pending chunk; Ctrl-D or "exit" leaves.
+func interactive(c *control.Client, timeout string) int {
 	sc := &syncClient{c: c}
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:            prompt,
@@ -124,7 +122,7 @@ func interactive(c *control.Client) int {
 			continue
 		}
 		chunk = append(chunk, line)
-		r, err := sc.do(control.Request{Op: "eval", Code: strings.Join(chunk, "\n"), Timeout: chunkTimeout})
+		r, err := sc.do(control.Request{Op: "eval", Code: strings.Join(chunk, "\n"), Timeout: timeout})
 		if err != nil {
 			fmt.Fprintln(rl.Stderr(), "moonpost:", err)
 			return exTempFail

@@ -109,10 +109,6 @@ var (
 	why      string // why libcrypto is not used, or its version
 )
 
-// Off is the environment variable that, set to any value, keeps every
-// RSA signature in Go's crypto/rsa.
-const Off = "MOONPOST_RSA_GO"
-
 func load() bool {
 	loadOnce.Do(func() {
 		if _, set := os.LookupEnv(Off); set {

@@ -4,10 +4,6 @@ package osslrsa
 
 import "crypto/rsa"
 
-// Off is the environment variable that keeps every RSA signature in
-// Go's crypto/rsa (here they always are).
-const Off = "MOONPOST_RSA_GO"
-
 type osslKey struct{}
 
 func loadKey(*rsa.PrivateKey) *osslKey { return nil }

@@ -6,6 +6,10 @@ import (
 	"io"
 )
 
+// Off is the environment variable that, set to any value, keeps every
+// RSA signature in Go's crypto/rsa (without cgo they always are).
+const Off = "MOONPOST_RSA_GO"
+
 // Signer is an RSA signing key. Sign makes PKCS #1 v1.5 signatures of
 // SHA-256 digests through libcrypto where it was loaded, and anything
 // else (other hashes, PSS) through Go's crypto/rsa.
@@ -22,9 +26,6 @@ func New(key *rsa.PrivateKey) *Signer {
 
 // Public returns the public key.
 func (s *Signer) Public() crypto.PublicKey { return &s.key.PublicKey }
-
-// Key returns the Go private key.
-func (s *Signer) Key() *rsa.PrivateKey { return s.key }
 
 // OpenSSL reports whether libcrypto signs for this key.
 func (s *Signer) OpenSSL() bool { return s.ossl != nil }
